@@ -1,0 +1,52 @@
+//! The time every part of warroom reads.
+//!
+//! Production reads the wall clock; tests use [`TokioClock`], which follows tokio's
+//! (possibly paused) clock, so a two-hour incident runs in milliseconds and the
+//! timestamps written to the database agree with the timers that fired.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// A source of "now", injected wherever a timestamp is taken.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Shared handle to a clock.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that starts at a chosen instant and advances with tokio's clock.
+///
+/// Under `#[tokio::test(start_paused = true)]` tokio's clock only moves when every
+/// task is idle (or on `tokio::time::advance`), so this clock moves with it.
+#[derive(Debug, Clone)]
+pub struct TokioClock {
+    start: DateTime<Utc>,
+    started: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn starting_at(start: DateTime<Utc>) -> Self {
+        Self {
+            start,
+            started: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now().duration_since(self.started);
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}

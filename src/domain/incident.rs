@@ -1,0 +1,51 @@
+use super::{IncidentId, Platform, Role, Severity, Status, UserId};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// An incident as stored: who runs it, where, and when each milestone was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub drill: bool,
+    pub services: Vec<String>,
+    pub platform: Platform,
+    /// The channel the incident was declared from.
+    pub origin_channel: String,
+    /// The war room, once the platform has created it.
+    pub room: Option<String>,
+    pub declared_by: UserId,
+    pub declared_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub identified_at: Option<DateTime<Utc>>,
+    pub mitigated_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub last_update_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    pub roles: BTreeMap<Role, UserId>,
+}
+
+impl Incident {
+    pub fn holder(&self, role: Role) -> Option<&UserId> {
+        self.roles.get(&role)
+    }
+
+    pub fn holds(&self, user: &UserId, role: Role) -> bool {
+        self.holder(role) == Some(user)
+    }
+
+    /// The roles a user holds in this incident.
+    pub fn roles_of<'a>(&'a self, user: &'a UserId) -> impl Iterator<Item = Role> + 'a {
+        self.roles
+            .iter()
+            .filter(move |(_, holder)| *holder == user)
+            .map(|(role, _)| *role)
+    }
+
+    /// Commander and declarer steer the incident (resolve, severity, hand over command).
+    pub fn may_steer(&self, user: &UserId) -> bool {
+        self.holds(user, Role::Commander) || &self.declared_by == user
+    }
+}

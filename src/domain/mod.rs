@@ -1,0 +1,25 @@
+//! The vocabulary of an incident: ids, severities, roles, statuses, timeline events
+//! and follow-ups, with the rules that hold whatever platform or database is used.
+//!
+//! Owns: validation on construction and the status state machine.
+//! Must not: know about Slack, Discord, SQL or the clock (times are passed in).
+
+mod followup;
+mod incident;
+mod incident_id;
+mod platform;
+mod role;
+mod severity;
+mod status;
+mod text;
+mod timeline;
+
+pub use followup::FollowUp;
+pub use incident::Incident;
+pub use incident_id::{IncidentId, InvalidIncidentId};
+pub use platform::{Platform, UnknownPlatform, UserId};
+pub use role::{Role, UnknownRole};
+pub use severity::Severity;
+pub use status::{Status, Transition, TransitionError, UnknownStatus};
+pub use text::{TextError, Title, UserText};
+pub use timeline::{EventKind, TimelineEvent};

@@ -1,0 +1,22 @@
+//! warroom: an incident-response bot for Slack and Discord.
+//!
+//! The map, in the order a command travels:
+//! - [`command`] turns `/incident …` text into a [`command::Command`];
+//! - [`engine`] decides what that command means for an incident and writes the
+//!   outcome, in one transaction, through [`store`];
+//! - [`outbox`] delivers the chat operations the engine queued, in order, with retries;
+//! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
+//!
+//! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
+//! [`render`] the platform-neutral messages, [`clock`] the time everyone reads.
+
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod outbox;
+pub mod render;
+pub mod startup;
+pub mod store;
+pub mod web;

@@ -1,0 +1,105 @@
+//! Delivering what the engine queued: chat operations, in order, at least once.
+//!
+//! Owns: the platform-neutral [`Operation`]s, the [`ChatPlatform`] trait that each
+//! adapter implements, and the [`Dispatcher`] that leases queued rows, delivers them
+//! per incident in FIFO order, retries with backoff, and honours `Retry-After`.
+//! Must not: decide what to say (the engine wrote that) or hold platform types.
+//!
+//! Delivery is at-least-once: a crash between "sent" and "marked delivered" sends
+//! again. Creating a room is the one operation where a repeat would be visible, so
+//! [`ChatPlatform::create_room`] must return the room an earlier attempt made.
+
+mod dispatcher;
+pub mod testing;
+
+pub use dispatcher::{Dispatcher, DispatcherSettings};
+
+use crate::domain::{Platform, UserId};
+use crate::render::Message;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// One thing to do on a chat platform, queued by the engine inside its transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    /// Open the incident's war room. Everything addressed to [`Destination::Room`]
+    /// after it waits for it.
+    CreateRoom(RoomSpec),
+    /// Bring people into the war room.
+    Invite { users: Vec<UserId> },
+    /// The one-line state of the incident shown at the top of the room.
+    SetTopic { topic: String },
+    /// Post a message; with a `handle`, remember it so it can be edited or pinned later.
+    Post {
+        to: Destination,
+        message: Message,
+        handle: Option<String>,
+    },
+    /// Edit, in place, the message posted earlier under `handle`.
+    Edit { handle: String, message: Message },
+    /// Pin the message posted earlier under `handle` in the war room.
+    Pin { handle: String },
+}
+
+/// What a new war room looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSpec {
+    /// A name derived from the incident id and title; each adapter applies its
+    /// platform's naming rules (Slack's lowercase slug, Discord's 100 characters).
+    pub name: String,
+    pub topic: String,
+    pub purpose: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    /// The incident's war room.
+    Room,
+    /// A channel id on the incident's platform (the announce channel, the channel a
+    /// command came from).
+    Channel(String),
+}
+
+/// A message the platform posted, as the platform identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub channel: String,
+    pub id: String,
+}
+
+/// Why a delivery did not happen, which decides what the dispatcher does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// The platform asked us to wait (HTTP 429 with `Retry-After` / `retry_after`).
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// Worth another try with backoff (5xx, a timeout, a dropped connection).
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Will never succeed as it is (bad request, missing permission, unknown channel).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// A chat platform as the outbox sees it. The Slack and Discord adapters implement
+/// this; so does [`testing::TestingPlatform`].
+#[async_trait::async_trait]
+pub trait ChatPlatform: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+
+    /// Creates the room, or returns the one with this name that an earlier attempt
+    /// already created (at-least-once delivery must not open two rooms).
+    async fn create_room(&self, spec: &RoomSpec) -> Result<String, DeliveryError>;
+
+    async fn invite(&self, room: &str, users: &[UserId]) -> Result<(), DeliveryError>;
+
+    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError>;
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError>;
+
+    async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError>;
+
+    async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError>;
+}

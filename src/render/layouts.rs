@@ -1,0 +1,1 @@
+//! The layouts warroom posts: incident summary, announcement, updates.

@@ -118,3 +118,8 @@ pub enum Command {
         topic: Option<String>,
     },
 }
+
+/// Temporary until the parser lands.
+pub fn help(_topic: Option<&str>, _severities: &dyn SeverityWords) -> Result<String, std::fmt::Error> {
+    todo!()
+}

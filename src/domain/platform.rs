@@ -3,7 +3,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Where an incident is run. Each incident lives on the platform it was declared on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
     Slack,

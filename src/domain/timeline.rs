@@ -14,6 +14,7 @@ pub enum EventKind {
     SeverityChanged,
     Note,
     FollowUpAdded,
+    FollowUpDone,
     Resolved,
     Reopened,
 }
@@ -29,6 +30,7 @@ impl EventKind {
             EventKind::SeverityChanged => "severity_changed",
             EventKind::Note => "note",
             EventKind::FollowUpAdded => "followup_added",
+            EventKind::FollowUpDone => "followup_done",
             EventKind::Resolved => "resolved",
             EventKind::Reopened => "reopened",
         }

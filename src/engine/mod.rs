@@ -1,1 +1,233 @@
-//! stub
+//! Deciding: what a command means for an incident, and everything that follows from it.
+//!
+//! Owns: permissions (who may steer an incident), the status state machine applied
+//! to real incidents, timeline events for everything that happens, and the chat
+//! operations to perform. All of it is written in ONE transaction, outbox rows
+//! included, so a command either happened completely or not at all.
+//! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
+//! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
+
+mod declare;
+mod lifecycle;
+mod queries;
+mod records;
+mod roles;
+mod session;
+
+use crate::clock::SharedClock;
+use crate::command::Command;
+use crate::config::Config;
+use crate::domain::{Platform, UserId};
+use crate::render::{Inline, Message};
+use crate::store::{Store, StoreError};
+use session::Session;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Who issued a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub platform: Platform,
+    pub user: UserId,
+}
+
+/// Where a command was issued, and how to recognise it if the platform sends it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The channel (or thread) the command was typed in; a war room implies its incident.
+    pub channel: String,
+    /// The platform's id for this request (a Slack retry carries the same one, a
+    /// Discord interaction id, a button click): a repeat returns the first answer.
+    pub request_id: Option<String>,
+}
+
+/// Who sees the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Only the person who typed the command (errors, lookups).
+    Ephemeral,
+    /// Everyone in the channel.
+    InChannel,
+}
+
+/// The answer to the person who issued a command.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reply {
+    pub visibility: Visibility,
+    pub message: Message,
+}
+
+impl Reply {
+    pub fn ephemeral(text: impl Into<String>) -> Self {
+        Self::ephemeral_message(Message::text(text))
+    }
+
+    pub fn ephemeral_message(message: Message) -> Self {
+        Self {
+            visibility: Visibility::Ephemeral,
+            message,
+        }
+    }
+
+    /// The reply as plain, platform-safe text.
+    pub fn text(&self) -> String {
+        self.message.plain_text()
+    }
+}
+
+/// A failure the user cannot fix: the database did not answer. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Per-platform choices that come from configuration.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    /// Where declarations, resolutions and public updates are announced, per platform.
+    pub announce_channels: BTreeMap<Platform, String>,
+}
+
+/// The incident engine. Cheap to clone; every platform adapter shares one.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: Arc<Config>,
+    clock: SharedClock,
+    settings: EngineSettings,
+    outbox_wakeup: Arc<Notify>,
+}
+
+impl Engine {
+    /// `outbox_wakeup` is poked after every commit that queued operations, so the
+    /// dispatcher delivers at once instead of at its next poll.
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        clock: SharedClock,
+        settings: EngineSettings,
+        outbox_wakeup: Arc<Notify>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                clock,
+                settings,
+                outbox_wakeup,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Handles one command. A command the user got wrong, or may not issue, is an
+    /// `Ok` ephemeral reply saying how to fix it, and changes nothing; `Err` means
+    /// the database failed and, likewise, nothing was changed.
+    pub async fn handle(&self, actor: &Actor, context: &Context, command: Command) -> Result<Reply, EngineError> {
+        if let Some(reply) = queries::answer(self, actor, context, &command).await? {
+            return Ok(reply);
+        }
+        let inner = &self.inner;
+        let mut session = Session::begin(inner, actor, context).await?;
+        if let Some(key) = &context.request_id {
+            let key = request_key(actor.platform, key);
+            if let Some(first) = session.tx.claim_request(&key, session.now).await? {
+                return Ok(replayed(&first));
+            }
+        }
+        let outcome = match command {
+            Command::Declare {
+                severity,
+                title,
+                services,
+                drill,
+            } => declare::declare(&mut session, severity, title, services, drill).await?,
+            Command::AssignRole { incident, role, user } => roles::assign(&mut session, incident, role, user).await?,
+            Command::Ack { incident } => lifecycle::acknowledge(&mut session, incident).await?,
+            Command::SetStatus {
+                incident,
+                status,
+                text,
+                params: _,
+            } => lifecycle::set_status(&mut session, incident, status, text).await?,
+            Command::Resolve { incident, summary } => lifecycle::resolve(&mut session, incident, summary).await?,
+            Command::PostUpdate {
+                incident,
+                text,
+                params: _,
+            } => lifecycle::post_update(&mut session, incident, text).await?,
+            Command::ChangeSeverity { incident, severity } => {
+                lifecycle::change_severity(&mut session, incident, severity).await?
+            }
+            Command::AddNote { incident, at, text } => records::add_note(&mut session, incident, at, text).await?,
+            Command::AddFollowUp {
+                incident,
+                text,
+                owner,
+                due,
+            } => records::add_followup(&mut session, incident, text, owner, due).await?,
+            Command::CompleteFollowUp { incident, number } => {
+                records::complete_followup(&mut session, incident, number).await?
+            }
+            other => queries::not_a_change(&other),
+        };
+        match outcome {
+            Outcome::Rejected(reply) => Ok(reply),
+            Outcome::Done(reply) => {
+                if let Some(key) = &context.request_id {
+                    let stored = serde_json::to_string(&reply).unwrap_or_default();
+                    session.tx.save_reply(&request_key(actor.platform, key), &stored).await?;
+                }
+                let queued = session.queued;
+                session.tx.commit().await?;
+                if queued {
+                    inner.outbox_wakeup.notify_one();
+                }
+                Ok(reply)
+            }
+        }
+    }
+}
+
+/// What a command handler concluded.
+enum Outcome {
+    /// Nothing changes; the transaction is rolled back and the user told why.
+    Rejected(Reply),
+    /// The changes in the session's transaction are committed.
+    Done(Reply),
+}
+
+impl Outcome {
+    fn rejected(text: impl Into<String>) -> Self {
+        Outcome::Rejected(Reply::ephemeral(text))
+    }
+}
+
+fn request_key(platform: Platform, id: &str) -> String {
+    format!("{platform}:{id}")
+}
+
+/// The first answer to a replayed request; if it cannot be read back, a plain
+/// acknowledgement is still better than applying the command twice.
+fn replayed(stored: &str) -> Reply {
+    serde_json::from_str(stored).unwrap_or_else(|_| Reply::ephemeral("This request was already handled."))
+}
+
+/// A mention of a user, as message pieces.
+fn mention(user: &UserId) -> Inline {
+    Inline::Mention(user.clone())
+}

@@ -1,1 +1,288 @@
-//! The layouts warroom posts: incident summary, announcement, updates.
+//! The layouts warroom posts: the pinned summary, the announcement, status changes
+//! and updates, and the answers to lookups.
+
+use super::{Block, Button, Field, Inline, Message};
+use crate::config::Config;
+use crate::domain::{FollowUp, Incident, Platform, Role, Status, TimelineEvent, UserId, UserText};
+use chrono::{DateTime, Utc};
+
+/// The handle of the pinned summary message, edited in place as the incident moves.
+pub const SUMMARY_HANDLE: &str = "summary";
+
+/// The war room's name before platform rules apply: `INC-20261123-001 · checkout is down`.
+pub fn room_name(incident: &Incident) -> String {
+    format!("{} · {}", incident.id, incident.title)
+}
+
+/// The room's one-line state: `SEV1 · investigating · IC alice`.
+pub fn topic(incident: &Incident, config: &Config) -> String {
+    let commander = incident
+        .holder(Role::Commander)
+        .map(|user| who(user, incident.platform, config))
+        .unwrap_or_else(|| "no IC".into());
+    let drill = if incident.drill { "DRILL · " } else { "" };
+    format!("{drill}{} · {} · IC {commander}", incident.severity, incident.status)
+}
+
+/// The summary pinned in the war room.
+pub fn summary(incident: &Incident, config: &Config) -> Message {
+    let label = config
+        .severity(&incident.severity)
+        .map(|s| format!("{} ({})", incident.severity, s.label))
+        .unwrap_or_else(|| incident.severity.to_string());
+    let mut fields = vec![
+        Field {
+            label: "Severity".into(),
+            value: vec![Inline::Text(label)],
+        },
+        Field {
+            label: "Status".into(),
+            value: vec![Inline::Text(incident.status.to_string())],
+        },
+    ];
+    for role in Role::ALL {
+        let value = match incident.holder(role) {
+            Some(user) => Inline::Mention(user.clone()),
+            None => Inline::Text("open".into()),
+        };
+        fields.push(Field {
+            label: role.title().into(),
+            value: vec![value],
+        });
+    }
+    fields.push(Field {
+        label: "Declared".into(),
+        value: vec![
+            Inline::Text(format!("{} by ", clock_time(incident.declared_at, config))),
+            Inline::Mention(incident.declared_by.clone()),
+        ],
+    });
+    if let Some(at) = incident.acknowledged_at {
+        fields.push(Field {
+            label: "Acknowledged".into(),
+            value: vec![Inline::Text(clock_time(at, config))],
+        });
+    }
+    if !incident.services.is_empty() {
+        fields.push(Field {
+            label: "Services".into(),
+            value: vec![Inline::Text(incident.services.join(", "))],
+        });
+    }
+    let mut blocks = vec![Block::Heading(heading(incident)), Block::Fields(fields)];
+    if let Some(summary) = &incident.summary {
+        blocks.push(Block::Paragraph(vec![Inline::Strong("Summary: ".into()), Inline::Text(summary.clone())]));
+    }
+    blocks.push(Block::Paragraph(vec![incident_link(incident, config)]));
+    let buttons = summary_buttons(incident);
+    if !buttons.is_empty() {
+        blocks.push(Block::Buttons(buttons));
+    }
+    Message { blocks }
+}
+
+/// Posted in the announce channel when an incident is declared.
+pub fn announcement(incident: &Incident, config: &Config) -> Message {
+    let mut line = vec![
+        Inline::Strong(format!("{} declared", incident.severity)),
+        Inline::Text(format!(": {} — {} by ", incident.title, incident.id)),
+        Inline::Mention(incident.declared_by.clone()),
+        Inline::Text(". ".into()),
+        incident_link(incident, config),
+    ];
+    if incident.drill {
+        line.insert(0, Inline::Strong("[DRILL] ".into()));
+    }
+    Message {
+        blocks: vec![Block::Paragraph(line)],
+    }
+}
+
+/// Posted when the status moves (and announced when it resolves or reopens).
+pub fn status_changed(
+    incident: &Incident,
+    previous: Status,
+    by: &UserId,
+    text: Option<&UserText>,
+    config: &Config,
+) -> Message {
+    let mut line = vec![
+        Inline::Strong(format!("{} · {}", incident.id, incident.status)),
+        Inline::Text(format!(" (was {previous}), set by ")),
+        Inline::Mention(by.clone()),
+    ];
+    if incident.status == Status::Resolved {
+        line.push(Inline::Text(format!(
+            " after {}",
+            duration(incident.resolved_at.unwrap_or(incident.declared_at) - incident.declared_at)
+        )));
+    }
+    if let Some(text) = text {
+        line.push(Inline::Text(format!(": {text}")));
+    }
+    let mut blocks = vec![Block::Paragraph(drill_marked(incident, line))];
+    if incident.status == Status::Resolved {
+        blocks.push(Block::Paragraph(vec![incident_link(incident, config)]));
+    }
+    Message { blocks }
+}
+
+/// A status update, posted in the room and announced.
+pub fn status_update(incident: &Incident, text: &UserText, at: DateTime<Utc>, config: &Config) -> Message {
+    let line = vec![
+        Inline::Strong(format!(
+            "Status update {} · {} · {}",
+            clock_time(at, config),
+            incident.severity,
+            incident.status
+        )),
+        Inline::Text(format!(" — {}: {text}", incident.title)),
+    ];
+    Message {
+        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
+    }
+}
+
+/// `/incident timeline`.
+pub fn timeline(incident: &Incident, events: &[TimelineEvent], config: &Config) -> Message {
+    let mut blocks = vec![Block::Heading(heading(incident))];
+    for event in events {
+        blocks.push(Block::Paragraph(vec![
+            Inline::Strong(clock_time(event.at, config)),
+            Inline::Text(format!(" — {}", event.text)),
+        ]));
+    }
+    Message { blocks }
+}
+
+/// `/incident list`.
+pub fn incident_list(incidents: &[Incident], config: &Config) -> Message {
+    if incidents.is_empty() {
+        return Message::text("No open incidents.");
+    }
+    let mut blocks = vec![Block::Heading(vec![Inline::Text(format!("Open incidents ({})", incidents.len()))])];
+    for incident in incidents {
+        blocks.push(Block::Paragraph(vec![
+            Inline::Strong(format!("{} · {} · {}", incident.id, incident.severity, incident.status)),
+            Inline::Text(format!(
+                " — {} (declared {})",
+                incident.title,
+                clock_time(incident.declared_at, config)
+            )),
+        ]));
+    }
+    Message { blocks }
+}
+
+/// `/incident followups`.
+pub fn followups(incident: &Incident, followups: &[FollowUp]) -> Message {
+    if followups.is_empty() {
+        return Message::text(format!(
+            "{} has no follow-ups yet. Add one: `/incident followup <text> [@owner] [due:YYYY-MM-DD]`.",
+            incident.id
+        ));
+    }
+    let mut blocks = vec![Block::Heading(vec![Inline::Text(format!("Follow-ups of {}", incident.id))])];
+    for item in followups {
+        let mut line = vec![
+            Inline::Strong(format!("#{} {}", item.number, if item.done { "[done]" } else { "[open]" })),
+            Inline::Text(format!(" {}", item.text)),
+        ];
+        if let Some(owner) = &item.owner {
+            line.push(Inline::Text(" — owner ".into()));
+            line.push(Inline::Mention(owner.clone()));
+        }
+        if let Some(due) = item.due {
+            line.push(Inline::Text(format!(", due {due}")));
+        }
+        blocks.push(Block::Paragraph(line));
+    }
+    Message { blocks }
+}
+
+/// `/incident actions`: what the config defines.
+pub fn action_list(config: &Config) -> Message {
+    let mut blocks = vec![Block::Heading(vec![Inline::Text("Configured actions".into())])];
+    for (name, action) in config.actions() {
+        let description = action.description.clone().unwrap_or_default();
+        blocks.push(Block::Paragraph(vec![
+            Inline::Strong(name.clone()),
+            Inline::Text(format!(" — {description}")),
+        ]));
+    }
+    if blocks.len() == 1 {
+        return Message::text("No actions are configured.");
+    }
+    Message { blocks }
+}
+
+/// A time of day in the team's time zone, e.g. `14:05 UTC`.
+pub fn clock_time(at: DateTime<Utc>, config: &Config) -> String {
+    at.with_timezone(&config.timezone()).format("%H:%M %Z").to_string()
+}
+
+/// A duration as people say it: `45s`, `12m`, `1h 23m`, `2d 3h`.
+pub fn duration(elapsed: chrono::TimeDelta) -> String {
+    let seconds = elapsed.num_seconds().max(0);
+    let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// A person as the config names them, or their platform id.
+fn who(user: &UserId, platform: Platform, config: &Config) -> String {
+    config
+        .person_by_id(platform, user)
+        .map(str::to_string)
+        .unwrap_or_else(|| user.to_string())
+}
+
+fn heading(incident: &Incident) -> Vec<Inline> {
+    drill_marked(
+        incident,
+        vec![Inline::Text(format!("{} · {} · {}", incident.id, incident.severity, incident.title))],
+    )
+}
+
+fn drill_marked(incident: &Incident, mut line: Vec<Inline>) -> Vec<Inline> {
+    if incident.drill {
+        line.insert(0, Inline::Strong("[DRILL] ".into()));
+    }
+    line
+}
+
+fn incident_link(incident: &Incident, config: &Config) -> Inline {
+    Inline::Link {
+        label: format!("{} on the status page", incident.id),
+        url: format!("{}/incidents/{}", config.public_url().trim_end_matches('/'), incident.id),
+    }
+}
+
+fn summary_buttons(incident: &Incident) -> Vec<Button> {
+    let mut buttons = Vec::new();
+    if !incident.status.is_open() {
+        return buttons;
+    }
+    let value = incident.id.to_string();
+    if incident.acknowledged_at.is_none() {
+        buttons.push(Button {
+            action: "ack".into(),
+            value: value.clone(),
+            label: "Acknowledge".into(),
+        });
+    }
+    for role in [Role::Comms, Role::Scribe] {
+        if incident.holder(role).is_none() {
+            buttons.push(Button {
+                action: format!("take:{role}"),
+                value: value.clone(),
+                label: format!("I'll take {role}"),
+            });
+        }
+    }
+    buttons
+}

@@ -54,6 +54,18 @@ pub struct Button {
 }
 
 impl Message {
+    /// A message of one plain paragraph.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::line(vec![Inline::Text(text.into())])
+    }
+
+    /// A message of one paragraph made of pieces.
+    pub fn line(inlines: Vec<Inline>) -> Self {
+        Self {
+            blocks: vec![Block::Paragraph(inlines)],
+        }
+    }
+
     /// Plain text of the message, safe on any platform: mentions become `@id` text,
     /// and anything that could form a mention or markup is neutralised.
     pub fn plain_text(&self) -> String {

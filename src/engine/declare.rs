@@ -1,0 +1,125 @@
+//! Declaring an incident: number it, staff it from the escalation matrix, and queue
+//! the war room with its pinned summary and the announcement.
+
+use super::session::Session;
+use super::{EngineError, Outcome, Reply};
+use crate::domain::{EventKind, Incident, IncidentId, Role, Severity, Status, Title};
+use crate::outbox::{Destination, Operation, RoomSpec};
+use crate::render;
+use std::collections::BTreeMap;
+
+pub(super) async fn declare(
+    session: &mut Session<'_>,
+    severity: Option<Severity>,
+    title: Title,
+    services: Vec<String>,
+    drill: bool,
+) -> Result<Outcome, EngineError> {
+    let config = session.config();
+    let Some(severity) = severity.or_else(|| config.default_severity()) else {
+        let words: Vec<String> = config.severities().iter().map(|s| format!("`{}`", s.name)).collect();
+        return Ok(Outcome::rejected(format!(
+            "Which severity? Start with one of {}: `/incident sev1 {title}`.",
+            words.join(", ")
+        )));
+    };
+    let Some(level) = config.severity(&severity) else {
+        return Ok(Outcome::rejected(format!("Severity {severity} is not configured.")));
+    };
+    let platform = session.actor.platform;
+    let declarer = session.me().clone();
+
+    // Staff the incident from the matrix; people without an id on this platform
+    // cannot be added, and the reply says so instead of silently leaving a gap.
+    let mut roles = BTreeMap::new();
+    let mut unreachable = Vec::new();
+    for (role, person) in config.assignment(&severity) {
+        match config.person_id(person, platform) {
+            Some(user) => {
+                roles.insert(role, user);
+            }
+            None => unreachable.push(format!("{person} ({})", role.title())),
+        }
+    }
+    roles.entry(Role::Commander).or_insert_with(|| declarer.clone());
+
+    let now = session.now;
+    let number = session.tx.next_incident_number(now.date_naive()).await?;
+    let id = IncidentId::new(now.date_naive(), number);
+    let incident = Incident {
+        id: id.clone(),
+        title: title.as_str().to_string(),
+        severity,
+        status: Status::Investigating,
+        drill,
+        services,
+        platform,
+        origin_channel: session.context.channel.clone(),
+        room: None,
+        declared_by: declarer.clone(),
+        declared_at: now,
+        acknowledged_at: None,
+        identified_at: None,
+        mitigated_at: None,
+        resolved_at: None,
+        last_update_at: None,
+        summary: None,
+        roles,
+    };
+    session.tx.insert_incident(&incident).await?;
+
+    let drill_note = if drill { " (drill)" } else { "" };
+    session
+        .record(
+            &id,
+            EventKind::Declared,
+            format!("Declared {} {}{drill_note}: {}", incident.severity, level.label, incident.title),
+        )
+        .await?;
+    for (role, user) in &incident.roles {
+        session
+            .record(&id, EventKind::RoleAssigned, format!("{} → {user}", role.title()))
+            .await?;
+    }
+
+    let room = RoomSpec {
+        name: render::room_name(&incident),
+        topic: render::topic(&incident, config),
+        purpose: incident.title.clone(),
+    };
+    session.enqueue(&incident, Operation::CreateRoom(room)).await?;
+    let mut invitees: Vec<_> = incident.roles.values().cloned().collect();
+    invitees.push(declarer);
+    invitees.sort();
+    invitees.dedup();
+    session.enqueue(&incident, Operation::Invite { users: invitees }).await?;
+    let summary = Operation::Post {
+        to: Destination::Room,
+        message: render::summary(&incident, config),
+        handle: Some(render::SUMMARY_HANDLE.to_string()),
+    };
+    session.enqueue(&incident, summary).await?;
+    session
+        .enqueue(
+            &incident,
+            Operation::Pin {
+                handle: render::SUMMARY_HANDLE.to_string(),
+            },
+        )
+        .await?;
+    session
+        .announce(&incident, render::announcement(&incident, config))
+        .await?;
+
+    let mut text = format!(
+        "Declaring {id}{drill_note} ({} · {}). The war room opens in a moment.",
+        incident.severity, incident.title
+    );
+    if !unreachable.is_empty() {
+        text.push_str(&format!(
+            " Not assigned, no {platform} id in the config: {}.",
+            unreachable.join(", ")
+        ));
+    }
+    Ok(Outcome::Done(Reply::ephemeral(text)))
+}

@@ -1,0 +1,225 @@
+//! Moving an incident along: acknowledging, status changes, status updates,
+//! severity changes and resolving.
+
+use super::session::Session;
+use super::{EngineError, Outcome, Reply, mention};
+use crate::domain::{EventKind, Incident, IncidentId, Severity, Status, Transition, UserText};
+use crate::render::{self, Inline, Message};
+
+pub(super) async fn acknowledge(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+) -> Result<Outcome, EngineError> {
+    let mut incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    if let Some(at) = incident.acknowledged_at {
+        let when = render::clock_time(at, session.config());
+        return Ok(Outcome::rejected(format!("{} was already acknowledged at {when}.", incident.id)));
+    }
+    incident.acknowledged_at = Some(session.now);
+    session.tx.update_incident(&incident).await?;
+    let me = session.me().clone();
+    session
+        .record(&incident.id, EventKind::Acknowledged, format!("Acknowledged by {me}"))
+        .await?;
+    session.refresh_room(&incident).await?;
+    let message = Message::line(vec![mention(&me), Inline::Text(" acknowledged the incident.".into())]);
+    session.post_in_room(&incident, message).await?;
+    Ok(Outcome::Done(Reply::ephemeral(format!("Acknowledged {}.", incident.id))))
+}
+
+pub(super) async fn set_status(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    status: Status,
+    text: Option<UserText>,
+) -> Result<Outcome, EngineError> {
+    let incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    change_status(session, incident, status, text).await
+}
+
+pub(super) async fn resolve(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    summary: Option<UserText>,
+) -> Result<Outcome, EngineError> {
+    let incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    change_status(session, incident, Status::Resolved, summary).await
+}
+
+/// Every status change goes through here, so resolving by `status resolved` and by
+/// `resolve` cannot differ.
+async fn change_status(
+    session: &mut Session<'_>,
+    mut incident: Incident,
+    status: Status,
+    text: Option<UserText>,
+) -> Result<Outcome, EngineError> {
+    let me = session.me().clone();
+    let transition = match incident.status.transition_to(status) {
+        Ok(transition) => transition,
+        Err(refused) => return Ok(Outcome::rejected(format!("{}: {refused}.", incident.id))),
+    };
+    let may = match transition {
+        Transition::Progress => incident.may_steer(&me) || incident.roles_of(&me).next().is_some(),
+        Transition::Resolve | Transition::Reopen => incident.may_steer(&me),
+    };
+    if !may {
+        let who = match transition {
+            Transition::Progress => "its role holders, the commander or the person who declared it",
+            Transition::Resolve | Transition::Reopen => "the commander or the person who declared it",
+        };
+        return Ok(Outcome::rejected(format!(
+            "Only {who} can set {} to {status}. {}",
+            incident.id,
+            commander_hint(&incident)
+        )));
+    }
+
+    let now = session.now;
+    let previous = incident.status;
+    incident.status = status;
+    match status {
+        Status::Identified => {
+            incident.identified_at.get_or_insert(now);
+        }
+        Status::Monitoring => {
+            incident.mitigated_at.get_or_insert(now);
+        }
+        Status::Resolved => {
+            incident.resolved_at = Some(now);
+            incident.mitigated_at.get_or_insert(now);
+            if let Some(summary) = &text {
+                incident.summary = Some(summary.as_str().to_string());
+            }
+        }
+        Status::Investigating => {}
+    }
+    if transition == Transition::Reopen {
+        incident.resolved_at = None;
+    }
+    if text.is_some() {
+        incident.last_update_at = Some(now);
+    }
+    session.tx.update_incident(&incident).await?;
+
+    let detail = text.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
+    let (kind, line) = match transition {
+        Transition::Progress => (EventKind::StatusChanged, format!("Status {previous} → {status}{detail}")),
+        Transition::Resolve => (EventKind::Resolved, format!("Resolved{detail}")),
+        Transition::Reopen => (EventKind::Reopened, format!("Reopened (was resolved){detail}")),
+    };
+    session.record(&incident.id, kind, line).await?;
+    session.refresh_room(&incident).await?;
+
+    let config = session.config();
+    let message = render::status_changed(&incident, previous, &me, text.as_ref(), config);
+    session.post_in_room(&incident, message.clone()).await?;
+    if transition != Transition::Progress {
+        session.announce(&incident, message).await?;
+    }
+    let reply = match transition {
+        Transition::Resolve => format!(
+            "Resolved {} after {}.",
+            incident.id,
+            render::duration(now - incident.declared_at)
+        ),
+        Transition::Reopen => format!("Reopened {}; it is investigating again.", incident.id),
+        Transition::Progress => format!("{} is now {status}.", incident.id),
+    };
+    Ok(Outcome::Done(Reply::ephemeral(reply)))
+}
+
+pub(super) async fn post_update(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    text: UserText,
+) -> Result<Outcome, EngineError> {
+    let mut incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    let me = session.me().clone();
+    let speaks = incident.may_steer(&me) || incident.holds(&me, crate::domain::Role::Comms);
+    if !speaks {
+        return Ok(Outcome::rejected(format!(
+            "Status updates for {} come from the communications lead or the commander. {}",
+            incident.id,
+            commander_hint(&incident)
+        )));
+    }
+    incident.last_update_at = Some(session.now);
+    session.tx.update_incident(&incident).await?;
+    session
+        .record(&incident.id, EventKind::StatusUpdate, format!("Status update: {text}"))
+        .await?;
+    let message = render::status_update(&incident, &text, session.now, session.config());
+    session.post_in_room(&incident, message.clone()).await?;
+    session.announce(&incident, message).await?;
+    Ok(Outcome::Done(Reply::ephemeral(format!("Status update posted for {}.", incident.id))))
+}
+
+pub(super) async fn change_severity(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    severity: Severity,
+) -> Result<Outcome, EngineError> {
+    let mut incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    let me = session.me().clone();
+    if !incident.may_steer(&me) {
+        return Ok(Outcome::rejected(format!(
+            "Only the commander or the person who declared {} can change its severity. {}",
+            incident.id,
+            commander_hint(&incident)
+        )));
+    }
+    if incident.severity == severity {
+        return Ok(Outcome::rejected(format!("{} is already {severity}.", incident.id)));
+    }
+    if !incident.status.is_open() {
+        return Ok(Outcome::rejected(format!(
+            "{} is resolved; reopen it (`/incident status investigating`) before changing its severity.",
+            incident.id
+        )));
+    }
+    let previous = std::mem::replace(&mut incident.severity, severity);
+    session.tx.update_incident(&incident).await?;
+    session
+        .record(
+            &incident.id,
+            EventKind::SeverityChanged,
+            format!("Severity {previous} → {}", incident.severity),
+        )
+        .await?;
+    session.refresh_room(&incident).await?;
+    let message = Message::line(vec![
+        mention(&me),
+        Inline::Text(format!(" changed the severity from {previous} to ")),
+        Inline::Strong(incident.severity.to_string()),
+        Inline::Text(".".into()),
+    ]);
+    session.post_in_room(&incident, message).await?;
+    Ok(Outcome::Done(Reply::ephemeral(format!(
+        "{} is now {}.",
+        incident.id, incident.severity
+    ))))
+}
+
+/// Tells a refused user whom to ask.
+fn commander_hint(incident: &Incident) -> String {
+    match incident.holder(crate::domain::Role::Commander) {
+        Some(commander) => format!("Ask the commander ({commander})."),
+        None => "The incident has no commander; the person who declared it can assign one.".to_string(),
+    }
+}

@@ -1,0 +1,89 @@
+//! Commands that only look: timeline, lists, help. They read without a write
+//! transaction, so a busy incident never waits behind someone reading it.
+
+use super::{Actor, Context, Engine, EngineError, Outcome, Reply};
+use crate::command::{self, Command};
+use crate::domain::{Incident, IncidentId};
+use crate::render::{self, Inline, Message};
+use crate::store::IncidentFilter;
+
+/// How many incidents `/incident list` shows.
+const LIST_LIMIT: u32 = 20;
+
+/// Answers a read-only command; `None` means the command changes something.
+pub(super) async fn answer(
+    engine: &Engine,
+    actor: &Actor,
+    context: &Context,
+    command: &Command,
+) -> Result<Option<Reply>, EngineError> {
+    let config = engine.config();
+    let reply = match command {
+        Command::Help { topic } => match command::help(topic.as_deref(), config) {
+            Ok(text) => Reply::ephemeral(text),
+            Err(error) => Reply::ephemeral(error.to_string()),
+        },
+        Command::List => {
+            let open = engine.store().incidents(IncidentFilter::Open, LIST_LIMIT).await?;
+            Reply::ephemeral_message(render::incident_list(&open, config))
+        }
+        Command::Timeline { incident } => match find(engine, actor, context, incident).await? {
+            Ok(incident) => {
+                let events = engine.store().timeline(&incident.id).await?;
+                Reply::ephemeral_message(render::timeline(&incident, &events, config))
+            }
+            Err(reply) => reply,
+        },
+        Command::ListFollowUps { incident } => match find(engine, actor, context, incident).await? {
+            Ok(incident) => {
+                let followups = engine.store().followups(&incident.id).await?;
+                Reply::ephemeral_message(render::followups(&incident, &followups))
+            }
+            Err(reply) => reply,
+        },
+        Command::ListActions { .. } => Reply::ephemeral_message(render::action_list(config)),
+        Command::RunAction { .. } | Command::Approve { .. } | Command::Cancel { .. } => Reply::ephemeral(
+            "Running recovery actions is not available in this version of warroom yet; \
+             `/incident actions` lists what is configured.",
+        ),
+        Command::Postmortem { .. } => Reply::ephemeral(
+            "Postmortem drafts are not available in this version of warroom yet; \
+             `/incident timeline` shows what was recorded.",
+        ),
+        Command::Stats { .. } => Reply::ephemeral(
+            "Incident statistics are not available in this version of warroom yet; \
+             `/incident list` shows the open incidents.",
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(reply))
+}
+
+/// Reached only if a read-only command slipped past [`answer`]: refuse rather than guess.
+pub(super) fn not_a_change(command: &Command) -> Outcome {
+    Outcome::rejected(format!("warroom could not handle {command:?}; nothing was changed."))
+}
+
+/// The incident a read-only command is about, without locking it.
+async fn find(
+    engine: &Engine,
+    actor: &Actor,
+    context: &Context,
+    named: &Option<IncidentId>,
+) -> Result<Result<Incident, Reply>, EngineError> {
+    let store = engine.store();
+    let found = match named {
+        Some(id) => store.incident(id).await?,
+        None => store.incident_by_room(actor.platform, &context.channel).await?,
+    };
+    Ok(match (found, named) {
+        (Some(incident), _) => Ok(incident),
+        (None, Some(id)) => Err(Reply::ephemeral(format!(
+            "There is no incident {id}. `/incident list` shows the open ones."
+        ))),
+        (None, None) => Err(Reply::ephemeral_message(Message::line(vec![Inline::Text(
+            "This channel is not an incident war room; name the incident, e.g. `/incident timeline INC-20261123-001`."
+                .into(),
+        )]))),
+    })
+}

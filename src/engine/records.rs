@@ -1,0 +1,116 @@
+//! What the team writes down: timeline notes and follow-up action items.
+
+use super::session::Session;
+use super::{EngineError, Outcome, Reply};
+use crate::command::UserRef;
+use crate::domain::{EventKind, IncidentId, Role, UserText};
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+
+pub(super) async fn add_note(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    at: Option<NaiveTime>,
+    text: UserText,
+) -> Result<Outcome, EngineError> {
+    let incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    let me = session.me().clone();
+    let when = match at {
+        None => session.now,
+        Some(time) => {
+            if !(incident.holds(&me, Role::Scribe) || incident.may_steer(&me)) {
+                return Ok(Outcome::rejected(
+                    "Only the scribe or the commander can back-date a note; drop the time to note it now.",
+                ));
+            }
+            // The time is the team's wall clock today (config time zone); a time
+            // still ahead today means the note belongs to yesterday's evening.
+            let zone = session.config().timezone();
+            let today = session.now.with_timezone(&zone).date_naive();
+            let candidates = [Some(today), today.pred_opt()];
+            let resolved = candidates
+                .into_iter()
+                .flatten()
+                .filter_map(|day| zone.from_local_datetime(&day.and_time(time)).earliest())
+                .map(|local| local.to_utc())
+                .find(|utc| *utc <= session.now);
+            match resolved {
+                Some(utc) => utc,
+                None => {
+                    return Ok(Outcome::rejected(format!(
+                        "{} does not exist in {zone} (a clock change?); use another time.",
+                        time.format("%H:%M")
+                    )));
+                }
+            }
+        }
+    };
+    session
+        .record_at(&incident.id, EventKind::Note, text.as_str().to_string(), when)
+        .await?;
+    let shown = crate::render::clock_time(when, session.config());
+    Ok(Outcome::Done(Reply::ephemeral(format!(
+        "Added to the timeline of {} at {shown}.",
+        incident.id
+    ))))
+}
+
+pub(super) async fn add_followup(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    text: UserText,
+    owner: Option<UserRef>,
+    due: Option<NaiveDate>,
+) -> Result<Outcome, EngineError> {
+    let incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    let owner = match owner.map(|o| session.resolve_user(o)).transpose() {
+        Ok(owner) => owner,
+        Err(rejected) => return Ok(rejected),
+    };
+    let number = session
+        .tx
+        .add_followup(&incident.id, text.as_str(), owner.as_ref(), due, session.now)
+        .await?;
+    let owner_text = owner.as_ref().map(|o| format!(", owner {o}")).unwrap_or_default();
+    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
+    session
+        .record(
+            &incident.id,
+            EventKind::FollowUpAdded,
+            format!("Follow-up #{number}: {text}{owner_text}{due_text}"),
+        )
+        .await?;
+    Ok(Outcome::Done(Reply::ephemeral(format!(
+        "Follow-up #{number} recorded for {}. `/incident followups` lists them.",
+        incident.id
+    ))))
+}
+
+pub(super) async fn complete_followup(
+    session: &mut Session<'_>,
+    named: Option<IncidentId>,
+    number: u32,
+) -> Result<Outcome, EngineError> {
+    let incident = match session.target(named).await? {
+        Ok(incident) => incident,
+        Err(rejected) => return Ok(rejected),
+    };
+    if !session.tx.complete_followup(&incident.id, i64::from(number)).await? {
+        return Ok(Outcome::rejected(format!(
+            "{} has no follow-up #{number}. `/incident followups` lists them.",
+            incident.id
+        )));
+    }
+    session
+        .record(&incident.id, EventKind::FollowUpDone, format!("Follow-up #{number} done"))
+        .await?;
+    Ok(Outcome::Done(Reply::ephemeral(format!(
+        "Follow-up #{number} of {} is done.",
+        incident.id
+    ))))
+}

@@ -1,0 +1,149 @@
+//! One command's unit of work: its transaction, its clock reading, and the helpers
+//! every handler uses to find the incident, record events and queue operations.
+
+use super::{Actor, Context, EngineError, Inner, Outcome};
+use crate::command::UserRef;
+use crate::config::Config;
+use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
+use crate::outbox::{Destination, Operation};
+use crate::render::{self, Message};
+use crate::store::Tx;
+use chrono::{DateTime, Utc};
+
+pub(super) struct Session<'a> {
+    pub inner: &'a Inner,
+    pub actor: &'a Actor,
+    pub context: &'a Context,
+    pub tx: Tx,
+    /// One reading of the clock for the whole command, so every row it writes agrees.
+    pub now: DateTime<Utc>,
+    /// Whether the dispatcher has something new to deliver after commit.
+    pub queued: bool,
+}
+
+impl<'a> Session<'a> {
+    pub async fn begin(inner: &'a Inner, actor: &'a Actor, context: &'a Context) -> Result<Self, EngineError> {
+        let tx = inner.store.begin().await?;
+        Ok(Self {
+            inner,
+            actor,
+            context,
+            tx,
+            now: inner.clock.now(),
+            queued: false,
+        })
+    }
+
+    pub fn config(&self) -> &'a Config {
+        &self.inner.config
+    }
+
+    pub fn me(&self) -> &'a UserId {
+        &self.actor.user
+    }
+
+    /// The incident a command is about, locked for this transaction: the one named,
+    /// or the one whose war room the command was typed in.
+    pub async fn target(&mut self, named: Option<IncidentId>) -> Result<Result<Incident, Outcome>, EngineError> {
+        let platform = self.actor.platform;
+        let found = match &named {
+            Some(id) => self.tx.lock_incident(id).await?,
+            None => self.tx.lock_incident_by_room(platform, &self.context.channel).await?,
+        };
+        Ok(match (found, named) {
+            (Some(incident), _) if incident.platform != platform => Err(Outcome::rejected(format!(
+                "{} is run on {}; command it from there.",
+                incident.id, incident.platform
+            ))),
+            (Some(incident), _) => Ok(incident),
+            (None, Some(id)) => Err(Outcome::rejected(format!(
+                "There is no incident {id}. `/incident list` shows the open ones."
+            ))),
+            (None, None) => Err(Outcome::rejected(
+                "This channel is not an incident war room. Run the command in the war room, or name the incident \
+                 right after the subcommand, e.g. `/incident status INC-20261123-001 identified`. \
+                 `/incident list` shows the open incidents.",
+            )),
+        })
+    }
+
+    /// A user named in a command, as an id on this platform.
+    pub fn resolve_user(&self, user: UserRef) -> Result<UserId, Outcome> {
+        match user {
+            UserRef::Id(id) => Ok(id),
+            UserRef::Person(name) => self.config().person_id(&name, self.actor.platform).ok_or_else(|| {
+                Outcome::rejected(format!(
+                    "I don't know who `{name}` is on {}: mention them (@name) so the platform fills in who they are, \
+                     or add them under [people] in the config.",
+                    self.actor.platform
+                ))
+            }),
+        }
+    }
+
+    pub async fn record(&mut self, incident: &IncidentId, kind: EventKind, text: String) -> Result<(), EngineError> {
+        self.record_at(incident, kind, text, self.now).await
+    }
+
+    pub async fn record_at(
+        &mut self,
+        incident: &IncidentId,
+        kind: EventKind,
+        text: String,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let event = TimelineEvent {
+            at,
+            kind,
+            actor: self.actor.user.as_str().to_string(),
+            text,
+        };
+        self.tx.record_event(incident, &event).await?;
+        Ok(())
+    }
+
+    pub async fn enqueue(&mut self, incident: &Incident, operation: Operation) -> Result<(), EngineError> {
+        self.tx
+            .enqueue(Some(&incident.id), incident.platform, &operation, self.now)
+            .await?;
+        self.queued = true;
+        Ok(())
+    }
+
+    pub async fn post_in_room(&mut self, incident: &Incident, message: Message) -> Result<(), EngineError> {
+        let post = Operation::Post {
+            to: Destination::Room,
+            message,
+            handle: None,
+        };
+        self.enqueue(incident, post).await
+    }
+
+    /// Posts in the platform's announce channel, when one is configured.
+    pub async fn announce(&mut self, incident: &Incident, message: Message) -> Result<(), EngineError> {
+        let Some(channel) = self.inner.settings.announce_channels.get(&incident.platform).cloned() else {
+            return Ok(());
+        };
+        let post = Operation::Post {
+            to: Destination::Channel(channel),
+            message,
+            handle: None,
+        };
+        self.enqueue(incident, post).await
+    }
+
+    /// Brings the room's topic and pinned summary up to date with the incident.
+    pub async fn refresh_room(&mut self, incident: &Incident) -> Result<(), EngineError> {
+        let topic = render::topic(incident, self.config());
+        self.enqueue(incident, Operation::SetTopic { topic }).await?;
+        let summary = render::summary(incident, self.config());
+        self.enqueue(
+            incident,
+            Operation::Edit {
+                handle: render::SUMMARY_HANDLE.to_string(),
+                message: summary,
+            },
+        )
+        .await
+    }
+}

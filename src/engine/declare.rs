@@ -17,7 +17,7 @@ pub(super) async fn declare(
 ) -> Result<Outcome, EngineError> {
     let config = session.config();
     let Some(severity) = severity.or_else(|| config.default_severity()) else {
-        let words: Vec<String> = config.severities().iter().map(|s| format!("`{}`", s.name)).collect();
+        let words: Vec<String> = config.severities().iter().map(|s| format!("`{}`", s.name.as_str())).collect();
         return Ok(Outcome::rejected(format!(
             "Which severity? Start with one of {}: `/incident sev1 {title}`.",
             words.join(", ")

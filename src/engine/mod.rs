@@ -91,6 +91,19 @@ pub struct EngineSettings {
     pub announce_channels: BTreeMap<Platform, String>,
 }
 
+impl EngineSettings {
+    pub fn from_config(config: &Config) -> Self {
+        let mut announce_channels = BTreeMap::new();
+        if let Some(channel) = config.slack().and_then(|slack| slack.announce_channel.clone()) {
+            announce_channels.insert(Platform::Slack, channel);
+        }
+        if let Some(channel) = config.discord().and_then(|discord| discord.announce_channel.clone()) {
+            announce_channels.insert(Platform::Discord, channel);
+        }
+        Self { announce_channels }
+    }
+}
+
 /// The incident engine. Cheap to clone; every platform adapter shares one.
 #[derive(Clone)]
 pub struct Engine {

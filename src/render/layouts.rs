@@ -203,11 +203,10 @@ pub fn followups(incident: &Incident, followups: &[FollowUp]) -> Message {
 /// `/incident actions`: what the config defines.
 pub fn action_list(config: &Config) -> Message {
     let mut blocks = vec![Block::Heading(vec![Inline::Text("Configured actions".into())])];
-    for (name, action) in config.actions() {
-        let description = action.description.clone().unwrap_or_default();
+    for (name, action) in config.actions().iter() {
         blocks.push(Block::Paragraph(vec![
             Inline::Strong(name.clone()),
-            Inline::Text(format!(" — {description}")),
+            Inline::Text(format!(" — {}", action.description)),
         ]));
     }
     if blocks.len() == 1 {

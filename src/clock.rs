@@ -50,3 +50,43 @@ impl Clock for TokioClock {
         self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
     }
 }
+
+/// A clock that moves only when told to: for tests that talk to a real database,
+/// where tokio's paused clock would also fast-forward the pool's own timeouts.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<std::sync::Mutex<DateTime<Utc>>>,
+}
+
+impl ManualClock {
+    pub fn starting_at(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Arc::new(std::sync::Mutex::new(start)),
+        }
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = chrono::TimeDelta::from_std(by).unwrap_or_default();
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -49,7 +49,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let settings = Settings::from_process_env().map_err(|problems| anyhow::anyhow!("{problems}"))?;
+    let settings =
+        Settings::from_process_env().map_err(|problems| anyhow::anyhow!("{problems}"))?;
     match command {
         Command::Serve { config } => {
             let path = config.unwrap_or_else(|| settings.config_path.clone());
@@ -87,7 +88,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warroom=info,warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 /// Ctrl-C or SIGTERM: stop accepting work and let in-flight deliveries finish.

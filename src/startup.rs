@@ -54,15 +54,28 @@ impl Application {
         let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
         let wakeup = Arc::new(Notify::new());
         let engine_settings = EngineSettings::from_config(&config);
-        let engine = Engine::new(store.clone(), Arc::new(config), clock.clone(), engine_settings, wakeup.clone());
-        let dispatcher = Dispatcher::new(store.clone(), platforms, clock.clone(), DispatcherSettings::default(), wakeup);
+        let engine = Engine::new(
+            store.clone(),
+            Arc::new(config),
+            clock.clone(),
+            engine_settings,
+            wakeup.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            platforms,
+            clock.clone(),
+            DispatcherSettings::default(),
+            wakeup,
+        );
 
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartupError::Listen {
-                address: settings.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    address: settings.listen,
+                    source,
+                })?;
         Ok(Self {
             listener,
             engine,
@@ -72,7 +85,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into())
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into())
     }
 
     pub fn engine(&self) -> Engine {
@@ -80,10 +95,16 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops the delivery loop too.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let stop = Arc::new(Notify::new());
         let stop_delivery = stop.clone();
-        let delivery = tokio::spawn(self.dispatcher.run(async move { stop_delivery.notified().await }));
+        let delivery = tokio::spawn(
+            self.dispatcher
+                .run(async move { stop_delivery.notified().await }),
+        );
         let router = web::router(self.web);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

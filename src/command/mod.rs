@@ -120,6 +120,9 @@ pub enum Command {
 }
 
 /// Temporary until the parser lands.
-pub fn help(_topic: Option<&str>, _severities: &dyn SeverityWords) -> Result<String, std::fmt::Error> {
+pub fn help(
+    _topic: Option<&str>,
+    _severities: &dyn SeverityWords,
+) -> Result<String, std::fmt::Error> {
     todo!()
 }

@@ -69,8 +69,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["INC-2026-001", "INC-20261345-001", "INC-20261123-1", "INC-20261123-000", "checkout", "INC-20261123-00x"] {
-            assert!(bad.parse::<IncidentId>().is_err(), "{bad} should be rejected");
+        for bad in [
+            "INC-2026-001",
+            "INC-20261345-001",
+            "INC-20261123-1",
+            "INC-20261123-000",
+            "checkout",
+            "INC-20261123-00x",
+        ] {
+            assert!(
+                bad.parse::<IncidentId>().is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 }

@@ -97,11 +97,26 @@ mod tests {
     #[test]
     fn open_statuses_move_freely_and_resolved_only_reopens() {
         use Status::*;
-        assert_eq!(Investigating.transition_to(Identified), Ok(Transition::Progress));
-        assert_eq!(Monitoring.transition_to(Investigating), Ok(Transition::Progress));
+        assert_eq!(
+            Investigating.transition_to(Identified),
+            Ok(Transition::Progress)
+        );
+        assert_eq!(
+            Monitoring.transition_to(Investigating),
+            Ok(Transition::Progress)
+        );
         assert_eq!(Identified.transition_to(Resolved), Ok(Transition::Resolve));
-        assert_eq!(Resolved.transition_to(Investigating), Ok(Transition::Reopen));
-        assert_eq!(Resolved.transition_to(Monitoring), Err(TransitionError::ReopenOnlyToInvestigating));
-        assert_eq!(Identified.transition_to(Identified), Err(TransitionError::Unchanged(Identified)));
+        assert_eq!(
+            Resolved.transition_to(Investigating),
+            Ok(Transition::Reopen)
+        );
+        assert_eq!(
+            Resolved.transition_to(Monitoring),
+            Err(TransitionError::ReopenOnlyToInvestigating)
+        );
+        assert_eq!(
+            Identified.transition_to(Identified),
+            Err(TransitionError::Unchanged(Identified))
+        );
     }
 }

@@ -95,11 +95,20 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed_and_bounded() {
-        assert_eq!(Title::parse("  checkout \t is   down ").unwrap().as_str(), "checkout is down");
+        assert_eq!(
+            Title::parse("  checkout \t is   down ").unwrap().as_str(),
+            "checkout is down"
+        );
         assert!(matches!(Title::parse("   "), Err(TextError::Empty { .. })));
         let long = "x".repeat(Title::MAX_CHARS + 1);
-        assert!(matches!(Title::parse(&long), Err(TextError::TooLong { chars: 201, .. })));
-        assert!(matches!(Title::parse("a\u{0}b"), Err(TextError::ControlCharacter { .. })));
+        assert!(matches!(
+            Title::parse(&long),
+            Err(TextError::TooLong { chars: 201, .. })
+        ));
+        assert!(matches!(
+            Title::parse("a\u{0}b"),
+            Err(TextError::ControlCharacter { .. })
+        ));
         assert_eq!(Title::parse("ünïcødé 🔥").unwrap().as_str(), "ünïcødé 🔥");
     }
 }

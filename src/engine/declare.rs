@@ -17,14 +17,20 @@ pub(super) async fn declare(
 ) -> Result<Outcome, EngineError> {
     let config = session.config();
     let Some(severity) = severity.or_else(|| config.default_severity()) else {
-        let words: Vec<String> = config.severities().iter().map(|s| format!("`{}`", s.name.as_str())).collect();
+        let words: Vec<String> = config
+            .severities()
+            .iter()
+            .map(|s| format!("`{}`", s.name.as_str()))
+            .collect();
         return Ok(Outcome::rejected(format!(
             "Which severity? Start with one of {}: `/incident sev1 {title}`.",
             words.join(", ")
         )));
     };
     let Some(level) = config.severity(&severity) else {
-        return Ok(Outcome::rejected(format!("Severity {severity} is not configured.")));
+        return Ok(Outcome::rejected(format!(
+            "Severity {severity} is not configured."
+        )));
     };
     let platform = session.actor.platform;
     let declarer = session.me().clone();
@@ -41,7 +47,9 @@ pub(super) async fn declare(
             None => unreachable.push(format!("{person} ({})", role.title())),
         }
     }
-    roles.entry(Role::Commander).or_insert_with(|| declarer.clone());
+    roles
+        .entry(Role::Commander)
+        .or_insert_with(|| declarer.clone());
 
     let now = session.now;
     let number = session.tx.next_incident_number(now.date_naive()).await?;
@@ -73,12 +81,19 @@ pub(super) async fn declare(
         .record(
             &id,
             EventKind::Declared,
-            format!("Declared {} {}{drill_note}: {}", incident.severity, level.label, incident.title),
+            format!(
+                "Declared {} {}{drill_note}: {}",
+                incident.severity, level.label, incident.title
+            ),
         )
         .await?;
     for (role, user) in &incident.roles {
         session
-            .record(&id, EventKind::RoleAssigned, format!("{} → {user}", role.title()))
+            .record(
+                &id,
+                EventKind::RoleAssigned,
+                format!("{} → {user}", role.title()),
+            )
             .await?;
     }
 
@@ -87,12 +102,16 @@ pub(super) async fn declare(
         topic: render::topic(&incident, config),
         purpose: incident.title.clone(),
     };
-    session.enqueue(&incident, Operation::CreateRoom(room)).await?;
+    session
+        .enqueue(&incident, Operation::CreateRoom(room))
+        .await?;
     let mut invitees: Vec<_> = incident.roles.values().cloned().collect();
     invitees.push(declarer);
     invitees.sort();
     invitees.dedup();
-    session.enqueue(&incident, Operation::Invite { users: invitees }).await?;
+    session
+        .enqueue(&incident, Operation::Invite { users: invitees })
+        .await?;
     let summary = Operation::Post {
         to: Destination::Room,
         message: render::summary(&incident, config),

@@ -16,18 +16,31 @@ pub(super) async fn acknowledge(
     };
     if let Some(at) = incident.acknowledged_at {
         let when = render::clock_time(at, session.config());
-        return Ok(Outcome::rejected(format!("{} was already acknowledged at {when}.", incident.id)));
+        return Ok(Outcome::rejected(format!(
+            "{} was already acknowledged at {when}.",
+            incident.id
+        )));
     }
     incident.acknowledged_at = Some(session.now);
     session.tx.update_incident(&incident).await?;
     let me = session.me().clone();
     session
-        .record(&incident.id, EventKind::Acknowledged, format!("Acknowledged by {me}"))
+        .record(
+            &incident.id,
+            EventKind::Acknowledged,
+            format!("Acknowledged by {me}"),
+        )
         .await?;
     session.refresh_room(&incident).await?;
-    let message = Message::line(vec![mention(&me), Inline::Text(" acknowledged the incident.".into())]);
+    let message = Message::line(vec![
+        mention(&me),
+        Inline::Text(" acknowledged the incident.".into()),
+    ]);
     session.post_in_room(&incident, message).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!("Acknowledged {}.", incident.id))))
+    Ok(Outcome::Done(Reply::ephemeral(format!(
+        "Acknowledged {}.",
+        incident.id
+    ))))
 }
 
 pub(super) async fn set_status(
@@ -75,7 +88,9 @@ async fn change_status(
     if !may {
         let who = match transition {
             Transition::Progress => "its role holders, the commander or the person who declared it",
-            Transition::Resolve | Transition::Reopen => "the commander or the person who declared it",
+            Transition::Resolve | Transition::Reopen => {
+                "the commander or the person who declared it"
+            }
         };
         return Ok(Outcome::rejected(format!(
             "Only {who} can set {} to {status}. {}",
@@ -113,9 +128,15 @@ async fn change_status(
 
     let detail = text.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
     let (kind, line) = match transition {
-        Transition::Progress => (EventKind::StatusChanged, format!("Status {previous} → {status}{detail}")),
+        Transition::Progress => (
+            EventKind::StatusChanged,
+            format!("Status {previous} → {status}{detail}"),
+        ),
         Transition::Resolve => (EventKind::Resolved, format!("Resolved{detail}")),
-        Transition::Reopen => (EventKind::Reopened, format!("Reopened (was resolved){detail}")),
+        Transition::Reopen => (
+            EventKind::Reopened,
+            format!("Reopened (was resolved){detail}"),
+        ),
     };
     session.record(&incident.id, kind, line).await?;
     session.refresh_room(&incident).await?;
@@ -159,12 +180,19 @@ pub(super) async fn post_update(
     incident.last_update_at = Some(session.now);
     session.tx.update_incident(&incident).await?;
     session
-        .record(&incident.id, EventKind::StatusUpdate, format!("Status update: {text}"))
+        .record(
+            &incident.id,
+            EventKind::StatusUpdate,
+            format!("Status update: {text}"),
+        )
         .await?;
     let message = render::status_update(&incident, &text, session.now, session.config());
     session.post_in_room(&incident, message.clone()).await?;
     session.announce(&incident, message).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!("Status update posted for {}.", incident.id))))
+    Ok(Outcome::Done(Reply::ephemeral(format!(
+        "Status update posted for {}.",
+        incident.id
+    ))))
 }
 
 pub(super) async fn change_severity(
@@ -185,7 +213,10 @@ pub(super) async fn change_severity(
         )));
     }
     if incident.severity == severity {
-        return Ok(Outcome::rejected(format!("{} is already {severity}.", incident.id)));
+        return Ok(Outcome::rejected(format!(
+            "{} is already {severity}.",
+            incident.id
+        )));
     }
     if !incident.status.is_open() {
         return Ok(Outcome::rejected(format!(
@@ -220,6 +251,8 @@ pub(super) async fn change_severity(
 fn commander_hint(incident: &Incident) -> String {
     match incident.holder(crate::domain::Role::Commander) {
         Some(commander) => format!("Ask the commander ({commander})."),
-        None => "The incident has no commander; the person who declared it can assign one.".to_string(),
+        None => {
+            "The incident has no commander; the person who declared it can assign one.".to_string()
+        }
     }
 }

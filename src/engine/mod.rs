@@ -94,10 +94,16 @@ pub struct EngineSettings {
 impl EngineSettings {
     pub fn from_config(config: &Config) -> Self {
         let mut announce_channels = BTreeMap::new();
-        if let Some(channel) = config.slack().and_then(|slack| slack.announce_channel.clone()) {
+        if let Some(channel) = config
+            .slack()
+            .and_then(|slack| slack.announce_channel.clone())
+        {
             announce_channels.insert(Platform::Slack, channel);
         }
-        if let Some(channel) = config.discord().and_then(|discord| discord.announce_channel.clone()) {
+        if let Some(channel) = config
+            .discord()
+            .and_then(|discord| discord.announce_channel.clone())
+        {
             announce_channels.insert(Platform::Discord, channel);
         }
         Self { announce_channels }
@@ -150,7 +156,12 @@ impl Engine {
     /// Handles one command. A command the user got wrong, or may not issue, is an
     /// `Ok` ephemeral reply saying how to fix it, and changes nothing; `Err` means
     /// the database failed and, likewise, nothing was changed.
-    pub async fn handle(&self, actor: &Actor, context: &Context, command: Command) -> Result<Reply, EngineError> {
+    pub async fn handle(
+        &self,
+        actor: &Actor,
+        context: &Context,
+        command: Command,
+    ) -> Result<Reply, EngineError> {
         if let Some(reply) = queries::answer(self, actor, context, &command).await? {
             return Ok(reply);
         }
@@ -169,7 +180,11 @@ impl Engine {
                 services,
                 drill,
             } => declare::declare(&mut session, severity, title, services, drill).await?,
-            Command::AssignRole { incident, role, user } => roles::assign(&mut session, incident, role, user).await?,
+            Command::AssignRole {
+                incident,
+                role,
+                user,
+            } => roles::assign(&mut session, incident, role, user).await?,
             Command::Ack { incident } => lifecycle::acknowledge(&mut session, incident).await?,
             Command::SetStatus {
                 incident,
@@ -177,7 +192,9 @@ impl Engine {
                 text,
                 params: _,
             } => lifecycle::set_status(&mut session, incident, status, text).await?,
-            Command::Resolve { incident, summary } => lifecycle::resolve(&mut session, incident, summary).await?,
+            Command::Resolve { incident, summary } => {
+                lifecycle::resolve(&mut session, incident, summary).await?
+            }
             Command::PostUpdate {
                 incident,
                 text,
@@ -186,7 +203,9 @@ impl Engine {
             Command::ChangeSeverity { incident, severity } => {
                 lifecycle::change_severity(&mut session, incident, severity).await?
             }
-            Command::AddNote { incident, at, text } => records::add_note(&mut session, incident, at, text).await?,
+            Command::AddNote { incident, at, text } => {
+                records::add_note(&mut session, incident, at, text).await?
+            }
             Command::AddFollowUp {
                 incident,
                 text,
@@ -203,7 +222,10 @@ impl Engine {
             Outcome::Done(reply) => {
                 if let Some(key) = &context.request_id {
                     let stored = serde_json::to_string(&reply).unwrap_or_default();
-                    session.tx.save_reply(&request_key(actor.platform, key), &stored).await?;
+                    session
+                        .tx
+                        .save_reply(&request_key(actor.platform, key), &stored)
+                        .await?;
                 }
                 let queued = session.queued;
                 session.tx.commit().await?;
@@ -237,7 +259,8 @@ fn request_key(platform: Platform, id: &str) -> String {
 /// The first answer to a replayed request; if it cannot be read back, a plain
 /// acknowledgement is still better than applying the command twice.
 fn replayed(stored: &str) -> Reply {
-    serde_json::from_str(stored).unwrap_or_else(|_| Reply::ephemeral("This request was already handled."))
+    serde_json::from_str(stored)
+        .unwrap_or_else(|_| Reply::ephemeral("This request was already handled."))
 }
 
 /// A mention of a user, as message pieces.

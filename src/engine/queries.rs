@@ -24,7 +24,10 @@ pub(super) async fn answer(
             Err(error) => Reply::ephemeral(error.to_string()),
         },
         Command::List => {
-            let open = engine.store().incidents(IncidentFilter::Open, LIST_LIMIT).await?;
+            let open = engine
+                .store()
+                .incidents(IncidentFilter::Open, LIST_LIMIT)
+                .await?;
             Reply::ephemeral_message(render::incident_list(&open, config))
         }
         Command::Timeline { incident } => match find(engine, actor, context, incident).await? {
@@ -34,18 +37,22 @@ pub(super) async fn answer(
             }
             Err(reply) => reply,
         },
-        Command::ListFollowUps { incident } => match find(engine, actor, context, incident).await? {
-            Ok(incident) => {
-                let followups = engine.store().followups(&incident.id).await?;
-                Reply::ephemeral_message(render::followups(&incident, &followups))
+        Command::ListFollowUps { incident } => {
+            match find(engine, actor, context, incident).await? {
+                Ok(incident) => {
+                    let followups = engine.store().followups(&incident.id).await?;
+                    Reply::ephemeral_message(render::followups(&incident, &followups))
+                }
+                Err(reply) => reply,
             }
-            Err(reply) => reply,
-        },
+        }
         Command::ListActions { .. } => Reply::ephemeral_message(render::action_list(config)),
-        Command::RunAction { .. } | Command::Approve { .. } | Command::Cancel { .. } => Reply::ephemeral(
-            "Running recovery actions is not available in this version of warroom yet; \
+        Command::RunAction { .. } | Command::Approve { .. } | Command::Cancel { .. } => {
+            Reply::ephemeral(
+                "Running recovery actions is not available in this version of warroom yet; \
              `/incident actions` lists what is configured.",
-        ),
+            )
+        }
         Command::Postmortem { .. } => Reply::ephemeral(
             "Postmortem drafts are not available in this version of warroom yet; \
              `/incident timeline` shows what was recorded.",
@@ -61,7 +68,9 @@ pub(super) async fn answer(
 
 /// Reached only if a read-only command slipped past [`answer`]: refuse rather than guess.
 pub(super) fn not_a_change(command: &Command) -> Outcome {
-    Outcome::rejected(format!("warroom could not handle {command:?}; nothing was changed."))
+    Outcome::rejected(format!(
+        "warroom could not handle {command:?}; nothing was changed."
+    ))
 }
 
 /// The incident a read-only command is about, without locking it.
@@ -74,7 +83,11 @@ async fn find(
     let store = engine.store();
     let found = match named {
         Some(id) => store.incident(id).await?,
-        None => store.incident_by_room(actor.platform, &context.channel).await?,
+        None => {
+            store
+                .incident_by_room(actor.platform, &context.channel)
+                .await?
+        }
     };
     Ok(match (found, named) {
         (Some(incident), _) => Ok(incident),

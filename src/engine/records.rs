@@ -48,7 +48,12 @@ pub(super) async fn add_note(
         }
     };
     session
-        .record_at(&incident.id, EventKind::Note, text.as_str().to_string(), when)
+        .record_at(
+            &incident.id,
+            EventKind::Note,
+            text.as_str().to_string(),
+            when,
+        )
         .await?;
     let shown = crate::render::clock_time(when, session.config());
     Ok(Outcome::Done(Reply::ephemeral(format!(
@@ -74,9 +79,18 @@ pub(super) async fn add_followup(
     };
     let number = session
         .tx
-        .add_followup(&incident.id, text.as_str(), owner.as_ref(), due, session.now)
+        .add_followup(
+            &incident.id,
+            text.as_str(),
+            owner.as_ref(),
+            due,
+            session.now,
+        )
         .await?;
-    let owner_text = owner.as_ref().map(|o| format!(", owner {o}")).unwrap_or_default();
+    let owner_text = owner
+        .as_ref()
+        .map(|o| format!(", owner {o}"))
+        .unwrap_or_default();
     let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
     session
         .record(
@@ -100,14 +114,22 @@ pub(super) async fn complete_followup(
         Ok(incident) => incident,
         Err(rejected) => return Ok(rejected),
     };
-    if !session.tx.complete_followup(&incident.id, i64::from(number)).await? {
+    if !session
+        .tx
+        .complete_followup(&incident.id, i64::from(number))
+        .await?
+    {
         return Ok(Outcome::rejected(format!(
             "{} has no follow-up #{number}. `/incident followups` lists them.",
             incident.id
         )));
     }
     session
-        .record(&incident.id, EventKind::FollowUpDone, format!("Follow-up #{number} done"))
+        .record(
+            &incident.id,
+            EventKind::FollowUpDone,
+            format!("Follow-up #{number} done"),
+        )
         .await?;
     Ok(Outcome::Done(Reply::ephemeral(format!(
         "Follow-up #{number} of {} is done.",

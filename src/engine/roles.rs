@@ -28,12 +28,17 @@ pub(super) async fn assign(
     if !incident.may_steer(&me) && !taking_open_role {
         let why = match &previous {
             Some(holder) if *holder == me => "To hand your role over, ask the commander",
-            _ => "Only the commander or the person who declared the incident assigns roles; anyone may take a role nobody holds",
+            _ => {
+                "Only the commander or the person who declared the incident assigns roles; anyone may take a role nobody holds"
+            }
         };
         return Ok(Outcome::rejected(format!(
             "{why}. {} currently: {}.",
             role.title(),
-            previous.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "nobody".into())
+            previous
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "nobody".into())
         )));
     }
     if previous.as_ref() == Some(&assignee) {
@@ -54,7 +59,12 @@ pub(super) async fn assign(
         )
         .await?;
     session
-        .enqueue(&incident, Operation::Invite { users: vec![assignee.clone()] })
+        .enqueue(
+            &incident,
+            Operation::Invite {
+                users: vec![assignee.clone()],
+            },
+        )
         .await?;
     session.refresh_room(&incident).await?;
     let mut line = vec![

@@ -22,7 +22,11 @@ pub(super) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    pub async fn begin(inner: &'a Inner, actor: &'a Actor, context: &'a Context) -> Result<Self, EngineError> {
+    pub async fn begin(
+        inner: &'a Inner,
+        actor: &'a Actor,
+        context: &'a Context,
+    ) -> Result<Self, EngineError> {
         let tx = inner.store.begin().await?;
         Ok(Self {
             inner,
@@ -44,17 +48,26 @@ impl<'a> Session<'a> {
 
     /// The incident a command is about, locked for this transaction: the one named,
     /// or the one whose war room the command was typed in.
-    pub async fn target(&mut self, named: Option<IncidentId>) -> Result<Result<Incident, Outcome>, EngineError> {
+    pub async fn target(
+        &mut self,
+        named: Option<IncidentId>,
+    ) -> Result<Result<Incident, Outcome>, EngineError> {
         let platform = self.actor.platform;
         let found = match &named {
             Some(id) => self.tx.lock_incident(id).await?,
-            None => self.tx.lock_incident_by_room(platform, &self.context.channel).await?,
+            None => {
+                self.tx
+                    .lock_incident_by_room(platform, &self.context.channel)
+                    .await?
+            }
         };
         Ok(match (found, named) {
-            (Some(incident), _) if incident.platform != platform => Err(Outcome::rejected(format!(
-                "{} is run on {}; command it from there.",
-                incident.id, incident.platform
-            ))),
+            (Some(incident), _) if incident.platform != platform => {
+                Err(Outcome::rejected(format!(
+                    "{} is run on {}; command it from there.",
+                    incident.id, incident.platform
+                )))
+            }
             (Some(incident), _) => Ok(incident),
             (None, Some(id)) => Err(Outcome::rejected(format!(
                 "There is no incident {id}. `/incident list` shows the open ones."
@@ -81,7 +94,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    pub async fn record(&mut self, incident: &IncidentId, kind: EventKind, text: String) -> Result<(), EngineError> {
+    pub async fn record(
+        &mut self,
+        incident: &IncidentId,
+        kind: EventKind,
+        text: String,
+    ) -> Result<(), EngineError> {
         self.record_at(incident, kind, text, self.now).await
     }
 
@@ -102,7 +120,11 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    pub async fn enqueue(&mut self, incident: &Incident, operation: Operation) -> Result<(), EngineError> {
+    pub async fn enqueue(
+        &mut self,
+        incident: &Incident,
+        operation: Operation,
+    ) -> Result<(), EngineError> {
         self.tx
             .enqueue(Some(&incident.id), incident.platform, &operation, self.now)
             .await?;
@@ -110,7 +132,11 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    pub async fn post_in_room(&mut self, incident: &Incident, message: Message) -> Result<(), EngineError> {
+    pub async fn post_in_room(
+        &mut self,
+        incident: &Incident,
+        message: Message,
+    ) -> Result<(), EngineError> {
         let post = Operation::Post {
             to: Destination::Room,
             message,
@@ -120,8 +146,18 @@ impl<'a> Session<'a> {
     }
 
     /// Posts in the platform's announce channel, when one is configured.
-    pub async fn announce(&mut self, incident: &Incident, message: Message) -> Result<(), EngineError> {
-        let Some(channel) = self.inner.settings.announce_channels.get(&incident.platform).cloned() else {
+    pub async fn announce(
+        &mut self,
+        incident: &Incident,
+        message: Message,
+    ) -> Result<(), EngineError> {
+        let Some(channel) = self
+            .inner
+            .settings
+            .announce_channels
+            .get(&incident.platform)
+            .cloned()
+        else {
             return Ok(());
         };
         let post = Operation::Post {
@@ -135,7 +171,8 @@ impl<'a> Session<'a> {
     /// Brings the room's topic and pinned summary up to date with the incident.
     pub async fn refresh_room(&mut self, incident: &Incident) -> Result<(), EngineError> {
         let topic = render::topic(incident, self.config());
-        self.enqueue(incident, Operation::SetTopic { topic }).await?;
+        self.enqueue(incident, Operation::SetTopic { topic })
+            .await?;
         let summary = render::summary(incident, self.config());
         self.enqueue(
             incident,

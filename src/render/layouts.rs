@@ -21,7 +21,10 @@ pub fn topic(incident: &Incident, config: &Config) -> String {
         .map(|user| who(user, incident.platform, config))
         .unwrap_or_else(|| "no IC".into());
     let drill = if incident.drill { "DRILL · " } else { "" };
-    format!("{drill}{} · {} · IC {commander}", incident.severity, incident.status)
+    format!(
+        "{drill}{} · {} · IC {commander}",
+        incident.severity, incident.status
+    )
 }
 
 /// The summary pinned in the war room.
@@ -71,7 +74,10 @@ pub fn summary(incident: &Incident, config: &Config) -> Message {
     }
     let mut blocks = vec![Block::Heading(heading(incident)), Block::Fields(fields)];
     if let Some(summary) = &incident.summary {
-        blocks.push(Block::Paragraph(vec![Inline::Strong("Summary: ".into()), Inline::Text(summary.clone())]));
+        blocks.push(Block::Paragraph(vec![
+            Inline::Strong("Summary: ".into()),
+            Inline::Text(summary.clone()),
+        ]));
     }
     blocks.push(Block::Paragraph(vec![incident_link(incident, config)]));
     let buttons = summary_buttons(incident);
@@ -128,7 +134,12 @@ pub fn status_changed(
 }
 
 /// A status update, posted in the room and announced.
-pub fn status_update(incident: &Incident, text: &UserText, at: DateTime<Utc>, config: &Config) -> Message {
+pub fn status_update(
+    incident: &Incident,
+    text: &UserText,
+    at: DateTime<Utc>,
+    config: &Config,
+) -> Message {
     let line = vec![
         Inline::Strong(format!(
             "Status update {} · {} · {}",
@@ -160,10 +171,16 @@ pub fn incident_list(incidents: &[Incident], config: &Config) -> Message {
     if incidents.is_empty() {
         return Message::text("No open incidents.");
     }
-    let mut blocks = vec![Block::Heading(vec![Inline::Text(format!("Open incidents ({})", incidents.len()))])];
+    let mut blocks = vec![Block::Heading(vec![Inline::Text(format!(
+        "Open incidents ({})",
+        incidents.len()
+    ))])];
     for incident in incidents {
         blocks.push(Block::Paragraph(vec![
-            Inline::Strong(format!("{} · {} · {}", incident.id, incident.severity, incident.status)),
+            Inline::Strong(format!(
+                "{} · {} · {}",
+                incident.id, incident.severity, incident.status
+            )),
             Inline::Text(format!(
                 " — {} (declared {})",
                 incident.title,
@@ -182,10 +199,17 @@ pub fn followups(incident: &Incident, followups: &[FollowUp]) -> Message {
             incident.id
         ));
     }
-    let mut blocks = vec![Block::Heading(vec![Inline::Text(format!("Follow-ups of {}", incident.id))])];
+    let mut blocks = vec![Block::Heading(vec![Inline::Text(format!(
+        "Follow-ups of {}",
+        incident.id
+    ))])];
     for item in followups {
         let mut line = vec![
-            Inline::Strong(format!("#{} {}", item.number, if item.done { "[done]" } else { "[open]" })),
+            Inline::Strong(format!(
+                "#{} {}",
+                item.number,
+                if item.done { "[done]" } else { "[open]" }
+            )),
             Inline::Text(format!(" {}", item.text)),
         ];
         if let Some(owner) = &item.owner {
@@ -202,7 +226,9 @@ pub fn followups(incident: &Incident, followups: &[FollowUp]) -> Message {
 
 /// `/incident actions`: what the config defines.
 pub fn action_list(config: &Config) -> Message {
-    let mut blocks = vec![Block::Heading(vec![Inline::Text("Configured actions".into())])];
+    let mut blocks = vec![Block::Heading(vec![Inline::Text(
+        "Configured actions".into(),
+    )])];
     for (name, action) in config.actions().iter() {
         blocks.push(Block::Paragraph(vec![
             Inline::Strong(name.clone()),
@@ -217,13 +243,19 @@ pub fn action_list(config: &Config) -> Message {
 
 /// A time of day in the team's time zone, e.g. `14:05 UTC`.
 pub fn clock_time(at: DateTime<Utc>, config: &Config) -> String {
-    at.with_timezone(&config.timezone()).format("%H:%M %Z").to_string()
+    at.with_timezone(&config.timezone())
+        .format("%H:%M %Z")
+        .to_string()
 }
 
 /// A duration as people say it: `45s`, `12m`, `1h 23m`, `2d 3h`.
 pub fn duration(elapsed: chrono::TimeDelta) -> String {
     let seconds = elapsed.num_seconds().max(0);
-    let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
     match (days, hours, minutes) {
         (0, 0, 0) => format!("{seconds}s"),
         (0, 0, m) => format!("{m}m"),
@@ -243,7 +275,10 @@ fn who(user: &UserId, platform: Platform, config: &Config) -> String {
 fn heading(incident: &Incident) -> Vec<Inline> {
     drill_marked(
         incident,
-        vec![Inline::Text(format!("{} · {} · {}", incident.id, incident.severity, incident.title))],
+        vec![Inline::Text(format!(
+            "{} · {} · {}",
+            incident.id, incident.severity, incident.title
+        ))],
     )
 }
 
@@ -257,7 +292,11 @@ fn drill_marked(incident: &Incident, mut line: Vec<Inline>) -> Vec<Inline> {
 fn incident_link(incident: &Incident, config: &Config) -> Inline {
     Inline::Link {
         label: format!("{} on the status page", incident.id),
-        url: format!("{}/incidents/{}", config.public_url().trim_end_matches('/'), incident.id),
+        url: format!(
+            "{}/incidents/{}",
+            config.public_url().trim_end_matches('/'),
+            incident.id
+        ),
     }
 }
 

@@ -72,10 +72,16 @@ impl Message {
         let mut lines = Vec::new();
         for block in &self.blocks {
             match block {
-                Block::Heading(inlines) | Block::Paragraph(inlines) => lines.push(plain_inlines(inlines)),
+                Block::Heading(inlines) | Block::Paragraph(inlines) => {
+                    lines.push(plain_inlines(inlines))
+                }
                 Block::Fields(fields) => {
                     for field in fields {
-                        lines.push(format!("{}: {}", neutralise(&field.label), plain_inlines(&field.value)));
+                        lines.push(format!(
+                            "{}: {}",
+                            neutralise(&field.label),
+                            plain_inlines(&field.value)
+                        ));
                     }
                 }
                 Block::Buttons(_) => {}

@@ -20,7 +20,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("another warroom process is using {0}; SQLite allows one process (use Postgres for replicas)")]
+    #[error(
+        "another warroom process is using {0}; SQLite allows one process (use Postgres for replicas)"
+    )]
     Locked(String),
 }
 
@@ -58,7 +60,10 @@ pub enum Delivered {
     /// `create room` made this room: it becomes the incident's room.
     Room(String),
     /// A post under a handle: later edits and pins find it.
-    Message { handle: String, posted: MessageRef },
+    Message {
+        handle: String,
+        posted: MessageRef,
+    },
 }
 
 /// Which incidents to list.
@@ -97,12 +102,20 @@ impl Store {
         todo!()
     }
 
-    pub async fn incident_by_room(&self, _platform: Platform, _room: &str) -> Result<Option<Incident>, StoreError> {
+    pub async fn incident_by_room(
+        &self,
+        _platform: Platform,
+        _room: &str,
+    ) -> Result<Option<Incident>, StoreError> {
         todo!()
     }
 
     /// Newest first.
-    pub async fn incidents(&self, _filter: IncidentFilter, _limit: u32) -> Result<Vec<Incident>, StoreError> {
+    pub async fn incidents(
+        &self,
+        _filter: IncidentFilter,
+        _limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
         todo!()
     }
 
@@ -121,7 +134,10 @@ impl Store {
     }
 
     /// Rows not yet delivered or failed, and the age of the oldest, for `/readyz` and metrics.
-    pub async fn outbox_backlog(&self, _now: DateTime<Utc>) -> Result<(u64, Option<Duration>), StoreError> {
+    pub async fn outbox_backlog(
+        &self,
+        _now: DateTime<Utc>,
+    ) -> Result<(u64, Option<Duration>), StoreError> {
         todo!()
     }
 
@@ -162,12 +178,22 @@ impl Store {
     }
 
     /// Gives up on a leased operation; the lane moves on to its next operation.
-    pub async fn fail_outbox(&self, _id: i64, _owner: &str, _now: DateTime<Utc>, _error: &str) -> Result<bool, StoreError> {
+    pub async fn fail_outbox(
+        &self,
+        _id: i64,
+        _owner: &str,
+        _now: DateTime<Utc>,
+        _error: &str,
+    ) -> Result<bool, StoreError> {
         todo!()
     }
 
     /// The message posted under `handle` for an incident, if it was delivered.
-    pub async fn message_ref(&self, _incident: &IncidentId, _handle: &str) -> Result<Option<MessageRef>, StoreError> {
+    pub async fn message_ref(
+        &self,
+        _incident: &IncidentId,
+        _handle: &str,
+    ) -> Result<Option<MessageRef>, StoreError> {
         todo!()
     }
 }
@@ -176,7 +202,11 @@ impl Tx {
     /// Records a platform request id (Slack retry, Discord interaction id, button
     /// click). Returns the reply given the first time if it was seen before, so a
     /// replayed request changes nothing and gets the same answer.
-    pub async fn claim_request(&mut self, _key: &str, _now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+    pub async fn claim_request(
+        &mut self,
+        _key: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
         todo!()
     }
 
@@ -197,12 +227,19 @@ impl Tx {
     /// Loads an incident and locks it until commit (Postgres `FOR UPDATE`; SQLite
     /// transactions are already serialised), so concurrent commands on one incident
     /// apply one after the other and its outbox rows keep their order.
-    pub async fn lock_incident(&mut self, _id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+    pub async fn lock_incident(
+        &mut self,
+        _id: &IncidentId,
+    ) -> Result<Option<Incident>, StoreError> {
         todo!()
     }
 
     /// The incident whose war room is `room`, locked like [`Tx::lock_incident`].
-    pub async fn lock_incident_by_room(&mut self, _platform: Platform, _room: &str) -> Result<Option<Incident>, StoreError> {
+    pub async fn lock_incident_by_room(
+        &mut self,
+        _platform: Platform,
+        _room: &str,
+    ) -> Result<Option<Incident>, StoreError> {
         todo!()
     }
 
@@ -211,7 +248,11 @@ impl Tx {
         todo!()
     }
 
-    pub async fn record_event(&mut self, _incident: &IncidentId, _event: &TimelineEvent) -> Result<(), StoreError> {
+    pub async fn record_event(
+        &mut self,
+        _incident: &IncidentId,
+        _event: &TimelineEvent,
+    ) -> Result<(), StoreError> {
         todo!()
     }
 
@@ -228,7 +269,11 @@ impl Tx {
     }
 
     /// Marks follow-up `number` done; false if the incident has no such follow-up.
-    pub async fn complete_followup(&mut self, _incident: &IncidentId, _number: i64) -> Result<bool, StoreError> {
+    pub async fn complete_followup(
+        &mut self,
+        _incident: &IncidentId,
+        _number: i64,
+    ) -> Result<bool, StoreError> {
         todo!()
     }
 

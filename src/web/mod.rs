@@ -51,7 +51,11 @@ async fn readyz(State(state): State<WebState>) -> (StatusCode, Json<serde_json::
         Ok((pending, oldest)) => {
             let oldest_seconds = oldest.map(|age| age.as_secs());
             let stuck = oldest.is_some_and(|age| age > OUTBOX_STUCK_AFTER);
-            let status = if stuck { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+            let status = if stuck {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
             let body = json!({
                 "status": if stuck { "degraded" } else { "ok" },
                 "database": "ok",

@@ -1,0 +1,492 @@
+//! The engine end to end on a real database: commands in, timeline events and
+//! outbox rows out, delivered to the in-process testing platform.
+//!
+//! Every test runs on a fresh SQLite file, and on Postgres when
+//! `WARROOM_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::{Backend, fresh_store, test_backends};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use warroom::clock::{ManualClock, SharedClock};
+use warroom::command::{self, Command};
+use warroom::config::Config;
+use warroom::domain::{EventKind, IncidentId, Platform, Status, UserId};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::{Dispatcher, DispatcherSettings, Operation};
+use warroom::store::Store;
+
+const CONFIG: &str = r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+aliases = ["p0", "critical"]
+label = "Critical"
+description = "Complete outage"
+respond_within = "15m"
+update_every = "15m"
+page = true
+
+[[severity]]
+name = "sev2"
+aliases = ["p1"]
+label = "Major"
+description = "Partial outage"
+respond_within = "30m"
+update_every = "30m"
+page = true
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+[people.dave]
+slack = "UDAVE"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[phrases]
+investigating = "We are investigating reports of issues with {service}."
+identified = "We have identified the issue affecting {service}: {cause}."
+monitoring = "A fix for {service} is in place; we are monitoring."
+resolved = "The issue affecting {service} has been resolved."
+
+[slack]
+announce_channel = "CANNOUNCE"
+"#;
+
+const ANNOUNCE: &str = "CANNOUNCE";
+
+struct Harness {
+    engine: Engine,
+    store: Store,
+    platform: Arc<TestingPlatform>,
+    dispatcher: Dispatcher,
+    clock: ManualClock,
+    config: Arc<Config>,
+    _backend: Backend,
+}
+
+impl Harness {
+    async fn new(backend: Backend) -> Self {
+        let store = fresh_store(&backend).await;
+        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
+        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let platform = Arc::new(TestingPlatform::standing_in_for(
+            Platform::Slack,
+            shared.clone(),
+        ));
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            shared.clone(),
+            EngineSettings::from_config(&config),
+            wakeup.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            vec![platform.clone()],
+            shared,
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        Self {
+            engine,
+            store,
+            platform,
+            dispatcher,
+            clock,
+            config,
+            _backend: backend,
+        }
+    }
+
+    /// Parses and handles `/incident <text>` typed by `user` in `channel`.
+    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        let command = command::parse(text, &*self.config)
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
+        self.handle(user, channel, command, None).await
+    }
+
+    async fn handle(
+        &self,
+        user: &str,
+        channel: &str,
+        command: Command,
+        request: Option<&str>,
+    ) -> Reply {
+        let actor = Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+        };
+        let context = Context {
+            channel: channel.to_string(),
+            request_id: request.map(str::to_string),
+        };
+        self.engine
+            .handle(&actor, &context, command)
+            .await
+            .expect("database answers")
+    }
+
+    /// Delivers everything queued, as the dispatcher loop would.
+    async fn deliver(&self) {
+        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
+    }
+
+    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
+        let reply = self.run(user, "CGENERAL", text).await;
+        let id = id_in(&reply.text());
+        self.deliver().await;
+        let room = self
+            .store
+            .incident(&id)
+            .await
+            .expect("read")
+            .and_then(|i| i.room)
+            .expect("the war room was created");
+        (id, room)
+    }
+}
+
+fn id_in(text: &str) -> IncidentId {
+    let start = text
+        .find("INC-")
+        .unwrap_or_else(|| panic!("no incident id in `{text}`"));
+    text[start..start + 16].parse().expect("a well-formed id")
+}
+
+fn kinds(events: &[warroom::domain::TimelineEvent]) -> Vec<EventKind> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+fn op_name(op: &Operation) -> String {
+    match op {
+        Operation::CreateRoom(_) => "create_room".into(),
+        Operation::Invite { .. } => "invite".into(),
+        Operation::SetTopic { .. } => "set_topic".into(),
+        Operation::Post {
+            handle: Some(h), ..
+        } => format!("post:{h}"),
+        Operation::Post { to, .. } => format!("post:{to:?}"),
+        Operation::Edit { handle, .. } => format!("edit:{handle}"),
+        Operation::Pin { handle } => format!("pin:{handle}"),
+    }
+}
+
+#[tokio::test]
+async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend).await;
+        let (id, room) = h
+            .declare("UERIN", "sev1 checkout is down service=checkout")
+            .await;
+        assert_eq!(id.as_str(), "INC-20261123-001");
+
+        h.clock.advance(std::time::Duration::from_secs(60));
+        assert!(
+            h.run("UALICE", &room, "ack")
+                .await
+                .text()
+                .contains("Acknowledged")
+        );
+        h.run("UALICE", &room, "role comms <@UCAROL|carol>").await;
+        h.run("UALICE", &room, "role scribe @dave").await;
+        h.clock.advance(std::time::Duration::from_secs(600));
+        h.run(
+            "UBOB",
+            &room,
+            "status identified bad deploy of checkout-api",
+        )
+        .await;
+        h.run("UCAROL", &room, "update rollback in progress").await;
+        h.clock.advance(std::time::Duration::from_secs(600));
+        h.run("UBOB", &room, "status monitoring").await;
+        h.run("UDAVE", &room, "note error rate back to normal")
+            .await;
+        h.clock.advance(std::time::Duration::from_secs(1200));
+        let resolved = h
+            .run("UALICE", &room, "resolve rolled back checkout-api")
+            .await;
+        assert!(resolved.text().contains("after 41m"), "{}", resolved.text());
+        h.deliver().await;
+
+        let incident = h.store.incident(&id).await.unwrap().unwrap();
+        assert_eq!(incident.status, Status::Resolved);
+        assert_eq!(
+            incident.summary.as_deref(),
+            Some("rolled back checkout-api")
+        );
+        let declared = incident.declared_at;
+        assert_eq!(
+            incident
+                .acknowledged_at
+                .map(|t| (t - declared).num_seconds()),
+            Some(60)
+        );
+        assert_eq!(
+            incident.identified_at.map(|t| (t - declared).num_seconds()),
+            Some(660)
+        );
+        assert_eq!(
+            incident.mitigated_at.map(|t| (t - declared).num_seconds()),
+            Some(1260)
+        );
+        assert_eq!(
+            incident.resolved_at.map(|t| (t - declared).num_seconds()),
+            Some(2460)
+        );
+
+        let events = h.store.timeline(&id).await.unwrap();
+        use EventKind::*;
+        assert_eq!(
+            kinds(&events),
+            vec![
+                Declared,
+                RoleAssigned,
+                RoleAssigned,
+                Acknowledged,
+                RoleAssigned,
+                RoleAssigned,
+                StatusChanged,
+                StatusUpdate,
+                StatusChanged,
+                Note,
+                Resolved
+            ]
+        );
+        let texts: Vec<&str> = events.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts[0], "Declared SEV1 Critical: checkout is down");
+        assert_eq!(texts[1], "Incident commander → UALICE");
+        assert_eq!(texts[2], "Technical lead → UBOB");
+        assert_eq!(texts[4], "Communications lead → UCAROL");
+        assert_eq!(texts[5], "Scribe → UDAVE");
+        assert_eq!(
+            texts[6],
+            "Status investigating → identified: bad deploy of checkout-api"
+        );
+        assert_eq!(texts[8], "Status identified → monitoring");
+        assert_eq!(texts[9], "error rate back to normal");
+        assert_eq!(texts[10], "Resolved: rolled back checkout-api");
+        assert_eq!(events[9].actor, "UDAVE");
+
+        let rows = h.store.outbox_of(&id).await.unwrap();
+        assert!(
+            rows.iter().all(|r| r.delivered_at.is_some()),
+            "every operation was delivered"
+        );
+        let names: Vec<String> = rows.iter().map(|r| op_name(&r.operation)).collect();
+        let refresh = ["set_topic", "edit:summary"];
+        let mut expected: Vec<String> = vec![
+            "create_room",
+            "invite",
+            "post:summary",
+            "pin:summary",
+            &format!("post:Channel(\"{ANNOUNCE}\")"),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let room_post = "post:Room".to_string();
+        // ack
+        expected.extend(refresh.iter().map(|s| s.to_string()));
+        expected.push(room_post.clone());
+        // two role changes: invite, refresh, post
+        for _ in 0..2 {
+            expected.push("invite".into());
+            expected.extend(refresh.iter().map(|s| s.to_string()));
+            expected.push(room_post.clone());
+        }
+        // identified
+        expected.extend(refresh.iter().map(|s| s.to_string()));
+        expected.push(room_post.clone());
+        // update: room + announce
+        expected.push(room_post.clone());
+        expected.push(format!("post:Channel(\"{ANNOUNCE}\")"));
+        // monitoring
+        expected.extend(refresh.iter().map(|s| s.to_string()));
+        expected.push(room_post.clone());
+        // resolve: refresh, room, announce
+        expected.extend(refresh.iter().map(|s| s.to_string()));
+        expected.push(room_post.clone());
+        expected.push(format!("post:Channel(\"{ANNOUNCE}\")"));
+        assert_eq!(names, expected);
+
+        // What the platform saw: one room, the right people in it, the summary
+        // pinned once and edited in place to the final state.
+        assert_eq!(h.platform.rooms().len(), 1);
+        let members = h.platform.members(&room);
+        for user in ["UALICE", "UBOB", "UCAROL", "UDAVE", "UERIN"] {
+            assert!(members.contains(&UserId::new(user)), "{user} was invited");
+        }
+        let summary = h
+            .platform
+            .current_text(&room, "summary")
+            .expect("summary posted");
+        assert!(summary.contains("Status: resolved"), "{summary}");
+        assert!(
+            summary.contains("Communications lead: @UCAROL"),
+            "{summary}"
+        );
+        assert_eq!(h.platform.pins(&room), 1);
+        assert_eq!(
+            h.platform.topic(&room).as_deref(),
+            Some("SEV1 · resolved · IC alice")
+        );
+        let announced = h.platform.texts_in(ANNOUNCE);
+        assert_eq!(
+            announced.len(),
+            3,
+            "declared, update, resolved: {announced:?}"
+        );
+        assert!(announced[0].contains("SEV1 declared"));
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_declares_get_distinct_ids_and_lose_no_events() {
+    for backend in test_backends().await {
+        let h = Arc::new(Harness::new(backend).await);
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..50 {
+            let h = h.clone();
+            tasks.spawn(async move {
+                let mut ids = Vec::new();
+                for n in 0..4 {
+                    let reply = h
+                        .run("UERIN", "CGENERAL", &format!("sev2 outage {task}-{n}"))
+                        .await;
+                    ids.push(id_in(&reply.text()));
+                }
+                ids
+            });
+        }
+        let mut ids = BTreeSet::new();
+        while let Some(done) = tasks.join_next().await {
+            ids.extend(done.expect("task finished"));
+        }
+        assert_eq!(ids.len(), 200, "200 distinct ids");
+        let all = h
+            .store
+            .incidents(warroom::store::IncidentFilter::All, 1000)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 200);
+        for id in &ids {
+            // sev2 has no assignments: declared + the declarer as commander.
+            let events = h.store.timeline(id).await.unwrap();
+            assert_eq!(
+                kinds(&events),
+                vec![EventKind::Declared, EventKind::RoleAssigned],
+                "{id}"
+            );
+        }
+        let numbers: BTreeSet<u32> = ids
+            .iter()
+            .map(|id| id.as_str()[13..].parse().unwrap())
+            .collect();
+        assert_eq!(
+            numbers,
+            (1..=200).collect(),
+            "numbers 001..200 without gaps"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_the_commander_or_declarer_steers_and_anyone_may_take_an_open_role() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend).await;
+        let (id, room) = h.declare("UERIN", "sev1 api latency").await;
+
+        let refused = h.run("UDAVE", &room, "resolve").await;
+        assert!(
+            refused.text().contains("Only the commander"),
+            "{}",
+            refused.text()
+        );
+        let refused = h.run("UDAVE", &room, "severity sev2").await;
+        assert!(
+            refused.text().contains("Only the commander"),
+            "{}",
+            refused.text()
+        );
+        let refused = h.run("UDAVE", &room, "status identified").await;
+        assert!(
+            refused.text().contains("Only its role holders"),
+            "{}",
+            refused.text()
+        );
+        let refused = h.run("UDAVE", &room, "role commander @dave").await;
+        assert!(
+            refused.text().contains("Only the commander"),
+            "{}",
+            refused.text()
+        );
+
+        h.run("UDAVE", &room, "role scribe @dave").await;
+        h.run("UDAVE", &room, "note anyone may add a note").await;
+        h.run("UERIN", &room, "severity sev2").await;
+        let incident = h.store.incident(&id).await.unwrap().unwrap();
+        assert_eq!(incident.severity.as_str(), "sev2");
+        assert_eq!(
+            incident.holder(warroom::domain::Role::Scribe),
+            Some(&UserId::new("UDAVE"))
+        );
+        assert_eq!(incident.status, Status::Investigating);
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_request_changes_nothing_twice_and_gets_the_first_answer() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend).await;
+        let (id, room) = h.declare("UALICE", "sev1 payments failing").await;
+        let command = command::parse("note retry storm from the mobile app", &*h.config).unwrap();
+        let first = h
+            .handle("UALICE", &room, command.clone(), Some("req-1"))
+            .await;
+        h.clock.advance(std::time::Duration::from_secs(5));
+        let again = h.handle("UALICE", &room, command, Some("req-1")).await;
+        assert_eq!(first, again);
+        let notes = h
+            .store
+            .timeline(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == EventKind::Note)
+            .count();
+        assert_eq!(notes, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_resolved_incident_reopens_only_as_investigating() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend).await;
+        let (id, room) = h.declare("UALICE", "sev1 login broken").await;
+        h.run("UALICE", &room, "resolve false alarm").await;
+        let refused = h.run("UALICE", &room, "status monitoring").await;
+        assert!(refused.text().contains("reopen"), "{}", refused.text());
+        h.run("UALICE", &room, "status investigating it came back")
+            .await;
+        let incident = h.store.incident(&id).await.unwrap().unwrap();
+        assert_eq!(incident.status, Status::Investigating);
+        assert_eq!(incident.resolved_at, None);
+        let last = h.store.timeline(&id).await.unwrap().pop().unwrap();
+        assert_eq!(last.kind, EventKind::Reopened);
+    }
+}

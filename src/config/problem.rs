@@ -48,11 +48,6 @@ impl ConfigError {
             }],
         }
     }
-
-    /// True if some problem sits at exactly this path.
-    pub fn has_problem_at(&self, path: &str) -> bool {
-        self.problems.iter().any(|p| p.path == path)
-    }
 }
 
 impl fmt::Display for ConfigError {

@@ -771,3 +771,12 @@ fn severity_words_come_from_config() {
     assert_eq!(config.resolve("SEV2"), Some(Severity::new("sev2")));
     assert_eq!(config.resolve("p1"), None);
 }
+
+#[test]
+fn an_unusable_severity_word_is_reported_once() {
+    let text = with("[assign.status]\ncommander = \"alice\"\n")
+        .replace("name = \"sev2\"", "name = \"status\"");
+    let error = problems(&text);
+    assert_eq!(error.problems.len(), 1, "{error}");
+    assert_problem(&error, "severity[1].name", "subcommand");
+}

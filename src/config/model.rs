@@ -1,0 +1,269 @@
+//! The checked, typed config. Every value here has passed validation: names
+//! resolve, durations are positive, regexes compile, templates are well formed.
+
+use crate::domain::{Role, Severity, UserId};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `[bot]`.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// Base for links in messages, without a trailing `/`.
+    pub public_url: String,
+    pub timezone: chrono_tz::Tz,
+    /// What `/incident declare <title>` uses; `None` means the bot asks.
+    pub default_severity: Option<Severity>,
+}
+
+/// One `[[severity]]`; their order in the file is their order of gravity.
+#[derive(Debug, Clone)]
+pub struct SeverityConfig {
+    /// Canonical name, lower case.
+    pub name: Severity,
+    /// Other words for it, lower case.
+    pub aliases: Vec<String>,
+    pub label: String,
+    pub description: String,
+    /// Acknowledge target; MTTA is measured against it.
+    pub respond_within: Duration,
+    /// Status-update cadence; `None` means no reminders.
+    pub update_every: Option<Duration>,
+    /// Whether update reminders continue once the incident is monitoring.
+    pub remind_while_monitoring: bool,
+    /// Page on-call when declared.
+    pub page: bool,
+    /// In increasing order of `after`.
+    pub escalate: Vec<Escalation>,
+}
+
+/// Page a level if the incident is still unacknowledged `after` declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub after: Duration,
+    /// A key of `[levels]`.
+    pub to: String,
+}
+
+/// `[people.KEY]`: one responder and their ids on each platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub key: String,
+    pub name: Option<String>,
+    pub slack: Option<UserId>,
+    pub discord: Option<UserId>,
+    pub email: Option<String>,
+}
+
+impl Person {
+    /// How to show the person: their name, or their key.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.key)
+    }
+}
+
+/// `[[service]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    pub name: String,
+    /// Recovery time objective.
+    pub rto: Option<Duration>,
+    /// Recovery point objective.
+    pub rpo: Option<Duration>,
+}
+
+/// `[actions.NAME]`.
+#[derive(Debug, Clone)]
+pub struct ActionConfig {
+    pub name: String,
+    pub description: String,
+    pub kind: ActionKind,
+    pub params: BTreeMap<String, ParamSpec>,
+    /// Per attempt.
+    pub timeout: Duration,
+    /// Further attempts after a failure.
+    pub retries: u32,
+    /// Who must approve a run before it starts; `None` runs at once.
+    pub approval: Option<Role>,
+    /// Who may start it; empty means anyone in the war room.
+    pub allowed_roles: Vec<Role>,
+    /// Whether a run interrupted by a restart is run again (only for idempotent actions).
+    pub rerun_on_restart: bool,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionKind {
+    Http(HttpAction),
+    Program(ProgramAction),
+    Page(PageAction),
+    Status(StatusAction),
+}
+
+impl ActionKind {
+    /// The word used for the kind in config.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ActionKind::Http(_) => "http",
+            ActionKind::Program(_) => "program",
+            ActionKind::Page(_) => "page",
+            ActionKind::Status(_) => "status",
+        }
+    }
+}
+
+/// An HTTP request; `url`, header values and `body` are templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAction {
+    /// Upper case: GET, POST, PUT, PATCH or DELETE.
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    /// Header name → environment variable holding its value (for secrets).
+    pub header_env: BTreeMap<String, String>,
+    pub body: Option<String>,
+    /// Statuses that count as success; empty means any 2xx.
+    pub success_status: Vec<u16>,
+}
+
+/// A program exec'd directly, never through a shell; `args` are templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramAction {
+    /// Absolute.
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Environment variables passed through to the program; nothing else is.
+    pub env: Vec<String>,
+}
+
+/// Pages a person or an escalation level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageAction {
+    pub target: PageTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageTarget {
+    /// A key of `[people]`.
+    Person(String),
+    /// A key of `[levels]`.
+    Level(String),
+}
+
+/// Sets a status-page component's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusAction {
+    /// One of `[status_page].components`.
+    pub component: String,
+    pub state: ComponentState,
+}
+
+/// The state of a status-page component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ComponentState {
+    Operational,
+    Degraded,
+    PartialOutage,
+    MajorOutage,
+    Maintenance,
+}
+
+impl ComponentState {
+    pub const ALL: [ComponentState; 5] = [
+        ComponentState::Operational,
+        ComponentState::Degraded,
+        ComponentState::PartialOutage,
+        ComponentState::MajorOutage,
+        ComponentState::Maintenance,
+    ];
+
+    /// The word used in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentState::Operational => "operational",
+            ComponentState::Degraded => "degraded",
+            ComponentState::PartialOutage => "partial_outage",
+            ComponentState::MajorOutage => "major_outage",
+            ComponentState::Maintenance => "maintenance",
+        }
+    }
+}
+
+impl fmt::Display for ComponentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parameter an action accepts as `key=value`.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub description: String,
+    /// Whether a run must supply it (never true when there is a default).
+    pub required: bool,
+    pub default: Option<String>,
+    /// Anchored: the whole value must match.
+    pub pattern: Option<Regex>,
+}
+
+impl ParamSpec {
+    /// Whether `value` is acceptable for this parameter.
+    pub fn accepts(&self, value: &str) -> bool {
+        self.pattern.as_ref().is_none_or(|p| p.is_match(value))
+    }
+}
+
+/// `[runbooks.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunbookConfig {
+    pub name: String,
+    pub description: String,
+    pub steps: Vec<RunbookStep>,
+}
+
+/// One step of a runbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunbookStep {
+    /// A key of `[actions]`.
+    pub action: String,
+    /// Fixed values for the action's params.
+    pub params: BTreeMap<String, String>,
+    /// Whether the runbook goes on when this step (and its fallback) fails.
+    pub continue_on_failure: bool,
+    /// The action to run if this step fails, from `on_failure`.
+    pub fallback: Option<String>,
+}
+
+/// `[slack]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackConfig {
+    pub mode: SlackMode,
+    pub channel_prefix: String,
+    pub announce_channel: Option<String>,
+}
+
+/// How Slack reaches the bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlackMode {
+    /// Slack POSTs to our endpoints; needs a public URL.
+    Http,
+    /// The bot holds a websocket to Slack; works behind a firewall.
+    Socket,
+}
+
+/// `[discord]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordConfig {
+    pub guild_id: String,
+    pub incidents_channel: String,
+    pub announce_channel: Option<String>,
+}
+
+/// `[status_page]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPageConfig {
+    pub title: String,
+    pub components: Vec<String>,
+}

@@ -46,10 +46,17 @@ impl Application {
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
 
-        log_feature("Slack", &settings.slack_status(&config));
-        log_feature("Discord", &settings.discord_status(&config));
-        log_feature("Paging", &settings.pagerduty_status());
-        log_feature("JSON API", &settings.api_status());
+        // Each optional part says whether it runs and why not; parts whose
+        // credentials are present but which this version does not ship yet say so,
+        // rather than letting a team believe they are live.
+        for status in [
+            settings.slack_status(&config),
+            settings.discord_status(&config),
+            settings.pagerduty_status(),
+            settings.api_status(),
+        ] {
+            log_feature(&status);
+        }
 
         let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
         let wakeup = Arc::new(Notify::new());
@@ -118,10 +125,10 @@ impl Application {
     }
 }
 
-fn log_feature(name: &str, status: &FeatureStatus) {
+fn log_feature(status: &FeatureStatus) {
     if status.is_enabled() {
-        tracing::info!("{name} enabled: {status}");
+        tracing::warn!("{status}, but this version of warroom does not include it yet");
     } else {
-        tracing::info!("{name} disabled: {status}");
+        tracing::info!("{status}");
     }
 }

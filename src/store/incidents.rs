@@ -2,6 +2,9 @@
 //!
 //! An incident is read together with its roles in one statement (a left join), so a
 //! reader never sees the incident of one commit with the roles of another.
+//!
+//! Must not: judge transitions or permissions; the engine hands over incidents
+//! already decided, and they are written as given.
 
 use super::rows::{
     date_text, get_flag, get_json, get_opt_date, get_opt_time, get_parsed, get_time, millis,

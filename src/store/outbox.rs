@@ -9,6 +9,9 @@
 //! transactions could commit their rows in the opposite order; the engine locks the
 //! incident before enqueueing, which serialises the writers of an incident lane.
 //! Global lanes have no such lock and keep order only per transaction.
+//!
+//! Must not: interpret operations beyond storing them as JSON; delivering them is
+//! the dispatcher's job.
 
 use super::lease::{self, Leased};
 use super::rows::{get_json, get_opt_time, get_parsed, get_time, millis, narrow, to_json};

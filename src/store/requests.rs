@@ -1,5 +1,7 @@
 //! Platform request ids already handled, with the reply given, so a retried or
 //! replayed request is answered the same way and changes nothing.
+//!
+//! Must not: build request keys; the platform adapters and the engine choose them.
 
 use super::StoreError;
 use super::rows::millis;

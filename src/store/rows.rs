@@ -1,6 +1,8 @@
 //! Converting between Rust values and the few column types `Any` carries: times as
 //! unix milliseconds, names as text, JSON as text. Anything that does not convert
 //! back is reported as corrupt data, never unwrapped.
+//!
+//! Must not: run queries.
 
 use super::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -7,6 +7,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Connection;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use warroom::domain::{Incident, IncidentId, Platform, Role, Severity, Status, UserId};
 use warroom::store::Store;
@@ -40,12 +41,22 @@ pub async fn test_backends() -> Vec<Backend> {
     }];
     match std::env::var(POSTGRES_URL_VAR) {
         Ok(admin_url) if !admin_url.is_empty() => all.push(postgres_backend(admin_url).await),
-        _ => eprintln!(
-            "SKIPPED: Postgres half of this test — {POSTGRES_URL_VAR} not set \
-             (e.g. postgres://postgres@127.0.0.1:5432/postgres); ran on SQLite only"
-        ),
+        _ => announce_postgres_skipped(),
     }
     all
+}
+
+/// Says once per test binary, past libtest's output capture (which swallows
+/// `eprintln!` of passing tests), that the Postgres half did not run.
+fn announce_postgres_skipped() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: Postgres — {POSTGRES_URL_VAR} not set \
+             (e.g. postgres://postgres@127.0.0.1:5432/postgres); these tests ran on SQLite only"
+        );
+    });
 }
 
 /// The backend's database, connected and migrated. Calling it again (on SQLite,

@@ -1,7 +1,438 @@
-//! stub: the dispatcher loop.
+//! The delivery loop: lease due outbox rows, perform them on their platform, and
+//! record the outcome.
+//!
+//! Owns: retry policy (exponential backoff for transient errors, `Retry-After` for
+//! rate limits, giving up after a number of attempts) and resolving where an
+//! operation goes (the incident's war room, a message posted earlier under a handle).
+//! Must not: decide what to say, or touch rows it does not hold a lease on (the
+//! store checks the lease on every change).
+//!
+//! Lanes are independent: each pass claims at most the head of every lane and
+//! delivers them concurrently, so a slow or rate-limited incident never holds up
+//! another. Rate limits do not count as failed attempts: the platform told us when
+//! to come back, and a long 429 storm must not make us drop messages.
+
+use super::{ChatPlatform, DeliveryError, Destination, MessageRef, Operation};
+use crate::clock::SharedClock;
+use crate::domain::{IncidentId, Platform};
+use crate::store::{Delivered, OutboxEntry, Store, StoreError};
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
 
 /// Tuning of the delivery loop.
-pub struct DispatcherSettings {}
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    /// Names this dispatcher in leases; unique per process (see [`DispatcherSettings::unique_owner`]).
+    pub owner: String,
+    /// How long a claimed row stays ours; a crashed process's rows return after it.
+    pub lease: Duration,
+    /// How long one platform call may take before it counts as a transient failure.
+    /// Kept well below `lease`, so a hung call cannot outlive its lease.
+    pub delivery_timeout: Duration,
+    /// How many rows (one per lane) one pass claims and delivers concurrently.
+    pub batch: u32,
+    /// Wait after the first transient failure; doubles with each further one.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Failed attempts (rate limits excluded) after which an operation is given up.
+    pub max_attempts: u32,
+    /// How often to look for due rows when nobody pokes the notifier.
+    pub poll_interval: Duration,
+}
+
+impl DispatcherSettings {
+    /// An owner name unique to this process and call: pid, start time and a counter.
+    pub fn unique_owner() -> String {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_nanos())
+            .unwrap_or_default();
+        format!(
+            "dispatcher-{}-{started}-{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        Self {
+            owner: Self::unique_owner(),
+            lease: Duration::from_secs(60),
+            delivery_timeout: Duration::from_secs(30),
+            batch: 32,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            max_attempts: 10,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
 
 /// Delivers queued operations.
-pub struct Dispatcher {}
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    platforms: HashMap<Platform, Arc<dyn ChatPlatform>>,
+    clock: SharedClock,
+    settings: DispatcherSettings,
+    wakeup: Arc<Notify>,
+}
+
+impl Dispatcher {
+    /// `wakeup` is the notifier the engine pokes after committing new rows, so
+    /// delivery starts at once instead of at the next poll.
+    pub fn new(
+        store: Store,
+        platforms: Vec<Arc<dyn ChatPlatform>>,
+        clock: SharedClock,
+        settings: DispatcherSettings,
+        wakeup: Arc<Notify>,
+    ) -> Self {
+        let platforms = platforms
+            .into_iter()
+            .map(|adapter| (adapter.platform(), adapter))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                platforms,
+                clock,
+                settings,
+                wakeup,
+            }),
+        }
+    }
+
+    /// The notifier that makes the loop look for work now.
+    pub fn notifier(&self) -> Arc<Notify> {
+        self.inner.wakeup.clone()
+    }
+
+    /// One pass: claims what is due (the head of each lane) and delivers it,
+    /// lanes concurrently. Returns how many operations were attempted.
+    pub async fn deliver_due(&self) -> Result<usize, StoreError> {
+        let inner = &self.inner;
+        let settings = &inner.settings;
+        let claimed = inner
+            .store
+            .claim_outbox(
+                &settings.owner,
+                inner.clock.now(),
+                settings.lease,
+                settings.batch,
+            )
+            .await?;
+        let attempted = claimed.len();
+        let mut deliveries = JoinSet::new();
+        for entry in claimed {
+            let inner = inner.clone();
+            deliveries.spawn(async move { inner.deliver(entry).await });
+        }
+        let mut first_error = None;
+        while let Some(finished) = deliveries.join_next().await {
+            match finished {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "recording a delivery outcome failed; the row is retried when its lease ends");
+                    first_error.get_or_insert(error);
+                }
+                Err(panicked) => {
+                    tracing::error!(error = %panicked, "a delivery task died; the row is retried when its lease ends");
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(attempted),
+        }
+    }
+
+    /// Delivers until `shutdown` completes. Work in flight when it does is finished
+    /// first; anything left is delivered by the next process (the rows stay queued).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let settings = &self.inner.settings;
+        tracing::info!(owner = %settings.owner, "outbox dispatcher started");
+        loop {
+            let busy = match self.deliver_due().await {
+                Ok(attempted) => attempted > 0,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox pass failed; trying again after the poll interval");
+                    false
+                }
+            };
+            // After a busy pass the next rows of those lanes may be due at once.
+            let pause = if busy {
+                Duration::ZERO
+            } else {
+                settings.poll_interval
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = self.inner.wakeup.notified(), if !busy => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        tracing::info!(owner = %settings.owner, "outbox dispatcher stopped");
+    }
+}
+
+impl Inner {
+    /// Performs one leased operation and records the outcome.
+    async fn deliver(&self, entry: OutboxEntry) -> Result<(), StoreError> {
+        let settings = &self.settings;
+        let owner = settings.owner.as_str();
+        let kind = operation_name(&entry.operation);
+        let attempt = tokio::time::timeout(settings.delivery_timeout, self.attempt(&entry)).await;
+        let outcome = match attempt {
+            Ok(outcome) => outcome?,
+            Err(_) => Err(DeliveryError::Transient(format!(
+                "no answer within {:?}",
+                settings.delivery_timeout
+            ))),
+        };
+        let now = self.clock.now();
+        let store = &self.store;
+        let kept = match outcome {
+            Ok(delivered) => {
+                tracing::debug!(id = entry.id, incident = ?entry.incident, kind, "delivered");
+                store
+                    .complete_outbox(entry.id, owner, now, delivered)
+                    .await?
+            }
+            Err(DeliveryError::RateLimited { retry_after }) => {
+                tracing::info!(
+                    id = entry.id,
+                    kind,
+                    ?retry_after,
+                    "rate limited; waiting as asked"
+                );
+                let reason = format!("rate limited; retry after {retry_after:?}");
+                store
+                    .postpone_outbox(entry.id, owner, later(now, retry_after), &reason)
+                    .await?
+            }
+            Err(DeliveryError::Transient(error)) if entry.attempts + 1 < settings.max_attempts => {
+                let wait = backoff(settings, entry.attempts);
+                tracing::warn!(id = entry.id, kind, attempt = entry.attempts + 1, ?wait, %error, "delivery failed; will retry");
+                store
+                    .retry_outbox(entry.id, owner, later(now, wait), &error)
+                    .await?
+            }
+            Err(error) => {
+                tracing::warn!(id = entry.id, incident = ?entry.incident, kind, %error, "giving up on an operation");
+                store
+                    .fail_outbox(entry.id, owner, now, &error.to_string())
+                    .await?
+            }
+        };
+        if !kept {
+            tracing::warn!(
+                id = entry.id,
+                kind,
+                "lease lost before the outcome was recorded; another dispatcher owns the operation now"
+            );
+        }
+        Ok(())
+    }
+
+    /// Talks to the platform. The outer error is the store failing us; the inner
+    /// one is the delivery failing, including operations that cannot be delivered.
+    async fn attempt(
+        &self,
+        entry: &OutboxEntry,
+    ) -> Result<Result<Delivered, DeliveryError>, StoreError> {
+        let Some(platform) = self.platforms.get(&entry.platform) else {
+            // Transient: a restart with the adapter configured should still deliver it.
+            return Ok(Err(DeliveryError::Transient(format!(
+                "no {} adapter is configured",
+                entry.platform
+            ))));
+        };
+        let incident = entry.incident.as_ref();
+        Ok(match &entry.operation {
+            Operation::CreateRoom(spec) => {
+                if incident.is_none() {
+                    return Ok(Err(permanent(
+                        "a war room is created for an incident, and this operation has none",
+                    )));
+                }
+                platform.create_room(spec).await.map(Delivered::Room)
+            }
+            Operation::Invite { users } => match self.room(incident).await? {
+                Ok(room) => platform
+                    .invite(&room, users)
+                    .await
+                    .map(|()| Delivered::Nothing),
+                Err(error) => Err(error),
+            },
+            Operation::SetTopic { topic } => match self.room(incident).await? {
+                Ok(room) => platform
+                    .set_topic(&room, topic)
+                    .await
+                    .map(|()| Delivered::Nothing),
+                Err(error) => Err(error),
+            },
+            Operation::Post {
+                to,
+                message,
+                handle,
+            } => {
+                let channel = match to {
+                    Destination::Channel(channel) => channel.clone(),
+                    Destination::Room => match self.room(incident).await? {
+                        Ok(room) => room,
+                        Err(error) => return Ok(Err(error)),
+                    },
+                };
+                match handle {
+                    None => platform
+                        .post(&channel, message)
+                        .await
+                        .map(|_| Delivered::Nothing),
+                    Some(_) if incident.is_none() => Err(permanent(
+                        "a message handle belongs to an incident, and this post has none",
+                    )),
+                    Some(handle) => platform
+                        .post_with_handle(&channel, message, handle)
+                        .await
+                        .map(|posted| Delivered::Message {
+                            handle: handle.clone(),
+                            posted,
+                        }),
+                }
+            }
+            Operation::Edit { handle, message } => match self.posted(incident, handle).await? {
+                Ok(posted) => platform
+                    .edit(&posted, message)
+                    .await
+                    .map(|()| Delivered::Nothing),
+                Err(error) => Err(error),
+            },
+            Operation::Pin { handle } => match self.posted(incident, handle).await? {
+                Ok(posted) => platform.pin(&posted).await.map(|()| Delivered::Nothing),
+                Err(error) => Err(error),
+            },
+        })
+    }
+
+    /// The incident's war room. Lanes are delivered in order, so by the time a room
+    /// operation is at the head of its lane, `create room` has succeeded or failed
+    /// for good: a missing room will not appear by waiting.
+    async fn room(
+        &self,
+        incident: Option<&IncidentId>,
+    ) -> Result<Result<String, DeliveryError>, StoreError> {
+        let Some(id) = incident else {
+            return Ok(Err(permanent(
+                "the operation is not about an incident, so it has no war room",
+            )));
+        };
+        Ok(
+            match self.store.incident(id).await?.map(|incident| incident.room) {
+                Some(Some(room)) => Ok(room),
+                Some(None) => Err(permanent(&format!(
+                    "incident {id} has no war room (creating it failed)"
+                ))),
+                None => Err(permanent(&format!("incident {id} does not exist"))),
+            },
+        )
+    }
+
+    /// The message posted earlier under `handle`; like the room, it exists by now or never will.
+    async fn posted(
+        &self,
+        incident: Option<&IncidentId>,
+        handle: &str,
+    ) -> Result<Result<MessageRef, DeliveryError>, StoreError> {
+        let Some(id) = incident else {
+            return Ok(Err(permanent(
+                "a message handle belongs to an incident, and this operation has none",
+            )));
+        };
+        Ok(self.store.message_ref(id, handle).await?.ok_or_else(|| {
+            permanent(&format!(
+                "incident {id} has no message `{handle}` (posting it failed)"
+            ))
+        }))
+    }
+}
+
+fn permanent(reason: &str) -> DeliveryError {
+    DeliveryError::Permanent(reason.to_string())
+}
+
+/// `base · 2^failures`, capped at the maximum.
+fn backoff(settings: &DispatcherSettings, failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures).unwrap_or(u32::MAX);
+    settings
+        .backoff_base
+        .saturating_mul(factor)
+        .min(settings.backoff_max)
+}
+
+/// `now + wait`, saturating instead of overflowing on absurd waits.
+fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    let wait = TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX);
+    now.checked_add_signed(wait)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// What an operation is, for logs (never its content).
+fn operation_name(operation: &Operation) -> &'static str {
+    match operation {
+        Operation::CreateRoom(_) => "create_room",
+        Operation::Invite { .. } => "invite",
+        Operation::SetTopic { .. } => "set_topic",
+        Operation::Post { .. } => "post",
+        Operation::Edit { .. } => "edit",
+        Operation::Pin { .. } => "pin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let settings = DispatcherSettings::default();
+        let waits: Vec<_> = [0, 1, 2, 8, 9, 40]
+            .iter()
+            .map(|&n| backoff(&settings, n).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 256, 300, 300]);
+    }
+
+    #[test]
+    fn owners_are_unique() {
+        assert_ne!(
+            DispatcherSettings::unique_owner(),
+            DispatcherSettings::unique_owner()
+        );
+    }
+
+    #[test]
+    fn absurd_waits_saturate() {
+        let now = Utc::now();
+        assert_eq!(later(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + TimeDelta::seconds(1)
+        );
+    }
+}

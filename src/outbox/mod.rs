@@ -99,6 +99,19 @@ pub trait ChatPlatform: Send + Sync + 'static {
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError>;
 
+    /// Posts a message that later operations will find under `handle` (to edit or
+    /// pin it). The dispatcher remembers the handle itself, so an adapter only
+    /// overrides this if the name is of use to it; the testing platform does, so
+    /// tests can look messages up by handle.
+    async fn post_with_handle(
+        &self,
+        channel: &str,
+        message: &Message,
+        _handle: &str,
+    ) -> Result<MessageRef, DeliveryError> {
+        self.post(channel, message).await
+    }
+
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError>;
 
     async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError>;

@@ -4,10 +4,32 @@
 //! the queries, and leases (claiming work so one worker, or one replica, does it).
 //! Must not: hold business rules. What to write is decided by the engine; the store
 //! only writes it, inside the transaction the engine opened ([`Tx`]).
+//!
+//! Everything goes through sqlx's `Any` driver, which carries only integers, floats,
+//! text and bytes: times are stored as unix milliseconds, JSON as text, flags as
+//! integers. Queries use `$1…$N` placeholders, which both backends understand.
+//!
+//! SQLite means one process: [`Store::connect`] holds an OS lock on `<file>.lock`
+//! for the store's lifetime, and write transactions start with `BEGIN IMMEDIATE`, so
+//! concurrent writers queue on SQLite's busy timeout instead of failing when a
+//! reader tries to upgrade. On Postgres, several replicas share one database; rows
+//! are claimed through the lease columns (see `lease`).
+
+mod incidents;
+mod lease;
+mod outbox;
+mod requests;
+mod rows;
 
 use crate::domain::{FollowUp, Incident, IncidentId, Platform, TimelineEvent, UserId};
 use crate::outbox::{MessageRef, Operation};
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::any::{Any, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Connection};
+use std::fs::{File, TryLockError};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +46,16 @@ pub enum StoreError {
         "another warroom process is using {0}; SQLite allows one process (use Postgres for replicas)"
     )]
     Locked(String),
+    #[error("cannot use lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot encode {what} for storage: {source}")]
+    Encode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +64,32 @@ pub enum Backend {
     Postgres,
 }
 
+/// How long a SQLite writer waits for the write lock before giving up. Write
+/// transactions are short, so this only runs out if something is badly stuck.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// SQLite has one writer at a time; a few connections let reads run beside it.
+const SQLITE_POOL_SIZE: u32 = 8;
+
+const POSTGRES_POOL_SIZE: u32 = 16;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
 /// The handle everyone shares; cheap to clone.
 #[derive(Clone)]
-pub struct Store {}
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// The SQLite single-process lock; released when the last clone is dropped.
+    _lock: Option<Arc<File>>,
+}
 
 /// One transaction: everything a command changes is written through it, then committed at once.
-pub struct Tx {}
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+}
 
 /// A queued operation as the dispatcher sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,72 +125,216 @@ pub enum IncidentFilter {
     All,
 }
 
+/// A database URL taken apart just enough to choose the backend and, for SQLite,
+/// find the file to lock.
+struct Target {
+    backend: Backend,
+    /// The URL handed to sqlx (SQLite: with `mode=rwc` unless a mode was given).
+    url: String,
+    sqlite_file: Option<PathBuf>,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target {
+                backend: Backend::Postgres,
+                url: url.to_string(),
+                sqlite_file: None,
+            });
+        }
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        // A pool of in-memory connections would be a pool of separate databases.
+        let in_memory = path.is_empty()
+            || path == ":memory:"
+            || query.is_some_and(|q| q.split('&').any(|pair| pair == "mode=memory"));
+        if in_memory {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        }
+        let url = match query {
+            Some(q) if q.split('&').any(|pair| pair.starts_with("mode=")) => url.to_string(),
+            Some(_) => format!("{url}&mode=rwc"),
+            None => format!("{url}?mode=rwc"),
+        };
+        Ok(Target {
+            backend: Backend::Sqlite,
+            url,
+            sqlite_file: Some(PathBuf::from(path)),
+        })
+    }
+}
+
+/// Takes the single-process lock next to a SQLite file.
+fn lock_sqlite_file(db: &std::path::Path) -> Result<File, StoreError> {
+    let mut lock_path = db.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let shown = lock_path.display().to_string();
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::LockFile {
+            path: shown.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked(db.display().to_string())),
+        Err(TryLockError::Error(source)) => Err(StoreError::LockFile {
+            path: shown,
+            source,
+        }),
+    }
+}
+
 impl Store {
     /// Connects (`sqlite://path`, created if missing; `postgres://…`) and applies
     /// the per-connection settings (SQLite: WAL, busy timeout, foreign keys).
-    pub async fn connect(_url: &str) -> Result<Store, StoreError> {
-        todo!()
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let target = Target::parse(url)?;
+        let lock = match &target.sqlite_file {
+            Some(file) => Some(Arc::new(lock_sqlite_file(file)?)),
+            None => None,
+        };
+        let pool = match target.backend {
+            Backend::Sqlite => {
+                // WAL is a property of the file; switching to it needs a lock that the
+                // busy timeout does not cover, so do it once before the pool opens.
+                let mut first = sqlx::AnyConnection::connect(&target.url).await?;
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&mut first)
+                    .await?;
+                first.close().await?;
+                AnyPoolOptions::new()
+                    .max_connections(SQLITE_POOL_SIZE)
+                    // A file connection never goes stale; not reaping also keeps the pool
+                    // from arming long timers that a paused test clock would jump to.
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                            )))
+                            .execute(&mut *conn)
+                            .await?;
+                            sqlx::query("PRAGMA synchronous = NORMAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA foreign_keys = ON")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&target.url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(POSTGRES_POOL_SIZE)
+                    .connect(&target.url)
+                    .await?
+            }
+        };
+        Ok(Store {
+            pool,
+            backend: target.backend,
+            _lock: lock,
+        })
     }
 
     pub fn backend(&self) -> Backend {
-        todo!()
+        self.backend
     }
 
     /// Applies the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        todo!()
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
     }
 
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        todo!()
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection; the store is unusable afterwards. The SQLite lock is
+    /// released once the last clone of the store is dropped.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        todo!()
+        let tx = match self.backend {
+            // Take the write lock up front: a deferred transaction that reads and then
+            // writes fails with SQLITE_BUSY, without waiting, if another writer got in
+            // between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx {
+            tx,
+            backend: self.backend,
+        })
     }
 
-    pub async fn incident(&self, _id: &IncidentId) -> Result<Option<Incident>, StoreError> {
-        todo!()
+    pub async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        incidents::by_id(&mut *self.pool.acquire().await?, id, false).await
     }
 
     pub async fn incident_by_room(
         &self,
-        _platform: Platform,
-        _room: &str,
+        platform: Platform,
+        room: &str,
     ) -> Result<Option<Incident>, StoreError> {
-        todo!()
+        incidents::by_room(&mut *self.pool.acquire().await?, platform, room, false).await
     }
 
     /// Newest first.
     pub async fn incidents(
         &self,
-        _filter: IncidentFilter,
-        _limit: u32,
+        filter: IncidentFilter,
+        limit: u32,
     ) -> Result<Vec<Incident>, StoreError> {
-        todo!()
+        incidents::list(&mut *self.pool.acquire().await?, filter, limit).await
     }
 
     /// Oldest first (by `at`, then by insertion).
-    pub async fn timeline(&self, _id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
-        todo!()
+    pub async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
+        incidents::timeline(&mut *self.pool.acquire().await?, id).await
     }
 
-    pub async fn followups(&self, _id: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
-        todo!()
+    pub async fn followups(&self, id: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
+        incidents::followups(&mut *self.pool.acquire().await?, id).await
     }
 
     /// Every outbox row of an incident in queue order (delivered or not).
-    pub async fn outbox_of(&self, _incident: &IncidentId) -> Result<Vec<OutboxEntry>, StoreError> {
-        todo!()
+    pub async fn outbox_of(&self, incident: &IncidentId) -> Result<Vec<OutboxEntry>, StoreError> {
+        outbox::of_incident(&mut *self.pool.acquire().await?, incident).await
     }
 
     /// Rows not yet delivered or failed, and the age of the oldest, for `/readyz` and metrics.
     pub async fn outbox_backlog(
         &self,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<(u64, Option<Duration>), StoreError> {
-        todo!()
+        outbox::backlog(&mut *self.pool.acquire().await?, now).await
     }
 
     /// Leases up to `limit` operations that are due: for each lane (incident), only
@@ -146,149 +342,207 @@ impl Store {
     /// A lease expires after `lease`, so work held by a crashed process is picked up again.
     pub async fn claim_outbox(
         &self,
-        _owner: &str,
-        _now: DateTime<Utc>,
-        _lease: Duration,
-        _limit: u32,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        todo!()
+        outbox::claim(&self.pool, owner, now, lease, limit).await
     }
 
     /// Marks a leased operation delivered and records what it produced, atomically.
     /// Returns false if the lease was lost (another worker owns the row now).
     pub async fn complete_outbox(
         &self,
-        _id: i64,
-        _owner: &str,
-        _now: DateTime<Utc>,
-        _delivered: Delivered,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        delivered: Delivered,
     ) -> Result<bool, StoreError> {
-        todo!()
+        let mut tx = self.begin().await?;
+        let done = outbox::complete(&mut tx.tx, id, owner, now, delivered).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
-    /// Gives a leased operation back for another attempt at `retry_at`.
+    /// Gives a leased operation back for another attempt at `retry_at`; the
+    /// attempt counts towards the dispatcher's limit.
     pub async fn retry_outbox(
         &self,
-        _id: i64,
-        _owner: &str,
-        _retry_at: DateTime<Utc>,
-        _error: &str,
+        id: i64,
+        owner: &str,
+        retry_at: DateTime<Utc>,
+        error: &str,
     ) -> Result<bool, StoreError> {
-        todo!()
+        outbox::release(&self.pool, id, owner, retry_at, error, true).await
+    }
+
+    /// Gives a leased operation back until `retry_at` because the platform asked us
+    /// to wait (a rate limit). Unlike [`Store::retry_outbox`] this is not a failed
+    /// attempt: a long 429 storm must not use up an operation's attempts.
+    pub async fn postpone_outbox(
+        &self,
+        id: i64,
+        owner: &str,
+        retry_at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        outbox::release(&self.pool, id, owner, retry_at, reason, false).await
     }
 
     /// Gives up on a leased operation; the lane moves on to its next operation.
     pub async fn fail_outbox(
         &self,
-        _id: i64,
-        _owner: &str,
-        _now: DateTime<Utc>,
-        _error: &str,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        error: &str,
     ) -> Result<bool, StoreError> {
-        todo!()
+        outbox::fail(&self.pool, id, owner, now, error).await
     }
 
     /// The message posted under `handle` for an incident, if it was delivered.
     pub async fn message_ref(
         &self,
-        _incident: &IncidentId,
-        _handle: &str,
+        incident: &IncidentId,
+        handle: &str,
     ) -> Result<Option<MessageRef>, StoreError> {
-        todo!()
+        outbox::message_ref(&mut *self.pool.acquire().await?, incident, handle).await
     }
 }
 
 impl Tx {
     /// Records a platform request id (Slack retry, Discord interaction id, button
     /// click). Returns the reply given the first time if it was seen before, so a
-    /// replayed request changes nothing and gets the same answer.
+    /// replayed request changes nothing and gets the same answer. A request seen
+    /// before whose reply was never saved answers `Some("")`.
     pub async fn claim_request(
         &mut self,
-        _key: &str,
-        _now: DateTime<Utc>,
+        key: &str,
+        now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
-        todo!()
+        requests::claim(&mut self.tx, key, now).await
     }
 
     /// Stores the reply for a request claimed in this transaction.
-    pub async fn save_reply(&mut self, _key: &str, _reply: &str) -> Result<(), StoreError> {
-        todo!()
+    pub async fn save_reply(&mut self, key: &str, reply: &str) -> Result<(), StoreError> {
+        requests::save_reply(&mut self.tx, key, reply).await
     }
 
     /// The next incident number of a UTC day; unique even under concurrent declares.
-    pub async fn next_incident_number(&mut self, _day: NaiveDate) -> Result<u32, StoreError> {
-        todo!()
+    pub async fn next_incident_number(&mut self, day: NaiveDate) -> Result<u32, StoreError> {
+        incidents::next_number(&mut self.tx, day).await
     }
 
-    pub async fn insert_incident(&mut self, _incident: &Incident) -> Result<(), StoreError> {
-        todo!()
+    pub async fn insert_incident(&mut self, incident: &Incident) -> Result<(), StoreError> {
+        incidents::insert(&mut self.tx, incident).await
     }
 
     /// Loads an incident and locks it until commit (Postgres `FOR UPDATE`; SQLite
     /// transactions are already serialised), so concurrent commands on one incident
     /// apply one after the other and its outbox rows keep their order.
-    pub async fn lock_incident(
-        &mut self,
-        _id: &IncidentId,
-    ) -> Result<Option<Incident>, StoreError> {
-        todo!()
+    pub async fn lock_incident(&mut self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        let lock = self.backend == Backend::Postgres;
+        incidents::by_id(&mut self.tx, id, lock).await
     }
 
     /// The incident whose war room is `room`, locked like [`Tx::lock_incident`].
     pub async fn lock_incident_by_room(
         &mut self,
-        _platform: Platform,
-        _room: &str,
+        platform: Platform,
+        room: &str,
     ) -> Result<Option<Incident>, StoreError> {
-        todo!()
+        let lock = self.backend == Backend::Postgres;
+        incidents::by_room(&mut self.tx, platform, room, lock).await
     }
 
     /// Writes every field of the incident (roles included) as it is now.
-    pub async fn update_incident(&mut self, _incident: &Incident) -> Result<(), StoreError> {
-        todo!()
+    pub async fn update_incident(&mut self, incident: &Incident) -> Result<(), StoreError> {
+        incidents::update(&mut self.tx, incident).await
     }
 
     pub async fn record_event(
         &mut self,
-        _incident: &IncidentId,
-        _event: &TimelineEvent,
+        incident: &IncidentId,
+        event: &TimelineEvent,
     ) -> Result<(), StoreError> {
-        todo!()
+        incidents::record_event(&mut self.tx, incident, event).await
     }
 
     /// Adds a follow-up and returns its number within the incident (1, 2, …).
+    /// Call it with the incident locked, which serialises numbering.
     pub async fn add_followup(
         &mut self,
-        _incident: &IncidentId,
-        _text: &str,
-        _owner: Option<&UserId>,
-        _due: Option<NaiveDate>,
-        _now: DateTime<Utc>,
+        incident: &IncidentId,
+        text: &str,
+        owner: Option<&UserId>,
+        due: Option<NaiveDate>,
+        now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        todo!()
+        incidents::add_followup(&mut self.tx, incident, text, owner, due, now).await
     }
 
     /// Marks follow-up `number` done; false if the incident has no such follow-up.
     pub async fn complete_followup(
         &mut self,
-        _incident: &IncidentId,
-        _number: i64,
+        incident: &IncidentId,
+        number: i64,
     ) -> Result<bool, StoreError> {
-        todo!()
+        incidents::complete_followup(&mut self.tx, incident, number).await
     }
 
     /// Queues an operation behind every operation already queued for the incident.
     pub async fn enqueue(
         &mut self,
-        _incident: Option<&IncidentId>,
-        _platform: Platform,
-        _operation: &Operation,
-        _now: DateTime<Utc>,
+        incident: Option<&IncidentId>,
+        platform: Platform,
+        operation: &Operation,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        todo!()
+        outbox::enqueue(&mut self.tx, incident, platform, operation, now).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        todo!()
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |m: &Migrator| {
+            m.iter()
+                .map(|migration| (migration.version, migration.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert!(!names(&SQLITE_MIGRATIONS).is_empty());
+        assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
+    }
+
+    #[test]
+    fn sqlite_urls_are_created_if_missing_and_memory_is_refused() {
+        let target = Target::parse("sqlite://data/warroom.db").unwrap();
+        assert_eq!(target.backend, Backend::Sqlite);
+        assert_eq!(target.url, "sqlite://data/warroom.db?mode=rwc");
+        assert_eq!(target.sqlite_file, Some(PathBuf::from("data/warroom.db")));
+        let target = Target::parse("sqlite:///tmp/w.db?mode=ro").unwrap();
+        assert_eq!(target.url, "sqlite:///tmp/w.db?mode=ro");
+        assert_eq!(target.sqlite_file, Some(PathBuf::from("/tmp/w.db")));
+        assert!(matches!(
+            Target::parse("sqlite::memory:"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+        assert!(matches!(
+            Target::parse("mysql://x"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+        assert_eq!(
+            Target::parse("postgresql://h/db").unwrap().backend,
+            Backend::Postgres
+        );
     }
 }

@@ -1,0 +1,68 @@
+//! Leases: how one worker (or one replica) claims a row of work for a while.
+//!
+//! Every leasable table has `lease_owner` and `lease_until` columns. Claiming is a
+//! compare-and-set: pick candidates with a plain read, then for each run
+//! `UPDATE … SET lease_owner = me WHERE id = … AND the lease is free AND the row
+//! still qualifies`, and keep it only if one row changed. That works the same on
+//! SQLite and Postgres, needs no row locks held across statements, and two workers
+//! racing for a row cannot both win. A crashed worker's lease simply runs out.
+//!
+//! Changes made by the holder afterwards go through [`finish`], which checks that the
+//! lease is still this owner's: once another worker has claimed the row, the first
+//! one's results are discarded (the caller learns it through `false`).
+//!
+//! Owns: the lease SQL. Must not: know what the leased work means.
+
+use super::StoreError;
+use super::rows::millis;
+use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
+use std::time::Duration;
+
+/// A table whose rows are leased.
+pub(super) struct Leased {
+    pub table: &'static str,
+    /// Extra condition a row must still meet to be claimed; `$4` is "now" in ms.
+    pub claimable: &'static str,
+}
+
+/// When a lease taken at `now` runs out.
+pub(super) fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    millis(now).saturating_add(lease_ms)
+}
+
+/// Tries to lease row `id` for `owner` until `until_ms`; true if this call won it.
+pub(super) async fn acquire(
+    conn: &mut AnyConnection,
+    leased: &Leased,
+    id: i64,
+    owner: &str,
+    now: DateTime<Utc>,
+    until_ms: i64,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+         WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4) AND {claimable}",
+        table = leased.table,
+        claimable = leased.claimable,
+    );
+    let won = sqlx::query(AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(until_ms)
+        .bind(id)
+        .bind(millis(now))
+        .execute(conn)
+        .await?;
+    Ok(won.rows_affected() == 1)
+}
+
+/// The statement that ends `owner`'s lease on a row and applies `set` to it:
+/// `$1` is the row id, `$2` the owner, `$3…` belong to `set`.
+pub(super) fn finish(leased: &Leased, set: &'static str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(format!(
+        "UPDATE {table} SET lease_owner = NULL, lease_until = NULL, {set} WHERE id = $1 AND lease_owner = $2",
+        table = leased.table,
+    ))
+}

@@ -1,0 +1,29 @@
+//! `/incident approve <run>`: let a run that waits for approval go ahead.
+
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Subcommand, words};
+
+pub(super) const APPROVE: Subcommand = Subcommand {
+    name: "approve",
+    usage: &["/incident approve <run>"],
+    summary: "Approve a run that is waiting for approval.",
+    help: "Lets a run that needs approval go ahead. The run is named in the approval \
+           request (a leading `#` is fine).",
+    examples: &[
+        "/incident approve 7",
+        "/incident approve INC-20261123-001 #7",
+    ],
+    names_incident: true,
+    flags: &[],
+    parse,
+};
+
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let word = cursor.take().ok_or(ErrorKind::Missing {
+        what: "the run to approve",
+    })?;
+    Ok(Command::Approve {
+        incident: ctx.incident,
+        run: words::run(word)?,
+    })
+}

@@ -1,0 +1,95 @@
+//! `/incident sev1 <title>` or `/incident declare [sevN] <title>`: open an incident.
+
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Subcommand, severity, suggest, words};
+use crate::domain::Title;
+
+/// Marks the incident as a practice run.
+const DRILL: &str = "--drill";
+
+pub(super) const DECLARE: Subcommand = Subcommand {
+    name: "declare",
+    usage: &[
+        "/incident <sevN> <title> [service=NAME ...] [--drill]",
+        "/incident declare [sevN] <title> [service=NAME ...] [--drill]",
+    ],
+    summary: "Declare an incident and open its war room.",
+    help: "Declares an incident and opens its war room. A first word that is a severity \
+           declares at that severity; `declare` without one leaves the severity to the \
+           configured default, or warroom asks. `service=NAME` (repeatable) names an \
+           affected service; every other word, other `key=value` words included, is the \
+           title, kept as written. `--drill` marks a practice run.",
+    examples: &[
+        "/incident sev1 checkout is down",
+        "/incident p1 payments slow service=payments service=checkout",
+        "/incident declare sev3 failover practice --drill",
+        "/incident declare search results are empty",
+    ],
+    names_incident: false,
+    flags: &[DRILL],
+    parse,
+};
+
+/// Whether a word is one of declare's flags, which may come first (`--drill sev3 …`).
+pub(super) fn is_flag(word: &str) -> bool {
+    words::flag(word).is_some_and(|flag| DECLARE.flags.contains(&flag.as_str()))
+}
+
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let mut severity = None;
+    let mut services: Vec<String> = Vec::new();
+    let mut drill = false;
+    let mut title = Vec::new();
+    for word in cursor.rest() {
+        if let Some(flag) = words::flag(word) {
+            if flag != DRILL {
+                let suggestion = suggest::nearest(&flag, DECLARE.flags.iter().copied());
+                return Err(ErrorKind::UnknownFlag {
+                    suggestion: suggestion.map(str::to_string),
+                    word: flag,
+                });
+            }
+            drill = true;
+            continue;
+        }
+        if let Some(service) = service(word)? {
+            if !services.contains(&service) {
+                services.push(service);
+            }
+            continue;
+        }
+        if severity.is_none() && title.is_empty() {
+            if let Some(found) = ctx.severities.resolve(word) {
+                severity = Some(found);
+                continue;
+            }
+            if severity::looks_like_severity(word) {
+                return Err(severity::unknown(word, None, ctx.severities));
+            }
+        }
+        title.push(word);
+    }
+    if title.is_empty() {
+        return Err(ErrorKind::Missing { what: "a title" });
+    }
+    Ok(Command::Declare {
+        severity,
+        title: Title::parse(&words::text(&title))?,
+        services,
+        drill,
+    })
+}
+
+/// The service a `service=NAME` word names. Other `key=value` words stay in the
+/// title: only services mean something when declaring.
+fn service(word: &str) -> Result<Option<String>, ErrorKind> {
+    match words::param(word) {
+        Some(("service", "")) => Err(ErrorKind::EmptyValue {
+            key: "service".to_string(),
+        }),
+        Some(("service", value)) => {
+            words::name("service name", &words::decode_slack_text(value)).map(Some)
+        }
+        _ => Ok(None),
+    }
+}

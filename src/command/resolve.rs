@@ -1,0 +1,34 @@
+//! `/incident resolve [summary]`: close the incident.
+
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Subcommand, words};
+use crate::domain::UserText;
+
+pub(super) const RESOLVE: Subcommand = Subcommand {
+    name: "resolve",
+    usage: &["/incident resolve [summary]"],
+    summary: "Resolve the incident, with an optional summary.",
+    help: "Marks the incident resolved. Any words after `resolve` are kept as the \
+           summary of what happened and how it was fixed.",
+    examples: &[
+        "/incident resolve",
+        "/incident resolve bad config rolled back, error rate normal for 30 minutes",
+        "/incident resolve INC-20261123-001",
+    ],
+    names_incident: true,
+    flags: &[],
+    parse,
+};
+
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let summary = cursor.rest();
+    let summary = if summary.is_empty() {
+        None
+    } else {
+        Some(UserText::parse("the summary", &words::text(&summary))?)
+    };
+    Ok(Command::Resolve {
+        incident: ctx.incident,
+        summary,
+    })
+}

@@ -1,0 +1,39 @@
+//! `/incident role <role> <@user>`: hand someone an incident role.
+
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Subcommand, suggest, words};
+use crate::domain::Role;
+
+pub(super) const ROLE: Subcommand = Subcommand {
+    name: "role",
+    usage: &["/incident role <commander|technical|comms|scribe> <@user>"],
+    summary: "Give someone an incident role.",
+    help: "Assigns a role to one person: mention them, or use their name from config. \
+           The usual short forms such as `ic` and `tech` work too.",
+    examples: &[
+        "/incident role commander @alice",
+        "/incident role scribe <@U024BE7LH>",
+        "/incident role INC-20261123-001 comms bob",
+    ],
+    names_incident: true,
+    flags: &[],
+    parse,
+};
+
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let word = cursor
+        .take()
+        .ok_or(ErrorKind::Missing { what: "the role" })?;
+    let role = word.parse::<Role>().map_err(|_| ErrorKind::UnknownRole {
+        word: word.to_string(),
+        suggestion: suggest::nearest(word, Role::ALL.map(Role::as_str)).map(str::to_string),
+    })?;
+    let user = cursor.take().ok_or(ErrorKind::Missing {
+        what: "the person to assign (e.g. `@alice`)",
+    })?;
+    Ok(Command::AssignRole {
+        incident: ctx.incident,
+        role,
+        user: words::user(user)?,
+    })
+}

@@ -1,0 +1,48 @@
+//! `/incident status <status> [text]`: move the incident along its lifecycle.
+
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Subcommand, suggest, words};
+use crate::domain::{Status, UserText};
+
+pub(super) const STATUS: Subcommand = Subcommand {
+    name: "status",
+    usage: &[
+        "/incident status <investigating|identified|monitoring|resolved> [text] [key=value ...]",
+    ],
+    summary: "Set the status, with an optional update.",
+    help: "Moves the incident to a new status (`mitigated` is taken as monitoring). \
+           Any words after the status are posted as an update; `key=value` words \
+           (one word each, e.g. `eta=15m`) are passed on as parameters.",
+    examples: &[
+        "/incident status identified bad deploy of checkout-api",
+        "/incident status monitoring rollback done eta=15m",
+        "/incident status INC-20261123-001 resolved",
+    ],
+    names_incident: true,
+    flags: &[],
+    parse,
+};
+
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let word = cursor
+        .take()
+        .ok_or(ErrorKind::Missing { what: "the status" })?;
+    let status = word
+        .parse::<Status>()
+        .map_err(|_| ErrorKind::UnknownStatus {
+            word: word.to_string(),
+            suggestion: suggest::nearest(word, Status::ALL.map(Status::as_str)).map(str::to_string),
+        })?;
+    let (text, params) = words::split_params(&cursor.rest())?;
+    let text = if text.is_empty() {
+        None
+    } else {
+        Some(UserText::parse("the status update", &words::text(&text))?)
+    };
+    Ok(Command::SetStatus {
+        incident: ctx.incident,
+        status,
+        text,
+        params,
+    })
+}

@@ -1,0 +1,35 @@
+//! `/incident update <text>`: post a status update now.
+
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Subcommand, words};
+use crate::domain::UserText;
+
+pub(super) const UPDATE: Subcommand = Subcommand {
+    name: "update",
+    usage: &["/incident update <text> [key=value ...]"],
+    summary: "Post a status update now; resets the update clock.",
+    help: "Posts a status update to the incident's audiences straight away and starts \
+           the update clock again. `key=value` words (one word each) are passed on as \
+           parameters; everything else is the update.",
+    examples: &[
+        "/incident update error rate back under 1%, watching",
+        "/incident update INC-20261123-001 failover in progress eta=10m",
+    ],
+    names_incident: true,
+    flags: &[],
+    parse,
+};
+
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let (text, params) = words::split_params(&cursor.rest())?;
+    if text.is_empty() {
+        return Err(ErrorKind::Missing {
+            what: "the text of the update",
+        });
+    }
+    Ok(Command::PostUpdate {
+        incident: ctx.incident,
+        text: UserText::parse("the update", &words::text(&text))?,
+        params,
+    })
+}

@@ -35,7 +35,7 @@ impl ParseError {
     }
 }
 
-/// What was wrong. Words from the user are echoed through [`shown`].
+/// What was wrong. Words from the user are echoed bounded and without control characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorKind {
     #[error("The command is empty.")]

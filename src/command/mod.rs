@@ -8,8 +8,8 @@
 //! Slack sends the whole text; Discord sends subcommands and options, which its
 //! adapter maps onto these same types, so nothing is parsed twice.
 //!
-//! Each subcommand lives in its own file as a [`Subcommand`]: usage, help and parser
-//! together. [`parse`] reads the text the way Slack sends it: `<…>` is markup
+//! Each subcommand lives in its own file as a `Subcommand`: usage, help and parser
+//! together. [`parse()`] reads the text the way Slack sends it: `<…>` is markup
 //! (mentions) and `&amp;`, `&lt;`, `&gt;` are entities, decoded only in the text and
 //! values a command carries, after the words are split; see [`decode_slack_text`].
 

@@ -57,6 +57,7 @@ struct Rank {
 
 /// Optimal-string-alignment distance, or `None` once it must exceed `limit`
 /// (which also keeps a 10 kB word from costing more than a glance).
+/// The table is `(a + 1) × (b + 1)` and every index stays inside it by construction.
 fn distance(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
         return None;

@@ -7,7 +7,7 @@ use crate::domain::UserId;
 /// Decodes the three entities Slack escapes in message text (`&amp;`, `&lt;`, `&gt;`)
 /// in one pass, so `&amp;lt;` becomes `&lt;`, not `<`.
 ///
-/// [`parse`](super::parse) applies this to words after splitting and recognising
+/// [`parse`](fn@super::parse) applies this to words after splitting and recognising
 /// mentions, never before: decoding first would turn a literally typed `<@U123>`
 /// (sent as `&lt;@U123&gt;`) into a real mention.
 pub fn decode_slack_text(text: &str) -> String {

@@ -116,7 +116,12 @@ async fn run(name: &str, url: &str) {
     let mut last = None;
     let started = Instant::now();
     for n in 0..INCIDENTS {
-        let (took, reply) = bench.command("UALICE", &format!("sev1 checkout down {n} service=checkout")).await;
+        let (took, reply) = bench
+            .command(
+                "UALICE",
+                &format!("sev1 checkout down {n} service=checkout"),
+            )
+            .await;
         latencies.push(took);
         let id = id_in(&reply);
         last = Some(id.clone());
@@ -146,7 +151,9 @@ async fn run(name: &str, url: &str) {
 
     // Several clients at once: what the bot sustains during a busy incident.
     let id = last.expect("incidents were declared");
-    bench.command("UALICE", &format!("status {id} investigating it is back")).await;
+    bench
+        .command("UALICE", &format!("status {id} investigating it is back"))
+        .await;
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
@@ -155,7 +162,12 @@ async fn run(name: &str, url: &str) {
         clients.spawn(async move {
             let mut own = Vec::with_capacity(COMMANDS_PER_CLIENT);
             for n in 0..COMMANDS_PER_CLIENT {
-                own.push(bench.command("UALICE", &format!("note {id} client {client} note {n}")).await.0);
+                own.push(
+                    bench
+                        .command("UALICE", &format!("note {id} client {client} note {n}"))
+                        .await
+                        .0,
+                );
             }
             own
         });
@@ -179,7 +191,11 @@ async fn run(name: &str, url: &str) {
 fn id_in(reply: &str) -> IncidentId {
     reply
         .split_whitespace()
-        .find_map(|word| word.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .find_map(|word| {
+            word.trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no incident id in `{reply}`"))
 }
 

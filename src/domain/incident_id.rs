@@ -24,7 +24,8 @@ impl IncidentId {
 
     /// Whether a word looks like an id, so the parser can tell ids from titles.
     pub fn looks_like(word: &str) -> bool {
-        word.get(..4).is_some_and(|head| head.eq_ignore_ascii_case("inc-"))
+        word.get(..4)
+            .is_some_and(|head| head.eq_ignore_ascii_case("inc-"))
     }
 }
 

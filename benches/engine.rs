@@ -127,7 +127,7 @@ async fn run(name: &str, url: &str) {
         last = Some(id.clone());
         for text in [
             format!("ack {id}"),
-            format!("role comms {id} <@UCAROL>"),
+            format!("role {id} comms <@UCAROL>"),
             format!("status {id} identified bad deploy"),
             format!("update {id} rolling back"),
             format!("note {id} error rate falling"),

@@ -31,6 +31,7 @@ use std::fs::{File, TryLockError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedMutexGuard, watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,19 +77,36 @@ const POSTGRES_POOL_SIZE: u32 = 16;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// How often the WAL is copied back into a SQLite database file.
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// The handle everyone shares; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The SQLite single-process lock; released when the last clone is dropped.
-    _lock: Option<Arc<File>>,
+    /// SQLite only; released when the last clone is dropped.
+    sqlite: Option<Arc<SqliteFile>>,
+}
+
+/// What one process holds while it owns a SQLite file.
+struct SqliteFile {
+    /// The single-process lock on `<db>.lock`.
+    _lock: File,
+    /// SQLite admits one writer at a time. Writers queue here, in order, instead of
+    /// spinning in SQLite's busy handler, whose back-off sleeps (up to 100 ms a
+    /// try) would make a command wait far longer than the writer ahead of it.
+    writers: Arc<tokio::sync::Mutex<()>>,
+    /// Dropping it stops the background checkpointer.
+    _checkpoints: watch::Sender<()>,
 }
 
 /// One transaction: everything a command changes is written through it, then committed at once.
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     backend: Backend,
+    /// SQLite: this transaction's turn as the writer, held until commit or rollback.
+    _turn: Option<OwnedMutexGuard<()>>,
 }
 
 /// A queued operation as the dispatcher sees it.
@@ -171,6 +189,29 @@ impl Target {
     }
 }
 
+/// Copies the WAL back into the database file every second, beside the writers
+/// rather than inside a commit, until the store is dropped or closed. A passive
+/// checkpoint never blocks writers; what it cannot copy yet waits for the next round.
+async fn checkpoint_sqlite(pool: AnyPool, mut stopped: watch::Receiver<()>) {
+    let mut every = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "SQLite checkpoint failed; retrying in a second");
+        }
+    }
+}
+
 /// Takes the single-process lock next to a SQLite file.
 fn lock_sqlite_file(db: &std::path::Path) -> Result<File, StoreError> {
     let mut lock_path = db.as_os_str().to_owned();
@@ -203,7 +244,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let target = Target::parse(url)?;
         let lock = match &target.sqlite_file {
-            Some(file) => Some(Arc::new(lock_sqlite_file(file)?)),
+            Some(file) => Some(lock_sqlite_file(file)?),
             None => None,
         };
         let pool = match target.backend {
@@ -231,6 +272,11 @@ impl Store {
                             sqlx::query("PRAGMA synchronous = NORMAL")
                                 .execute(&mut *conn)
                                 .await?;
+                            // Checkpoints run in the background (see `checkpoint_sqlite`),
+                            // not inside whichever commit crosses the WAL threshold.
+                            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                                .execute(&mut *conn)
+                                .await?;
                             sqlx::query("PRAGMA foreign_keys = ON")
                                 .execute(&mut *conn)
                                 .await?;
@@ -247,10 +293,19 @@ impl Store {
                     .await?
             }
         };
+        let sqlite = lock.map(|lock| {
+            let (stop, stopped) = watch::channel(());
+            tokio::spawn(checkpoint_sqlite(pool.clone(), stopped));
+            Arc::new(SqliteFile {
+                _lock: lock,
+                writers: Arc::new(tokio::sync::Mutex::new(())),
+                _checkpoints: stop,
+            })
+        });
         Ok(Store {
             pool,
             backend: target.backend,
-            _lock: lock,
+            sqlite,
         })
     }
 
@@ -280,7 +335,17 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// SQLite: waits for this process's turn to write. Postgres has row locks and
+    /// needs no turn.
+    async fn writer_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.sqlite {
+            Some(file) => Some(file.writers.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let turn = self.writer_turn().await;
         let tx = match self.backend {
             // Take the write lock up front: a deferred transaction that reads and then
             // writes fails with SQLITE_BUSY, without waiting, if another writer got in
@@ -291,6 +356,7 @@ impl Store {
         Ok(Tx {
             tx,
             backend: self.backend,
+            _turn: turn,
         })
     }
 
@@ -347,6 +413,7 @@ impl Store {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let _turn = self.writer_turn().await;
         outbox::claim(&self.pool, owner, now, lease, limit).await
     }
 
@@ -374,6 +441,7 @@ impl Store {
         retry_at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool, StoreError> {
+        let _turn = self.writer_turn().await;
         outbox::release(&self.pool, id, owner, retry_at, error, true).await
     }
 
@@ -387,6 +455,7 @@ impl Store {
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<bool, StoreError> {
+        let _turn = self.writer_turn().await;
         outbox::release(&self.pool, id, owner, retry_at, reason, false).await
     }
 
@@ -398,6 +467,7 @@ impl Store {
         now: DateTime<Utc>,
         error: &str,
     ) -> Result<bool, StoreError> {
+        let _turn = self.writer_turn().await;
         outbox::fail(&self.pool, id, owner, now, error).await
     }
 

@@ -15,7 +15,7 @@ use warroom::command::{self, Command};
 use warroom::config::Config;
 use warroom::domain::{EventKind, IncidentId, Platform, Status, UserId};
 use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::testing::{Action, OperationKind, TestingPlatform};
 use warroom::outbox::{Dispatcher, DispatcherSettings, Operation};
 use warroom::store::Store;
 
@@ -74,19 +74,25 @@ struct Harness {
     dispatcher: Dispatcher,
     clock: ManualClock,
     config: Arc<Config>,
-    _backend: Backend,
+    backend: Backend,
 }
 
 impl Harness {
     async fn new(backend: Backend) -> Self {
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
         let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
         let shared: SharedClock = Arc::new(clock.clone());
         let platform = Arc::new(TestingPlatform::standing_in_for(
             Platform::Slack,
             shared.clone(),
         ));
+        Self::start(backend, platform, clock).await
+    }
+
+    /// Everything warroom runs, on `backend`'s database, talking to `platform`.
+    async fn start(backend: Backend, platform: Arc<TestingPlatform>, clock: ManualClock) -> Self {
+        let store = fresh_store(&backend).await;
+        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
+        let shared: SharedClock = Arc::new(clock.clone());
         let wakeup = Arc::new(tokio::sync::Notify::new());
         let engine = Engine::new(
             store.clone(),
@@ -109,8 +115,24 @@ impl Harness {
             dispatcher,
             clock,
             config,
-            _backend: backend,
+            backend,
         }
+    }
+
+    /// Drops the engine, the dispatcher and every database connection, then starts
+    /// again on the same database: what a restart after `kill -9` sees.
+    async fn restart(self) -> Self {
+        let Harness {
+            engine,
+            store,
+            platform,
+            dispatcher,
+            clock,
+            config: _,
+            backend,
+        } = self;
+        drop((engine, dispatcher, store));
+        Self::start(backend, platform, clock).await
     }
 
     /// Parses and handles `/incident <text>` typed by `user` in `channel`.
@@ -488,5 +510,95 @@ async fn a_resolved_incident_reopens_only_as_investigating() {
         assert_eq!(incident.resolved_at, None);
         let last = h.store.timeline(&id).await.unwrap().pop().unwrap();
         assert_eq!(last.kind, EventKind::Reopened);
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend).await;
+        let reply = h.run("UERIN", "CGENERAL", "sev1 search is down").await;
+        let id = id_in(&reply.text());
+
+        // The platform creates the room, then the process dies before the outbox
+        // row is marked delivered.
+        let crashed = h.platform.crash_after_next(OperationKind::CreateRoom);
+        let dispatcher = Dispatcher::new(
+            h.store.clone(),
+            vec![h.platform.clone() as Arc<dyn warroom::outbox::ChatPlatform>],
+            Arc::new(h.clock.clone()),
+            DispatcherSettings::default(),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let running = tokio::spawn(async move { dispatcher.deliver_due().await });
+        crashed
+            .await
+            .expect("the room was created before the crash");
+        running.abort();
+        assert!(running.await.expect_err("aborted").is_cancelled());
+        assert_eq!(h.platform.rooms().len(), 1);
+
+        // A new process on the same database, once the dead one's lease has run out.
+        let h = h.restart().await;
+        let before = h.store.outbox_of(&id).await.unwrap();
+        assert!(
+            before.iter().all(|row| row.delivered_at.is_none()),
+            "nothing was marked delivered"
+        );
+        h.clock.advance(std::time::Duration::from_secs(61));
+        h.deliver().await;
+
+        let rooms = h.platform.rooms();
+        assert_eq!(
+            rooms.len(),
+            1,
+            "the retried create room reused the first room"
+        );
+        let room = rooms[0].id.clone();
+        let incident = h.store.incident(&id).await.unwrap().unwrap();
+        assert_eq!(incident.room.as_deref(), Some(room.as_str()));
+        let after = h.store.outbox_of(&id).await.unwrap();
+        assert!(
+            after.iter().all(|row| row.delivered_at.is_some()),
+            "everything delivered"
+        );
+        let order: Vec<String> = h
+            .platform
+            .operations()
+            .iter()
+            .map(|performed| match &performed.action {
+                Action::CreateRoom { reused: false, .. } => "create room".to_string(),
+                Action::CreateRoom { reused: true, .. } => "create room (reused)".to_string(),
+                Action::Invite { .. } => "invite".to_string(),
+                Action::SetTopic { .. } => "set topic".to_string(),
+                Action::Post { posted, .. } => format!("post in {}", posted.channel),
+                Action::Edit { .. } => "edit".to_string(),
+                Action::Pin { .. } => "pin".to_string(),
+            })
+            .collect();
+        let in_room = format!("post in {room}");
+        let announced = format!("post in {ANNOUNCE}");
+        assert_eq!(
+            order,
+            [
+                "create room",
+                "create room (reused)",
+                "invite",
+                &in_room,
+                "pin",
+                &announced
+            ],
+            "delivered again, then the rest in queue order"
+        );
+        assert_eq!(h.platform.pins(&room), 1);
+        assert!(h.platform.current_text(&room, "summary").is_some());
+        assert_eq!(h.platform.texts_in(ANNOUNCE).len(), 1);
+        // Commands in the room work after the restart.
+        assert!(
+            h.run("UALICE", &room, "ack")
+                .await
+                .text()
+                .contains("Acknowledged")
+        );
     }
 }

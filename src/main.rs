@@ -84,13 +84,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `RUST_LOG` decides what is logged; by default warroom's own info and above.
+/// `RUST_LOG` decides what is logged (default: warroom's own info and above), on
+/// stderr, so stdout stays for what a command prints.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warroom=info,warn"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(colour)
+        .with_writer(std::io::stderr)
         .init();
 }
 

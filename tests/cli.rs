@@ -138,6 +138,7 @@ fn serve(dir: &Path) -> Result<Served, String> {
             }
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 return Err(log.join("\n"));
             }
         }

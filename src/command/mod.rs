@@ -16,6 +16,7 @@
 mod ack;
 mod actions;
 mod approve;
+mod button;
 mod cancel;
 mod declare;
 mod error;
@@ -38,6 +39,7 @@ mod timeline;
 mod update;
 mod words;
 
+pub use button::{ButtonAction, ButtonError, from_button};
 pub use error::{ErrorKind, ParseError};
 pub use words::decode_slack_text;
 

@@ -2,6 +2,7 @@
 //! and updates, and the answers to lookups.
 
 use super::{Block, Button, Field, Inline, Message};
+use crate::command::ButtonAction;
 use crate::config::Config;
 use crate::domain::{FollowUp, Incident, Platform, Role, Status, TimelineEvent, UserId, UserText};
 use chrono::{DateTime, Utc};
@@ -308,7 +309,7 @@ fn summary_buttons(incident: &Incident) -> Vec<Button> {
     let value = incident.id.to_string();
     if incident.acknowledged_at.is_none() {
         buttons.push(Button {
-            action: "ack".into(),
+            action: ButtonAction::Acknowledge.to_string(),
             value: value.clone(),
             label: "Acknowledge".into(),
         });
@@ -316,7 +317,7 @@ fn summary_buttons(incident: &Incident) -> Vec<Button> {
     for role in [Role::Comms, Role::Scribe] {
         if incident.holder(role).is_none() {
             buttons.push(Button {
-                action: format!("take:{role}"),
+                action: ButtonAction::TakeRole(role).to_string(),
                 value: value.clone(),
                 label: format!("I'll take {role}"),
             });

@@ -1,0 +1,104 @@
+//! Buttons are commands too: a click arrives as the button's action id and value,
+//! and becomes the same [`Command`] the typed form would, so a click and a command
+//! go through one path in the engine.
+
+use super::{Command, UserRef};
+use crate::domain::{IncidentId, Role, UserId};
+use std::fmt;
+
+/// What a button does. Its [`Display`](fmt::Display) form is the action id the
+/// platform sends back; the button's value is the incident id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonAction {
+    Acknowledge,
+    /// "I'll take comms": the clicker takes a role nobody holds.
+    TakeRole(Role),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ButtonError {
+    #[error("this button (`{0}`) is not one warroom knows; it may come from an older version")]
+    UnknownAction(String),
+    #[error(transparent)]
+    Incident(#[from] crate::domain::InvalidIncidentId),
+}
+
+impl ButtonAction {
+    pub fn parse(action: &str) -> Option<Self> {
+        match action.split_once(':') {
+            None if action == "ack" => Some(ButtonAction::Acknowledge),
+            Some(("take", role)) => role.parse().ok().map(ButtonAction::TakeRole),
+            _ => None,
+        }
+    }
+
+    /// The command a click by `clicker` on a button with this `value` means.
+    pub fn command(self, value: &str, clicker: &UserId) -> Result<Command, ButtonError> {
+        let incident = Some(value.parse::<IncidentId>()?);
+        Ok(match self {
+            ButtonAction::Acknowledge => Command::Ack { incident },
+            ButtonAction::TakeRole(role) => Command::AssignRole {
+                incident,
+                role,
+                user: UserRef::Id(clicker.clone()),
+            },
+        })
+    }
+}
+
+impl fmt::Display for ButtonAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ButtonAction::Acknowledge => f.write_str("ack"),
+            ButtonAction::TakeRole(role) => write!(f, "take:{role}"),
+        }
+    }
+}
+
+/// Translates a click (action id, value) into the command it stands for.
+pub fn from_button(action: &str, value: &str, clicker: &UserId) -> Result<Command, ButtonError> {
+    ButtonAction::parse(action)
+        .ok_or_else(|| ButtonError::UnknownAction(action.chars().take(40).collect()))?
+        .command(value, clicker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clicks_become_the_commands_they_stand_for() {
+        let carol = UserId::new("UCAROL");
+        let id: IncidentId = "INC-20261123-001".parse().unwrap();
+        assert_eq!(
+            from_button("ack", "INC-20261123-001", &carol),
+            Ok(Command::Ack {
+                incident: Some(id.clone())
+            })
+        );
+        assert_eq!(
+            from_button(
+                &ButtonAction::TakeRole(Role::Comms).to_string(),
+                "INC-20261123-001",
+                &carol
+            ),
+            Ok(Command::AssignRole {
+                incident: Some(id),
+                role: Role::Comms,
+                user: UserRef::Id(carol.clone()),
+            })
+        );
+        assert!(matches!(
+            from_button("launch", "INC-20261123-001", &carol),
+            Err(ButtonError::UnknownAction(_))
+        ));
+        assert!(matches!(
+            from_button("ack", "not-an-id", &carol),
+            Err(ButtonError::Incident(_))
+        ));
+        assert!(matches!(
+            from_button("take:janitor", "INC-20261123-001", &carol),
+            Err(ButtonError::UnknownAction(_))
+        ));
+    }
+}

@@ -784,3 +784,19 @@ async fn a_locked_incident_is_changed_by_one_transaction_at_a_time() {
         assert_eq!(summary.as_deref(), Some("20"), "[{}]", db.name);
     }
 }
+
+#[test]
+fn test_database_urls_replace_only_the_database_name() {
+    assert_eq!(
+        common::with_database("postgres://u@h:1/postgres", "t1"),
+        "postgres://u@h:1/t1"
+    );
+    assert_eq!(
+        common::with_database("postgres://u@h:1/postgres?sslmode=disable", "t1"),
+        "postgres://u@h:1/t1?sslmode=disable"
+    );
+    assert_eq!(
+        common::with_database("postgres://u@h:1", "t1"),
+        "postgres://u@h:1/t1"
+    );
+}

@@ -1037,3 +1037,74 @@ fn slack_manifest_prints_an_installable_manifest() {
         .expect("the binary runs");
     assert!(!output.status.success(), "a URL without scheme is refused");
 }
+
+#[tokio::test]
+async fn user_text_reaches_slack_escaped_and_cannot_ping_anyone() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    // With should_escape, Slack sends a typed @channel as <!channel> and a typed
+    // `&` as `&amp;`.
+    let answer = bot
+        .command(
+            &fake,
+            "UALICE",
+            OPS,
+            "sev1 <!channel> checkout &amp; <@UBOB|bob> down",
+            "trigger-esc",
+        )
+        .await;
+    let id = declared_id(&answer);
+    fake.wait_for("the summary pinned and the announcement posted", |f| {
+        !f.done("pins.add").is_empty()
+            && f.done("chat.postMessage")
+                .iter()
+                .any(|c| c.arg("channel") == announce)
+    })
+    .await;
+    for post in fake.done("chat.postMessage") {
+        for sent in [post.arg("text"), post.arg("blocks")] {
+            assert!(!sent.contains("<!channel>"), "{sent}");
+            assert!(
+                !sent.contains("<@UBOB|"),
+                "the title cannot mention bob: {sent}"
+            );
+        }
+    }
+    let summary = &fake.done("chat.postMessage")[0];
+    assert!(
+        summary
+            .arg("blocks")
+            .contains("&lt;!channel&gt; checkout &amp; &lt;@UBOB|bob&gt; down"),
+        "the title shows as typed: {}",
+        summary.arg("blocks")
+    );
+    let room = bot
+        .engine
+        .store()
+        .incident(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .room
+        .unwrap();
+    let channel = fake.channel(&room).expect("room");
+    assert!(
+        channel.name.starts_with(&channel_stem(&id)),
+        "{}",
+        channel.name
+    );
+    assert!(
+        channel
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    );
+    assert!(
+        !channel.purpose.contains('<'),
+        "purpose escaped: {}",
+        channel.purpose
+    );
+    bot.stop().await;
+}

@@ -184,7 +184,8 @@ fn heading(inlines: &[Inline]) -> Value {
                 _ => "",
             })
             .collect();
-        let text = cut(text.trim(), HEADER_TEXT_MAX);
+        // Escaped like every other text: Slack decodes the entities for display.
+        let text = cut_markup(&escape(text.trim()), HEADER_TEXT_MAX);
         if !text.is_empty() {
             return json!({
                 "type": "header",
@@ -397,7 +398,7 @@ mod tests {
         let slack = render(&message);
         assert_eq!(slack.blocks.len(), 4);
         assert_eq!(slack.blocks[0]["type"], "header");
-        assert_eq!(text_of(&slack.blocks[0]), "INC-1 · sev1 · a <b>");
+        assert_eq!(text_of(&slack.blocks[0]), "INC-1 · sev1 · a &lt;b&gt;");
         assert_eq!(
             slack.blocks[1]["fields"][0]["text"],
             "*Commander*\n<@UALICE>"

@@ -5,6 +5,7 @@
 //! - [`engine`] decides what that command means for an incident and writes the
 //!   outcome, in one transaction, through [`store`];
 //! - [`outbox`] delivers the chat operations the engine queued, in order, with retries;
+//! - [`slack`] translates Slack requests in and delivers operations out;
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod engine;
 pub mod outbox;
 pub mod render;
+pub mod slack;
 pub mod startup;
 pub mod store;
 pub mod web;

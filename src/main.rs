@@ -4,7 +4,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warroom::config::{Config, Settings};
+use warroom::config::{Config, Settings, SlackMode};
+use warroom::slack::manifest::{Delivery, manifest};
 use warroom::startup::Application;
 use warroom::store::Store;
 
@@ -29,6 +30,18 @@ enum Command {
     Migrate,
     /// Check a config file and print every problem in it; exits non-zero if any.
     CheckConfig {
+        /// The config file (default: $WARROOM_CONFIG, else config/warroom.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print a Slack app manifest (JSON) to create the app from: the /incident
+    /// command, the scopes and events warroom uses, and where Slack reaches it.
+    SlackManifest {
+        /// Public base URL of this warroom (e.g. https://warroom.example.com) for
+        /// the HTTP endpoints. Without it: Socket Mode if the config says
+        /// `slack.mode = "socket"`, else the config's `bot.public_url`.
+        #[arg(long)]
+        url: Option<String>,
         /// The config file (default: $WARROOM_CONFIG, else config/warroom.toml).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -80,6 +93,29 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::SlackManifest { url, config } => {
+            let delivery = match url {
+                Some(url) => Delivery::Http(url),
+                None => {
+                    let path = config.unwrap_or_else(|| settings.config_path.clone());
+                    let config = Config::load(&path).map_err(|problems| {
+                        anyhow::anyhow!("{problems}\n(or pass --url https://… to skip the config)")
+                    })?;
+                    match config.slack().map(|slack| slack.mode) {
+                        Some(SlackMode::Socket) => Delivery::Socket,
+                        _ => Delivery::Http(config.public_url().to_string()),
+                    }
+                }
+            };
+            if let Delivery::Http(url) = &delivery
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                anyhow::bail!("--url must be an http(s) URL, like https://warroom.example.com");
+            }
+            let text = serde_json::to_string_pretty(&manifest(&delivery))?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

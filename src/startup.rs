@@ -8,6 +8,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, FeatureStatus, Settings};
 use crate::engine::{Engine, EngineSettings};
 use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
+use crate::slack::{Slack, SlackError, SlackService};
 use crate::store::{Store, StoreError};
 use crate::web::{self, WebState};
 use std::future::Future;
@@ -25,6 +26,8 @@ pub enum StartupError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("Slack: {0}")]
+    Slack(#[from] SlackError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -35,6 +38,7 @@ pub struct Application {
     engine: Engine,
     dispatcher: Dispatcher,
     web: WebState,
+    slack: Option<SlackService>,
 }
 
 impl Application {
@@ -49,8 +53,9 @@ impl Application {
         // Each optional part says whether it runs and why not; parts whose
         // credentials are present but which this version does not ship yet say so,
         // rather than letting a team believe they are live.
+        let slack_status = settings.slack_status(&config);
+        tracing::info!("{slack_status}");
         for status in [
-            settings.slack_status(&config),
             settings.discord_status(&config),
             settings.pagerduty_status(),
             settings.api_status(),
@@ -58,7 +63,15 @@ impl Application {
             log_feature(&status);
         }
 
-        let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+        let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+        let slack = match config.slack() {
+            Some(slack_config) if slack_status.is_enabled() => {
+                let slack = Slack::new(&settings.slack, slack_config)?;
+                platforms.push(slack.platform());
+                Some(slack)
+            }
+            _ => None,
+        };
         let wakeup = Arc::new(Notify::new());
         let engine_settings = EngineSettings::from_config(&config);
         let engine = Engine::new(
@@ -75,6 +88,7 @@ impl Application {
             DispatcherSettings::default(),
             wakeup,
         );
+        let slack = slack.map(|slack| slack.attach(engine.clone(), clock.clone()));
 
         let listener =
             TcpListener::bind(settings.listen)
@@ -88,6 +102,7 @@ impl Application {
             engine,
             dispatcher,
             web: WebState { store, clock },
+            slack,
         })
     }
 
@@ -112,12 +127,30 @@ impl Application {
             self.dispatcher
                 .run(async move { stop_delivery.notified().await }),
         );
-        let router = web::router(self.web);
+        let mut router = web::router(self.web);
+        let mut socket = None;
+        if let Some(slack) = self.slack {
+            if let Some(routes) = slack.routes() {
+                router = router.merge(routes);
+            }
+            let stop_slack = Arc::new(Notify::new());
+            let stopping = stop_slack.clone();
+            socket = Some((
+                stop_slack,
+                tokio::spawn(slack.run(async move { stopping.notified().await })),
+            ));
+        }
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
         stop.notify_one();
+        if let Some((stop_slack, task)) = socket {
+            stop_slack.notify_one();
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the Slack connection ended abnormally");
+            }
+        }
         if let Err(error) = delivery.await {
             tracing::error!(%error, "delivery loop ended abnormally");
         }

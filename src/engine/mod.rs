@@ -7,12 +7,15 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
+mod capture;
 mod declare;
 mod lifecycle;
 mod queries;
 mod records;
 mod roles;
 mod session;
+
+pub use capture::{Capture, CapturedMessage};
 
 use crate::clock::SharedClock;
 use crate::command::Command;

@@ -10,6 +10,7 @@
 //! ping are the ones the engine put there.
 
 mod layouts;
+pub mod slack;
 
 pub use layouts::*;
 

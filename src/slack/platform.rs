@@ -1,0 +1,359 @@
+//! The outbox's operations on Slack: war-room channels, invites, topics, messages,
+//! edits and pins, through the Web API.
+//!
+//! Owns: Slack's channel-name rules and what "the same room again" means on
+//! Slack (at-least-once delivery may create a room twice). Must not: decide what
+//! to post; the engine queued it and [`crate::render::slack`] shapes it.
+
+use super::api::{ApiError, WebApi, string_at};
+use crate::domain::{Platform, UserId};
+use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec};
+use crate::render::Message;
+use crate::render::slack::{escape, render};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Slack's limit on channel names.
+pub const CHANNEL_NAME_MAX: usize = 80;
+/// Slack's limit on a channel's topic and purpose.
+const TOPIC_MAX: usize = 250;
+/// How many names (`name`, `name-2`, …) to try before giving up on a room.
+const NAME_ATTEMPTS: usize = 10;
+/// How many pages of `conversations.list` to read looking for a taken name.
+const LIST_PAGES: usize = 50;
+
+/// Slack as the outbox sees it.
+pub struct SlackPlatform {
+    api: Arc<WebApi>,
+    prefix: String,
+}
+
+impl SlackPlatform {
+    pub fn new(api: Arc<WebApi>, channel_prefix: &str) -> Self {
+        Self {
+            api,
+            prefix: channel_prefix.to_string(),
+        }
+    }
+
+    /// The channel with exactly this name, if the bot can see it.
+    async fn find_channel(&self, name: &str) -> Result<Option<Value>, ApiError> {
+        let mut cursor = String::new();
+        for _ in 0..LIST_PAGES {
+            let answer = self
+                .api
+                .call(
+                    "conversations.list",
+                    &[
+                        ("types", "public_channel"),
+                        ("exclude_archived", "false"),
+                        ("limit", "1000"),
+                        ("cursor", &cursor),
+                    ],
+                )
+                .await?;
+            let found = answer
+                .get("channels")
+                .and_then(Value::as_array)
+                .and_then(|channels| {
+                    channels
+                        .iter()
+                        .find(|channel| channel.get("name").and_then(Value::as_str) == Some(name))
+                });
+            if let Some(channel) = found {
+                return Ok(Some(channel.clone()));
+            }
+            cursor = answer
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a channel that took our name is the room an earlier attempt of this
+    /// same operation made: created by this bot, not archived, and with this
+    /// room's purpose (or none yet, if that attempt stopped right after creating).
+    async fn is_ours(&self, channel: &Value, purpose: &str) -> Result<bool, ApiError> {
+        let bot = self.api.bot_user().await?;
+        let creator = channel.get("creator").and_then(Value::as_str);
+        let archived = channel
+            .get("is_archived")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let existing = channel
+            .pointer("/purpose/value")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let same_purpose = existing.is_empty() || unescape(existing) == purpose;
+        Ok(creator == Some(bot) && !archived && same_purpose)
+    }
+
+    /// Creates the channel or finds the one an earlier attempt created; a name
+    /// taken by anything else (another incident's room, a person's channel, an
+    /// archived room) moves on to `name-2`, `name-3`, …
+    async fn create_or_reuse(&self, base: &str, purpose: &str) -> Result<String, DeliveryError> {
+        for attempt in 1..=NAME_ATTEMPTS {
+            let name = with_suffix(base, attempt);
+            match self
+                .api
+                .call("conversations.create", &[("name", &name)])
+                .await
+            {
+                Ok(answer) => {
+                    return Ok(string_at(
+                        &answer,
+                        "conversations.create",
+                        &["channel", "id"],
+                    )?);
+                }
+                Err(error) if error.is("name_taken") => {
+                    if let Some(channel) = self.find_channel(&name).await?
+                        && self.is_ours(&channel, purpose).await?
+                    {
+                        let id = string_at(&channel, "conversations.list", &["id"])?;
+                        tracing::info!(channel = %id, "war room existed already; reusing it");
+                        return Ok(id);
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(DeliveryError::Permanent(format!(
+            "no free channel name: {base} and {} variants are taken",
+            NAME_ATTEMPTS - 1
+        )))
+    }
+
+    async fn invite_one_by_one(&self, room: &str, users: &[&str]) -> Result<(), DeliveryError> {
+        for user in users {
+            match self
+                .api
+                .call(
+                    "conversations.invite",
+                    &[("channel", room), ("users", user)],
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.is("already_in_channel") || error.is("cant_invite_self") => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatPlatform for SlackPlatform {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    async fn create_room(&self, spec: &RoomSpec) -> Result<String, DeliveryError> {
+        let base = channel_name(&self.prefix, &spec.name);
+        let purpose = cut(&spec.purpose, TOPIC_MAX);
+        let room = self.create_or_reuse(&base, &purpose).await?;
+        // Set on every attempt: a retry after a crash between these calls must
+        // still leave the room complete, and setting the same value is harmless.
+        self.api
+            .call(
+                "conversations.setPurpose",
+                &[("channel", &room), ("purpose", &escape(&purpose))],
+            )
+            .await?;
+        self.set_topic(&room, &spec.topic).await?;
+        Ok(room)
+    }
+
+    async fn invite(&self, room: &str, users: &[UserId]) -> Result<(), DeliveryError> {
+        let users: Vec<&str> = users.iter().map(UserId::as_str).collect();
+        if users.is_empty() {
+            return Ok(());
+        }
+        let joined = users.join(",");
+        match self
+            .api
+            .call(
+                "conversations.invite",
+                &[("channel", room), ("users", &joined), ("force", "true")],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // One member already present fails the whole call; invite the rest alone.
+            Err(error) if error.is("already_in_channel") || error.is("cant_invite_self") => {
+                if users.len() == 1 {
+                    Ok(())
+                } else {
+                    self.invite_one_by_one(room, &users).await
+                }
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
+        self.api
+            .call(
+                "conversations.setTopic",
+                &[
+                    ("channel", room),
+                    ("topic", &escape(&cut(topic, TOPIC_MAX))),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError> {
+        let slack = render(message);
+        let blocks = Value::Array(slack.blocks).to_string();
+        let answer = self
+            .api
+            .call(
+                "chat.postMessage",
+                &[
+                    ("channel", channel),
+                    ("text", &slack.text),
+                    ("blocks", &blocks),
+                    ("unfurl_links", "false"),
+                    ("unfurl_media", "false"),
+                ],
+            )
+            .await?;
+        Ok(MessageRef {
+            // Slack answers with the channel id even when posted to by name.
+            channel: string_at(&answer, "chat.postMessage", &["channel"])
+                .unwrap_or_else(|_| channel.to_string()),
+            id: string_at(&answer, "chat.postMessage", &["ts"])?,
+        })
+    }
+
+    async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError> {
+        let slack = render(message);
+        let blocks = Value::Array(slack.blocks).to_string();
+        self.api
+            .call(
+                "chat.update",
+                &[
+                    ("channel", &posted.channel),
+                    ("ts", &posted.id),
+                    ("text", &slack.text),
+                    ("blocks", &blocks),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError> {
+        match self
+            .api
+            .call(
+                "pins.add",
+                &[("channel", &posted.channel), ("timestamp", &posted.id)],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.is("already_pinned") => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// A war room's channel name under Slack's rules: lower-case `[a-z0-9_-]`, at
+/// most 80 characters, starting with the configured prefix. The room name starts
+/// with the incident id (`INC-20261123-001 · checkout is down`), whose `INC` the
+/// prefix replaces: `inc-20261123-001-checkout-is-down`.
+pub fn channel_name(prefix: &str, room_name: &str) -> String {
+    let mut slug = String::with_capacity(room_name.len());
+    for c in room_name.chars().flat_map(char::to_lowercase) {
+        let kept = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+            c
+        } else {
+            '-'
+        };
+        if kept == '-' && (slug.is_empty() || slug.ends_with('-')) {
+            continue;
+        }
+        slug.push(kept);
+    }
+    let slug = slug.trim_end_matches('-');
+    let rest = slug.strip_prefix("inc-").unwrap_or(slug);
+    let name = if rest.is_empty() {
+        prefix.to_string()
+    } else {
+        format!("{prefix}-{rest}")
+    };
+    fit(&name, CHANNEL_NAME_MAX)
+}
+
+/// `name` for the first attempt, `name-N` after, still within Slack's limit.
+fn with_suffix(name: &str, attempt: usize) -> String {
+    if attempt <= 1 {
+        return name.to_string();
+    }
+    let suffix = format!("-{attempt}");
+    format!("{}{suffix}", fit(name, CHANNEL_NAME_MAX - suffix.len()))
+}
+
+/// At most `max` bytes of an ASCII name, without a trailing `-`.
+fn fit(name: &str, max: usize) -> String {
+    let cut = name.get(..max.min(name.len())).unwrap_or(name);
+    cut.trim_end_matches('-').to_string()
+}
+
+/// At most `max` characters.
+fn cut(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// Slack returns stored text with `&`, `<`, `>` escaped.
+fn unescape(text: &str) -> String {
+    crate::command::decode_slack_text(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_follow_slacks_rules() {
+        assert_eq!(
+            channel_name("inc", "INC-20261123-001 · checkout is down"),
+            "inc-20261123-001-checkout-is-down"
+        );
+        assert_eq!(
+            channel_name(
+                "ops_inc",
+                "INC-20261123-002 · Ünïcode & <b>Bold</b>!! API_v2"
+            ),
+            "ops_inc-20261123-002-n-code-b-bold-b-api_v2"
+        );
+        let long = channel_name("inc", &format!("INC-20261123-003 · {}", "word ".repeat(40)));
+        assert!(long.len() <= CHANNEL_NAME_MAX, "{long}");
+        assert!(long.starts_with("inc-20261123-003-word-word"));
+        assert!(!long.ends_with('-'));
+        assert!(
+            long.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        );
+        assert_eq!(channel_name("inc", "!!!"), "inc");
+    }
+
+    #[test]
+    fn suffixes_keep_names_within_the_limit() {
+        let base = "a".repeat(CHANNEL_NAME_MAX);
+        assert_eq!(with_suffix(&base, 1), base);
+        let second = with_suffix(&base, 2);
+        assert_eq!(second.len(), CHANNEL_NAME_MAX);
+        assert!(second.ends_with("a-2"));
+        assert_eq!(with_suffix("inc-1-x", 10), "inc-1-x-10");
+    }
+}

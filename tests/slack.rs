@@ -1,0 +1,1110 @@
+//! warroom on Slack end to end: the real application, started from its ordinary
+//! settings with `SLACK_API_URL` pointing at a fake Slack on 127.0.0.1, driven by
+//! signed, form-encoded requests exactly as Slack sends them (and by Socket Mode
+//! envelopes), checked through the Web API calls the fake recorded.
+//!
+//! The end-to-end test runs on SQLite, and on Postgres too when
+//! `WARROOM_TEST_POSTGRES_URL` is set.
+
+mod common;
+mod slack_fake;
+
+use common::{Backend, test_backends};
+use ring::hmac;
+use serde_json::{Value, json};
+use slack_fake::{BOT_USER, FakeSlack, SocketServer, send_envelope};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use warroom::config::{Config, Settings};
+use warroom::domain::{EventKind, IncidentId};
+use warroom::engine::Engine;
+use warroom::startup::Application;
+use warroom::store::IncidentFilter;
+
+const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
+const OPS: &str = "C0OPS";
+
+fn config(mode: &str, announce: &str) -> Config {
+    Config::from_toml_str(&format!(
+        r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+aliases = ["p0"]
+label = "Critical"
+description = "Complete outage"
+respond_within = "15m"
+update_every = "15m"
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+[people.dave]
+slack = "UDAVE"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[phrases]
+investigating = "We are investigating reports of issues with {{service}}."
+identified = "We have identified the issue affecting {{service}}: {{cause}}."
+monitoring = "A fix for {{service}} is in place; we are monitoring."
+resolved = "The issue affecting {{service}} has been resolved."
+
+[slack]
+mode = "{mode}"
+channel_prefix = "inc"
+announce_channel = "{announce}"
+"#
+    ))
+    .expect("test config is valid")
+}
+
+/// warroom, running, with its address and a way to stop it.
+struct Bot {
+    addr: SocketAddr,
+    engine: Engine,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Bot {
+    async fn start(backend: &Backend, fake: &FakeSlack, mode: &str, announce: &str) -> Self {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", backend.url.clone()),
+            ("WARROOM_LISTEN", "127.0.0.1:0".to_string()),
+            ("SLACK_API_URL", fake.api_url()),
+            ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("SLACK_APP_TOKEN", slack_fake::APP_TOKEN.to_string()),
+        ]);
+        let settings =
+            Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings are valid");
+        let app = Application::build(settings, config(mode, announce))
+            .await
+            .unwrap_or_else(|e| panic!("[{}] warroom starts: {e}", backend.name));
+        let addr = app.local_addr();
+        let engine = app.engine();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("warroom runs");
+        });
+        Self {
+            addr,
+            engine,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("warroom stops cleanly");
+        }
+    }
+
+    /// POSTs `body` to `path`, signed now with the signing secret.
+    async fn post_signed(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        let timestamp = unix_now().to_string();
+        let signature = sign(SIGNING_SECRET, &timestamp, body);
+        self.post(
+            path,
+            content_type,
+            body.to_string(),
+            &[
+                ("X-Slack-Request-Timestamp", &timestamp),
+                ("X-Slack-Signature", &signature),
+            ],
+        )
+        .await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("http://{}{path}", self.addr))
+            .header("Content-Type", content_type)
+            .header("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("warroom answers")
+    }
+
+    /// A slash command as Slack sends it; returns warroom's JSON answer.
+    async fn command(
+        &self,
+        fake: &FakeSlack,
+        user: &str,
+        channel: &str,
+        text: &str,
+        trigger: &str,
+    ) -> Value {
+        let response = self
+            .post_signed(
+                "/slack/commands",
+                FORM,
+                &slash_form(fake, user, channel, text, trigger),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "slash command `{text}`");
+        response.json().await.expect("the answer is JSON")
+    }
+
+    /// A button click as Slack sends it.
+    async fn click(&self, payload: &Value) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+        self.post_signed("/slack/interactions", FORM, &body).await
+    }
+
+    async fn open_incidents(&self) -> usize {
+        self.engine
+            .store()
+            .incidents(IncidentFilter::All, 100)
+            .await
+            .expect("store answers")
+            .len()
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// Slack's signature, computed here independently of warroom's code.
+fn sign(secret: &str, timestamp: &str, body: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = hmac::sign(&key, format!("v0:{timestamp}:{body}").as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("v0={hex}")
+}
+
+/// The form Slack posts for `/incident {text}` (fields as in Slack's payload sample).
+fn slash_form(fake: &FakeSlack, user: &str, channel: &str, text: &str, trigger: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+        ("team_id", slack_fake::TEAM),
+        ("team_domain", "fake"),
+        ("enterprise_id", ""),
+        ("enterprise_name", ""),
+        ("channel_id", channel),
+        ("channel_name", "ops"),
+        ("user_id", user),
+        ("user_name", &user.to_lowercase()),
+        ("command", "/incident"),
+        ("text", text),
+        ("api_app_id", "A0WARROOM"),
+        ("is_enterprise_install", "false"),
+        ("response_url", &fake.response_url(trigger)),
+        ("trigger_id", trigger),
+    ])
+    .expect("form")
+}
+
+/// A `block_actions` payload for a click on `action` with `value`.
+fn click_payload(
+    fake: &FakeSlack,
+    user: &str,
+    channel: &str,
+    message_ts: &str,
+    action: &str,
+    value: &str,
+    action_ts: &str,
+) -> Value {
+    json!({
+        "type": "block_actions",
+        "user": { "id": user, "username": user.to_lowercase(), "team_id": slack_fake::TEAM },
+        "api_app_id": "A0WARROOM",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
+        "trigger_id": format!("trigger-{action_ts}"),
+        "team": { "id": slack_fake::TEAM, "domain": "fake" },
+        "channel": { "id": channel, "name": "war-room" },
+        "message": { "type": "message", "ts": message_ts, "user": BOT_USER },
+        "response_url": fake.response_url(&format!("click-{action_ts}")),
+        "actions": [{
+            "type": "button",
+            "action_id": action,
+            "block_id": "b1",
+            "text": { "type": "plain_text", "text": "I'll take scribe", "emoji": true },
+            "value": value,
+            "action_ts": action_ts,
+        }],
+    })
+}
+
+fn text_of(answer: &Value) -> String {
+    answer["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// The incident id in "Declaring INC-20261123-001 …".
+fn declared_id(answer: &Value) -> IncidentId {
+    let text = text_of(answer);
+    let start = text
+        .find("INC-")
+        .unwrap_or_else(|| panic!("no incident id in {text}"));
+    text[start..start + 16].parse().expect("an incident id")
+}
+
+/// `inc-20261123-001` for `INC-20261123-001`.
+fn channel_stem(id: &IncidentId) -> String {
+    id.to_string().to_lowercase()
+}
+
+/// Declares `sev1 checkout is down` from alice in #ops and waits for the room,
+/// its pinned summary and the announcement.
+async fn declare(
+    bot: &Bot,
+    fake: &FakeSlack,
+    announce: &str,
+    trigger: &str,
+) -> (IncidentId, Value) {
+    let answer = bot
+        .command(fake, "UALICE", OPS, "sev1 checkout is down", trigger)
+        .await;
+    let id = declared_id(&answer);
+    fake.wait_for("the summary pinned and the announcement posted", |f| {
+        !f.done("pins.add").is_empty()
+            && f.done("chat.postMessage")
+                .iter()
+                .any(|c| c.arg("channel") == announce)
+    })
+    .await;
+    (id, answer)
+}
+
+#[tokio::test]
+async fn slash_commands_open_a_war_room_and_keep_its_summary_in_place() {
+    for backend in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let bot = Bot::start(&backend, &fake, "http", &announce).await;
+        let name = backend.name;
+
+        let started = Instant::now();
+        let answer = bot
+            .command(&fake, "UALICE", OPS, "sev1 checkout is down", "trigger-1")
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "[{name}] answered within 3 s"
+        );
+        assert_eq!(answer["response_type"], "ephemeral", "[{name}] {answer}");
+        let id = declared_id(&answer);
+        assert!(
+            text_of(&answer).starts_with(&format!("Declaring {id}")),
+            "[{name}] {answer}"
+        );
+        let first_answer = answer.clone();
+        fake.wait_for("the announcement", |f| {
+            f.done("chat.postMessage")
+                .iter()
+                .any(|c| c.arg("channel") == announce)
+        })
+        .await;
+
+        // The room: slugged name, purpose, topic, invites.
+        let room_name = format!("{}-checkout-is-down", channel_stem(&id));
+        let room = fake
+            .channel_named(&room_name)
+            .unwrap_or_else(|| panic!("[{name}] #{room_name} exists"));
+        assert_eq!(room.purpose, "checkout is down", "[{name}]");
+        assert_eq!(room.topic, "SEV1 · investigating · IC alice", "[{name}]");
+        for user in ["UALICE", "UBOB"] {
+            assert!(
+                room.members.iter().any(|m| m == user),
+                "[{name}] {user} invited: {:?}",
+                room.members
+            );
+        }
+
+        // The summary: posted once in the room, pinned, with buttons.
+        let posts_in_room: Vec<_> = fake
+            .done("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.arg("channel") == room.id)
+            .collect();
+        assert_eq!(posts_in_room.len(), 1, "[{name}] only the summary so far");
+        let summary = fake.messages_in(&room.id).remove(0);
+        assert!(summary.pinned, "[{name}] the summary is pinned");
+        let pin = &fake.done("pins.add")[0];
+        assert_eq!(
+            (pin.arg("channel"), pin.arg("timestamp")),
+            (room.id.as_str(), summary.ts.as_str())
+        );
+        assert!(
+            summary.text.contains("investigating"),
+            "[{name}] {}",
+            summary.text
+        );
+        let blocks = summary.blocks.to_string();
+        assert!(
+            blocks.contains("\"action_id\":\"ack\"") && blocks.contains("take:comms"),
+            "[{name}] {blocks}"
+        );
+
+        // The announcement names the incident.
+        let announcement = fake.messages_in(&announce).remove(0);
+        assert!(
+            announcement.text.contains(&id.to_string()),
+            "[{name}] {}",
+            announcement.text
+        );
+
+        // In the war room the incident is implied; the summary is edited in place.
+        let answer = bot
+            .command(&fake, "UALICE", &room.id, "status identified", "trigger-2")
+            .await;
+        assert_eq!(answer["response_type"], "ephemeral");
+        assert_eq!(
+            text_of(&answer),
+            format!("{id} is now identified."),
+            "[{name}]"
+        );
+        fake.wait_for("the summary edited to identified", |f| {
+            f.messages_in(&room.id)
+                .first()
+                .is_some_and(|m| m.text.contains("identified"))
+        })
+        .await;
+
+        let answer = bot
+            .command(
+                &fake,
+                "UALICE",
+                &room.id,
+                "role comms <@UCAROL|carol>",
+                "trigger-3",
+            )
+            .await;
+        assert!(
+            text_of(&answer).contains("UCAROL is now the communications lead"),
+            "[{name}] {answer}"
+        );
+        fake.wait_for("the summary edited with carol as comms", |f| {
+            f.messages_in(&room.id)
+                .first()
+                .is_some_and(|m| m.blocks.to_string().contains("<@UCAROL>"))
+        })
+        .await;
+        fake.wait_for("carol invited", |f| {
+            f.channel(&room.id)
+                .is_some_and(|c| c.members.iter().any(|m| m == "UCAROL"))
+        })
+        .await;
+        let updates = fake.done("chat.update");
+        assert!(updates.len() >= 2, "[{name}] {} updates", updates.len());
+        for update in &updates {
+            assert_eq!(
+                (update.arg("channel"), update.arg("ts")),
+                (room.id.as_str(), summary.ts.as_str()),
+                "[{name}] edited in place"
+            );
+        }
+        let summary_now = fake.messages_in(&room.id).remove(0);
+        assert!(
+            summary_now.text.contains("identified") && summary_now.text.contains("<@UCAROL>"),
+            "[{name}] {}",
+            summary_now.text
+        );
+        assert_eq!(fake.done("pins.add").len(), 1, "[{name}] pinned once");
+
+        // Errors are ephemeral and say how to fix the command.
+        let answer = bot
+            .command(&fake, "UALICE", &room.id, "stauts identified", "trigger-4")
+            .await;
+        assert_eq!(answer["response_type"], "ephemeral", "[{name}]");
+        assert!(
+            text_of(&answer).contains("status"),
+            "[{name}] did-you-mean: {answer}"
+        );
+        let answer = bot
+            .command(&fake, "UALICE", OPS, "status monitoring", "trigger-5")
+            .await;
+        assert_eq!(answer["response_type"], "ephemeral", "[{name}]");
+        assert!(
+            text_of(&answer).contains("not an incident war room"),
+            "[{name}] {answer}"
+        );
+        let answer = bot
+            .command(
+                &fake,
+                "UBOB",
+                OPS,
+                &format!("status {id} monitoring"),
+                "trigger-6",
+            )
+            .await;
+        assert_eq!(
+            text_of(&answer),
+            format!("{id} is now monitoring."),
+            "[{name}] named from elsewhere"
+        );
+
+        // A retried delivery (same trigger id) changes nothing twice.
+        let creates = fake.done("conversations.create").len();
+        let response = bot
+            .post_signed_with_retry(
+                "/slack/commands",
+                &slash_form(&fake, "UALICE", OPS, "sev1 checkout is down", "trigger-1"),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let again: Value = response.json().await.expect("JSON");
+        assert_eq!(again, first_answer, "[{name}] the first answer, replayed");
+        assert_eq!(bot.open_incidents().await, 1, "[{name}] one incident");
+
+        // Buttons: "I'll take scribe", double-clicked and redelivered.
+        let click = click_payload(
+            &fake,
+            "UDAVE",
+            &room.id,
+            &summary.ts,
+            "take:scribe",
+            &id.to_string(),
+            "1790000001.000100",
+        );
+        assert_eq!(bot.click(&click).await.status(), 200);
+        assert_eq!(
+            bot.click(&click).await.status(),
+            200,
+            "Slack redelivers the same click"
+        );
+        fake.wait_for("the click answered", |f| {
+            f.responses("click-1790000001.000100").len() == 2
+        })
+        .await;
+        let second = click_payload(
+            &fake,
+            "UDAVE",
+            &room.id,
+            &summary.ts,
+            "take:scribe",
+            &id.to_string(),
+            "1790000001.000200",
+        );
+        assert_eq!(bot.click(&second).await.status(), 200, "a double click");
+        fake.wait_for("the double click answered", |f| {
+            !f.responses("click-1790000001.000200").is_empty()
+        })
+        .await;
+        let replies = fake.responses("click-1790000001.000100");
+        assert_eq!(
+            replies[0], replies[1],
+            "[{name}] the redelivery got the first answer"
+        );
+        assert_eq!(replies[0]["response_type"], "ephemeral");
+        assert_eq!(replies[0]["replace_original"], false);
+        assert!(
+            replies[0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("UDAVE is now the scribe"),
+            "[{name}] {}",
+            replies[0]
+        );
+        let double = &fake.responses("click-1790000001.000200")[0];
+        assert!(
+            double["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Scribe currently: UDAVE"),
+            "[{name}] refused: {double}"
+        );
+        fake.wait_for("the summary shows dave as scribe", |f| {
+            f.messages_in(&room.id)
+                .first()
+                .is_some_and(|m| m.blocks.to_string().contains("<@UDAVE>"))
+        })
+        .await;
+        let timeline = bot.engine.store().timeline(&id).await.expect("timeline");
+        let scribes = timeline
+            .iter()
+            .filter(|e| e.kind == EventKind::RoleAssigned && e.text.contains("UDAVE"))
+            .count();
+        assert_eq!(scribes, 1, "[{name}] dave became scribe once: {timeline:?}");
+        assert_eq!(
+            creates,
+            fake.done("conversations.create").len(),
+            "[{name}] no second room"
+        );
+
+        bot.stop().await;
+    }
+}
+
+impl Bot {
+    async fn post_signed_with_retry(&self, path: &str, body: &str) -> reqwest::Response {
+        let timestamp = unix_now().to_string();
+        let signature = sign(SIGNING_SECRET, &timestamp, body);
+        self.post(
+            path,
+            FORM,
+            body.to_string(),
+            &[
+                ("X-Slack-Request-Timestamp", &timestamp),
+                ("X-Slack-Signature", &signature),
+                ("X-Slack-Retry-Num", "1"),
+                ("X-Slack-Retry-Reason", "http_timeout"),
+            ],
+        )
+        .await
+    }
+}
+
+/// Header name and value pairs.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
+#[tokio::test]
+async fn unsigned_stale_or_tampered_requests_are_refused_and_change_nothing() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    let body = slash_form(&fake, "UALICE", OPS, "sev1 checkout is down", "trigger-x");
+    let now = unix_now().to_string();
+    let good = sign(SIGNING_SECRET, &now, &body);
+    let stale_time = (unix_now() - 6 * 60).to_string();
+    let stale = sign(SIGNING_SECRET, &stale_time, &body);
+    let forged = sign("not-the-secret", &now, &body);
+    let tampered = body.replace("checkout", "payments");
+
+    let cases: Vec<(&str, String, Headers)> = vec![
+        (
+            "forged signature",
+            body.clone(),
+            vec![
+                ("X-Slack-Request-Timestamp", &now),
+                ("X-Slack-Signature", &forged),
+            ],
+        ),
+        (
+            "stale timestamp",
+            body.clone(),
+            vec![
+                ("X-Slack-Request-Timestamp", &stale_time),
+                ("X-Slack-Signature", &stale),
+            ],
+        ),
+        (
+            "no timestamp header",
+            body.clone(),
+            vec![("X-Slack-Signature", &good)],
+        ),
+        (
+            "no signature header",
+            body.clone(),
+            vec![("X-Slack-Request-Timestamp", &now)],
+        ),
+        ("no headers", body.clone(), vec![]),
+        (
+            "body tampered after signing",
+            tampered,
+            vec![
+                ("X-Slack-Request-Timestamp", &now),
+                ("X-Slack-Signature", &good),
+            ],
+        ),
+    ];
+    for path in ["/slack/commands", "/slack/interactions", "/slack/events"] {
+        for (what, body, headers) in &cases {
+            let response = bot.post(path, FORM, body.clone(), headers).await;
+            assert_eq!(response.status(), 401, "{path}: {what}");
+        }
+    }
+    assert_eq!(bot.open_incidents().await, 0, "nothing was declared");
+    assert!(
+        fake.calls().is_empty(),
+        "nothing reached Slack: {:?}",
+        fake.calls()
+    );
+
+    // The same request, properly signed, goes through.
+    let response = bot
+        .post(
+            "/slack/commands",
+            FORM,
+            body.clone(),
+            &[
+                ("X-Slack-Request-Timestamp", &now),
+                ("X-Slack-Signature", &good),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(bot.open_incidents().await, 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_waits_retry_after_and_keeps_the_order() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    fake.rate_limit_next("chat.postMessage", 1);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    let (_, _) = declare(&bot, &fake, &announce, "trigger-rl").await;
+
+    let calls = fake.calls();
+    let posts: Vec<_> = calls
+        .iter()
+        .filter(|c| c.method == "chat.postMessage")
+        .collect();
+    assert_eq!(posts[0].status, 429, "the first post was refused");
+    let summary_text = posts[0].arg("text");
+    let delivered: Vec<_> = posts
+        .iter()
+        .filter(|c| c.ok && c.arg("text") == summary_text)
+        .collect();
+    assert_eq!(delivered.len(), 1, "the summary arrived once");
+    let waited = delivered[0].at.duration_since(posts[0].at);
+    assert!(
+        waited >= Duration::from_secs(1),
+        "waited {waited:?} ≥ Retry-After"
+    );
+
+    // Later operations kept their order behind it: summary, pin, announcement.
+    let order: Vec<String> = calls
+        .iter()
+        .filter(|c| c.ok)
+        .map(|c| match c.method.as_str() {
+            "chat.postMessage" if c.arg("channel") == announce => "announce".to_string(),
+            "chat.postMessage" => "summary".to_string(),
+            other => other.to_string(),
+        })
+        .filter(|m| m != "conversations.list" && m != "auth.test")
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "conversations.create",
+            "conversations.setPurpose",
+            "conversations.setTopic",
+            "conversations.invite",
+            "summary",
+            "pins.add",
+            "announce"
+        ],
+        "{calls:#?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_taken_name_is_reused_only_for_the_same_incident() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    // Today's first incident will be INC-<today>-001: someone already has a
+    // channel with its room's name, and an interrupted earlier attempt of the
+    // same incident created `-2` (no purpose set yet).
+    let stem = format!(
+        "inc-{}-001-checkout-is-down",
+        chrono::Utc::now().format("%Y%m%d")
+    );
+    let foreign = fake.add_channel(&stem, "UOTHER", "a different thing", false);
+    let earlier = fake.add_channel(&format!("{stem}-2"), BOT_USER, "", false);
+
+    let (id, _) = declare(&bot, &fake, &announce, "trigger-collide").await;
+    assert_eq!(
+        channel_stem(&id),
+        stem[..16],
+        "the incident got the expected number"
+    );
+    let room = bot
+        .engine
+        .store()
+        .incident(&id)
+        .await
+        .expect("store")
+        .expect("incident")
+        .room;
+    assert_eq!(
+        room.as_deref(),
+        Some(earlier.as_str()),
+        "the earlier attempt's room is reused"
+    );
+    assert!(
+        fake.channel_named(&format!("{stem}-3")).is_none(),
+        "no third room"
+    );
+    let foreign_now = fake.channel(&foreign).expect("still there");
+    assert_eq!(
+        foreign_now.purpose, "a different thing",
+        "someone else's channel is untouched"
+    );
+    assert_eq!(
+        fake.channel(&earlier).expect("room").purpose,
+        "checkout is down"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn pinned_and_pushpinned_messages_join_the_timeline_once() {
+    for backend in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let bot = Bot::start(&backend, &fake, "http", &announce).await;
+        let (id, _) = declare(&bot, &fake, &announce, "trigger-capture").await;
+        let room = bot
+            .engine
+            .store()
+            .incident(&id)
+            .await
+            .expect("store")
+            .expect("incident")
+            .room
+            .expect("room");
+
+        // Slack's handshake for the events URL.
+        let challenge = json!({ "token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification" });
+        let response = bot
+            .post_signed("/slack/events", "application/json", &challenge.to_string())
+            .await;
+        assert_eq!(response.status(), 200);
+        let echoed: Value = response.json().await.expect("JSON");
+        assert_eq!(echoed["challenge"], challenge["challenge"]);
+
+        // 📌 on bob's message: warroom reads it with conversations.history.
+        let ts = fake.add_message(
+            &room,
+            "UBOB",
+            "rolled back <@UCAROL|carol>'s deploy &amp; restarted",
+        );
+        let reaction = event_callback(
+            "Ev01",
+            json!({
+                "type": "reaction_added", "user": "UALICE", "reaction": "pushpin", "item_user": "UBOB",
+                "item": { "type": "message", "channel": room, "ts": ts }, "event_ts": "1790000100.000100"
+            }),
+        );
+        assert_eq!(
+            bot.post_signed("/slack/events", "application/json", &reaction.to_string())
+                .await
+                .status(),
+            200
+        );
+        notes_of(&bot, &id, 1).await;
+        // The same message pinned too, and that event delivered twice.
+        let pin = event_callback(
+            "Ev02",
+            json!({
+                "type": "pin_added", "user": "UDAVE", "channel_id": room,
+                "item": { "type": "message", "channel": room, "created_by": "UDAVE",
+                          "message": { "type": "message", "user": "UBOB", "text": "rolled back <@UCAROL|carol>'s deploy &amp; restarted", "ts": ts } },
+                "event_ts": "1790000101.000100"
+            }),
+        );
+        assert_eq!(
+            bot.post_signed("/slack/events", "application/json", &pin.to_string())
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            bot.post_signed_with_retry("/slack/events", &pin.to_string())
+                .await
+                .status(),
+            200
+        );
+        // The bot's own pin of the summary is not a moment of the incident.
+        let own = event_callback(
+            "Ev03",
+            json!({
+                "type": "pin_added", "user": BOT_USER, "channel_id": room,
+                "item": { "type": "message", "channel": room, "message": { "type": "message", "user": BOT_USER, "text": "summary", "ts": "1790000000.000300" } },
+                "event_ts": "1790000102.000100"
+            }),
+        );
+        assert_eq!(
+            bot.post_signed("/slack/events", "application/json", &own.to_string())
+                .await
+                .status(),
+            200
+        );
+        // Another message pinned: captured from the event's own copy.
+        let second_ts = fake.add_message(&room, "UCAROL", "customers notified");
+        let second = event_callback(
+            "Ev04",
+            json!({
+                "type": "pin_added", "user": "UCAROL", "channel_id": room,
+                "item": { "type": "message", "channel": room, "message": { "type": "message", "user": "UCAROL", "text": "customers notified", "ts": second_ts } },
+                "event_ts": "1790000103.000100"
+            }),
+        );
+        assert_eq!(
+            bot.post_signed("/slack/events", "application/json", &second.to_string())
+                .await
+                .status(),
+            200
+        );
+        let notes = notes_of(&bot, &id, 2).await;
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let bob = notes
+            .iter()
+            .find(|n| n.actor == "UBOB")
+            .expect("bob's message captured");
+        assert_eq!(bob.text, "rolled back @carol's deploy & restarted");
+        assert_eq!(
+            bob.at.timestamp().to_string(),
+            ts.split('.').next().unwrap()
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.actor == "UCAROL" && n.text == "customers notified")
+        );
+        let history = fake.done("conversations.history");
+        assert_eq!(history.len(), 1, "only the reaction needed a lookup");
+        assert_eq!(
+            (
+                history[0].arg("latest"),
+                history[0].arg("inclusive"),
+                history[0].arg("limit")
+            ),
+            (ts.as_str(), "true", "1")
+        );
+        bot.stop().await;
+    }
+}
+
+/// The incident's notes, once there are at least `count` (bounded wait).
+async fn notes_of(bot: &Bot, id: &IncidentId, count: usize) -> Vec<warroom::domain::TimelineEvent> {
+    let deadline = Instant::now() + slack_fake::PATIENCE;
+    loop {
+        let timeline = bot.engine.store().timeline(id).await.expect("timeline");
+        let notes: Vec<_> = timeline
+            .into_iter()
+            .filter(|e| e.kind == EventKind::Note)
+            .collect();
+        if notes.len() >= count {
+            return notes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {count} notes: {notes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn event_callback(event_id: &str, event: Value) -> Value {
+    json!({
+        "token": "x",
+        "team_id": slack_fake::TEAM,
+        "api_app_id": "A0WARROOM",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": 1_790_000_100,
+        "authorizations": [{ "team_id": slack_fake::TEAM, "user_id": BOT_USER, "is_bot": true }],
+    })
+}
+
+#[tokio::test]
+async fn socket_mode_acks_envelopes_and_opens_the_war_room() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let server = SocketServer::start().await;
+    fake.set_socket_url(&server.url);
+    let bot = Bot::start(&backend, &fake, "socket", &announce).await;
+
+    let mut link = server.accept().await;
+    let open = fake.done("apps.connections.open");
+    assert_eq!(open.len(), 1, "connected through apps.connections.open");
+    let envelope = json!({
+        "envelope_id": "57d6a792-4d35-4d0b-b6aa-3361493e1caf",
+        "type": "slash_commands",
+        "accepts_response_payload": true,
+        "retry_attempt": 0,
+        "retry_reason": "",
+        "payload": {
+            "token": "x", "team_id": slack_fake::TEAM, "team_domain": "fake",
+            "channel_id": OPS, "channel_name": "ops", "user_id": "UALICE", "user_name": "alice",
+            "command": "/incident", "text": "sev1 checkout is down", "api_app_id": "A0WARROOM",
+            "is_enterprise_install": "false", "response_url": fake.response_url("socket-1"),
+            "trigger_id": "socket-trigger-1"
+        }
+    });
+    let ack = send_envelope(&mut link, &envelope).await;
+    assert_eq!(ack["envelope_id"], envelope["envelope_id"], "{ack}");
+    assert_eq!(ack["payload"]["response_type"], "ephemeral");
+    let id = declared_id(&ack["payload"]);
+    fake.wait_for("the war room", |f| !f.done("pins.add").is_empty())
+        .await;
+    let room_name = format!("{}-checkout-is-down", channel_stem(&id));
+    assert!(
+        fake.channel_named(&room_name).is_some(),
+        "#{room_name} exists"
+    );
+
+    // Slack asks for a reconnect: warroom opens a new connection.
+    let disconnect = json!({ "type": "disconnect", "reason": "refresh_requested", "debug_info": { "host": "fake" } });
+    futures_util::SinkExt::send(
+        &mut link,
+        tokio_tungstenite::tungstenite::Message::text(disconnect.to_string()),
+    )
+    .await
+    .expect("send disconnect");
+    let mut relink = server.accept().await;
+    assert_eq!(fake.done("apps.connections.open").len(), 2, "reconnected");
+    // Clicks arrive over the new link and are acked by envelope id.
+    let room = bot
+        .engine
+        .store()
+        .incident(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .room
+        .unwrap();
+    let summary_ts = fake.messages_in(&room)[0].ts.clone();
+    let click = json!({
+        "envelope_id": "e2", "type": "interactive", "accepts_response_payload": false,
+        "payload": click_payload(&fake, "UALICE", &room, &summary_ts, "ack", &id.to_string(), "1790000200.000100"),
+    });
+    let ack = send_envelope(&mut relink, &click).await;
+    assert_eq!(ack, json!({ "envelope_id": "e2" }));
+    fake.wait_for("the incident acknowledged", |f| {
+        !f.responses("click-1790000200.000100").is_empty()
+    })
+    .await;
+    let incident = bot.engine.store().incident(&id).await.unwrap().unwrap();
+    assert!(incident.acknowledged_at.is_some());
+    bot.stop().await;
+}
+
+#[test]
+fn slack_manifest_prints_an_installable_manifest() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["slack-manifest", "--url", "https://warroom.example.com"])
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(
+        manifest["features"]["slash_commands"][0]["url"],
+        "https://warroom.example.com/slack/commands"
+    );
+    assert_eq!(manifest["settings"]["socket_mode_enabled"], false);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["slack-manifest", "--url", "warroom.example.com"])
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success(), "a URL without scheme is refused");
+}
+
+#[tokio::test]
+async fn user_text_reaches_slack_escaped_and_cannot_ping_anyone() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    // With should_escape, Slack sends a typed @channel as <!channel> and a typed
+    // `&` as `&amp;`.
+    let answer = bot
+        .command(
+            &fake,
+            "UALICE",
+            OPS,
+            "sev1 <!channel> checkout &amp; <@UBOB|bob> down",
+            "trigger-esc",
+        )
+        .await;
+    let id = declared_id(&answer);
+    fake.wait_for("the summary pinned and the announcement posted", |f| {
+        !f.done("pins.add").is_empty()
+            && f.done("chat.postMessage")
+                .iter()
+                .any(|c| c.arg("channel") == announce)
+    })
+    .await;
+    for post in fake.done("chat.postMessage") {
+        for sent in [post.arg("text"), post.arg("blocks")] {
+            assert!(!sent.contains("<!channel>"), "{sent}");
+            assert!(
+                !sent.contains("<@UBOB|"),
+                "the title cannot mention bob: {sent}"
+            );
+        }
+    }
+    let summary = &fake.done("chat.postMessage")[0];
+    assert!(
+        summary
+            .arg("blocks")
+            .contains("&lt;!channel&gt; checkout &amp; &lt;@UBOB|bob&gt; down"),
+        "the title shows as typed: {}",
+        summary.arg("blocks")
+    );
+    let room = bot
+        .engine
+        .store()
+        .incident(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .room
+        .unwrap();
+    let channel = fake.channel(&room).expect("room");
+    assert!(
+        channel.name.starts_with(&channel_stem(&id)),
+        "{}",
+        channel.name
+    );
+    assert!(
+        channel
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    );
+    assert!(
+        !channel.purpose.contains('<'),
+        "purpose escaped: {}",
+        channel.purpose
+    );
+    bot.stop().await;
+}

@@ -1,0 +1,670 @@
+//! A fake Slack for the Slack tests and the ack benchmark: the Web API methods
+//! warroom calls, on 127.0.0.1, with Slack's documented request arguments, error
+//! codes and response shapes; `response_url` hooks; and a Socket Mode server.
+//!
+//! It records every call (method, arguments, HTTP status, time) so tests can check
+//! what warroom sent, and it can be told to rate-limit the next call of a method.
+
+#![allow(dead_code)] // the tests and the benchmark each use their own part
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+pub const BOT_TOKEN: &str = "xoxb-fake-bot-token";
+pub const APP_TOKEN: &str = "xapp-fake-app-token";
+pub const BOT_USER: &str = "UWARROOMBOT";
+pub const BOT_ID: &str = "B0WARROOM";
+pub const TEAM: &str = "T0FAKE";
+
+/// How long a test waits for a condition before failing.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// One Web API call as the fake received it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub args: BTreeMap<String, String>,
+    /// The HTTP status the fake answered with.
+    pub status: u16,
+    /// `ok` in the answer (false for a 429 too).
+    pub ok: bool,
+    pub at: Instant,
+}
+
+impl Call {
+    pub fn arg(&self, name: &str) -> &str {
+        self.args.get(name).map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: String,
+    pub name: String,
+    pub topic: String,
+    pub purpose: String,
+    pub creator: String,
+    pub archived: bool,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+    pub user: String,
+    pub text: String,
+    pub blocks: Value,
+    pub pinned: bool,
+    pub edits: u32,
+}
+
+#[derive(Default)]
+struct Fake {
+    calls: Vec<Call>,
+    channels: Vec<Channel>,
+    messages: Vec<Posted>,
+    /// `response_url` posts: (hook name, body).
+    responses: Vec<(String, Value)>,
+    rate_limits: HashMap<String, VecDeque<u64>>,
+    socket_url: Option<String>,
+    next_id: u64,
+    next_ts: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeSlack {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<Fake>>,
+    changed: Arc<Notify>,
+}
+
+impl FakeSlack {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake Slack");
+        let addr = listener.local_addr().expect("fake Slack address");
+        let fake = Self {
+            addr,
+            state: Arc::new(Mutex::new(Fake {
+                next_ts: 1_790_000_000_000_000,
+                ..Fake::default()
+            })),
+            changed: Arc::new(Notify::new()),
+        };
+        let router = Router::new()
+            .route("/api/{method}", post(api))
+            .route("/hooks/{name}", post(hook))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("fake Slack serves");
+        });
+        fake
+    }
+
+    /// `SLACK_API_URL` for warroom.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/", self.addr)
+    }
+
+    /// A `response_url` that records what is posted to it under `name`.
+    pub fn response_url(&self, name: &str) -> String {
+        format!("http://{}/hooks/{name}", self.addr)
+    }
+
+    fn state(&self) -> MutexGuard<'_, Fake> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next `count` calls of `method` answer HTTP 429 with `Retry-After: seconds`.
+    pub fn rate_limit_next(&self, method: &str, seconds: u64) {
+        self.state()
+            .rate_limits
+            .entry(method.to_string())
+            .or_default()
+            .push_back(seconds);
+    }
+
+    /// What `apps.connections.open` hands out.
+    pub fn set_socket_url(&self, url: &str) {
+        self.state().socket_url = Some(url.to_string());
+    }
+
+    /// A channel that exists before warroom runs.
+    pub fn add_channel(&self, name: &str, creator: &str, purpose: &str, archived: bool) -> String {
+        let mut state = self.state();
+        let id = new_id(&mut state, 'C');
+        state.channels.push(Channel {
+            id: id.clone(),
+            name: name.to_string(),
+            topic: String::new(),
+            purpose: purpose.to_string(),
+            creator: creator.to_string(),
+            archived,
+            members: vec![creator.to_string()],
+        });
+        id
+    }
+
+    /// A message a person posts; returns its `ts`.
+    pub fn add_message(&self, channel: &str, user: &str, text: &str) -> String {
+        let mut state = self.state();
+        let ts = new_ts(&mut state);
+        state.messages.push(Posted {
+            channel: channel.to_string(),
+            ts: ts.clone(),
+            user: user.to_string(),
+            text: text.to_string(),
+            blocks: Value::Null,
+            pinned: false,
+            edits: 0,
+        });
+        ts
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+
+    /// Successful calls of `method`, in order.
+    pub fn done(&self, method: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|call| call.method == method && call.ok)
+            .collect()
+    }
+
+    pub fn channel_named(&self, name: &str) -> Option<Channel> {
+        self.state()
+            .channels
+            .iter()
+            .find(|c| c.name == name)
+            .cloned()
+    }
+
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.state().channels.iter().find(|c| c.id == id).cloned()
+    }
+
+    pub fn channels(&self) -> Vec<Channel> {
+        self.state().channels.clone()
+    }
+
+    pub fn messages_in(&self, channel: &str) -> Vec<Posted> {
+        self.state()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel)
+            .cloned()
+            .collect()
+    }
+
+    pub fn responses(&self, name: &str) -> Vec<Value> {
+        self.state()
+            .responses
+            .iter()
+            .filter(|(hook, _)| hook == name)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    /// Waits (bounded by [`PATIENCE`]) until `condition` holds for the fake's calls.
+    pub async fn wait_for(&self, what: &str, condition: impl Fn(&FakeSlack) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let changed = self.changed.notified();
+            if condition(self) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!(
+                    "fake Slack: gave up waiting for {what}; calls: {:#?}",
+                    self.calls()
+                        .iter()
+                        .map(|c| format!("{} {} ok={}", c.method, c.status, c.ok))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+}
+
+fn new_id(state: &mut Fake, kind: char) -> String {
+    state.next_id += 1;
+    format!("{kind}0FAKE{:04}", state.next_id)
+}
+
+fn new_ts(state: &mut Fake) -> String {
+    state.next_ts += 100;
+    format!(
+        "{}.{:06}",
+        state.next_ts / 1_000_000,
+        state.next_ts % 1_000_000
+    )
+}
+
+fn channel_json(channel: &Channel) -> Value {
+    json!({
+        "id": channel.id,
+        "name": channel.name,
+        "is_channel": true,
+        "is_group": false,
+        "is_im": false,
+        "created": 1_790_000_000,
+        "is_archived": channel.archived,
+        "is_general": false,
+        "unlinked": 0,
+        "name_normalized": channel.name,
+        "is_shared": false,
+        "creator": channel.creator,
+        "is_ext_shared": false,
+        "is_org_shared": false,
+        "shared_team_ids": [TEAM],
+        "pending_shared": [],
+        "pending_connected_team_ids": [],
+        "is_pending_ext_shared": false,
+        "is_member": channel.members.iter().any(|m| m == BOT_USER),
+        "is_private": false,
+        "is_mpim": false,
+        "last_read": "0000000000.000000",
+        "topic": { "value": channel.topic, "creator": "", "last_set": 0 },
+        "purpose": { "value": channel.purpose, "creator": "", "last_set": 0 },
+        "previous_names": [],
+        "num_members": channel.members.len(),
+    })
+}
+
+fn message_json(message: &Posted) -> Value {
+    let mut json = json!({
+        "type": "message",
+        "user": message.user,
+        "text": message.text,
+        "ts": message.ts,
+        "team": TEAM,
+    });
+    if message.user == BOT_USER {
+        json["bot_id"] = json!(BOT_ID);
+        json["blocks"] = message.blocks.clone();
+    }
+    json
+}
+
+fn error(code: &str) -> Value {
+    json!({ "ok": false, "error": code })
+}
+
+async fn hook(State(fake): State<FakeSlack>, Path(name): Path<String>, body: Bytes) -> StatusCode {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    fake.state().responses.push((name, body));
+    fake.changed.notify_waiters();
+    StatusCode::OK
+}
+
+async fn api(
+    State(fake): State<FakeSlack>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let args: BTreeMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let response = {
+        let mut state = fake.state();
+        let limited = state
+            .rate_limits
+            .get_mut(&method)
+            .and_then(VecDeque::pop_front);
+        let (status, answer, retry_after) = match limited {
+            Some(seconds) => (429, error("ratelimited"), Some(seconds)),
+            None if !form && !body.is_empty() => (200, error("invalid_form_data"), None),
+            None => (200, reply_to(&mut state, &method, &args, &token), None),
+        };
+        state.calls.push(Call {
+            method: method.clone(),
+            args,
+            status,
+            ok: answer["ok"] == true,
+            at: Instant::now(),
+        });
+        let mut response = (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(answer),
+        )
+            .into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", seconds.to_string().parse().expect("header"));
+        }
+        response
+    };
+    fake.changed.notify_waiters();
+    response
+}
+
+/// Slack's answer to one method call.
+fn reply_to(state: &mut Fake, method: &str, args: &BTreeMap<String, String>, token: &str) -> Value {
+    let arg = |name: &str| args.get(name).map(String::as_str).unwrap_or_default();
+    if method == "apps.connections.open" {
+        if token != APP_TOKEN {
+            return error("invalid_auth");
+        }
+        return match &state.socket_url {
+            Some(url) => json!({ "ok": true, "url": url }),
+            None => error("internal_error"),
+        };
+    }
+    if token != BOT_TOKEN {
+        return error(if token.starts_with("xapp-") {
+            "not_allowed_token_type"
+        } else {
+            "invalid_auth"
+        });
+    }
+    match method {
+        "auth.test" => json!({
+            "ok": true,
+            "url": "https://fake.slack.test/",
+            "team": "Fake",
+            "user": "warroom",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": false,
+        }),
+        "conversations.create" => {
+            let name = arg("name");
+            if name.is_empty() {
+                return error("invalid_name_required");
+            }
+            if name.chars().count() > 80 {
+                return error("invalid_name_maxlength");
+            }
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            {
+                return error("invalid_name_specials");
+            }
+            if state.channels.iter().any(|c| c.name == name) {
+                return error("name_taken");
+            }
+            let channel = Channel {
+                id: new_id(state, 'C'),
+                name: name.to_string(),
+                topic: String::new(),
+                purpose: String::new(),
+                creator: BOT_USER.to_string(),
+                archived: false,
+                members: vec![BOT_USER.to_string()],
+            };
+            let json = channel_json(&channel);
+            state.channels.push(channel);
+            json!({ "ok": true, "channel": json })
+        }
+        "conversations.list" => {
+            let channels: Vec<Value> = state
+                .channels
+                .iter()
+                .filter(|c| arg("exclude_archived") != "true" || !c.archived)
+                .map(channel_json)
+                .collect();
+            json!({ "ok": true, "channels": channels, "response_metadata": { "next_cursor": "" } })
+        }
+        "conversations.setTopic" | "conversations.setPurpose" => {
+            let key = if method == "conversations.setTopic" {
+                "topic"
+            } else {
+                "purpose"
+            };
+            let Some(value) = args.get(key) else {
+                return error("missing_argument");
+            };
+            if value.chars().count() > 250 {
+                return error("too_long");
+            }
+            let Some(channel) = state.channels.iter_mut().find(|c| c.id == arg("channel")) else {
+                return error("channel_not_found");
+            };
+            if key == "topic" {
+                channel.topic = value.clone();
+            } else {
+                channel.purpose = value.clone();
+            }
+            json!({ "ok": true, "channel": channel_json(channel) })
+        }
+        "conversations.invite" => {
+            let users: Vec<&str> = arg("users").split(',').filter(|u| !u.is_empty()).collect();
+            if users.is_empty() {
+                return error("no_user");
+            }
+            if users.len() > 100 {
+                return error("too_many_users");
+            }
+            let Some(channel) = state.channels.iter_mut().find(|c| c.id == arg("channel")) else {
+                return error("channel_not_found");
+            };
+            if users.contains(&BOT_USER) {
+                return error("cant_invite_self");
+            }
+            let present = users.iter().any(|u| channel.members.iter().any(|m| m == u));
+            if present && (users.len() == 1 || arg("force") != "true") {
+                return error("already_in_channel");
+            }
+            for user in users {
+                if !channel.members.iter().any(|m| m == user) {
+                    channel.members.push(user.to_string());
+                }
+            }
+            json!({ "ok": true, "channel": channel_json(channel) })
+        }
+        "chat.postMessage" => {
+            let channel = arg("channel").to_string();
+            if !state.channels.iter().any(|c| c.id == channel) {
+                return error("channel_not_found");
+            }
+            let blocks = match check_blocks(args) {
+                Ok(blocks) => blocks,
+                Err(code) => return error(code),
+            };
+            let ts = new_ts(state);
+            let posted = Posted {
+                channel: channel.clone(),
+                ts: ts.clone(),
+                user: BOT_USER.to_string(),
+                text: arg("text").to_string(),
+                blocks,
+                pinned: false,
+                edits: 0,
+            };
+            let message = message_json(&posted);
+            state.messages.push(posted);
+            json!({ "ok": true, "channel": channel, "ts": ts, "message": message })
+        }
+        "chat.update" => {
+            let blocks = match check_blocks(args) {
+                Ok(blocks) => blocks,
+                Err(code) => return error(code),
+            };
+            let Some(message) = state
+                .messages
+                .iter_mut()
+                .find(|m| m.channel == arg("channel") && m.ts == arg("ts"))
+            else {
+                return error("message_not_found");
+            };
+            message.text = arg("text").to_string();
+            message.blocks = blocks;
+            message.edits += 1;
+            json!({
+                "ok": true,
+                "channel": message.channel,
+                "ts": message.ts,
+                "text": message.text,
+                "message": message_json(message),
+            })
+        }
+        "pins.add" => {
+            if arg("timestamp").is_empty() {
+                return error("no_item_specified");
+            }
+            let Some(message) = state
+                .messages
+                .iter_mut()
+                .find(|m| m.channel == arg("channel") && m.ts == arg("timestamp"))
+            else {
+                return error("message_not_found");
+            };
+            if message.pinned {
+                return error("already_pinned");
+            }
+            message.pinned = true;
+            json!({ "ok": true })
+        }
+        "conversations.history" => {
+            let channel = arg("channel");
+            if !state.channels.iter().any(|c| c.id == channel) {
+                return error("channel_not_found");
+            }
+            let latest = arg("latest");
+            let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
+            let limit: usize = arg("limit").parse().unwrap_or(100);
+            let mut messages: Vec<&Posted> = state
+                .messages
+                .iter()
+                .filter(|m| m.channel == channel)
+                .filter(|m| {
+                    latest.is_empty() || m.ts.as_str() < latest || (inclusive && m.ts == latest)
+                })
+                .collect();
+            messages.reverse();
+            let messages: Vec<Value> = messages.into_iter().take(limit).map(message_json).collect();
+            json!({
+                "ok": true,
+                "messages": messages,
+                "has_more": false,
+                "pin_count": 0,
+                "response_metadata": { "next_cursor": "" },
+            })
+        }
+        _ => error("unknown_method"),
+    }
+}
+
+/// Slack's checks on `text` and `blocks`: one of them present, blocks a JSON
+/// array of at most 50, section text at most 3000 characters.
+fn check_blocks(args: &BTreeMap<String, String>) -> Result<Value, &'static str> {
+    let text = args.get("text").map(String::as_str).unwrap_or_default();
+    let Some(raw) = args.get("blocks") else {
+        return if text.is_empty() {
+            Err("no_text")
+        } else {
+            Ok(Value::Null)
+        };
+    };
+    let blocks: Value = serde_json::from_str(raw).map_err(|_| "invalid_blocks_format")?;
+    let list = blocks.as_array().ok_or("invalid_blocks_format")?;
+    if list.len() > 50 {
+        return Err("invalid_blocks");
+    }
+    for block in list {
+        let kind = block["type"].as_str().unwrap_or_default();
+        if !["section", "header", "actions", "context", "divider"].contains(&kind) {
+            return Err("invalid_blocks");
+        }
+        if block["text"]["text"]
+            .as_str()
+            .is_some_and(|t| t.chars().count() > 3000)
+        {
+            return Err("invalid_blocks");
+        }
+    }
+    Ok(blocks)
+}
+
+/// The Socket Mode side of the fake: a WebSocket server on 127.0.0.1.
+pub struct SocketServer {
+    pub url: String,
+    listener: TcpListener,
+}
+
+pub type SocketLink = WebSocketStream<tokio::net::TcpStream>;
+
+impl SocketServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind socket server");
+        let addr = listener.local_addr().expect("socket server address");
+        Self {
+            url: format!("ws://{addr}/link/?ticket=fake"),
+            listener,
+        }
+    }
+
+    /// Accepts warroom's next connection and greets it as Slack does.
+    pub async fn accept(&self) -> SocketLink {
+        let (stream, _) = tokio::time::timeout(PATIENCE, self.listener.accept())
+            .await
+            .expect("warroom connects in time")
+            .expect("accept");
+        let mut link = tokio_tungstenite::accept_async(stream)
+            .await
+            .expect("handshake");
+        let hello = json!({
+            "type": "hello",
+            "num_connections": 1,
+            "debug_info": { "host": "fake", "approximate_connection_time": 18060 },
+            "connection_info": { "app_id": "A0WARROOM" },
+        });
+        link.send(Frame::text(hello.to_string()))
+            .await
+            .expect("hello");
+        link
+    }
+}
+
+/// Sends an envelope and returns warroom's ack (the next text frame).
+pub async fn send_envelope(link: &mut SocketLink, envelope: &Value) -> Value {
+    link.send(Frame::text(envelope.to_string()))
+        .await
+        .expect("send envelope");
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, link.next())
+            .await
+            .expect("an ack in time")
+            .expect("the link stays open")
+            .expect("a frame");
+        if let Frame::Text(text) = frame {
+            return serde_json::from_str(text.as_str()).expect("the ack is JSON");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! - [`engine`] decides what that command means for an incident and writes the
 //!   outcome, in one transaction, through [`store`];
 //! - [`outbox`] delivers the chat operations the engine queued, in order, with retries;
+//! - [`discord`] translates Discord in and out (more platform adapters sit beside it);
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
@@ -13,6 +14,7 @@
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod outbox;

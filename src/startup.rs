@@ -6,6 +6,7 @@
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, FeatureStatus, Settings};
+use crate::discord::{Discord, DiscordError};
 use crate::engine::{Engine, EngineSettings};
 use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
 use crate::store::{Store, StoreError};
@@ -27,6 +28,8 @@ pub enum StartupError {
     },
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error("Discord: {0}")]
+    Discord(#[from] DiscordError),
 }
 
 /// A built, not yet running, warroom.
@@ -35,6 +38,9 @@ pub struct Application {
     engine: Engine,
     dispatcher: Dispatcher,
     web: WebState,
+    discord: Option<Discord>,
+    /// Routes of the enabled platforms, merged into the server.
+    platform_routes: Vec<axum::Router>,
 }
 
 impl Application {
@@ -49,25 +55,36 @@ impl Application {
         // Each optional part says whether it runs and why not; parts whose
         // credentials are present but which this version does not ship yet say so,
         // rather than letting a team believe they are live.
+        let discord_status = settings.discord_status(&config);
         for status in [
             settings.slack_status(&config),
-            settings.discord_status(&config),
             settings.pagerduty_status(),
             settings.api_status(),
         ] {
             log_feature(&status);
         }
+        tracing::info!("{discord_status}");
 
-        let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+        let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+        let mut platform_routes = Vec::new();
         let wakeup = Arc::new(Notify::new());
         let engine_settings = EngineSettings::from_config(&config);
+        let config = Arc::new(config);
         let engine = Engine::new(
             store.clone(),
-            Arc::new(config),
+            config.clone(),
             clock.clone(),
             engine_settings,
             wakeup.clone(),
         );
+        let discord = if discord_status.is_enabled() {
+            let mut discord = Discord::new(&settings.discord, config.clone(), engine.clone())?;
+            platforms.push(discord.platform());
+            platform_routes.extend(discord.take_routes(clock.clone()));
+            Some(discord)
+        } else {
+            None
+        };
         let dispatcher = Dispatcher::new(
             store.clone(),
             platforms,
@@ -88,6 +105,8 @@ impl Application {
             engine,
             dispatcher,
             web: WebState { store, clock },
+            discord,
+            platform_routes,
         })
     }
 
@@ -101,7 +120,8 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops the delivery loop too.
+    /// Serves until `shutdown` completes, then stops the delivery loop and the
+    /// platform connections too.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -112,14 +132,28 @@ impl Application {
             self.dispatcher
                 .run(async move { stop_delivery.notified().await }),
         );
-        let router = web::router(self.web);
+        let stop_discord = Arc::new(Notify::new());
+        let discord = self.discord.map(|discord| {
+            let stopped = stop_discord.clone();
+            tokio::spawn(discord.run(async move { stopped.notified().await }))
+        });
+        let router = self
+            .platform_routes
+            .into_iter()
+            .fold(web::router(self.web), axum::Router::merge);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
         stop.notify_one();
+        stop_discord.notify_one();
         if let Err(error) = delivery.await {
             tracing::error!(%error, "delivery loop ended abnormally");
+        }
+        if let Some(task) = discord
+            && let Err(error) = task.await
+        {
+            tracing::error!(%error, "Discord adapter ended abnormally");
         }
         served
     }

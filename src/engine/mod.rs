@@ -7,6 +7,7 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
+mod capture;
 mod declare;
 mod lifecycle;
 mod queries;
@@ -20,6 +21,7 @@ use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
+pub use capture::CapturedMessage;
 use session::Session;
 use std::collections::BTreeMap;
 use std::sync::Arc;

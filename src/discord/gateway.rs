@@ -95,9 +95,15 @@ impl EventHandler for Handler {
 
     async fn interaction_create(&self, _: Context, interaction: Interaction) {
         // Back to its JSON and through the same lenient shapes the HTTP endpoint
-        // reads, so both ways in take one path.
-        let parsed = serde_json::to_value(&interaction)
-            .and_then(serde_json::from_value::<wire::Interaction>);
+        // reads, so both ways in take one path. Serenity writes the variant's
+        // fields without the `type` it was read from, so it is put back.
+        let kind = u8::from(interaction.kind());
+        let parsed = serde_json::to_value(&interaction).and_then(|mut json| {
+            if let Some(fields) = json.as_object_mut() {
+                fields.insert("type".into(), kind.into());
+            }
+            serde_json::from_value::<wire::Interaction>(json)
+        });
         match parsed {
             Ok(interaction) => self.interactions.answer_over_rest(interaction).await,
             Err(error) => tracing::warn!(%error, "an interaction from the gateway was unreadable"),

@@ -273,13 +273,19 @@ fn plain(inlines: &[Inline]) -> String {
         .collect()
 }
 
-/// Escapes Discord markdown, mention and link syntax in user text, and breaks
-/// `@everyone` / `@here` visually as well (`allowed_mentions` already stops the ping).
+/// Escapes Discord markdown, mention and link syntax in user text (and the line
+/// starts that make headings, lists and quotes), and breaks `@everyone` / `@here`
+/// visually as well (`allowed_mentions` already stops the ping).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut line_start = true;
     for c in text.chars() {
         match c {
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | '-' => {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | '-' if line_start => {
                 out.push('\\');
                 out.push(c);
             }
@@ -287,6 +293,7 @@ pub fn escape(text: &str) -> String {
             c if c.is_control() && c != '\n' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
+        line_start = c == '\n' || (line_start && c.is_whitespace());
     }
     out
 }
@@ -360,6 +367,7 @@ mod tests {
         assert!(!content.contains("@everyone"), "{content}");
         assert!(content.contains("\\<@\u{200B}&5\\>"), "{content}");
         assert!(content.contains("\\*\\*bold\\*\\*"), "{content}");
+        assert_eq!(escape("- a-b\n# h #x"), "\\- a-b\n\\# h #x");
         assert!(content.ends_with("<@123>"), "{content}");
         assert_eq!(
             out.body["allowed_mentions"],

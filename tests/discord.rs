@@ -545,9 +545,19 @@ async fn a_gateway_disconnect_during_an_incident_loses_no_command() {
             .await;
         assert_eq!(reply["flags"], 64, "[{name}] {reply}");
         let gateway = &warroom.fake.gateway;
-        assert!(
-            !gateway.resumes().is_empty() || gateway.identifies().len() >= 2,
-            "[{name}] the client came back"
+        let resumes = gateway.resumes();
+        assert_eq!(resumes.len(), 1, "[{name}] the client resumed");
+        assert_eq!(resumes[0]["session_id"], "session-1");
+        assert_eq!(gateway.identifies().len(), 1, "[{name}] no second IDENTIFY");
+        let answered = warroom
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/v10/interactions/"))
+            .count();
+        assert_eq!(
+            answered, 2,
+            "[{name}] declare and status, each answered once"
         );
         assert_eq!(
             warroom.only_incident().await.status,

@@ -100,7 +100,7 @@ impl Rest {
     }
 
     /// `body` as JSON, or as `payload_json` beside one file.
-    pub async fn with_files(
+    async fn with_files(
         &self,
         method: Method,
         path: &str,

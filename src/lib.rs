@@ -6,6 +6,7 @@
 //!   outcome, in one transaction, through [`store`];
 //! - [`outbox`] delivers the chat operations the engine queued, in order, with retries;
 //! - [`slack`] translates Slack requests in and delivers operations out;
+//! - [`discord`] does the same for Discord;
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
@@ -14,6 +15,7 @@
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod outbox;

@@ -43,9 +43,11 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
         /// The config file (default: $WARROOM_CONFIG, else config/warroom.toml).
-        #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Print the URL that adds the bot to a Discord server, with the scopes and
+    /// permissions it needs (application id from $DISCORD_APPLICATION_ID).
+    DiscordInvite,
 }
 
 #[tokio::main]
@@ -79,6 +81,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .context("connecting to the database")?;
             store.migrate().await.context("applying migrations")?;
             println!("Migrations applied.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DiscordInvite => {
+            let id = settings.discord.application_id.context(
+                "DISCORD_APPLICATION_ID is not set; it is on the app's General Information page",
+            )?;
+            println!("{}", warroom::discord::invite::explained(&id));
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config } => {

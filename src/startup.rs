@@ -1,11 +1,13 @@
 //! Wiring: from settings and config to a running warroom.
 //!
-//! Owns: the order things start in (database, migrations, engine, delivery loop,
-//! HTTP server) and the startup log that says which platforms run and why the
-//! others do not. Must not: hold incident logic.
+//! Owns: the order things start in (database, migrations, engine, platforms,
+//! delivery loop, HTTP server), the background tasks and how they stop, and the
+//! startup log that says which platforms run and why the others do not.
+//! Must not: hold incident logic.
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, FeatureStatus, Settings};
+use crate::discord::{Discord, DiscordError};
 use crate::engine::{Engine, EngineSettings};
 use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
 use crate::slack::{Slack, SlackError, SlackService};
@@ -15,7 +17,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -28,6 +31,8 @@ pub enum StartupError {
     },
     #[error("Slack: {0}")]
     Slack(#[from] SlackError),
+    #[error("Discord: {0}")]
+    Discord(#[from] DiscordError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -39,11 +44,15 @@ pub struct Application {
     dispatcher: Dispatcher,
     web: WebState,
     slack: Option<SlackService>,
+    discord: Option<Discord>,
+    /// Endpoints of the enabled platforms, merged into the server.
+    platform_routes: Vec<axum::Router>,
 }
 
 impl Application {
-    /// Connects and migrates the database, builds the engine and the delivery loop,
-    /// and binds the HTTP listener (port 0 picks a free port, for tests).
+    /// Connects and migrates the database, builds the engine, the enabled platforms
+    /// and the delivery loop, and binds the HTTP listener (port 0 picks a free port,
+    /// for tests).
     pub async fn build(settings: Settings, config: Config) -> Result<Self, StartupError> {
         let clock: SharedClock = Arc::new(SystemClock);
         let store = Store::connect(settings.database_url.expose()).await?;
@@ -54,16 +63,15 @@ impl Application {
         // credentials are present but which this version does not ship yet say so,
         // rather than letting a team believe they are live.
         let slack_status = settings.slack_status(&config);
+        let discord_status = settings.discord_status(&config);
         tracing::info!("{slack_status}");
-        for status in [
-            settings.discord_status(&config),
-            settings.pagerduty_status(),
-            settings.api_status(),
-        ] {
+        tracing::info!("{discord_status}");
+        for status in [settings.pagerduty_status(), settings.api_status()] {
             log_feature(&status);
         }
 
         let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+        let mut platform_routes = Vec::new();
         let slack = match config.slack() {
             Some(slack_config) if slack_status.is_enabled() => {
                 let slack = Slack::new(&settings.slack, slack_config)?;
@@ -74,13 +82,22 @@ impl Application {
         };
         let wakeup = Arc::new(Notify::new());
         let engine_settings = EngineSettings::from_config(&config);
+        let config = Arc::new(config);
         let engine = Engine::new(
             store.clone(),
-            Arc::new(config),
+            config.clone(),
             clock.clone(),
             engine_settings,
             wakeup.clone(),
         );
+        let discord = if discord_status.is_enabled() {
+            let mut discord = Discord::new(&settings.discord, config.clone(), engine.clone())?;
+            platforms.push(discord.platform());
+            platform_routes.extend(discord.take_routes(clock.clone()));
+            Some(discord)
+        } else {
+            None
+        };
         let dispatcher = Dispatcher::new(
             store.clone(),
             platforms,
@@ -103,6 +120,8 @@ impl Application {
             dispatcher,
             web: WebState { store, clock },
             slack,
+            discord,
+            platform_routes,
         })
     }
 
@@ -116,43 +135,49 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops the delivery loop too.
+    /// Serves until `shutdown` completes, then stops the delivery loop and the
+    /// platform connections, and waits for them.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let stop = Arc::new(Notify::new());
-        let stop_delivery = stop.clone();
-        let delivery = tokio::spawn(
-            self.dispatcher
-                .run(async move { stop_delivery.notified().await }),
-        );
-        let mut router = web::router(self.web);
-        let mut socket = None;
+        let (stop, stopped) = watch::channel(());
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                // Either a stop was sent or the sender is gone: both mean stop.
+                let _ = stopped.changed().await;
+            }
+        };
+        let mut tasks: Vec<(&str, JoinHandle<()>)> = vec![(
+            "delivery loop",
+            tokio::spawn(self.dispatcher.run(until_stopped())),
+        )];
+        let mut router = self
+            .platform_routes
+            .into_iter()
+            .fold(web::router(self.web), axum::Router::merge);
         if let Some(slack) = self.slack {
             if let Some(routes) = slack.routes() {
                 router = router.merge(routes);
             }
-            let stop_slack = Arc::new(Notify::new());
-            let stopping = stop_slack.clone();
-            socket = Some((
-                stop_slack,
-                tokio::spawn(slack.run(async move { stopping.notified().await })),
+            tasks.push(("Slack connection", tokio::spawn(slack.run(until_stopped()))));
+        }
+        if let Some(discord) = self.discord {
+            tasks.push((
+                "Discord adapter",
+                tokio::spawn(discord.run(until_stopped())),
             ));
         }
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
-        stop.notify_one();
-        if let Some((stop_slack, task)) = socket {
-            stop_slack.notify_one();
+        let _ = stop.send(());
+        for (name, task) in tasks {
             if let Err(error) = task.await {
-                tracing::error!(%error, "the Slack connection ended abnormally");
+                tracing::error!(%error, "{name} ended abnormally");
             }
-        }
-        if let Err(error) = delivery.await {
-            tracing::error!(%error, "delivery loop ended abnormally");
         }
         served
     }

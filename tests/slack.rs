@@ -908,7 +908,7 @@ async fn notes_of(bot: &Bot, id: &IncidentId, count: usize) -> Vec<warroom::doma
         let timeline = bot.engine.store().timeline(id).await.expect("timeline");
         let notes: Vec<_> = timeline
             .into_iter()
-            .filter(|e| e.kind == EventKind::Note)
+            .filter(|e| e.kind == EventKind::Captured)
             .collect();
         if notes.len() >= count {
             return notes;

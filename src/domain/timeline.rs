@@ -17,6 +17,8 @@ pub enum EventKind {
     FollowUpDone,
     Resolved,
     Reopened,
+    /// A chat message pinned (or given the 📌 reaction) in the war room.
+    Captured,
 }
 
 impl EventKind {
@@ -33,6 +35,7 @@ impl EventKind {
             EventKind::FollowUpDone => "followup_done",
             EventKind::Resolved => "resolved",
             EventKind::Reopened => "reopened",
+            EventKind::Captured => "captured",
         }
     }
 

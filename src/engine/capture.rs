@@ -1,9 +1,10 @@
 //! Capturing chat messages into the timeline: a message a responder marks in a war
-//! room (Slack: pinned, or given the 📌 reaction) becomes a timeline entry with its
-//! author, its time and its text.
+//! room (pinned, or given the 📌 reaction, on Slack or Discord) becomes a timeline
+//! entry with its author as actor, its own time and its text.
 //!
 //! The adapter chooses the request key; keyed by the message, a message pinned
 //! and also marked, or an event the platform delivers twice, is captured once.
+//! Capturing is silent: the pin or reaction itself is the acknowledgement.
 
 use super::session::Session;
 use super::{Actor, Context, Engine, EngineError, request_key};
@@ -58,9 +59,11 @@ impl Engine {
             return Ok(Capture::Repeated);
         }
         let text = timeline_text(&message.text);
+        // A message cannot have been written after it was marked; a platform clock
+        // running ahead must not put it in the future.
         let event = TimelineEvent {
-            at: message.at,
-            kind: EventKind::Note,
+            at: message.at.min(session.now),
+            kind: EventKind::Captured,
             actor: message.author.as_str().to_string(),
             text,
         };

@@ -9,6 +9,7 @@
 //! escapes; mentions travel as [`Inline::Mention`], so the only people a message can
 //! ping are the ones the engine put there.
 
+pub mod discord;
 mod layouts;
 pub mod slack;
 

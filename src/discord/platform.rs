@@ -1,0 +1,205 @@
+//! The outbox's operations on Discord: a war room is a public thread in
+//! `discord.incidents_channel`, and messages are posted, edited and pinned over REST.
+//!
+//! Owns: mapping [`ChatPlatform`] calls onto Discord's endpoints and its errors onto
+//! [`DeliveryError`]. Must not: decide what to post, or retry (the dispatcher does).
+
+use super::rest::{Rest, RestError, text_field};
+use crate::config::Config;
+use crate::domain::{Platform, UserId};
+use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec};
+use crate::render::Message;
+use crate::render::discord::{self as markup, is_snowflake, truncate};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Thread names are at most 100 characters.
+pub const THREAD_NAME_MAX: usize = 100;
+/// A week of quiet before the thread leaves the channel list (the longest Discord allows).
+pub const AUTO_ARCHIVE_MINUTES: u32 = 10080;
+/// Channel type of a public thread.
+const PUBLIC_THREAD: u8 = 11;
+
+/// Where war rooms open.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub guild_id: String,
+    pub incidents_channel: String,
+}
+
+pub struct DiscordPlatform {
+    rest: Rest,
+    place: Place,
+    config: Arc<Config>,
+}
+
+impl DiscordPlatform {
+    pub fn new(rest: Rest, place: Place, config: Arc<Config>) -> Self {
+        Self {
+            rest,
+            place,
+            config,
+        }
+    }
+
+    /// A thread of this name under the incidents channel that is already open, as an
+    /// earlier attempt whose answer was lost would have left it.
+    async fn existing_thread(&self, name: &str) -> Result<Option<String>, RestError> {
+        let path = format!("/guilds/{}/threads/active", self.place.guild_id);
+        let active = self.rest.json(Method::GET, &path, None).await?;
+        let threads = active.get("threads").and_then(Value::as_array);
+        Ok(threads.into_iter().flatten().find_map(|thread| {
+            let here = text_field(thread, "parent_id") == Some(&self.place.incidents_channel);
+            let same = text_field(thread, "name") == Some(name);
+            (here && same)
+                .then(|| text_field(thread, "id").map(str::to_string))
+                .flatten()
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatPlatform for DiscordPlatform {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    async fn create_room(&self, spec: &RoomSpec) -> Result<String, DeliveryError> {
+        let name = thread_name(&spec.name);
+        if let Some(id) = self.existing_thread(&name).await.map_err(delivery)? {
+            return Ok(id);
+        }
+        let path = format!("/channels/{}/threads", self.place.incidents_channel);
+        let body = json!({
+            "name": name,
+            "auto_archive_duration": AUTO_ARCHIVE_MINUTES,
+            "type": PUBLIC_THREAD,
+        });
+        let thread = self
+            .rest
+            .json(Method::POST, &path, Some(&body))
+            .await
+            .map_err(delivery)?;
+        text_field(&thread, "id")
+            .map(str::to_string)
+            .ok_or_else(|| {
+                DeliveryError::Permanent("the new thread came back without an id".into())
+            })
+    }
+
+    /// Adds each person to the thread; adding a member twice is a no-op on Discord.
+    async fn invite(&self, room: &str, users: &[UserId]) -> Result<(), DeliveryError> {
+        for user in users {
+            if !is_snowflake(user.as_str()) {
+                tracing::warn!(
+                    user = user.as_str(),
+                    "not a Discord user id; not added to the thread"
+                );
+                continue;
+            }
+            let path = format!("/channels/{room}/thread-members/{user}");
+            self.rest
+                .json(Method::PUT, &path, None)
+                .await
+                .map_err(delivery)?;
+        }
+        Ok(())
+    }
+
+    /// Threads have no topic. The same one-line state is in the pinned summary, which
+    /// is edited in place; renaming the thread instead would break finding it again
+    /// by name and runs into Discord's limit of two renames per ten minutes.
+    async fn set_topic(&self, _room: &str, _topic: &str) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError> {
+        let rendered = markup::render(message, &self.config);
+        let path = format!("/channels/{channel}/messages");
+        let posted = self
+            .rest
+            .message(Method::POST, &path, &rendered)
+            .await
+            .map_err(delivery)?;
+        let id = text_field(&posted, "id").ok_or_else(|| {
+            DeliveryError::Permanent("the posted message came back without an id".into())
+        })?;
+        Ok(MessageRef {
+            channel: channel.to_string(),
+            id: id.to_string(),
+        })
+    }
+
+    async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError> {
+        let rendered = markup::render(message, &self.config);
+        let path = format!("/channels/{}/messages/{}", posted.channel, posted.id);
+        self.rest
+            .message(Method::PATCH, &path, &rendered)
+            .await
+            .map_err(delivery)?;
+        Ok(())
+    }
+
+    async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError> {
+        let path = format!("/channels/{}/messages/pins/{}", posted.channel, posted.id);
+        self.rest
+            .json(Method::PUT, &path, None)
+            .await
+            .map_err(delivery)?;
+        Ok(())
+    }
+}
+
+/// The room name within Discord's 100 characters, never empty.
+pub fn thread_name(name: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        return "incident".to_string();
+    }
+    truncate(name, THREAD_NAME_MAX)
+}
+
+/// What the dispatcher should do about a failed call.
+fn delivery(error: RestError) -> DeliveryError {
+    match error {
+        RestError::RateLimited { retry_after, .. } => DeliveryError::RateLimited { retry_after },
+        error if error.is_transient() => DeliveryError::Transient(error.to_string()),
+        error => DeliveryError::Permanent(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_names_fit() {
+        let long = format!("INC-20261123-001 · {}", "x".repeat(200));
+        let name = thread_name(&long);
+        assert_eq!(name.chars().count(), THREAD_NAME_MAX);
+        assert!(name.starts_with("INC-20261123-001 · "));
+        assert_eq!(thread_name("  "), "incident");
+    }
+
+    #[test]
+    fn errors_decide_retries() {
+        let limited = delivery(RestError::RateLimited {
+            retry_after: std::time::Duration::from_secs(1),
+            global: false,
+        });
+        assert!(matches!(limited, DeliveryError::RateLimited { .. }));
+        let server = RestError::Status {
+            status: 502,
+            code: None,
+            message: "bad gateway".into(),
+        };
+        assert!(matches!(delivery(server), DeliveryError::Transient(_)));
+        let missing = RestError::Status {
+            status: 403,
+            code: Some(50013),
+            message: "Missing Permissions".into(),
+        };
+        assert!(matches!(delivery(missing), DeliveryError::Permanent(_)));
+    }
+}

@@ -1,0 +1,718 @@
+//! The Discord adapter end to end: warroom started through its ordinary settings
+//! and config, with `DISCORD_API_URL` pointing at a fake Discord (REST and gateway
+//! on 127.0.0.1, see `discord_fake`), on SQLite and, when configured, Postgres.
+//!
+//! Nothing sleeps for a fixed time: every wait is for a condition, with a deadline.
+
+mod common;
+mod discord_fake;
+
+use common::{Backend, test_backends};
+use discord_fake::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use warroom::config::{Config, Settings};
+use warroom::domain::{EventKind, Incident, Status};
+use warroom::engine::Engine;
+use warroom::startup::Application;
+use warroom::store::IncidentFilter;
+
+const ALICE: &str = "110000000000000001";
+const BOB: &str = "110000000000000002";
+const CAROL: &str = "110000000000000003";
+const DAVE: &str = "110000000000000004";
+
+/// Long enough for a slow CI machine, short enough to fail a hung test quickly.
+const WAIT: Duration = Duration::from_secs(20);
+
+fn config() -> String {
+    format!(
+        r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+aliases = ["p0"]
+label = "Critical"
+respond_within = "15m"
+update_every = "15m"
+
+[[severity]]
+name = "sev2"
+label = "Major"
+respond_within = "30m"
+
+[people.alice]
+discord = "{ALICE}"
+[people.bob]
+discord = "{BOB}"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[phrases]
+investigating = "We are investigating reports of issues with {{service}}."
+identified = "We have identified the issue affecting {{service}}: {{cause}}."
+monitoring = "A fix for {{service}} is in place; we are monitoring."
+resolved = "The issue affecting {{service}} has been resolved."
+
+[actions.restart-api]
+kind = "http"
+method = "POST"
+url = "http://127.0.0.1:9/restart"
+
+[discord]
+guild_id = "{GUILD_ID}"
+incidents_channel = "{INCIDENTS_CHANNEL}"
+announce_channel = "{ANNOUNCE_CHANNEL}"
+"#
+    )
+}
+
+/// warroom running against a fresh fake Discord.
+struct Running {
+    fake: FakeDiscord,
+    engine: Engine,
+    interactions_url: String,
+    key: TestKey,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: tokio::task::JoinHandle<()>,
+    backend: &'static str,
+    next_interaction: u64,
+}
+
+impl Running {
+    async fn start(backend: &Backend) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let fake = FakeDiscord::start().await;
+        let key = TestKey::new(7);
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", backend.url.clone()),
+            ("WARROOM_LISTEN", "127.0.0.1:0".to_string()),
+            ("DISCORD_TOKEN", TOKEN.to_string()),
+            ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
+            ("DISCORD_PUBLIC_KEY", key.public_hex()),
+            ("DISCORD_API_URL", fake.api_url.clone()),
+        ]);
+        let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings");
+        let config = Config::from_toml_str(&config()).expect("config");
+        let app = Application::build(settings, config)
+            .await
+            .expect("warroom builds");
+        let interactions_url = format!("http://{}/discord/interactions", app.local_addr());
+        let engine = app.engine();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("warroom serves");
+        });
+        Self {
+            fake,
+            engine,
+            interactions_url,
+            key,
+            stop: Some(stop),
+            served,
+            backend: backend.name,
+            next_interaction: 600_000_000_000_000_000,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(WAIT, &mut self.served)
+            .await
+            .expect("warroom stops")
+            .expect("warroom task");
+    }
+
+    fn interaction_id(&mut self) -> String {
+        self.next_interaction += 1;
+        self.next_interaction.to_string()
+    }
+
+    async fn connected(&self) {
+        let gateway = &self.fake.gateway;
+        eventually("the gateway session", WAIT, || {
+            gateway.is_live().then_some(())
+        })
+        .await;
+    }
+
+    /// Uses `/incident <subcommand>` over the gateway and waits for the final reply.
+    async fn command(
+        &mut self,
+        user: &str,
+        channel: &str,
+        subcommand: &str,
+        options: Value,
+    ) -> Value {
+        let id = self.interaction_id();
+        let payload = command_interaction(&id, user, channel, subcommand, options);
+        self.fake.gateway.dispatch("INTERACTION_CREATE", payload);
+        let fake = &self.fake;
+        eventually(&format!("the reply to {subcommand}"), WAIT, || {
+            fake.reply(&id, &token_of(&id))
+        })
+        .await
+    }
+
+    async fn declare(&mut self, title: &str) -> (Incident, String) {
+        let reply = self
+            .command(
+                CAROL,
+                INCIDENTS_CHANNEL,
+                "declare",
+                json!([
+                    option("severity", 3, json!("sev1")),
+                    option("title", 3, json!(title))
+                ]),
+            )
+            .await;
+        assert!(
+            reply["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Declaring INC-"),
+            "[{}] {reply}",
+            self.backend
+        );
+        let incident = self.only_incident().await;
+        let fake = &self.fake;
+        let thread = eventually("the war room thread", WAIT, || {
+            fake.threads()
+                .first()
+                .and_then(|t| t["id"].as_str().map(str::to_string))
+        })
+        .await;
+        (incident, thread)
+    }
+
+    async fn only_incident(&self) -> Incident {
+        let open = self
+            .engine
+            .store()
+            .incidents(IncidentFilter::All, 10)
+            .await
+            .expect("incidents");
+        assert_eq!(open.len(), 1, "[{}] {open:?}", self.backend);
+        open.into_iter().next().expect("one incident")
+    }
+
+    async fn incident_count(&self) -> usize {
+        self.engine
+            .store()
+            .incidents(IncidentFilter::All, 100)
+            .await
+            .expect("incidents")
+            .len()
+    }
+
+    /// The summary message in the thread once it is posted and pinned.
+    async fn summary(&self, thread: &str) -> FakeMessage {
+        let fake = &self.fake;
+        eventually("the pinned summary", WAIT, || {
+            fake.messages_in(thread)
+                .into_iter()
+                .find(|m| m.pinned && !m.body["embeds"].as_array().is_none_or(Vec::is_empty))
+        })
+        .await
+    }
+}
+
+/// The embed field `name` of a message body.
+fn field(body: &Value, name: &str) -> String {
+    body["embeds"][0]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["name"] == name)
+        .and_then(|f| f["value"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn sub_names(definition: &Value) -> Vec<String> {
+    definition[0]["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn sub<'a>(definition: &'a Value, name: &str) -> &'a Value {
+    definition[0]["options"]
+        .as_array()
+        .and_then(|subs| subs.iter().find(|s| s["name"] == name))
+        .expect("subcommand")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_incident_runs_on_discord_from_declare_to_captured_pin() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+
+        // /incident is registered in the guild by bulk overwrite, with typed options.
+        let fake = &warroom.fake;
+        let registered = eventually("command registration", WAIT, || {
+            fake.requests_to(
+                &Method::PUT,
+                &format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"),
+            )
+            .first()
+            .map(|r| r.body.clone())
+        })
+        .await;
+        assert_eq!(registered[0]["name"], "incident");
+        let names = sub_names(&registered);
+        for expected in [
+            "declare",
+            "role",
+            "status",
+            "update",
+            "severity",
+            "note",
+            "run",
+            "approve",
+            "cancel",
+            "followup",
+            "ack",
+            "resolve",
+            "postmortem",
+            "timeline",
+            "list",
+            "stats",
+            "help",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "[{name}] no {expected} in {names:?}"
+            );
+        }
+        let severity = &sub(&registered, "declare")["options"][0];
+        assert_eq!(severity["name"], "severity");
+        let choices: Vec<&str> = severity["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(choices, ["sev1", "sev2"]);
+        assert_eq!(sub(&registered, "run")["options"][0]["autocomplete"], true);
+        assert_eq!(sub(&registered, "role")["options"][1]["type"], 6);
+
+        // The gateway session: identified with the bot token and the intents needed.
+        warroom.connected().await;
+        let identify = warroom.fake.gateway.identifies()[0].clone();
+        let token = identify["token"].as_str().unwrap_or_default();
+        assert_eq!(token.trim_start_matches("Bot "), TOKEN, "[{name}]");
+        let intents = identify["intents"].as_u64().unwrap();
+        assert_eq!(intents, 1 | (1 << 9) | (1 << 10) | (1 << 15), "[{name}]");
+
+        // Declare: the war room thread, its members, the summary, the announcement.
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        let created = warroom.fake.threads()[0].clone();
+        assert_eq!(
+            created["name"],
+            format!("{} · checkout is down", incident.id)
+        );
+        assert_eq!(created["parent_id"], INCIDENTS_CHANNEL);
+        assert_eq!(created["type"], 11);
+        assert_eq!(created["thread_metadata"]["auto_archive_duration"], 10080);
+        let fake = &warroom.fake;
+        let mut members = eventually("thread members", WAIT, || {
+            let members = fake.members(&thread);
+            (members.len() == 3).then_some(members)
+        })
+        .await;
+        members.sort();
+        assert_eq!(members, [ALICE, BOB, CAROL], "[{name}]");
+        let summary = warroom.summary(&thread).await;
+        assert_eq!(
+            summary.body["embeds"][0]["color"], 0xE0_2B_2B,
+            "sev1 is red"
+        );
+        assert_eq!(field(&summary.body, "Status"), "investigating");
+        assert_eq!(
+            field(&summary.body, "Incident commander"),
+            format!("<@{ALICE}>")
+        );
+        let mut mentioned: Vec<String> =
+            serde_json::from_value(summary.body["allowed_mentions"]["users"].clone()).unwrap();
+        mentioned.sort();
+        assert_eq!(mentioned, [ALICE, BOB, CAROL]);
+        assert_eq!(summary.body["allowed_mentions"]["parse"], json!([]));
+        let announced = eventually("the announcement", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+        })
+        .await;
+        let announcement = announced.body["content"].as_str().unwrap();
+        assert!(
+            announcement.contains(&incident.id.to_string()),
+            "{announcement}"
+        );
+
+        // Status and role changes edit the same summary message in place.
+        let reply = warroom
+            .command(
+                CAROL,
+                &thread,
+                "status",
+                json!([option("status", 3, json!("identified"))]),
+            )
+            .await;
+        assert_eq!(reply["flags"], 64, "[{name}] {reply}");
+        let reply = warroom
+            .command(
+                CAROL,
+                &thread,
+                "role",
+                json!([
+                    option("role", 3, json!("comms")),
+                    option("user", 6, json!(DAVE))
+                ]),
+            )
+            .await;
+        assert!(
+            reply["content"]
+                .as_str()
+                .unwrap()
+                .contains("communications lead"),
+            "{reply}"
+        );
+        let fake = &warroom.fake;
+        let edited = eventually("the edited summary", WAIT, || {
+            fake.messages_in(&thread).into_iter().find(|m| {
+                m.id == summary.id
+                    && field(&m.body, "Status") == "identified"
+                    && field(&m.body, "Communications lead") == format!("<@{DAVE}>")
+            })
+        })
+        .await;
+        assert!(edited.edits >= 2, "[{name}] {} edits", edited.edits);
+        let patches = fake.requests_to(&Method::PATCH, &format!("/channels/{thread}/messages/"));
+        assert!(
+            patches.iter().all(|p| p.path.ends_with(&summary.id)),
+            "[{name}] every edit is of the summary"
+        );
+        let stored = warroom.only_incident().await;
+        assert_eq!(stored.status, Status::Identified);
+
+        // A mistake is answered to its author only, with how to fix it.
+        let reply = warroom
+            .command(
+                CAROL,
+                ANNOUNCE_CHANNEL,
+                "status",
+                json!([option("status", 3, json!("monitoring"))]),
+            )
+            .await;
+        assert_eq!(reply["flags"], 64, "[{name}] {reply}");
+        assert!(
+            reply["content"].as_str().unwrap().contains("war room"),
+            "{reply}"
+        );
+
+        // 📌 on a message in the thread puts it on the timeline; other emoji do not.
+        warroom.fake.author_message(
+            &thread,
+            "700000000000000001",
+            BOB,
+            "rolled back checkout-api",
+        );
+        warroom
+            .fake
+            .author_message(&thread, "700000000000000002", BOB, "lunch?");
+        let gateway = &warroom.fake.gateway;
+        gateway.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(ALICE, &thread, "700000000000000002", "👍"),
+        );
+        gateway.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(ALICE, &thread, "700000000000000001", "📌"),
+        );
+        let store = warroom.engine.store().clone();
+        let deadline = Instant::now() + WAIT;
+        let captured = loop {
+            let events = store.timeline(&incident.id).await.expect("timeline");
+            let captured: Vec<_> = events
+                .into_iter()
+                .filter(|e| e.kind == EventKind::Captured)
+                .collect();
+            if !captured.is_empty() {
+                break captured;
+            }
+            assert!(Instant::now() < deadline, "[{name}] no captured event");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(captured.len(), 1, "[{name}] {captured:?}");
+        assert_eq!(captured[0].actor, BOB, "the author, not who pinned it");
+        assert_eq!(captured[0].text, "rolled back checkout-api");
+
+        // The session is kept alive: heartbeats at the interval HELLO asked for, acked.
+        let gateway = &warroom.fake.gateway;
+        eventually("a heartbeat", WAIT, || {
+            (gateway.heartbeats() >= 1).then_some(())
+        })
+        .await;
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is_kept() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        warroom.fake.rate_limit_next_message(1.0);
+        let (_, thread) = warroom.declare("payments slow").await;
+        warroom.summary(&thread).await;
+        let fake = &warroom.fake;
+        eventually("the announcement", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+        })
+        .await;
+
+        let posts: Vec<Recorded> = fake
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                (r.method == Method::POST && r.path.ends_with("/messages"))
+                    || (r.method == Method::PUT && r.path.contains("/messages/pins/"))
+            })
+            .collect();
+        let outcome: Vec<(u16, bool)> = posts
+            .iter()
+            .map(|r| (r.status, r.path.contains(&thread)))
+            .collect();
+        // The summary: refused once, then delivered once; then its pin; then the announcement.
+        assert_eq!(
+            outcome,
+            [(429, true), (200, true), (204, true), (200, false)],
+            "[{name}] {posts:?}"
+        );
+        let waited = posts[1].at - posts[0].at;
+        assert!(
+            waited >= Duration::from_secs(1),
+            "[{name}] retried after {waited:?}"
+        );
+        assert_eq!(
+            warroom.fake.messages_in(&thread).len(),
+            1,
+            "[{name}] one summary"
+        );
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_disconnect_during_an_incident_loses_no_command() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (_, thread) = warroom.declare("search is empty").await;
+
+        // The connection drops (1006); the command sent meanwhile waits in Discord.
+        warroom.fake.gateway.drop_connection();
+        let reply = warroom
+            .command(
+                CAROL,
+                &thread,
+                "status",
+                json!([option("status", 3, json!("identified"))]),
+            )
+            .await;
+        assert_eq!(reply["flags"], 64, "[{name}] {reply}");
+        let gateway = &warroom.fake.gateway;
+        let resumes = gateway.resumes();
+        assert_eq!(resumes.len(), 1, "[{name}] the client resumed");
+        assert_eq!(resumes[0]["session_id"], "session-1");
+        assert_eq!(gateway.identifies().len(), 1, "[{name}] no second IDENTIFY");
+        let answered = warroom
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/v10/interactions/"))
+            .count();
+        assert_eq!(
+            answered, 2,
+            "[{name}] declare and status, each answered once"
+        );
+        assert_eq!(
+            warroom.only_incident().await.status,
+            Status::Identified,
+            "[{name}]"
+        );
+
+        // And the session goes on.
+        warroom
+            .command(
+                CAROL,
+                &thread,
+                "status",
+                json!([option("status", 3, json!("monitoring"))]),
+            )
+            .await;
+        assert_eq!(
+            warroom.only_incident().await.status,
+            Status::Monitoring,
+            "[{name}]"
+        );
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn http_interactions_are_verified_before_anything_happens() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        let client = reqwest::Client::new();
+        let url = warroom.interactions_url.clone();
+
+        let (status, pong) = post_signed(
+            &client,
+            &url,
+            &warroom.key,
+            unix_now(),
+            &ping_interaction("1"),
+        )
+        .await;
+        assert_eq!(
+            (status, pong),
+            (200, json!({ "type": 1 })),
+            "[{name}] PING → PONG"
+        );
+
+        let declare = |id: &str| {
+            command_interaction(
+                id,
+                CAROL,
+                INCIDENTS_CHANNEL,
+                "declare",
+                json!([
+                    option("severity", 3, json!("sev2")),
+                    option("title", 3, json!("api errors"))
+                ]),
+            )
+        };
+
+        // Refused: another key, a stale timestamp, a tampered body, a malformed signature.
+        let intruder = TestKey::new(9);
+        let body = declare(&warroom.interaction_id());
+        let (status, _) = post_signed(&client, &url, &intruder, unix_now(), &body).await;
+        assert_eq!(status, 401, "[{name}] bad signature");
+        let (status, _) = post_signed(&client, &url, &warroom.key, unix_now() - 600, &body).await;
+        assert_eq!(status, 401, "[{name}] stale timestamp");
+        let timestamp = unix_now().to_string();
+        let signature = warroom.key.sign(&timestamp, body.to_string().as_bytes());
+        let tampered = body.to_string().replace("api errors", "api errors!!");
+        let (status, _) = post_raw(&client, &url, &signature, &timestamp, tampered).await;
+        assert_eq!(status, 401, "[{name}] tampered body");
+        let (status, _) = post_raw(&client, &url, "zz", &timestamp, body.to_string()).await;
+        assert_eq!(status, 401, "[{name}] malformed signature");
+        assert_eq!(
+            warroom.incident_count().await,
+            0,
+            "[{name}] nothing changed"
+        );
+
+        // Accepted: the command is handled and answered in the response.
+        let id = warroom.interaction_id();
+        let (status, answer) =
+            post_signed(&client, &url, &warroom.key, unix_now(), &declare(&id)).await;
+        assert_eq!(status, 200, "[{name}] {answer}");
+        let reply = match answer["type"].as_u64() {
+            Some(4) => answer["data"].clone(),
+            Some(5) => {
+                let fake = &warroom.fake;
+                eventually("the deferred reply", WAIT, || {
+                    fake.reply(&id, &token_of(&id))
+                })
+                .await
+            }
+            other => panic!("[{name}] unexpected answer type {other:?}"),
+        };
+        assert_eq!(reply["flags"], 64);
+        assert!(
+            reply["content"]
+                .as_str()
+                .unwrap()
+                .contains("Declaring INC-"),
+            "{reply}"
+        );
+        assert_eq!(warroom.incident_count().await, 1, "[{name}]");
+
+        // The same interaction again (a retry) changes nothing more.
+        let (status, _) = post_signed(&client, &url, &warroom.key, unix_now(), &declare(&id)).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            warroom.incident_count().await,
+            1,
+            "[{name}] replay is idempotent"
+        );
+
+        // Autocomplete offers the configured actions.
+        let mut typing = command_interaction(
+            &warroom.interaction_id(),
+            CAROL,
+            INCIDENTS_CHANNEL,
+            "run",
+            json!([{ "name": "action", "type": 3, "value": "rest", "focused": true }]),
+        );
+        typing["type"] = json!(4);
+        let (status, choices) = post_signed(&client, &url, &warroom.key, unix_now(), &typing).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            choices,
+            json!({ "type": 8, "data": { "choices": [{ "name": "restart-api", "value": "restart-api" }] } })
+        );
+        warroom.stop().await;
+    }
+}
+
+/// The fake's gateway payloads must be what a Discord client library reads, or the
+/// tests above would prove nothing.
+#[test]
+fn the_fake_gateway_speaks_what_serenity_reads() {
+    use serenity::all::{Event, GatewayEvent};
+    let frame = |t: &str, d: Value| json!({ "op": 0, "s": 1, "t": t, "d": d });
+    let interaction = command_interaction(
+        "600000000000000001",
+        CAROL,
+        INCIDENTS_CHANNEL,
+        "declare",
+        json!([option("title", 3, json!("x"))]),
+    );
+    let reaction = reaction_add(ALICE, INCIDENTS_CHANNEL, "700000000000000001", "📌");
+    for (t, d) in [
+        ("READY", ready_event("session-1", "ws://127.0.0.1:1")),
+        ("GUILD_CREATE", guild_create_event()),
+        ("INTERACTION_CREATE", interaction),
+        ("MESSAGE_REACTION_ADD", reaction),
+    ] {
+        let parsed: GatewayEvent = serde_json::from_value(frame(t, d)).expect(t);
+        let GatewayEvent::Dispatch(_, event) = parsed else {
+            panic!("{t} is not a dispatch");
+        };
+        assert!(!matches!(event, Event::Unknown(_)), "{t}");
+    }
+}

@@ -23,13 +23,15 @@ pub(super) async fn insert_update(
     incident: &IncidentId,
     update: &StatusUpdate,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO status_updates (incident_id, at, status, text) VALUES ($1, $2, $3, $4)")
-        .bind(incident.as_str())
-        .bind(millis(update.at))
-        .bind(update.status.as_str())
-        .bind(&update.text)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO status_updates (incident_id, at, status, text) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(incident.as_str())
+    .bind(millis(update.at))
+    .bind(update.status.as_str())
+    .bind(&update.text)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

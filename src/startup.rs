@@ -9,6 +9,7 @@ use crate::config::{Config, FeatureStatus, Settings};
 use crate::engine::{Engine, EngineSettings};
 use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
 use crate::store::{Store, StoreError};
+use crate::telemetry;
 use crate::web::{self, WebState};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,17 +54,20 @@ impl Application {
             settings.slack_status(&config),
             settings.discord_status(&config),
             settings.pagerduty_status(),
-            settings.api_status(),
         ] {
             log_feature(&status);
         }
+        tracing::info!("{}", settings.api_status());
 
+        // Before anything can record: metrics recorded earlier would be lost.
+        let metrics = telemetry::install();
+        let config = Arc::new(config);
         let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
         let wakeup = Arc::new(Notify::new());
         let engine_settings = EngineSettings::from_config(&config);
         let engine = Engine::new(
             store.clone(),
-            Arc::new(config),
+            config.clone(),
             clock.clone(),
             engine_settings,
             wakeup.clone(),
@@ -87,7 +91,13 @@ impl Application {
             listener,
             engine,
             dispatcher,
-            web: WebState { store, clock },
+            web: WebState {
+                store,
+                clock,
+                config,
+                api_token: settings.api_token,
+                metrics,
+            },
         })
     }
 

@@ -194,6 +194,12 @@ label = "Minor"
 description = "Degraded"
 respond_within = "2h"
 
+[phrases]
+investigating = "Investigating {service}."
+identified = "Identified: {cause}."
+monitoring = "Monitoring {service}."
+resolved = "Resolved {service}."
+
 [status_page]
 title = "Test Status"
 components = ["API", "Database", "Auth"]

@@ -321,7 +321,7 @@ components = ["API", "Database", "Auth"]
         // The team says the API is fine again while the incident is monitored.
         let fine = setting(Operational, Status::Monitoring);
         assert_eq!(
-            states(&summary(&config, &[&first], &[fine.clone()]))[0].1,
+            states(&summary(&config, &[&first], std::slice::from_ref(&fine)))[0].1,
             Operational
         );
         // A new incident after the setting makes it worse again.

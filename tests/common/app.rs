@@ -163,15 +163,14 @@ impl TestApp {
     pub async fn declare_command(&self, user: &str, declare: Command) -> IncidentId {
         let reply = self.command(user, "C-ops", declare).await;
         let shown = reply.text();
-        let id = shown
+        shown
             .split_whitespace()
             .find_map(|word| {
                 word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
                     .parse::<IncidentId>()
                     .ok()
             })
-            .unwrap_or_else(|| panic!("declare answered without an id: {shown}"));
-        id
+            .unwrap_or_else(|| panic!("declare answered without an id: {shown}"))
     }
 
     /// Stops the server and waits for it, so the database is free again.

@@ -23,7 +23,7 @@ use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 /// How far back the page and the feed look for resolved incidents.
-pub const HISTORY_DAYS: i64 = 90;
+const HISTORY_DAYS: i64 = 90;
 
 /// At most this many incidents on the page (open ones first, by being newest).
 const PAGE_INCIDENTS: u32 = 200;

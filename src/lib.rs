@@ -10,7 +10,8 @@
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
-//! [`render`] the platform-neutral messages, [`clock`] the time everyone reads.
+//! [`render`] the platform-neutral messages, [`clock`] the time everyone reads,
+//! [`telemetry`] the metrics every layer records.
 
 pub mod clock;
 pub mod command;
@@ -23,4 +24,5 @@ pub mod render;
 pub mod slack;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 pub mod web;

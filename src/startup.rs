@@ -12,6 +12,7 @@ use crate::engine::{Engine, EngineSettings};
 use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
 use crate::slack::{Slack, SlackError, SlackService};
 use crate::store::{Store, StoreError};
+use crate::telemetry;
 use crate::web::{self, WebState};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,12 +65,13 @@ impl Application {
         // rather than letting a team believe they are live.
         let slack_status = settings.slack_status(&config);
         let discord_status = settings.discord_status(&config);
-        tracing::info!("{slack_status}");
-        tracing::info!("{discord_status}");
-        for status in [settings.pagerduty_status(), settings.api_status()] {
-            log_feature(&status);
+        for status in [&slack_status, &discord_status, &settings.api_status()] {
+            tracing::info!("{status}");
         }
+        log_feature(&settings.pagerduty_status());
 
+        // Before anything can record: metrics recorded earlier would be lost.
+        let metrics = telemetry::install();
         let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
         let mut platform_routes = Vec::new();
         let slack = match config.slack() {
@@ -118,7 +120,13 @@ impl Application {
             listener,
             engine,
             dispatcher,
-            web: WebState { store, clock },
+            web: WebState {
+                store,
+                clock,
+                config,
+                api_token: settings.api_token,
+                metrics,
+            },
             slack,
             discord,
             platform_routes,

@@ -231,6 +231,26 @@ async fn a_war_room_is_set_up_in_order() {
     }
 }
 
+/// `warroom_deliveries_total` for a platform and result, as `/metrics` would show
+/// it. Series are process-wide, so callers compare before and after.
+fn deliveries(platform: &str, result: &str) -> f64 {
+    let metrics = warroom::telemetry::install().expect("the test process has no other recorder");
+    let (platform, result) = (
+        format!("platform=\"{platform}\""),
+        format!("result=\"{result}\""),
+    );
+    metrics
+        .render()
+        .lines()
+        .filter(|line| {
+            line.starts_with("warroom_deliveries_total{")
+                && line.contains(&platform)
+                && line.contains(&result)
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 #[tokio::test]
 async fn a_rate_limited_post_waits_for_retry_after_and_its_lane_keeps_order() {
     for db in test_backends().await {
@@ -251,9 +271,12 @@ async fn a_rate_limited_post_waits_for_retry_after_and_its_lane_keeps_order() {
             Failure::RateLimited(Duration::from_secs(1)),
         );
 
+        let rate_limited = || deliveries("testing", "rate_limited");
+        let before = rate_limited();
         h.drain(&dispatcher).await;
         assert!(h.posts().is_empty(), "[{}] the lane waits", db.name);
         assert_eq!(h.platform.rooms().len(), 1, "the other lane went ahead");
+        assert!(rate_limited() > before, "[{}] the 429 is counted", db.name);
 
         h.clock.set(0.999);
         h.drain(&dispatcher).await;

@@ -1,10 +1,10 @@
 //! The checked, typed config. Every value here has passed validation: names
 //! resolve, durations are positive, regexes compile, templates are well formed.
 
+pub use crate::domain::ComponentState;
 use crate::domain::{Role, Severity, UserId};
 use regex::Regex;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -158,43 +158,6 @@ pub struct StatusAction {
     /// One of `[status_page].components`.
     pub component: String,
     pub state: ComponentState,
-}
-
-/// The state of a status-page component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ComponentState {
-    Operational,
-    Degraded,
-    PartialOutage,
-    MajorOutage,
-    Maintenance,
-}
-
-impl ComponentState {
-    pub const ALL: [ComponentState; 5] = [
-        ComponentState::Operational,
-        ComponentState::Degraded,
-        ComponentState::PartialOutage,
-        ComponentState::MajorOutage,
-        ComponentState::Maintenance,
-    ];
-
-    /// The word used in config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ComponentState::Operational => "operational",
-            ComponentState::Degraded => "degraded",
-            ComponentState::PartialOutage => "partial_outage",
-            ComponentState::MajorOutage => "major_outage",
-            ComponentState::Maintenance => "maintenance",
-        }
-    }
-}
-
-impl fmt::Display for ComponentState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A parameter an action accepts as `key=value`.

@@ -4,6 +4,7 @@
 //! Owns: validation on construction and the status state machine.
 //! Must not: know about Slack, Discord, SQL or the clock (times are passed in).
 
+mod component;
 mod followup;
 mod incident;
 mod incident_id;
@@ -14,6 +15,9 @@ mod status;
 mod text;
 mod timeline;
 
+pub use component::{
+    ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
+};
 pub use followup::FollowUp;
 pub use incident::Incident;
 pub use incident_id::{IncidentId, InvalidIncidentId};

@@ -13,7 +13,11 @@ pub enum EventKind {
     StatusUpdate,
     SeverityChanged,
     Note,
+    // Stored as `followup_…`, as the command is spelled; serde's own snake case
+    // would say `follow_up_…`, and the stored name would not read back.
+    #[serde(rename = "followup_added")]
     FollowUpAdded,
+    #[serde(rename = "followup_done")]
     FollowUpDone,
     Resolved,
     Reopened,
@@ -59,4 +63,28 @@ pub struct TimelineEvent {
     pub actor: String,
     /// A human sentence describing the event.
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_name_reads_back() {
+        for kind in [
+            EventKind::Declared,
+            EventKind::RoleAssigned,
+            EventKind::Acknowledged,
+            EventKind::StatusChanged,
+            EventKind::StatusUpdate,
+            EventKind::SeverityChanged,
+            EventKind::Note,
+            EventKind::FollowUpAdded,
+            EventKind::FollowUpDone,
+            EventKind::Resolved,
+            EventKind::Reopened,
+        ] {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind), "{kind}");
+        }
+    }
 }

@@ -3,8 +3,11 @@
 
 use super::session::Session;
 use super::{EngineError, Outcome, Reply, mention};
-use crate::domain::{EventKind, Incident, IncidentId, Severity, Status, Transition, UserText};
+use crate::domain::{
+    EventKind, Incident, IncidentId, Severity, Status, StatusUpdate, Transition, UserText,
+};
 use crate::render::{self, Inline, Message};
+use crate::telemetry::Observation;
 
 pub(super) async fn acknowledge(
     session: &mut Session<'_>,
@@ -23,6 +26,14 @@ pub(super) async fn acknowledge(
     }
     incident.acknowledged_at = Some(session.now);
     session.tx.update_incident(&incident).await?;
+    if !incident.drill {
+        session.observed.push(Observation::Acknowledged {
+            severity: incident.severity.clone(),
+            latency: (session.now - incident.declared_at)
+                .to_std()
+                .unwrap_or_default(),
+        });
+    }
     let me = session.me().clone();
     session
         .record(
@@ -125,6 +136,9 @@ async fn change_status(
         incident.last_update_at = Some(now);
     }
     session.tx.update_incident(&incident).await?;
+    if let Some(text) = &text {
+        publish(session, &incident, text).await?;
+    }
 
     let detail = text.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
     let (kind, line) = match transition {
@@ -179,6 +193,7 @@ pub(super) async fn post_update(
     }
     incident.last_update_at = Some(session.now);
     session.tx.update_incident(&incident).await?;
+    publish(session, &incident, &text).await?;
     session
         .record(
             &incident.id,
@@ -245,6 +260,25 @@ pub(super) async fn change_severity(
         "{} is now {}.",
         incident.id, incident.severity
     ))))
+}
+
+/// Records text as said publicly, with the status the incident has now: the status
+/// page and feed show it (drills excepted), unlike the timeline, which is internal.
+async fn publish(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    text: &UserText,
+) -> Result<(), EngineError> {
+    let update = StatusUpdate {
+        at: session.now,
+        status: incident.status,
+        text: text.as_str().to_string(),
+    };
+    session
+        .tx
+        .record_status_update(&incident.id, &update)
+        .await?;
+    Ok(())
 }
 
 /// Tells a refused user whom to ask.

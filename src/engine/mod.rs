@@ -10,6 +10,7 @@
 mod capture;
 mod declare;
 mod lifecycle;
+pub mod public;
 mod queries;
 mod records;
 mod roles;
@@ -23,6 +24,7 @@ use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
+use crate::telemetry::{self, CommandOutcome};
 use session::Session;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -165,15 +167,31 @@ impl Engine {
         context: &Context,
         command: Command,
     ) -> Result<Reply, EngineError> {
+        let kind = telemetry::command_kind(&command);
+        let handled = self.decide(actor, context, command).await;
+        let outcome = match &handled {
+            Ok((_, outcome)) => *outcome,
+            Err(_) => CommandOutcome::Error,
+        };
+        telemetry::command_handled(kind, outcome);
+        handled.map(|(reply, _)| reply)
+    }
+
+    async fn decide(
+        &self,
+        actor: &Actor,
+        context: &Context,
+        command: Command,
+    ) -> Result<(Reply, CommandOutcome), EngineError> {
         if let Some(reply) = queries::answer(self, actor, context, &command).await? {
-            return Ok(reply);
+            return Ok((reply, CommandOutcome::Done));
         }
         let inner = &self.inner;
         let mut session = Session::begin(inner, actor, context).await?;
         if let Some(key) = &context.request_id {
             let key = request_key(actor.platform, key);
             if let Some(first) = session.tx.claim_request(&key, session.now).await? {
-                return Ok(replayed(&first));
+                return Ok((replayed(&first), CommandOutcome::Replayed));
             }
         }
         let outcome = match command {
@@ -221,7 +239,7 @@ impl Engine {
             other => queries::not_a_change(&other),
         };
         match outcome {
-            Outcome::Rejected(reply) => Ok(reply),
+            Outcome::Rejected(reply) => Ok((reply, CommandOutcome::Rejected)),
             Outcome::Done(reply) => {
                 if let Some(key) = &context.request_id {
                     let stored = serde_json::to_string(&reply).unwrap_or_default();
@@ -231,11 +249,13 @@ impl Engine {
                         .await?;
                 }
                 let queued = session.queued;
+                let observed = std::mem::take(&mut session.observed);
                 session.tx.commit().await?;
                 if queued {
                     inner.outbox_wakeup.notify_one();
                 }
-                Ok(reply)
+                observed.into_iter().for_each(telemetry::observe);
+                Ok((reply, CommandOutcome::Done))
             }
         }
     }

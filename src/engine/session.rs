@@ -8,6 +8,7 @@ use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
 use crate::outbox::{Destination, Operation};
 use crate::render::{self, Message};
 use crate::store::Tx;
+use crate::telemetry::Observation;
 use chrono::{DateTime, Utc};
 
 pub(super) struct Session<'a> {
@@ -19,6 +20,9 @@ pub(super) struct Session<'a> {
     pub now: DateTime<Utc>,
     /// Whether the dispatcher has something new to deliver after commit.
     pub queued: bool,
+    /// Metrics to record once the transaction has committed, so a command that
+    /// fails to commit is not counted as having happened.
+    pub observed: Vec<Observation>,
 }
 
 impl<'a> Session<'a> {
@@ -35,6 +39,7 @@ impl<'a> Session<'a> {
             tx,
             now: inner.clock.now(),
             queued: false,
+            observed: Vec::new(),
         })
     }
 

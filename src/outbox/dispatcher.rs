@@ -16,6 +16,7 @@ use super::{ChatPlatform, DeliveryError, Destination, MessageRef, Operation};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
 use crate::store::{Delivered, OutboxEntry, Store, StoreError};
+use crate::telemetry::{self, DeliveryResult};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::future::Future;
@@ -209,12 +210,14 @@ impl Inner {
         let store = &self.store;
         let kept = match outcome {
             Ok(delivered) => {
+                telemetry::delivery(entry.platform, DeliveryResult::Delivered);
                 tracing::debug!(id = entry.id, incident = ?entry.incident, kind, "delivered");
                 store
                     .complete_outbox(entry.id, owner, now, delivered)
                     .await?
             }
             Err(DeliveryError::RateLimited { retry_after }) => {
+                telemetry::delivery(entry.platform, DeliveryResult::RateLimited);
                 tracing::info!(
                     id = entry.id,
                     kind,
@@ -227,6 +230,7 @@ impl Inner {
                     .await?
             }
             Err(DeliveryError::Transient(error)) if entry.attempts + 1 < settings.max_attempts => {
+                telemetry::delivery(entry.platform, DeliveryResult::Retried);
                 let wait = backoff(settings, entry.attempts);
                 tracing::warn!(id = entry.id, kind, attempt = entry.attempts + 1, ?wait, %error, "delivery failed; will retry");
                 store
@@ -234,6 +238,7 @@ impl Inner {
                     .await?
             }
             Err(error) => {
+                telemetry::delivery(entry.platform, DeliveryResult::Failed);
                 tracing::warn!(id = entry.id, incident = ?entry.incident, kind, %error, "giving up on an operation");
                 store
                     .fail_outbox(entry.id, owner, now, &error.to_string())

@@ -20,24 +20,6 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 
-/// `SELECT` of incidents joined with their roles; `$where` filters the incidents,
-/// `$tail` follows the ordering (a limit, or Postgres' row lock).
-macro_rules! incidents_with_roles {
-    ($where:literal, $tail:literal) => {
-        concat!(
-            "SELECT i.id, i.title, i.severity, i.status, i.drill, i.services, i.platform, ",
-            "i.origin_channel, i.room, i.declared_by, i.declared_at, i.acknowledged_at, ",
-            "i.identified_at, i.mitigated_at, i.resolved_at, i.last_update_at, i.summary, ",
-            "r.role, r.user_id ",
-            "FROM incidents i LEFT JOIN incident_roles r ON r.incident_id = i.id ",
-            "WHERE ",
-            $where,
-            " ORDER BY i.declared_at DESC, i.id DESC, r.role",
-            $tail
-        )
-    };
-}
-
 pub(super) async fn by_id(
     conn: &mut AnyConnection,
     id: &IncidentId,
@@ -82,6 +64,10 @@ pub(super) async fn list(
             "i.id IN (SELECT id FROM incidents WHERE status <> 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
             ""
         ),
+        IncidentFilter::Resolved => incidents_with_roles!(
+            "i.id IN (SELECT id FROM incidents WHERE status = 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
+            ""
+        ),
         IncidentFilter::All => incidents_with_roles!(
             "i.id IN (SELECT id FROM incidents ORDER BY declared_at DESC, id DESC LIMIT $1)",
             ""
@@ -95,7 +81,7 @@ pub(super) async fn list(
 }
 
 /// Folds joined rows (one per role, ordered by incident) into incidents.
-fn from_rows(rows: &[AnyRow]) -> Result<Vec<Incident>, StoreError> {
+pub(super) fn from_rows(rows: &[AnyRow]) -> Result<Vec<Incident>, StoreError> {
     let mut incidents: Vec<Incident> = Vec::new();
     for row in rows {
         let id: String = row.try_get("id")?;

@@ -15,18 +15,44 @@
 //! reader tries to upgrade. On Postgres, several replicas share one database; rows
 //! are claimed through the lease columns (see `lease`).
 
+/// `SELECT` of incidents joined with their roles; `$where` filters the incidents,
+/// `$tail` follows the ordering (a limit, or Postgres' row lock).
+macro_rules! incidents_with_roles {
+    ($where:literal, $tail:literal) => {
+        concat!(
+            "SELECT i.id, i.title, i.severity, i.status, i.drill, i.services, i.platform, ",
+            "i.origin_channel, i.room, i.declared_by, i.declared_at, i.acknowledged_at, ",
+            "i.identified_at, i.mitigated_at, i.resolved_at, i.last_update_at, i.summary, ",
+            "r.role, r.user_id ",
+            "FROM incidents i LEFT JOIN incident_roles r ON r.incident_id = i.id ",
+            "WHERE ",
+            $where,
+            " ORDER BY i.declared_at DESC, i.id DESC, r.role",
+            $tail
+        )
+    };
+}
+
 mod incidents;
 mod lease;
 mod outbox;
+mod reads;
 mod requests;
 mod rows;
+mod status_page;
 
-use crate::domain::{FollowUp, Incident, IncidentId, Platform, TimelineEvent, UserId};
+pub use reads::DeclaredAfter;
+
+use crate::domain::{
+    ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Platform, Severity,
+    StatusUpdate, TimelineEvent, UserId,
+};
 use crate::outbox::{MessageRef, Operation};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection};
+use std::collections::BTreeMap;
 use std::fs::{File, TryLockError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -140,6 +166,7 @@ pub enum Delivered {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IncidentFilter {
     Open,
+    Resolved,
     All,
 }
 
@@ -390,6 +417,72 @@ impl Store {
         incidents::followups(&mut *self.pool.acquire().await?, id).await
     }
 
+    /// A page of incidents in declaration order (oldest first), drills included:
+    /// those declared after `after` (all, without it), at most `limit`.
+    pub async fn incidents_declared(
+        &self,
+        filter: IncidentFilter,
+        after: Option<&DeclaredAfter>,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
+        reads::page(&mut *self.pool.acquire().await?, filter, after, limit).await
+    }
+
+    /// How many incidents are open per severity, drills left out; severities
+    /// without an open incident are absent.
+    pub async fn open_incidents_by_severity(&self) -> Result<Vec<(Severity, u64)>, StoreError> {
+        reads::open_by_severity(&mut *self.pool.acquire().await?).await
+    }
+
+    /// An incident's public status updates, oldest first.
+    pub async fn status_updates(&self, id: &IncidentId) -> Result<Vec<StatusUpdate>, StoreError> {
+        status_page::updates_of(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// What the public status page lists: every open incident and those resolved at
+    /// or after `resolved_since`, newest first, at most `limit`, each with its
+    /// status updates (oldest first). Never a drill. Both reads share one connection
+    /// but not one snapshot: an update committed in between may show on an incident
+    /// listed in its earlier state, which the next page load corrects.
+    pub async fn public_incidents(
+        &self,
+        resolved_since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(Incident, Vec<StatusUpdate>)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let incidents = status_page::public_incidents(&mut conn, resolved_since, limit).await?;
+        let mut updates: BTreeMap<IncidentId, Vec<StatusUpdate>> = BTreeMap::new();
+        for (id, update) in status_page::public_updates(&mut conn, resolved_since, limit).await? {
+            updates.entry(id).or_default().push(update);
+        }
+        Ok(incidents
+            .into_iter()
+            .map(|incident| {
+                let own = updates.remove(&incident.id).unwrap_or_default();
+                (incident, own)
+            })
+            .collect())
+    }
+
+    /// One incident as the public may see it, with its status updates; `None` for
+    /// an unknown id and for a drill alike.
+    pub async fn public_incident(
+        &self,
+        id: &IncidentId,
+    ) -> Result<Option<(Incident, Vec<StatusUpdate>)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(incident) = status_page::public_incident(&mut conn, id).await? else {
+            return Ok(None);
+        };
+        let updates = status_page::updates_of(&mut conn, id).await?;
+        Ok(Some((incident, updates)))
+    }
+
+    /// Component states set explicitly, by component name.
+    pub async fn component_settings(&self) -> Result<Vec<ComponentSetting>, StoreError> {
+        status_page::component_settings(&mut *self.pool.acquire().await?).await
+    }
+
     /// Every outbox row of an incident in queue order (delivered or not).
     pub async fn outbox_of(&self, incident: &IncidentId) -> Result<Vec<OutboxEntry>, StoreError> {
         outbox::of_incident(&mut *self.pool.acquire().await?, incident).await
@@ -559,6 +652,29 @@ impl Tx {
         number: i64,
     ) -> Result<bool, StoreError> {
         incidents::complete_followup(&mut self.tx, incident, number).await
+    }
+
+    /// Publishes a status update of an incident (the status page and feed show it).
+    pub async fn record_status_update(
+        &mut self,
+        incident: &IncidentId,
+        update: &StatusUpdate,
+    ) -> Result<(), StoreError> {
+        status_page::insert_update(&mut self.tx, incident, update).await
+    }
+
+    /// Sets a status-page component's state explicitly, replacing what was set
+    /// before. With an incident, the state holds while that incident is open.
+    pub async fn set_component_state(
+        &mut self,
+        component: &str,
+        state: ComponentState,
+        incident: Option<&IncidentId>,
+        set_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        status_page::set_component_state(&mut self.tx, component, state, incident, set_by, now)
+            .await
     }
 
     /// Queues an operation behind every operation already queued for the incident.

@@ -1,16 +1,32 @@
-//! The HTTP face: health and readiness now; the platform endpoints, status page,
-//! JSON API and metrics mount here as they arrive.
+//! The HTTP face: the public status page and its Atom feed, the JSON API, health,
+//! readiness and metrics; the platform endpoints mount here as they arrive.
 //!
-//! Owns: routing, request limits, and turning store answers into HTTP answers.
-//! Must not: hold incident logic (it asks the engine or reads the store).
+//! Owns: routing, request limits, security headers, and turning store answers into
+//! HTTP answers (HTML, JSON, Atom, Prometheus text).
+//! Must not: hold incident logic. What the public sees of an incident, and how
+//! incidents set component states, is decided in [`crate::engine::public`]; this
+//! module reads the store, asks that module, and draws the result.
+//!
+//! Submodules: `status_page` (`/`, `/incidents/{id}`, `/feed.atom`), `api`
+//! (`/api/*`, behind the Bearer token) and `metrics` (`/metrics`).
+
+mod api;
+mod metrics;
+mod status_page;
 
 use crate::clock::SharedClock;
+use crate::config::{Config, Secret};
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Request bodies above this are refused before they are read: no platform sends more.
@@ -19,18 +35,49 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// An undelivered operation older than this means delivery is stuck.
 pub const OUTBOX_STUCK_AFTER: Duration = Duration::from_secs(300);
 
+/// Sent with every answer. The pages need no script at all, so none may run; styles
+/// come only from our own stylesheet, images only from us or `data:` URLs; no
+/// other site may frame the pages, and links leak nothing about where they were.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
 #[derive(Clone)]
 pub struct WebState {
     pub store: Store,
     pub clock: SharedClock,
+    pub config: Arc<Config>,
+    /// `WARROOM_API_TOKEN`; `None` turns `/api/*` off.
+    pub api_token: Option<Secret>,
+    /// The process's metrics recorder (see [`crate::telemetry::install`]).
+    pub metrics: Option<PrometheusHandle>,
 }
 
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
+        .nest("/api", api::router(state.clone()))
+        .merge(status_page::router())
+        .layer(middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Liveness: the process answers.

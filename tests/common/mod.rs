@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test crate uses its own part of this module
 
+pub mod app;
+
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Connection;
 use std::collections::BTreeMap;

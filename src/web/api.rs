@@ -1,0 +1,422 @@
+//! The JSON API under `/api`: incidents page by page, and one incident in full.
+//!
+//! Every route sits behind `Authorization: Bearer $WARROOM_API_TOKEN`. Without a
+//! token configured the API is off and every `/api/*` answers 503 saying how to
+//! turn it on; a missing or wrong token is a 401. Unlike the status page, the API
+//! shows everything: drills, roles, the internal timeline and follow-ups.
+//!
+//! The shapes below are the contract (see the README); fields are only ever added.
+//! Times are RFC 3339 in UTC with milliseconds.
+
+use super::WebState;
+use crate::domain::{Incident, IncidentId};
+use crate::store::{DeclaredAfter, IncidentFilter, StoreError};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Incidents per page when the caller does not say.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+pub(super) fn router(state: WebState) -> Router<WebState> {
+    // The token check wraps the fallback too, so an unknown path tells nothing to
+    // a caller without the token.
+    Router::new()
+        .route("/incidents", get(list))
+        .route("/incidents/{id}", get(show))
+        .fallback(unknown)
+        .layer(middleware::from_fn_with_state(state, require_token))
+}
+
+/// An error as the API reports it: `{"error": "<code>", "message": "<sentence>"}`.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "API request failed on the database");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The database did not answer; try again shortly.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.code, "message": self.message }));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"warroom\""),
+            );
+        }
+        response
+    }
+}
+
+async fn require_token(State(state): State<WebState>, request: Request, next: Next) -> Response {
+    let Some(expected) = &state.api_token else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_disabled",
+            "The JSON API is disabled. Set WARROOM_API_TOKEN to a long random secret and restart \
+             warroom; then send it as `Authorization: Bearer <token>`.",
+        )
+        .into_response();
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    let Some(given) = given else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send the API token as `Authorization: Bearer <token>`.",
+        )
+        .into_response();
+    };
+    if !same_secret(expected.expose().as_bytes(), given.as_bytes()) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The API token is not valid.",
+        )
+        .into_response();
+    }
+    let mut response = next.run(request).await;
+    // Answers carry internal details; no cache on the way should keep them.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The token of an `Authorization: Bearer <token>` value (the scheme ignores case).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Compares in time that depends only on the lengths, never on where the first
+/// difference is, so the token cannot be guessed byte by byte from timing. (The
+/// length is not secret: any token of the same length takes as long.)
+fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    if expected.len() != given.len() {
+        return false;
+    }
+    let difference = expected
+        .iter()
+        .zip(given)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
+}
+
+async fn unknown() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No such API endpoint; see GET /api/incidents and GET /api/incidents/{id}.",
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    since: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/incidents` answers this.
+#[derive(Debug, Serialize)]
+struct IncidentList {
+    incidents: Vec<IncidentJson>,
+    /// Where the next page starts; `None` on the last page.
+    next: Option<NextPage>,
+}
+
+#[derive(Debug, Serialize)]
+struct NextPage {
+    since: String,
+    after: String,
+    /// The same query, continued: GET this for the next page.
+    url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct IncidentJson {
+    id: String,
+    title: String,
+    severity: String,
+    status: String,
+    drill: bool,
+    services: Vec<String>,
+    roles: BTreeMap<String, String>,
+    platform: String,
+    room: Option<String>,
+    declared_by: String,
+    declared_at: String,
+    acknowledged_at: Option<String>,
+    identified_at: Option<String>,
+    mitigated_at: Option<String>,
+    resolved_at: Option<String>,
+    last_update_at: Option<String>,
+    summary: Option<String>,
+    /// This incident in full.
+    url: String,
+}
+
+impl IncidentJson {
+    fn new(incident: &Incident) -> Self {
+        Self {
+            id: incident.id.to_string(),
+            title: incident.title.clone(),
+            severity: incident.severity.as_str().to_string(),
+            status: incident.status.as_str().to_string(),
+            drill: incident.drill,
+            services: incident.services.clone(),
+            roles: incident
+                .roles
+                .iter()
+                .map(|(role, user)| (role.as_str().to_string(), user.as_str().to_string()))
+                .collect(),
+            platform: incident.platform.as_str().to_string(),
+            room: incident.room.clone(),
+            declared_by: incident.declared_by.as_str().to_string(),
+            declared_at: time(incident.declared_at),
+            acknowledged_at: incident.acknowledged_at.map(time),
+            identified_at: incident.identified_at.map(time),
+            mitigated_at: incident.mitigated_at.map(time),
+            resolved_at: incident.resolved_at.map(time),
+            last_update_at: incident.last_update_at.map(time),
+            summary: incident.summary.clone(),
+            url: format!("/api/incidents/{}", incident.id),
+        }
+    }
+}
+
+/// `GET /api/incidents/{id}` answers this.
+#[derive(Debug, Serialize)]
+struct IncidentDetail {
+    #[serde(flatten)]
+    incident: IncidentJson,
+    updates: Vec<UpdateJson>,
+    timeline: Vec<EventJson>,
+    followups: Vec<FollowUpJson>,
+    /// Runs of recovery actions; the action layer fills this in.
+    action_runs: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct UpdateJson {
+    at: String,
+    status: String,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct EventJson {
+    at: String,
+    kind: String,
+    actor: String,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FollowUpJson {
+    number: i64,
+    text: String,
+    owner: Option<String>,
+    due: Option<String>,
+    done: bool,
+    created_at: String,
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+async fn list(
+    State(state): State<WebState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<IncidentList>, ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let filter = match params.status.as_deref() {
+        None | Some("all") => IncidentFilter::All,
+        Some("open") => IncidentFilter::Open,
+        Some("resolved") => IncidentFilter::Resolved,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "status must be open, resolved or all, not `{other}`"
+            )));
+        }
+    };
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(limit @ 1..=MAX_LIMIT) => limit,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}, not `{raw}`"
+                )));
+            }
+        },
+    };
+    let since = params
+        .since
+        .as_deref()
+        .map(|raw| {
+            DateTime::parse_from_rfc3339(raw)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "since must be an RFC 3339 time such as 2026-11-23T14:00:00Z, not `{raw}`"
+                    ))
+                })
+        })
+        .transpose()?;
+    let after = params
+        .after
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<IncidentId>()
+                .map_err(|error| ApiError::bad_request(format!("after: {error}")))
+        })
+        .transpose()?;
+    let start = match (since, after) {
+        (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "after continues a page and needs the since it came with (use next.url)",
+            ));
+        }
+        (None, None) => None,
+        (Some(at), id) => Some(DeclaredAfter { at, id }),
+    };
+    // One more than asked tells whether another page follows.
+    let mut incidents = state
+        .store
+        .incidents_declared(filter, start.as_ref(), limit + 1)
+        .await?;
+    let more = incidents.len() > limit as usize;
+    incidents.truncate(limit as usize);
+    let next = match incidents.last() {
+        Some(last) if more => {
+            let since = time(last.declared_at);
+            let after = last.id.to_string();
+            let status = params
+                .status
+                .as_deref()
+                .map(|status| format!("status={status}&"))
+                .unwrap_or_default();
+            Some(NextPage {
+                url: format!("/api/incidents?{status}since={since}&after={after}&limit={limit}"),
+                since,
+                after,
+            })
+        }
+        _ => None,
+    };
+    Ok(Json(IncidentList {
+        incidents: incidents.iter().map(IncidentJson::new).collect(),
+        next,
+    }))
+}
+
+async fn show(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("There is no incident `{id}`."),
+        )
+    };
+    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
+    let store = &state.store;
+    let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
+    let updates = store.status_updates(&incident_id).await?;
+    let timeline = store.timeline(&incident_id).await?;
+    let followups = store.followups(&incident_id).await?;
+    Ok(Json(IncidentDetail {
+        incident: IncidentJson::new(&incident),
+        updates: updates
+            .into_iter()
+            .map(|update| UpdateJson {
+                at: time(update.at),
+                status: update.status.as_str().to_string(),
+                text: update.text,
+            })
+            .collect(),
+        timeline: timeline
+            .into_iter()
+            .map(|event| EventJson {
+                at: time(event.at),
+                kind: event.kind.as_str().to_string(),
+                actor: event.actor,
+                text: event.text,
+            })
+            .collect(),
+        followups: followups
+            .into_iter()
+            .map(|followup| FollowUpJson {
+                number: followup.number,
+                text: followup.text,
+                owner: followup.owner.map(|owner| owner.as_str().to_string()),
+                due: followup.due.map(|due| due.format("%Y-%m-%d").to_string()),
+                done: followup.done,
+                created_at: time(followup.created_at),
+            })
+            .collect(),
+        action_runs: Vec::new(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_and_compared_whole() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer   abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cret", b"s3creT"));
+        assert!(!same_secret(b"s3cret", b"s3cre"));
+    }
+}

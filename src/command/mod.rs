@@ -30,6 +30,7 @@ mod resolve;
 mod role;
 mod run;
 mod severity;
+mod snooze;
 mod stats;
 mod status;
 mod suggest;
@@ -98,6 +99,11 @@ pub enum Command {
     ChangeSeverity {
         incident: Option<IncidentId>,
         severity: Severity,
+    },
+    /// Push the pending status-update reminder `minutes` from now.
+    Snooze {
+        incident: Option<IncidentId>,
+        minutes: u32,
     },
     AddNote {
         incident: Option<IncidentId>,
@@ -184,6 +190,7 @@ const SUBCOMMANDS: &[&Subcommand] = &[
     &ack::ACK,
     &status::STATUS,
     &update::UPDATE,
+    &snooze::SNOOZE,
     &severity::SEVERITY,
     &note::NOTE,
     &run::RUN,

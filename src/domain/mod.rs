@@ -7,6 +7,7 @@
 mod followup;
 mod incident;
 mod incident_id;
+mod page;
 mod platform;
 mod role;
 mod severity;
@@ -17,6 +18,7 @@ mod timeline;
 pub use followup::FollowUp;
 pub use incident::Incident;
 pub use incident_id::{IncidentId, InvalidIncidentId};
+pub use page::{Page, PageState, UnknownPageState};
 pub use platform::{Platform, UnknownPlatform, UserId};
 pub use role::{Role, UnknownRole};
 pub use severity::Severity;

@@ -17,6 +17,10 @@ pub enum EventKind {
     FollowUpDone,
     Resolved,
     Reopened,
+    /// Nobody acknowledged within the severity's `respond_within`.
+    ResponseMissed,
+    /// An escalation level was called in.
+    Escalated,
 }
 
 impl EventKind {
@@ -33,6 +37,8 @@ impl EventKind {
             EventKind::FollowUpDone => "followup_done",
             EventKind::Resolved => "resolved",
             EventKind::Reopened => "reopened",
+            EventKind::ResponseMissed => "response_missed",
+            EventKind::Escalated => "escalated",
         }
     }
 

@@ -7,6 +7,7 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
+mod cadence;
 mod declare;
 mod lifecycle;
 mod queries;
@@ -20,6 +21,7 @@ use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
+pub use cadence::{Fired, SYSTEM_USER};
 use session::Session;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -89,6 +91,9 @@ pub enum EngineError {
 pub struct EngineSettings {
     /// Where declarations, resolutions and public updates are announced, per platform.
     pub announce_channels: BTreeMap<Platform, String>,
+    /// Whether pages can be sent (a PagerDuty routing key is configured). Off, the
+    /// engine queues no pages and tells each incident's room so once.
+    pub paging: bool,
 }
 
 impl EngineSettings {
@@ -106,7 +111,10 @@ impl EngineSettings {
         {
             announce_channels.insert(Platform::Discord, channel);
         }
-        Self { announce_channels }
+        Self {
+            announce_channels,
+            paging: false,
+        }
     }
 }
 
@@ -122,6 +130,19 @@ struct Inner {
     clock: SharedClock,
     settings: EngineSettings,
     outbox_wakeup: Arc<Notify>,
+    /// Poked after every commit that planned or moved reminders.
+    schedule_wakeup: Arc<Notify>,
+}
+
+impl Inner {
+    fn after_commit(&self, queued: bool, planned: bool) {
+        if queued {
+            self.outbox_wakeup.notify_one();
+        }
+        if planned {
+            self.schedule_wakeup.notify_one();
+        }
+    }
 }
 
 impl Engine {
@@ -141,8 +162,19 @@ impl Engine {
                 clock,
                 settings,
                 outbox_wakeup,
+                schedule_wakeup: Arc::new(Notify::new()),
             }),
         }
+    }
+
+    /// The notifier poked whenever reminders are planned or moved, so the
+    /// scheduler need not wait for its next poll to see an earlier one.
+    pub fn schedule_notifier(&self) -> Arc<Notify> {
+        self.inner.schedule_wakeup.clone()
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
     }
 
     pub fn store(&self) -> &Store {
@@ -190,18 +222,21 @@ impl Engine {
                 incident,
                 status,
                 text,
-                params: _,
-            } => lifecycle::set_status(&mut session, incident, status, text).await?,
+                params,
+            } => lifecycle::set_status(&mut session, incident, status, text, &params).await?,
             Command::Resolve { incident, summary } => {
                 lifecycle::resolve(&mut session, incident, summary).await?
             }
             Command::PostUpdate {
                 incident,
                 text,
-                params: _,
-            } => lifecycle::post_update(&mut session, incident, text).await?,
+                params,
+            } => lifecycle::post_update(&mut session, incident, text, &params).await?,
             Command::ChangeSeverity { incident, severity } => {
                 lifecycle::change_severity(&mut session, incident, severity).await?
+            }
+            Command::Snooze { incident, minutes } => {
+                cadence::snooze(&mut session, incident, minutes).await?
             }
             Command::AddNote { incident, at, text } => {
                 records::add_note(&mut session, incident, at, text).await?
@@ -227,11 +262,9 @@ impl Engine {
                         .save_reply(&request_key(actor.platform, key), &stored)
                         .await?;
                 }
-                let queued = session.queued;
+                let (queued, planned) = (session.queued, session.planned);
                 session.tx.commit().await?;
-                if queued {
-                    inner.outbox_wakeup.notify_one();
-                }
+                inner.after_commit(queued, planned);
                 Ok(reply)
             }
         }

@@ -19,6 +19,8 @@ pub(super) struct Session<'a> {
     pub now: DateTime<Utc>,
     /// Whether the dispatcher has something new to deliver after commit.
     pub queued: bool,
+    /// Whether reminder rows were planned or moved, for the scheduler to look again.
+    pub planned: bool,
 }
 
 impl<'a> Session<'a> {
@@ -35,6 +37,7 @@ impl<'a> Session<'a> {
             tx,
             now: inner.clock.now(),
             queued: false,
+            planned: false,
         })
     }
 

@@ -134,27 +134,6 @@ pub fn status_changed(
     Message { blocks }
 }
 
-/// A status update, posted in the room and announced.
-pub fn status_update(
-    incident: &Incident,
-    text: &UserText,
-    at: DateTime<Utc>,
-    config: &Config,
-) -> Message {
-    let line = vec![
-        Inline::Strong(format!(
-            "Status update {} · {} · {}",
-            clock_time(at, config),
-            incident.severity,
-            incident.status
-        )),
-        Inline::Text(format!(" — {}: {text}", incident.title)),
-    ];
-    Message {
-        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
-    }
-}
-
 /// `/incident timeline`.
 pub fn timeline(incident: &Incident, events: &[TimelineEvent], config: &Config) -> Message {
     let mut blocks = vec![Block::Heading(heading(incident))];
@@ -283,7 +262,7 @@ fn heading(incident: &Incident) -> Vec<Inline> {
     )
 }
 
-fn drill_marked(incident: &Incident, mut line: Vec<Inline>) -> Vec<Inline> {
+pub(super) fn drill_marked(incident: &Incident, mut line: Vec<Inline>) -> Vec<Inline> {
     if incident.drill {
         line.insert(0, Inline::Strong("[DRILL] ".into()));
     }

@@ -1,13 +1,16 @@
 //! Wiring: from settings and config to a running warroom.
 //!
 //! Owns: the order things start in (database, migrations, engine, delivery loop,
-//! HTTP server) and the startup log that says which platforms run and why the
+//! scheduler, HTTP server) and the startup log that says which platforms run and why the
 //! others do not. Must not: hold incident logic.
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, FeatureStatus, Settings};
 use crate::engine::{Engine, EngineSettings};
-use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
+use crate::outbox::{
+    ChatPlatform, Dispatcher, DispatcherSettings, Pager, PagerDuty, PagerSetupError,
+};
+use crate::schedule::{Scheduler, SchedulerSettings};
 use crate::store::{Store, StoreError};
 use crate::web::{self, WebState};
 use std::future::Future;
@@ -27,6 +30,8 @@ pub enum StartupError {
     },
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error("paging: {0}")]
+    Pager(#[from] PagerSetupError),
 }
 
 /// A built, not yet running, warroom.
@@ -34,6 +39,7 @@ pub struct Application {
     listener: TcpListener,
     engine: Engine,
     dispatcher: Dispatcher,
+    scheduler: Scheduler,
     web: WebState,
 }
 
@@ -52,15 +58,19 @@ impl Application {
         for status in [
             settings.slack_status(&config),
             settings.discord_status(&config),
-            settings.pagerduty_status(),
             settings.api_status(),
         ] {
             log_feature(&status);
         }
+        // Paging ships with this version: its status is plain news, not a warning.
+        tracing::info!("{}", settings.pagerduty_status());
+        let pager = PagerDuty::from_settings(&settings.pagerduty)?
+            .map(|pagerduty| Arc::new(pagerduty) as Arc<dyn Pager>);
 
         let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
         let wakeup = Arc::new(Notify::new());
-        let engine_settings = EngineSettings::from_config(&config);
+        let mut engine_settings = EngineSettings::from_config(&config);
+        engine_settings.paging = pager.is_some();
         let engine = Engine::new(
             store.clone(),
             Arc::new(config),
@@ -68,13 +78,15 @@ impl Application {
             engine_settings,
             wakeup.clone(),
         );
-        let dispatcher = Dispatcher::new(
+        let dispatcher = Dispatcher::with_pager(
             store.clone(),
             platforms,
+            pager,
             clock.clone(),
             DispatcherSettings::default(),
             wakeup,
         );
+        let scheduler = Scheduler::new(engine.clone(), clock.clone(), SchedulerSettings::default());
 
         let listener =
             TcpListener::bind(settings.listen)
@@ -87,6 +99,7 @@ impl Application {
             listener,
             engine,
             dispatcher,
+            scheduler,
             web: WebState { store, clock },
         })
     }
@@ -101,7 +114,7 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops the delivery loop too.
+    /// Serves until `shutdown` completes, then stops the delivery loop and the scheduler too.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -112,14 +125,24 @@ impl Application {
             self.dispatcher
                 .run(async move { stop_delivery.notified().await }),
         );
+        let stop_schedule = Arc::new(Notify::new());
+        let stop_scheduler = stop_schedule.clone();
+        let schedule = tokio::spawn(
+            self.scheduler
+                .run(async move { stop_scheduler.notified().await }),
+        );
         let router = web::router(self.web);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
         stop.notify_one();
+        stop_schedule.notify_one();
         if let Err(error) = delivery.await {
             tracing::error!(%error, "delivery loop ended abnormally");
+        }
+        if let Err(error) = schedule.await {
+            tracing::error!(%error, "scheduler ended abnormally");
         }
         served
     }

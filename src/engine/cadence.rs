@@ -228,7 +228,7 @@ pub(super) async fn acknowledged(
     move_pages(
         session,
         incident,
-        PageState::Triggered,
+        &[PageState::Triggered],
         PageState::Acknowledged,
     )
     .await
@@ -244,11 +244,10 @@ pub(super) async fn resolved(
         .tx
         .cancel_reminders(&incident.id, &ReminderKind::ALL, now)
         .await?;
-    move_pages(session, incident, PageState::Triggered, PageState::Resolved).await?;
     move_pages(
         session,
         incident,
-        PageState::Acknowledged,
+        &[PageState::Triggered, PageState::Acknowledged],
         PageState::Resolved,
     )
     .await
@@ -614,11 +613,12 @@ async fn page(
     Ok(said)
 }
 
-/// Sends `to` for every page in state `from` (acknowledge or resolve).
+/// Sends `to` (acknowledge or resolve) for every page in one of the `from`
+/// states, oldest page first.
 async fn move_pages(
     session: &mut Session<'_>,
     incident: &Incident,
-    from: PageState,
+    from: &[PageState],
     to: PageState,
 ) -> Result<(), EngineError> {
     let action = match to {
@@ -628,7 +628,7 @@ async fn move_pages(
     };
     let now = session.now;
     let pages = session.tx.pages(&incident.id).await?;
-    for mut page in pages.into_iter().filter(|page| page.state == from) {
+    for mut page in pages.into_iter().filter(|page| from.contains(&page.state)) {
         let event = PageEvent {
             action,
             dedup_key: page.dedup_key.clone(),

@@ -135,6 +135,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Posts in the war room; a drill's messages are marked DRILL.
     pub async fn post_in_room(
         &mut self,
         incident: &Incident,
@@ -142,13 +143,14 @@ impl<'a> Session<'a> {
     ) -> Result<(), EngineError> {
         let post = Operation::Post {
             to: Destination::Room,
-            message,
+            message: render::for_incident(incident, message),
             handle: None,
         };
         self.enqueue(incident, post).await
     }
 
-    /// Posts in the platform's announce channel, when one is configured.
+    /// Posts in the platform's announce channel, when one is configured. Like
+    /// [`Session::post_in_room`], marks a drill's messages DRILL.
     pub async fn announce(
         &mut self,
         incident: &Incident,
@@ -165,7 +167,7 @@ impl<'a> Session<'a> {
         };
         let post = Operation::Post {
             to: Destination::Channel(channel),
-            message,
+            message: render::for_incident(incident, message),
             handle: None,
         };
         self.enqueue(incident, post).await

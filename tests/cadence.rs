@@ -1,0 +1,497 @@
+//! Cadence end to end on a real database: reminders, response targets,
+//! escalation and pages, driven through simulated time with a manual clock.
+//!
+//! Time never passes by itself here: [`Harness::run_until`] moves the clock to
+//! each due reminder in turn, lets the scheduler fire it and the dispatcher
+//! deliver the result, so two hours of incident take milliseconds and every
+//! effect happens at its exact second.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{Backend, fresh_store, test_backends};
+use std::sync::Arc;
+use warroom::clock::{Clock, ManualClock, SharedClock};
+use warroom::command::{self, Command};
+use warroom::config::{Config, PagerDutySettings, Secret};
+use warroom::domain::{EventKind, IncidentId, PageState, Platform, UserId};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::{
+    Destination, Dispatcher, DispatcherSettings, Operation, Pager, PagerDuty, RecordingPager,
+};
+use warroom::render::Message;
+use warroom::schedule::{ReminderKind, ReminderOutcome, Scheduler, SchedulerSettings};
+use warroom::store::Store;
+
+const CONFIG: &str = r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+label = "Critical"
+respond_within = "15m"
+update_every = "15m"
+remind_while_monitoring = false
+page = true
+escalate = [{ after = "30m", to = "level2" }, { after = "60m", to = "level3" }]
+
+[[severity]]
+name = "sev2"
+label = "Major"
+respond_within = "30m"
+update_every = "30m"
+page = true
+escalate = [{ after = "60m", to = "level2" }]
+
+[[severity]]
+name = "sev3"
+label = "Minor"
+respond_within = "2h"
+update_every = "2h"
+
+[[severity]]
+name = "fast"
+label = "Load test"
+respond_within = "24h"
+update_every = "10s"
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+[people.erin]
+slack = "UERIN"
+[people.frank]
+slack = "UFRANK"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+comms = "carol"
+
+[levels]
+level2 = ["erin"]
+level3 = ["frank"]
+
+[phrases]
+investigating = "We are investigating reports of issues with {service}."
+identified = "We have identified the issue affecting {service}: {cause}."
+monitoring = "A fix for {service} is in place; we are monitoring."
+resolved = "The issue affecting {service} has been resolved."
+
+[slack]
+announce_channel = "CANNOUNCE"
+"#;
+
+const ANNOUNCE: &str = "CANNOUNCE";
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap()
+}
+
+/// One warroom process: engine, scheduler and dispatcher on one database.
+struct Harness {
+    engine: Engine,
+    store: Store,
+    scheduler: Scheduler,
+    dispatcher: Dispatcher,
+    platform: Arc<TestingPlatform>,
+    clock: ManualClock,
+    config: Arc<Config>,
+    backend: Backend,
+}
+
+impl Harness {
+    async fn new(backend: Backend, pager: Option<Arc<dyn Pager>>) -> Self {
+        Self::with_clock(backend, ManualClock::starting_at(start()), pager).await
+    }
+
+    async fn with_clock(
+        backend: Backend,
+        clock: ManualClock,
+        pager: Option<Arc<dyn Pager>>,
+    ) -> Self {
+        let platform = Arc::new(TestingPlatform::standing_in_for(
+            Platform::Slack,
+            Arc::new(clock.clone()),
+        ));
+        Self::start(backend, platform, pager, clock).await
+    }
+
+    async fn start(
+        backend: Backend,
+        platform: Arc<TestingPlatform>,
+        pager: Option<Arc<dyn Pager>>,
+        clock: ManualClock,
+    ) -> Self {
+        let store = fresh_store(&backend).await;
+        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
+        let shared: SharedClock = Arc::new(clock.clone());
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let mut settings = EngineSettings::from_config(&config);
+        settings.paging = pager.is_some();
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            shared.clone(),
+            settings,
+            wakeup.clone(),
+        );
+        let scheduler =
+            Scheduler::new(engine.clone(), shared.clone(), SchedulerSettings::default());
+        let dispatcher = Dispatcher::with_pager(
+            store.clone(),
+            vec![platform.clone()],
+            pager,
+            shared,
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        Self {
+            engine,
+            store,
+            scheduler,
+            dispatcher,
+            platform,
+            clock,
+            config,
+            backend,
+        }
+    }
+
+    /// Seconds since the test's start.
+    fn offset(&self, at: DateTime<Utc>) -> i64 {
+        (at - start()).num_seconds()
+    }
+
+    fn set(&self, seconds: i64) {
+        self.clock.set(start() + chrono::Duration::seconds(seconds));
+    }
+
+    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        let command = command::parse(text, &*self.config)
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
+        self.handle(user, channel, command).await
+    }
+
+    async fn handle(&self, user: &str, channel: &str, command: Command) -> Reply {
+        let actor = Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+        };
+        let context = Context {
+            channel: channel.to_string(),
+            request_id: None,
+        };
+        let reply = self
+            .engine
+            .handle(&actor, &context, command)
+            .await
+            .expect("database answers");
+        self.deliver().await;
+        reply
+    }
+
+    async fn deliver(&self) {
+        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
+    }
+
+    /// Moves the clock through every reminder due up to `seconds`, firing each
+    /// at its time and delivering what it queued, then to `seconds` itself.
+    async fn run_until(&self, seconds: i64) {
+        let until = start() + chrono::Duration::seconds(seconds);
+        loop {
+            let next = self.store.next_reminder_due().await.expect("read");
+            match next {
+                Some(next) if next <= until => {
+                    if next > self.clock.now() {
+                        self.clock.set(next);
+                    }
+                    while self.scheduler.run_due().await.expect("scheduler pass") > 0 {}
+                    self.deliver().await;
+                }
+                _ => break,
+            }
+        }
+        self.clock.set(until);
+    }
+
+    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
+        let reply = self.run(user, "CGENERAL", text).await;
+        let id = id_in(&reply.text());
+        let room = self
+            .store
+            .incident(&id)
+            .await
+            .expect("read")
+            .and_then(|i| i.room)
+            .expect("the war room was created");
+        (id, room)
+    }
+
+    /// What the cadence did in a room, with the second it happened: reminders
+    /// (with who they mention), missed targets and escalations.
+    async fn cadence_posts(&self, id: &IncidentId) -> Vec<(i64, String)> {
+        let rows = self.store.outbox_of(id).await.expect("read");
+        let mut seen = Vec::new();
+        for row in rows {
+            let Operation::Post {
+                to: Destination::Room,
+                message,
+                ..
+            } = &row.operation
+            else {
+                continue;
+            };
+            let text = message.plain_text();
+            let what = if text.contains("Status update due") {
+                format!("reminder {}", mentioned(message))
+            } else if text.contains("Response target missed") {
+                format!("response missed {}", mentioned(message))
+            } else if let Some(rest) = text.split("Escalated to ").nth(1) {
+                let level = rest.split(' ').next().unwrap_or_default();
+                format!("escalated {level} {}", mentioned(message))
+            } else {
+                continue;
+            };
+            seen.push((self.offset(row.created_at), what));
+        }
+        seen
+    }
+
+    async fn restart(self, pager: Option<Arc<dyn Pager>>) -> Self {
+        let Harness {
+            engine,
+            store,
+            scheduler,
+            dispatcher,
+            platform,
+            clock,
+            config: _,
+            backend,
+        } = self;
+        drop((engine, scheduler, dispatcher));
+        store.close().await;
+        drop(store);
+        Self::start(backend, platform, pager, clock).await
+    }
+}
+
+fn mentioned(message: &Message) -> String {
+    message
+        .mentions()
+        .iter()
+        .map(|u| u.as_str().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn id_in(text: &str) -> IncidentId {
+    let start = text
+        .find("INC-")
+        .unwrap_or_else(|| panic!("no incident id in `{text}`"));
+    text[start..start + 16].parse().expect("a well-formed id")
+}
+
+fn pages(pager: &RecordingPager) -> Vec<(i64, String)> {
+    pager
+        .sent()
+        .into_iter()
+        .map(|(at, event)| {
+            (
+                (at - start()).num_seconds(),
+                format!("{} {}", event.action.as_str(), event.dedup_key),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sev1_through_two_hours_reminds_escalates_and_pages_to_the_second() {
+    for backend in test_backends().await {
+        let clock = ManualClock::starting_at(start());
+        let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
+        let h = Harness::with_clock(backend, clock, Some(pager.clone())).await;
+        let (id, room) = h
+            .declare("UALICE", "sev1 checkout is down service=checkout")
+            .await;
+        let inc = id.as_str();
+
+        h.set(600);
+        h.run(
+            "UCAROL",
+            &room,
+            "update elevated errors on checkout, investigating",
+        )
+        .await;
+        h.run_until(1920).await;
+        h.run("UALICE", &room, "ack").await;
+        h.run_until(2700).await;
+        let identified = h
+            .run(
+                "UBOB",
+                &room,
+                "status identified rolling back cause=bad-deploy",
+            )
+            .await;
+        assert!(
+            identified.text().contains("identified"),
+            "{}",
+            identified.text()
+        );
+        h.run_until(4000).await;
+        h.run("UBOB", &room, "status monitoring").await;
+        h.run_until(6000).await;
+        h.run("UBOB", &room, "status identified").await;
+        h.run_until(7200).await;
+        h.run("UALICE", &room, "resolve rolled back checkout").await;
+        h.run_until(9000).await;
+
+        assert_eq!(
+            h.cadence_posts(&id).await,
+            vec![
+                (900, "response missed UALICE".to_string()),
+                (900, "escalated level2 UERIN".to_string()),
+                (1500, "reminder UCAROL".to_string()),
+                (2400, "reminder UCAROL,UALICE".to_string()),
+                (3600, "escalated level3 UFRANK".to_string()),
+                (3600, "reminder UCAROL".to_string()),
+                (6900, "reminder UCAROL,UALICE".to_string()),
+            ],
+            "reminders and escalations, to the second"
+        );
+        assert_eq!(
+            pages(&pager),
+            vec![
+                (0, format!("trigger {inc}")),
+                (900, format!("trigger {inc}/level2")),
+                (1920, format!("acknowledge {inc}")),
+                (1920, format!("acknowledge {inc}/level2")),
+                (3600, format!("trigger {inc}/level3")),
+                (7200, format!("resolve {inc}")),
+                (7200, format!("resolve {inc}/level2")),
+                (7200, format!("resolve {inc}/level3")),
+            ],
+            "pages, to the second"
+        );
+
+        // Every row ended: fired at its time, skipped or cancelled; none pending.
+        let rows = h.store.reminders_of(&id).await.unwrap();
+        let ended: Vec<(ReminderKind, i64, Option<ReminderOutcome>, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.kind,
+                    h.offset(r.due_at),
+                    r.outcome,
+                    r.done_at.map(|d| h.offset(d)).unwrap_or(-1),
+                )
+            })
+            .collect();
+        use ReminderKind::*;
+        use ReminderOutcome::*;
+        assert_eq!(
+            ended,
+            vec![
+                (Update, 900, Some(Cancelled), 600),
+                (Response, 900, Some(Fired), 900),
+                (Escalate, 1800, Some(Skipped), 1800),
+                (Escalate, 3600, Some(Fired), 3600),
+                (Update, 1500, Some(Fired), 1500),
+                (Update, 2400, Some(Fired), 2400),
+                (Update, 3300, Some(Cancelled), 2700),
+                (Update, 3600, Some(Fired), 3600),
+                (Update, 4500, Some(Cancelled), 4000),
+                (Update, 6900, Some(Fired), 6900),
+                (Update, 7800, Some(Cancelled), 7200),
+            ]
+        );
+
+        // Each escalation step and the missed target are on the timeline.
+        let timeline = h.store.timeline(&id).await.unwrap();
+        let steps: Vec<(i64, EventKind, String)> = timeline
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Escalated | EventKind::ResponseMissed))
+            .map(|e| (h.offset(e.at), e.kind, e.text.clone()))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                (
+                    900,
+                    EventKind::ResponseMissed,
+                    "Response target of 15m missed: not acknowledged".to_string()
+                ),
+                (
+                    900,
+                    EventKind::Escalated,
+                    "Escalated to level2 (not acknowledged within 15m): erin; paged through PagerDuty."
+                        .to_string()
+                ),
+                (
+                    3600,
+                    EventKind::Escalated,
+                    "Escalated to level3 (open for 1h 0m): frank; paged through PagerDuty."
+                        .to_string()
+                ),
+            ]
+        );
+        assert!(
+            timeline
+                .iter()
+                .all(|e| e.kind != EventKind::Escalated || e.actor == "warroom")
+        );
+
+        // The escalated people were invited to the room.
+        let members = h.platform.members(&room);
+        for user in ["UERIN", "UFRANK"] {
+            assert!(members.contains(&UserId::new(user)), "{user} invited");
+        }
+
+        // Templated updates, in the room and the announce channel alike.
+        let announced = h.platform.texts_in(ANNOUNCE);
+        assert_eq!(
+            announced[1],
+            "Status update 14:10 UTC · SEV1 · investigating — We are investigating reports of issues with checkout. \
+             — elevated errors on checkout, investigating — next update by 14:25"
+        );
+        assert_eq!(
+            announced[2],
+            "Status update 14:45 UTC · SEV1 · identified — We have identified the issue affecting checkout: bad-deploy. \
+             — rolling back — next update by 15:00"
+        );
+        let reminder = h
+            .platform
+            .messages_in(&room)
+            .into_iter()
+            .find(|m| m.message.plain_text().contains("Status update due"))
+            .expect("a reminder was posted");
+        assert_eq!(
+            reminder.message.plain_text(),
+            "Status update due — last one 15 min ago @UCAROL\n\
+             Post update: `/incident update &lt;text&gt;`, or `/incident status &lt;status&gt; &lt;text&gt;` if the status moved."
+        );
+        let button = reminder
+            .message
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                warroom::render::Block::Buttons(buttons) => buttons.first().cloned(),
+                _ => None,
+            })
+            .expect("a snooze button");
+        assert_eq!(
+            (
+                button.action.as_str(),
+                button.value.as_str(),
+                button.label.as_str()
+            ),
+            ("snooze:30", inc, "Snooze 30 m")
+        );
+    }
+}

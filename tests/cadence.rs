@@ -495,3 +495,222 @@ async fn a_sev1_through_two_hours_reminds_escalates_and_pages_to_the_second() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_restart_fires_every_pending_reminder_once_and_an_overdue_one_once() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend, None).await;
+        // sev1: updates every 15m, escalations at 30m and 60m; sev2: updates every
+        // 30m, escalation at 60m. Both acknowledged, so no response checks.
+        let (a, room_a) = h.declare("UALICE", "sev1 checkout is down").await;
+        let (b, room_b) = h.declare("UALICE", "sev2 search is slow").await;
+        h.run("UALICE", &room_a, "ack").await;
+        h.run("UALICE", &room_b, "ack").await;
+        h.run_until(60).await;
+
+        // The bot dies at 14:01 and comes back at 14:16:40: A's first update
+        // reminder (due 14:15) fell due while it was down; everything else is ahead.
+        let h = h.restart(None).await;
+        h.set(1000);
+        h.run_until(3600).await;
+
+        assert_eq!(
+            h.cadence_posts(&a).await,
+            vec![
+                (1000, "reminder UCAROL".to_string()),
+                (1800, "escalated level2 UERIN".to_string()),
+                (1800, "reminder UCAROL,UALICE".to_string()),
+                (2700, "reminder UCAROL,UALICE".to_string()),
+                (3600, "escalated level3 UFRANK".to_string()),
+                (3600, "reminder UCAROL,UALICE".to_string()),
+            ],
+            "the overdue reminder once at start, then the cadence on time"
+        );
+        assert_eq!(
+            h.cadence_posts(&b).await,
+            vec![
+                (1800, "reminder UALICE".to_string()),
+                (3600, "escalated level2 UERIN".to_string()),
+                (3600, "reminder UALICE".to_string()),
+            ]
+        );
+        // Every fired row fired once, at its time (or at start if overdue), and
+        // each post matches one fired row.
+        for (id, room) in [(&a, &room_a), (&b, &room_b)] {
+            let rows = h.store.reminders_of(id).await.unwrap();
+            let fired: Vec<_> = rows
+                .iter()
+                .filter(|r| r.outcome == Some(ReminderOutcome::Fired))
+                .collect();
+            for row in &fired {
+                let expected = if h.offset(row.due_at) == 900 {
+                    1000
+                } else {
+                    h.offset(row.due_at)
+                };
+                assert_eq!(row.done_at.map(|d| h.offset(d)), Some(expected), "{row:?}");
+            }
+            let posted = h
+                .platform
+                .texts_in(room)
+                .iter()
+                .filter(|t| t.contains("Status update due") || t.contains("Escalated to"))
+                .count();
+            assert_eq!(posted, fired.len(), "{id}: one post per fired row");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_drill_runs_everything_but_pages_nobody_and_marks_every_message() {
+    for backend in test_backends().await {
+        let clock = ManualClock::starting_at(start());
+        let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
+        let h = Harness::with_clock(backend, clock, Some(pager.clone())).await;
+        let (id, room) = h
+            .declare("UALICE", "sev1 --drill monthly failover drill")
+            .await;
+        h.run_until(1800).await;
+        h.run("UALICE", &room, "ack").await;
+        h.run("UCAROL", &room, "update failover complete").await;
+        h.run("UALICE", &room, "resolve drill done").await;
+
+        assert!(pager.sent().is_empty(), "nobody was paged");
+        let pages = h.store.pages_of(&id).await.unwrap();
+        assert!(pages.iter().all(|p| p.state == PageState::Drill), "{pages:?}");
+        assert_eq!(pages.len(), 2, "on-call and level2, both as drill: {pages:?}");
+        assert_eq!(
+            h.cadence_posts(&id).await,
+            vec![
+                (900, "reminder UCAROL".to_string()),
+                (900, "response missed UALICE".to_string()),
+                (900, "escalated level2 UERIN".to_string()),
+                (1800, "reminder UCAROL,UALICE".to_string()),
+            ]
+        );
+        for channel in [room.as_str(), ANNOUNCE] {
+            for text in h.platform.texts_in(channel) {
+                assert!(text.starts_with("[DRILL] "), "unmarked in {channel}: {text}");
+            }
+        }
+        let escalated = h
+            .platform
+            .texts_in(&room)
+            .into_iter()
+            .find(|t| t.contains("Escalated to level2"))
+            .unwrap();
+        assert!(escalated.ends_with("drill: nobody was paged."), "{escalated}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_routing_key_the_room_is_told_once_that_nobody_is_paged() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend, None).await;
+        let (id, room) = h.declare("UALICE", "sev1 payments failing").await;
+        h.run_until(3600).await;
+        let notices = h
+            .platform
+            .texts_in(&room)
+            .into_iter()
+            .filter(|t| t.starts_with("Paging is off"))
+            .count();
+        assert_eq!(notices, 1, "said once, though three pages were wanted");
+        let states: Vec<PageState> = h
+            .store
+            .pages_of(&id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.state)
+            .collect();
+        assert_eq!(states, vec![PageState::Off; 3]);
+    }
+}
+
+#[tokio::test]
+async fn a_severity_change_plans_the_new_cadence_and_pages_if_it_now_pages() {
+    for backend in test_backends().await {
+        let clock = ManualClock::starting_at(start());
+        let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
+        let h = Harness::with_clock(backend, clock, Some(pager.clone())).await;
+        let (id, room) = h.declare("UALICE", "sev3 slow dashboards").await;
+        assert!(pager.sent().is_empty(), "sev3 does not page");
+        h.set(20 * 60);
+        h.run("UALICE", &room, "update looking into it").await;
+        h.set(40 * 60);
+        h.run("UALICE", &room, "severity sev1").await;
+
+        let pending: Vec<(ReminderKind, i64, Option<String>)> = h
+            .store
+            .reminders_of(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.done_at.is_none())
+            .map(|r| (r.kind, h.offset(r.due_at), r.target))
+            .collect();
+        assert_eq!(
+            pending,
+            vec![
+                // 15m after the last update (14:20), already past: due now.
+                (ReminderKind::Update, 2400, None),
+                // declared + 15m, already past: due now.
+                (ReminderKind::Response, 2400, None),
+                (ReminderKind::Escalate, 2400, Some("level2".to_string())),
+                (ReminderKind::Escalate, 3600, Some("level3".to_string())),
+            ]
+        );
+        let sent: Vec<String> = pager
+            .sent()
+            .iter()
+            .map(|(_, e)| format!("{} {}", e.action.as_str(), e.dedup_key))
+            .collect();
+        assert_eq!(sent, vec![format!("trigger {id}")], "on-call paged on the move to sev1");
+        h.run_until(2400).await;
+        assert_eq!(
+            h.cadence_posts(&id).await,
+            vec![
+                (2400, "reminder UALICE".to_string()),
+                (2400, "response missed UALICE".to_string()),
+                (2400, "escalated level2 UERIN".to_string()),
+            ],
+            "the level the missed target called in is not called in twice"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock() {
+    for backend in test_backends().await {
+        let h = Harness::new(backend, None).await;
+        let (id, room) = h.declare("UALICE", "sev1 login broken").await;
+        h.run("UALICE", &room, "ack").await;
+        h.run_until(900).await;
+        let click = command::from_button("snooze:30", id.as_str(), &UserId::new("UCAROL"))
+            .expect("the reminder's button");
+        let reply = h.handle("UCAROL", &room, click).await;
+        assert!(reply.text().contains("until 14:45"), "{}", reply.text());
+        let refused = h
+            .handle(
+                "UDAVE",
+                &room,
+                Command::Snooze {
+                    incident: Some(id.clone()),
+                    minutes: 30,
+                },
+            )
+            .await;
+        assert!(refused.text().contains("Only the role holders"), "{}", refused.text());
+        h.run_until(2700).await;
+        assert_eq!(
+            h.cadence_posts(&id).await,
+            vec![
+                (900, "reminder UCAROL".to_string()),
+                (1800, "escalated level2 UERIN".to_string()),
+                (2700, "reminder UCAROL,UALICE".to_string()),
+            ],
+            "snoozed from 15:15 to 14:45"
+        );
+    }
+}

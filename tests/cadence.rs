@@ -714,3 +714,156 @@ async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock()
         );
     }
 }
+
+/// A fake PagerDuty Events API on 127.0.0.1: records every body and answers from
+/// a script (then 202).
+#[derive(Default)]
+struct FakeEvents {
+    received: std::sync::Mutex<Vec<serde_json::Value>>,
+    script: std::sync::Mutex<std::collections::VecDeque<(u16, Option<u64>, String)>>,
+}
+
+impl FakeEvents {
+    async fn serve(self: &Arc<Self>) -> String {
+        use axum::extract::State;
+        use axum::response::IntoResponse;
+        async fn enqueue(
+            State(fake): State<Arc<FakeEvents>>,
+            axum::Json(body): axum::Json<serde_json::Value>,
+        ) -> axum::response::Response {
+            fake.received.lock().unwrap().push(body);
+            let next = fake.script.lock().unwrap().pop_front();
+            let (status, retry_after, text) = next.unwrap_or((
+                202,
+                None,
+                r#"{"status":"success","message":"Event processed"}"#.to_string(),
+            ));
+            let mut response = (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                text,
+            )
+                .into_response();
+            if let Some(seconds) = retry_after {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    seconds.to_string().parse().unwrap(),
+                );
+            }
+            response
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = axum::Router::new()
+            .route("/v2/enqueue", axum::routing::post(enqueue))
+            .with_state(self.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{address}/v2/enqueue")
+    }
+
+    fn answer(&self, status: u16, retry_after: Option<u64>, body: &str) {
+        self.script
+            .lock()
+            .unwrap()
+            .push_back((status, retry_after, body.to_string()));
+    }
+
+    fn received(&self) -> Vec<serde_json::Value> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn pagerduty_gets_trigger_acknowledge_and_resolve_retried_on_429_and_500_and_a_400_is_reported()
+ {
+    for backend in test_backends().await {
+        let fake = Arc::new(FakeEvents::default());
+        let url = fake.serve().await;
+        let pagerduty = PagerDuty::from_settings(&PagerDutySettings {
+            routing_key: Some(Secret::new("R0UTING-KEY-0123456789abcdef")),
+            events_url: url,
+        })
+        .expect("client builds")
+        .expect("a routing key turns paging on");
+        let h = Harness::new(backend, Some(Arc::new(pagerduty))).await;
+
+        // The trigger meets a rate limit, then a server error, then gets through.
+        fake.answer(429, Some(2), r#"{"status":"throttled"}"#);
+        fake.answer(500, None, "");
+        let (id, room) = h
+            .declare("UALICE", "sev1 checkout is down service=checkout")
+            .await;
+        assert_eq!(fake.received().len(), 1, "first attempt refused with 429");
+        h.set(2);
+        h.deliver().await;
+        assert_eq!(fake.received().len(), 2, "retried after Retry-After: 500");
+        h.set(3);
+        h.deliver().await;
+        let received = fake.received();
+        assert_eq!(received.len(), 3, "retried after backoff: accepted");
+        let trigger = &received[2];
+        assert_eq!(trigger["routing_key"], "R0UTING-KEY-0123456789abcdef");
+        assert_eq!(trigger["event_action"], "trigger");
+        assert_eq!(trigger["dedup_key"], id.as_str());
+        assert_eq!(
+            trigger["payload"]["summary"],
+            format!("[SEV1] checkout is down ({id})")
+        );
+        assert_eq!(trigger["payload"]["source"], "checkout");
+        assert_eq!(trigger["payload"]["severity"], "critical");
+        let details = &trigger["payload"]["custom_details"];
+        assert_eq!(
+            details["incident_url"],
+            format!("https://warroom.test/incidents/{id}")
+        );
+        assert_eq!(details["room"], room.as_str(), "the war room exists by now");
+        assert_eq!(received[1], received[2], "a retry sends the same event");
+
+        h.set(60);
+        h.run("UALICE", &room, "ack").await;
+        h.set(120);
+        h.run("UALICE", &room, "resolve fixed").await;
+        let received = fake.received();
+        assert_eq!(received.len(), 5);
+        for (event, action) in [(&received[3], "acknowledge"), (&received[4], "resolve")] {
+            assert_eq!(event["routing_key"], "R0UTING-KEY-0123456789abcdef");
+            assert_eq!(event["event_action"], action);
+            assert_eq!(event["dedup_key"], id.as_str());
+        }
+
+        // A refusal is not retried; the room hears about it with PagerDuty's reason.
+        fake.answer(
+            400,
+            None,
+            r#"{"status":"invalid event","message":"Event object is invalid","errors":["'routing_key' is invalid"]}"#,
+        );
+        let (second, second_room) = h.declare("UALICE", "sev1 payments failing").await;
+        assert_eq!(fake.received().len(), 6);
+        h.set(600);
+        h.deliver().await;
+        assert_eq!(fake.received().len(), 6, "a 400 is not retried");
+        let report = h
+            .platform
+            .texts_in(&second_room)
+            .into_iter()
+            .find(|t| t.starts_with("Paging on-call failed"))
+            .expect("the refusal is reported in the room");
+        assert!(
+            report.contains(
+                "PagerDuty refused the event (400): Event object is invalid; 'routing_key' is invalid"
+            ),
+            "{report}"
+        );
+        assert!(!report.contains("R0UTING"), "the key never shows: {report}");
+        let failed = h
+            .store
+            .outbox_of(&second)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.operation.is_page())
+            .map(|row| row.failed_at.is_some())
+            .collect::<Vec<_>>();
+        assert_eq!(failed, vec![true]);
+    }
+}

@@ -577,8 +577,15 @@ async fn a_drill_runs_everything_but_pages_nobody_and_marks_every_message() {
 
         assert!(pager.sent().is_empty(), "nobody was paged");
         let pages = h.store.pages_of(&id).await.unwrap();
-        assert!(pages.iter().all(|p| p.state == PageState::Drill), "{pages:?}");
-        assert_eq!(pages.len(), 2, "on-call and level2, both as drill: {pages:?}");
+        assert!(
+            pages.iter().all(|p| p.state == PageState::Drill),
+            "{pages:?}"
+        );
+        assert_eq!(
+            pages.len(),
+            2,
+            "on-call and level2, both as drill: {pages:?}"
+        );
         assert_eq!(
             h.cadence_posts(&id).await,
             vec![
@@ -590,7 +597,10 @@ async fn a_drill_runs_everything_but_pages_nobody_and_marks_every_message() {
         );
         for channel in [room.as_str(), ANNOUNCE] {
             for text in h.platform.texts_in(channel) {
-                assert!(text.starts_with("[DRILL] "), "unmarked in {channel}: {text}");
+                assert!(
+                    text.starts_with("[DRILL] "),
+                    "unmarked in {channel}: {text}"
+                );
             }
         }
         let escalated = h
@@ -599,7 +609,10 @@ async fn a_drill_runs_everything_but_pages_nobody_and_marks_every_message() {
             .into_iter()
             .find(|t| t.contains("Escalated to level2"))
             .unwrap();
-        assert!(escalated.ends_with("drill: nobody was paged."), "{escalated}");
+        assert!(
+            escalated.ends_with("drill: nobody was paged."),
+            "{escalated}"
+        );
     }
 }
 
@@ -666,7 +679,11 @@ async fn a_severity_change_plans_the_new_cadence_and_pages_if_it_now_pages() {
             .iter()
             .map(|(_, e)| format!("{} {}", e.action.as_str(), e.dedup_key))
             .collect();
-        assert_eq!(sent, vec![format!("trigger {id}")], "on-call paged on the move to sev1");
+        assert_eq!(
+            sent,
+            vec![format!("trigger {id}")],
+            "on-call paged on the move to sev1"
+        );
         h.run_until(2400).await;
         assert_eq!(
             h.cadence_posts(&id).await,
@@ -701,7 +718,11 @@ async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock()
                 },
             )
             .await;
-        assert!(refused.text().contains("Only the role holders"), "{}", refused.text());
+        assert!(
+            refused.text().contains("Only the role holders"),
+            "{}",
+            refused.text()
+        );
         h.run_until(2700).await;
         assert_eq!(
             h.cadence_posts(&id).await,
@@ -866,4 +887,158 @@ async fn pagerduty_gets_trigger_acknowledge_and_resolve_retried_on_429_and_500_a
             .collect::<Vec<_>>();
         assert_eq!(failed, vec![true]);
     }
+}
+
+/// One replica of the replicas test: its own pool, engine, scheduler and dispatcher.
+struct Replica {
+    engine: Engine,
+    scheduler: Scheduler,
+    dispatcher: Dispatcher,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_fire_every_reminder_exactly_once() {
+    use std::io::Write;
+    let Some(backend) = test_backends()
+        .await
+        .into_iter()
+        .find(|b| b.name == "postgres")
+    else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: three_replicas_fire_every_reminder_exactly_once needs Postgres ({} not set)",
+            common::POSTGRES_URL_VAR
+        );
+        return;
+    };
+    const INCIDENTS: usize = 300;
+    const STEPS: i64 = 6;
+    let clock = ManualClock::starting_at(start());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let platform = Arc::new(TestingPlatform::standing_in_for(
+        Platform::Slack,
+        shared.clone(),
+    ));
+    let config = Arc::new(Config::from_toml_str(CONFIG).unwrap());
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let store = fresh_store(&backend).await;
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            shared.clone(),
+            EngineSettings::from_config(&config),
+            wakeup.clone(),
+        );
+        let scheduler =
+            Scheduler::new(engine.clone(), shared.clone(), SchedulerSettings::default());
+        let dispatcher = Dispatcher::new(
+            store,
+            vec![platform.clone()],
+            shared.clone(),
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        replicas.push(Arc::new(Replica {
+            engine,
+            scheduler,
+            dispatcher,
+        }));
+    }
+
+    // 300 incidents with a 10 s cadence, declared through all three replicas.
+    let mut declares = tokio::task::JoinSet::new();
+    for (n, replica) in replicas.iter().enumerate() {
+        let replica = replica.clone();
+        let config = config.clone();
+        declares.spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..INCIDENTS / 3 {
+                let text = format!("fast load test {n}-{i}");
+                let command = command::parse(&text, &*config).unwrap();
+                let actor = Actor {
+                    platform: Platform::Slack,
+                    user: UserId::new("UALICE"),
+                };
+                let context = Context {
+                    channel: "CGENERAL".into(),
+                    request_id: None,
+                };
+                let reply = replica
+                    .engine
+                    .handle(&actor, &context, command)
+                    .await
+                    .unwrap();
+                ids.push(id_in(&reply.text()));
+            }
+            ids
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(done) = declares.join_next().await {
+        ids.extend(done.unwrap());
+    }
+    assert_eq!(ids.len(), INCIDENTS);
+
+    // Each step: the clock moves 10 s, and all three replicas fire and deliver at once.
+    async fn all_at_once(replicas: &[Arc<Replica>]) {
+        let mut work = tokio::task::JoinSet::new();
+        for replica in replicas {
+            let replica = replica.clone();
+            work.spawn(async move {
+                while replica.scheduler.run_due().await.unwrap() > 0 {}
+                while replica.dispatcher.deliver_due().await.unwrap() > 0 {}
+            });
+        }
+        while let Some(done) = work.join_next().await {
+            done.unwrap();
+        }
+    }
+    all_at_once(&replicas).await;
+    for step in 1..=STEPS {
+        clock.set(start() + chrono::Duration::seconds(10 * step));
+        all_at_once(&replicas).await;
+        // Nothing due is left behind for a later pass.
+        assert_eq!(replicas[0].scheduler.run_due().await.unwrap(), 0);
+    }
+    while replicas[0].dispatcher.deliver_due().await.unwrap() > 0 {}
+
+    let store = replicas[0].engine.store();
+    let mut per_reminder = std::collections::BTreeMap::new();
+    for id in &ids {
+        let fired: Vec<i64> = store
+            .reminders_of(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.kind == ReminderKind::Update && r.outcome == Some(ReminderOutcome::Fired))
+            .map(|r| (r.due_at - start()).num_seconds())
+            .collect();
+        assert_eq!(
+            fired,
+            (1..=STEPS).map(|s| 10 * s).collect::<Vec<_>>(),
+            "{id}"
+        );
+        // What the engine queued: one reminder post per reminder row and second.
+        for row in store.outbox_of(id).await.unwrap() {
+            if let Operation::Post { message, .. } = &row.operation
+                && message.plain_text().contains("Status update due")
+            {
+                let second = (row.created_at - start()).num_seconds();
+                *per_reminder.entry((id.clone(), second)).or_insert(0) += 1;
+            }
+        }
+        // What the platform received: each of them once.
+        let room = store.incident(id).await.unwrap().unwrap().room.unwrap();
+        let delivered = platform
+            .texts_in(&room)
+            .iter()
+            .filter(|t| t.contains("Status update due"))
+            .count();
+        assert_eq!(delivered, STEPS as usize, "{id}: delivered once each");
+    }
+    assert_eq!(per_reminder.len(), INCIDENTS * STEPS as usize, "none lost");
+    let repeated: Vec<_> = per_reminder.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(repeated.is_empty(), "fired more than once: {repeated:?}");
 }

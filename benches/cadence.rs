@@ -40,6 +40,12 @@ update_every = "15m"
 slack = "UALICE"
 [people.carol]
 slack = "UCAROL"
+
+[phrases]
+investigating = "Investigating {service}."
+identified = "Identified {service}."
+monitoring = "Monitoring {service}."
+resolved = "Resolved {service}."
 "#;
 
 const INCIDENTS: usize = 10_000;
@@ -207,7 +213,10 @@ async fn main() {
             .await
             .unwrap()
             .into_iter()
-            .find(|r| r.due_at == due && r.outcome == Some(ReminderOutcome::Fired));
+            .find(|r| {
+                r.due_at.timestamp_millis() == due.timestamp_millis()
+                    && r.outcome == Some(ReminderOutcome::Fired)
+            });
         match row.and_then(|r| r.done_at) {
             Some(done) => fired.push(late(due, done)),
             None => missing += 1,

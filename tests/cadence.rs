@@ -206,7 +206,11 @@ impl Harness {
     async fn run_until(&self, seconds: i64) {
         let until = start() + chrono::Duration::seconds(seconds);
         loop {
-            let next = self.store.next_reminder_due().await.expect("read");
+            let next = self
+                .store
+                .next_reminder_due(self.clock.now())
+                .await
+                .expect("read");
             match next {
                 Some(next) if next <= until => {
                     if next > self.clock.now() {

@@ -173,10 +173,6 @@ impl Engine {
         self.inner.schedule_wakeup.clone()
     }
 
-    pub fn clock(&self) -> &SharedClock {
-        &self.inner.clock
-    }
-
     pub fn store(&self) -> &Store {
         &self.inner.store
     }

@@ -130,11 +130,9 @@ impl Scheduler {
     /// How long to sleep: until the next row is due, at most the poll interval.
     async fn until_next_due(&self) -> Duration {
         let poll = self.settings.poll_interval;
-        match self.engine.store().next_reminder_due().await {
-            Ok(Some(next)) => (next - self.clock.now())
-                .to_std()
-                .unwrap_or_default()
-                .min(poll),
+        let now = self.clock.now();
+        match self.engine.store().next_reminder_due(now).await {
+            Ok(Some(next)) => (next - now).to_std().unwrap_or_default().min(poll),
             Ok(None) => poll,
             Err(error) => {
                 tracing::warn!(%error, "cannot read when the next reminder is due");

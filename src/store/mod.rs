@@ -486,9 +486,12 @@ impl Store {
         reminders::claim(&self.pool, owner, now, lease, limit).await
     }
 
-    /// When the next pending reminder can be claimed, if any is pending.
-    pub async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        reminders::next_due(&mut *self.pool.acquire().await?).await
+    /// When the next pending reminder that no scheduler holds at `now` falls due.
+    pub async fn next_reminder_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        reminders::next_due(&mut *self.pool.acquire().await?, now).await
     }
 
     /// Every reminder row of an incident (pending and done), in the order planned.

@@ -205,18 +205,22 @@ pub(super) async fn claim(
     Ok(claimed)
 }
 
-/// When the next pending row can be claimed: its due time, or the end of the
-/// lease someone holds on it.
+/// When the next pending row that nobody holds falls due. Walks the due-time
+/// index in order and stops at the first free row; rows leased by another
+/// scheduler are not waited for here (their holder fires them, or the lease runs
+/// out and the poll interval finds them).
 pub(super) async fn next_due(
     conn: &mut AnyConnection,
+    now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     let row = sqlx::query(
-        "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until ELSE due_at END) AS next \
-         FROM reminders WHERE done_at IS NULL",
+        "SELECT due_at FROM reminders WHERE done_at IS NULL AND (lease_until IS NULL OR lease_until < $1) \
+         ORDER BY due_at, id LIMIT 1",
     )
-    .fetch_one(conn)
+    .bind(millis(now))
+    .fetch_optional(conn)
     .await?;
-    get_opt_time(&row, "next")
+    row.map(|row| get_time(&row, "due_at")).transpose()
 }
 
 fn reminder(row: &AnyRow) -> Result<Reminder, StoreError> {

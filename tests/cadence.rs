@@ -16,10 +16,8 @@ use warroom::command::{self, Command};
 use warroom::config::{Config, PagerDutySettings, Secret};
 use warroom::domain::{EventKind, IncidentId, PageState, Platform, UserId};
 use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::TestingPlatform;
-use warroom::outbox::{
-    Destination, Dispatcher, DispatcherSettings, Operation, Pager, PagerDuty, RecordingPager,
-};
+use warroom::outbox::testing::{RecordingPager, TestingPlatform};
+use warroom::outbox::{Destination, Dispatcher, DispatcherSettings, Operation, Pager, PagerDuty};
 use warroom::render::Message;
 use warroom::schedule::{ReminderKind, ReminderOutcome, Scheduler, SchedulerSettings};
 use warroom::store::Store;

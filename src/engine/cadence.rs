@@ -324,6 +324,8 @@ impl Engine {
     /// was cancelled meanwhile, or whose lease was lost, changes nothing.
     pub async fn fire(&self, reminder: &Reminder, owner: &str) -> Result<Fired, EngineError> {
         let inner = &self.inner;
+        // The system actor acts on the incident's own platform; learning which
+        // takes a read before the transaction, which then locks and re-reads it.
         let Some(found) = inner.store.incident(&reminder.incident).await? else {
             return Ok(Fired::Dropped);
         };

@@ -15,9 +15,7 @@ mod pager;
 pub mod testing;
 
 pub use dispatcher::{Dispatcher, DispatcherSettings};
-pub use pager::{
-    EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError, RecordingPager,
-};
+pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError};
 
 use crate::domain::{Platform, UserId};
 use crate::render::Message;

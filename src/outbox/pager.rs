@@ -9,12 +9,9 @@
 //! routing key: it only ever leaves the process in the request body.
 
 use super::DeliveryError;
-use crate::clock::SharedClock;
 use crate::config::{PagerDutySettings, Secret};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// What a page event asks of the paging service.
@@ -185,41 +182,6 @@ fn refusal_reason(body: &str) -> String {
     }
     let joined: String = parts.join("; ").chars().take(300).collect();
     format!(": {joined}")
-}
-
-/// An in-process pager for tests and benches: records every event with the
-/// time the injected clock gave.
-pub struct RecordingPager {
-    clock: SharedClock,
-    sent: Mutex<Vec<(DateTime<Utc>, PageEvent)>>,
-}
-
-impl RecordingPager {
-    pub fn new(clock: SharedClock) -> Self {
-        Self {
-            clock,
-            sent: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Every event sent, in order, with when it was sent.
-    pub fn sent(&self) -> Vec<(DateTime<Utc>, PageEvent)> {
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
-#[async_trait::async_trait]
-impl Pager for RecordingPager {
-    async fn send(&self, event: &PageEvent) -> Result<(), DeliveryError> {
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((self.clock.now(), event.clone()));
-        Ok(())
-    }
 }
 
 #[cfg(test)]

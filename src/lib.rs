@@ -4,7 +4,9 @@
 //! - [`command`] turns `/incident …` text into a [`command::Command`];
 //! - [`engine`] decides what that command means for an incident and writes the
 //!   outcome, in one transaction, through [`store`];
-//! - [`outbox`] delivers the chat operations the engine queued, in order, with retries;
+//! - [`outbox`] delivers the chat operations (and pages) the engine queued, in order,
+//!   with retries;
+//! - [`schedule`] hands due reminders and escalations back to the engine;
 //! - [`slack`] translates Slack requests in and delivers operations out;
 //! - [`discord`] does the same for Discord;
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
@@ -21,6 +23,7 @@ pub mod domain;
 pub mod engine;
 pub mod outbox;
 pub mod render;
+pub mod schedule;
 pub mod slack;
 pub mod startup;
 pub mod store;

@@ -1,15 +1,18 @@
 //! Wiring: from settings and config to a running warroom.
 //!
 //! Owns: the order things start in (database, migrations, engine, platforms,
-//! delivery loop, HTTP server), the background tasks and how they stop, and the
-//! startup log that says which platforms run and why the others do not.
+//! delivery loop, scheduler, HTTP server), the background tasks and how they stop,
+//! and the startup log that says which platforms run and why the others do not.
 //! Must not: hold incident logic.
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, FeatureStatus, Settings};
+use crate::config::{Config, Settings};
 use crate::discord::{Discord, DiscordError};
 use crate::engine::{Engine, EngineSettings};
-use crate::outbox::{ChatPlatform, Dispatcher, DispatcherSettings};
+use crate::outbox::{
+    ChatPlatform, Dispatcher, DispatcherSettings, Pager, PagerDuty, PagerSetupError,
+};
+use crate::schedule::{Scheduler, SchedulerSettings};
 use crate::slack::{Slack, SlackError, SlackService};
 use crate::store::{Store, StoreError};
 use crate::telemetry;
@@ -34,6 +37,8 @@ pub enum StartupError {
     Slack(#[from] SlackError),
     #[error("Discord: {0}")]
     Discord(#[from] DiscordError),
+    #[error("paging: {0}")]
+    Pager(#[from] PagerSetupError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -43,6 +48,7 @@ pub struct Application {
     listener: TcpListener,
     engine: Engine,
     dispatcher: Dispatcher,
+    scheduler: Scheduler,
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
@@ -60,15 +66,19 @@ impl Application {
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
 
-        // Each optional part says whether it runs and why not; parts whose
-        // credentials are present but which this version does not ship yet say so,
-        // rather than letting a team believe they are live.
+        // Each optional part says whether it runs and, if not, why not.
         let slack_status = settings.slack_status(&config);
         let discord_status = settings.discord_status(&config);
-        for status in [&slack_status, &discord_status, &settings.api_status()] {
+        for status in [
+            &slack_status,
+            &discord_status,
+            &settings.pagerduty_status(),
+            &settings.api_status(),
+        ] {
             tracing::info!("{status}");
         }
-        log_feature(&settings.pagerduty_status());
+        let pager = PagerDuty::from_settings(&settings.pagerduty)?
+            .map(|pagerduty| Arc::new(pagerduty) as Arc<dyn Pager>);
 
         // Before anything can record: metrics recorded earlier would be lost.
         let metrics = telemetry::install();
@@ -83,7 +93,8 @@ impl Application {
             _ => None,
         };
         let wakeup = Arc::new(Notify::new());
-        let engine_settings = EngineSettings::from_config(&config);
+        let mut engine_settings = EngineSettings::from_config(&config);
+        engine_settings.paging = pager.is_some();
         let config = Arc::new(config);
         let engine = Engine::new(
             store.clone(),
@@ -100,14 +111,16 @@ impl Application {
         } else {
             None
         };
-        let dispatcher = Dispatcher::new(
+        let dispatcher = Dispatcher::with_pager(
             store.clone(),
             platforms,
+            pager,
             clock.clone(),
             DispatcherSettings::default(),
             wakeup,
         );
         let slack = slack.map(|slack| slack.attach(engine.clone(), clock.clone()));
+        let scheduler = Scheduler::new(engine.clone(), clock.clone(), SchedulerSettings::default());
 
         let listener =
             TcpListener::bind(settings.listen)
@@ -120,6 +133,7 @@ impl Application {
             listener,
             engine,
             dispatcher,
+            scheduler,
             web: WebState {
                 store,
                 clock,
@@ -143,8 +157,8 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops the delivery loop and the
-    /// platform connections, and waits for them.
+    /// Serves until `shutdown` completes, then stops the delivery loop, the
+    /// scheduler and the platform connections, and waits for them.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -157,10 +171,16 @@ impl Application {
                 let _ = stopped.changed().await;
             }
         };
-        let mut tasks: Vec<(&str, JoinHandle<()>)> = vec![(
-            "delivery loop",
-            tokio::spawn(self.dispatcher.run(until_stopped())),
-        )];
+        let mut tasks: Vec<(&str, JoinHandle<()>)> = vec![
+            (
+                "delivery loop",
+                tokio::spawn(self.dispatcher.run(until_stopped())),
+            ),
+            (
+                "scheduler",
+                tokio::spawn(self.scheduler.run(until_stopped())),
+            ),
+        ];
         let mut router = self
             .platform_routes
             .into_iter()
@@ -188,13 +208,5 @@ impl Application {
             }
         }
         served
-    }
-}
-
-fn log_feature(status: &FeatureStatus) {
-    if status.is_enabled() {
-        tracing::warn!("{status}, but this version of warroom does not include it yet");
-    } else {
-        tracing::info!("{status}");
     }
 }

@@ -13,7 +13,6 @@
 //! Series are process-wide: several apps in one process (tests) share them, so
 //! tests compare values before and after rather than expecting exact counts.
 
-use crate::command::Command;
 use crate::domain::{Platform, Severity};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -141,30 +140,4 @@ pub fn observe(observation: Observation) {
 pub fn delivery(platform: Platform, result: DeliveryResult) {
     metrics::counter!(DELIVERIES, "platform" => platform.as_str(), "result" => result.as_str())
         .increment(1);
-}
-
-/// The `kind` label of a command: the subcommand a user typed.
-pub fn command_kind(command: &Command) -> &'static str {
-    match command {
-        Command::Declare { .. } => "declare",
-        Command::AssignRole { .. } => "role",
-        Command::Ack { .. } => "ack",
-        Command::SetStatus { .. } => "status",
-        Command::PostUpdate { .. } => "update",
-        Command::ChangeSeverity { .. } => "severity",
-        Command::AddNote { .. } => "note",
-        Command::RunAction { .. } => "run",
-        Command::Approve { .. } => "approve",
-        Command::Cancel { .. } => "cancel",
-        Command::ListActions { .. } => "actions",
-        Command::AddFollowUp { .. } => "followup",
-        Command::ListFollowUps { .. } => "followups",
-        Command::CompleteFollowUp { .. } => "followup_done",
-        Command::Resolve { .. } => "resolve",
-        Command::Postmortem { .. } => "postmortem",
-        Command::Timeline { .. } => "timeline",
-        Command::List => "list",
-        Command::Stats { .. } => "stats",
-        Command::Help { .. } => "help",
-    }
 }

@@ -205,6 +205,7 @@ fn op_name(op: &Operation) -> String {
         Operation::Post { to, .. } => format!("post:{to:?}"),
         Operation::Edit { handle, .. } => format!("edit:{handle}"),
         Operation::Pin { handle } => format!("pin:{handle}"),
+        Operation::Page { event, .. } => format!("page:{}", event.action.as_str()),
     }
 }
 
@@ -322,6 +323,8 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
         .map(String::from)
         .collect();
         let room_post = "post:Room".to_string();
+        // sev1 pages, and without a routing key the room is told paging is off.
+        expected.push(room_post.clone());
         // ack
         expected.extend(refresh.iter().map(|s| s.to_string()));
         expected.push(room_post.clone());
@@ -331,9 +334,10 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
             expected.extend(refresh.iter().map(|s| s.to_string()));
             expected.push(room_post.clone());
         }
-        // identified
+        // identified with text is a status update: room + announce
         expected.extend(refresh.iter().map(|s| s.to_string()));
         expected.push(room_post.clone());
+        expected.push(format!("post:Channel(\"{ANNOUNCE}\")"));
         // update: room + announce
         expected.push(room_post.clone());
         expected.push(format!("post:Channel(\"{ANNOUNCE}\")"));
@@ -370,10 +374,18 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
         let announced = h.platform.texts_in(ANNOUNCE);
         assert_eq!(
             announced.len(),
-            3,
-            "declared, update, resolved: {announced:?}"
+            4,
+            "declared, identified, update, resolved: {announced:?}"
         );
         assert!(announced[0].contains("SEV1 declared"));
+        assert_eq!(
+            announced[1],
+            "Status update 14:11 UTC · SEV1 · identified — bad deploy of checkout-api — next update by 14:26"
+        );
+        assert_eq!(
+            announced[2],
+            "Status update 14:11 UTC · SEV1 · identified — rollback in progress — next update by 14:26"
+        );
     }
 }
 
@@ -586,7 +598,8 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
                 "invite",
                 &in_room,
                 "pin",
-                &announced
+                &announced,
+                &in_room
             ],
             "delivered again, then the rest in queue order"
         );

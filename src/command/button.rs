@@ -13,6 +13,8 @@ pub enum ButtonAction {
     Acknowledge,
     /// "I'll take comms": the clicker takes a role nobody holds.
     TakeRole(Role),
+    /// "Snooze 30 m" on a status-update reminder.
+    Snooze(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +30,7 @@ impl ButtonAction {
         match action.split_once(':') {
             None if action == "ack" => Some(ButtonAction::Acknowledge),
             Some(("take", role)) => role.parse().ok().map(ButtonAction::TakeRole),
+            Some(("snooze", minutes)) => super::snooze::minutes(minutes).map(ButtonAction::Snooze),
             _ => None,
         }
     }
@@ -42,6 +45,7 @@ impl ButtonAction {
                 role,
                 user: UserRef::Id(clicker.clone()),
             },
+            ButtonAction::Snooze(minutes) => Command::Snooze { incident, minutes },
         })
     }
 }
@@ -51,6 +55,7 @@ impl fmt::Display for ButtonAction {
         match self {
             ButtonAction::Acknowledge => f.write_str("ack"),
             ButtonAction::TakeRole(role) => write!(f, "take:{role}"),
+            ButtonAction::Snooze(minutes) => write!(f, "snooze:{minutes}"),
         }
     }
 }
@@ -98,6 +103,21 @@ mod tests {
         ));
         assert!(matches!(
             from_button("take:janitor", "INC-20261123-001", &carol),
+            Err(ButtonError::UnknownAction(_))
+        ));
+        assert_eq!(
+            from_button(
+                &ButtonAction::Snooze(30).to_string(),
+                "INC-20261123-001",
+                &carol
+            ),
+            Ok(Command::Snooze {
+                incident: Some("INC-20261123-001".parse().unwrap()),
+                minutes: 30,
+            })
+        );
+        assert!(matches!(
+            from_button("snooze:0", "INC-20261123-001", &carol),
             Err(ButtonError::UnknownAction(_))
         ));
     }

@@ -86,6 +86,8 @@ pub enum ErrorKind {
     InvalidDate { word: String },
     #[error("`{}` is not a follow-up number (expected its number from `/incident followups`, e.g. 3).", shown(.word))]
     InvalidNumber { word: String },
+    #[error("`{}` is not a snooze (expected minutes up to a day, e.g. 30m, 1h or 45).", shown(.word))]
+    InvalidSnooze { word: String },
     #[error("`{}` is not a window (expected 7d, 30d or 90d).", shown(.word))]
     InvalidWindow { word: String },
     #[error("`{}` is not a person: mention someone (`@alice`) or use their name from config.", shown(.word))]

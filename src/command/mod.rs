@@ -30,6 +30,7 @@ mod resolve;
 mod role;
 mod run;
 mod severity;
+mod snooze;
 mod stats;
 mod status;
 mod suggest;
@@ -99,6 +100,11 @@ pub enum Command {
         incident: Option<IncidentId>,
         severity: Severity,
     },
+    /// Push the pending status-update reminder `minutes` from now.
+    Snooze {
+        incident: Option<IncidentId>,
+        minutes: u32,
+    },
     AddNote {
         incident: Option<IncidentId>,
         /// The scribe may back-date a note (`/incident note 14:05 rollback started`),
@@ -155,6 +161,35 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The subcommand a user typed, e.g. for the `kind` label of metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Declare { .. } => "declare",
+            Command::AssignRole { .. } => "role",
+            Command::Ack { .. } => "ack",
+            Command::SetStatus { .. } => "status",
+            Command::PostUpdate { .. } => "update",
+            Command::ChangeSeverity { .. } => "severity",
+            Command::AddNote { .. } => "note",
+            Command::RunAction { .. } => "run",
+            Command::Approve { .. } => "approve",
+            Command::Cancel { .. } => "cancel",
+            Command::ListActions { .. } => "actions",
+            Command::AddFollowUp { .. } => "followup",
+            Command::ListFollowUps { .. } => "followups",
+            Command::CompleteFollowUp { .. } => "followup_done",
+            Command::Resolve { .. } => "resolve",
+            Command::Postmortem { .. } => "postmortem",
+            Command::Timeline { .. } => "timeline",
+            Command::List => "list",
+            Command::Stats { .. } => "stats",
+            Command::Snooze { .. } => "snooze",
+            Command::Help { .. } => "help",
+        }
+    }
+}
+
 /// One subcommand: what help shows and how it parses, in one place so they cannot drift.
 struct Subcommand {
     name: &'static str,
@@ -184,6 +219,7 @@ const SUBCOMMANDS: &[&Subcommand] = &[
     &ack::ACK,
     &status::STATUS,
     &update::UPDATE,
+    &snooze::SNOOZE,
     &severity::SEVERITY,
     &note::NOTE,
     &run::RUN,

@@ -43,12 +43,13 @@ const SECTIONS: [&str; 12] = [
 
 /// First words of `/incident` subcommands: a severity with one of these names
 /// could not be declared as `/incident <severity> <title>`.
-const SUBCOMMANDS: [&str; 19] = [
+const SUBCOMMANDS: [&str; 20] = [
     "declare",
     "role",
     "ack",
     "status",
     "update",
+    "snooze",
     "severity",
     "note",
     "run",

@@ -39,7 +39,8 @@ pub struct SeverityConfig {
     pub escalate: Vec<Escalation>,
 }
 
-/// Page a level if the incident is still unacknowledged `after` declaration.
+/// Call a level in (invite, mention, page) once the incident has been open
+/// `after` declaration, acknowledged or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalation {
     pub after: Duration,

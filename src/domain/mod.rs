@@ -8,6 +8,7 @@ mod component;
 mod followup;
 mod incident;
 mod incident_id;
+mod page;
 mod platform;
 mod role;
 mod severity;
@@ -21,6 +22,7 @@ pub use component::{
 pub use followup::FollowUp;
 pub use incident::Incident;
 pub use incident_id::{IncidentId, InvalidIncidentId};
+pub use page::{Page, PageState, UnknownPageState};
 pub use platform::{Platform, UnknownPlatform, UserId};
 pub use role::{Role, UnknownRole};
 pub use severity::Severity;

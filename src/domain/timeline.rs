@@ -23,6 +23,10 @@ pub enum EventKind {
     Reopened,
     /// A chat message pinned (or given the 📌 reaction) in the war room.
     Captured,
+    /// Nobody acknowledged within the severity's `respond_within`.
+    ResponseMissed,
+    /// An escalation level was called in.
+    Escalated,
 }
 
 impl EventKind {
@@ -40,6 +44,8 @@ impl EventKind {
             EventKind::Resolved => "resolved",
             EventKind::Reopened => "reopened",
             EventKind::Captured => "captured",
+            EventKind::ResponseMissed => "response_missed",
+            EventKind::Escalated => "escalated",
         }
     }
 

@@ -2,7 +2,7 @@
 //! the war room with its pinned summary and the announcement.
 
 use super::session::Session;
-use super::{EngineError, Outcome, Reply};
+use super::{EngineError, Outcome, Reply, cadence};
 use crate::domain::{EventKind, Incident, IncidentId, Role, Severity, Status, Title};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
@@ -129,6 +129,7 @@ pub(super) async fn declare(
     session
         .announce(&incident, render::announcement(&incident, config))
         .await?;
+    cadence::declared(session, &incident).await?;
 
     let mut text = format!(
         "Declaring {id}{drill_note} ({} · {}). The war room opens in a moment.",

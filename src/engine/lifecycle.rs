@@ -2,12 +2,14 @@
 //! severity changes and resolving.
 
 use super::session::Session;
-use super::{EngineError, Outcome, Reply, mention};
+use super::{EngineError, Outcome, Reply, cadence, mention};
+use crate::command::Params;
 use crate::domain::{
     EventKind, Incident, IncidentId, Severity, Status, StatusUpdate, Transition, UserText,
 };
 use crate::render::{self, Inline, Message};
 use crate::telemetry::Observation;
+use std::cell::Cell;
 
 pub(super) async fn acknowledge(
     session: &mut Session<'_>,
@@ -43,6 +45,7 @@ pub(super) async fn acknowledge(
         )
         .await?;
     session.refresh_room(&incident).await?;
+    cadence::acknowledged(session, &incident).await?;
     let message = Message::line(vec![
         mention(&me),
         Inline::Text(" acknowledged the incident.".into()),
@@ -59,12 +62,13 @@ pub(super) async fn set_status(
     named: Option<IncidentId>,
     status: Status,
     text: Option<UserText>,
+    params: &Params,
 ) -> Result<Outcome, EngineError> {
     let incident = match session.target(named).await? {
         Ok(incident) => incident,
         Err(rejected) => return Ok(rejected),
     };
-    change_status(session, incident, status, text).await
+    change_status(session, incident, status, text, params).await
 }
 
 pub(super) async fn resolve(
@@ -76,16 +80,18 @@ pub(super) async fn resolve(
         Ok(incident) => incident,
         Err(rejected) => return Ok(rejected),
     };
-    change_status(session, incident, Status::Resolved, summary).await
+    change_status(session, incident, Status::Resolved, summary, &Vec::new()).await
 }
 
 /// Every status change goes through here, so resolving by `status resolved` and by
-/// `resolve` cannot differ.
+/// `resolve` cannot differ. Moving along with text is a status update: it is
+/// posted in the room and announced, and starts the update clock again.
 async fn change_status(
     session: &mut Session<'_>,
     mut incident: Incident,
     status: Status,
     text: Option<UserText>,
+    params: &Params,
 ) -> Result<Outcome, EngineError> {
     let me = session.me().clone();
     let transition = match incident.status.transition_to(status) {
@@ -137,7 +143,7 @@ async fn change_status(
     }
     session.tx.update_incident(&incident).await?;
     if let Some(text) = &text {
-        publish(session, &incident, text).await?;
+        record_public_update(session, &incident, text).await?;
     }
 
     let detail = text.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
@@ -156,10 +162,26 @@ async fn change_status(
     session.refresh_room(&incident).await?;
 
     let config = session.config();
-    let message = render::status_changed(&incident, previous, &me, text.as_ref(), config);
-    session.post_in_room(&incident, message.clone()).await?;
-    if transition != Transition::Progress {
-        session.announce(&incident, message).await?;
+    match (transition, &text) {
+        (Transition::Progress, Some(text)) => {
+            cadence::updated(session, &incident).await?;
+            publish_update(session, &incident, text, params).await?;
+        }
+        (Transition::Progress, None) => {
+            cadence::status_moved(session, &incident).await?;
+            let message = render::status_changed(&incident, previous, &me, None, config);
+            session.post_in_room(&incident, message).await?;
+        }
+        (Transition::Resolve | Transition::Reopen, _) => {
+            if transition == Transition::Resolve {
+                cadence::resolved(session, &incident).await?;
+            } else {
+                cadence::status_moved(session, &incident).await?;
+            }
+            let message = render::status_changed(&incident, previous, &me, text.as_ref(), config);
+            session.post_in_room(&incident, message.clone()).await?;
+            session.announce(&incident, message).await?;
+        }
     }
     let reply = match transition {
         Transition::Resolve => format!(
@@ -177,6 +199,7 @@ pub(super) async fn post_update(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
     text: UserText,
+    params: &Params,
 ) -> Result<Outcome, EngineError> {
     let mut incident = match session.target(named).await? {
         Ok(incident) => incident,
@@ -193,7 +216,7 @@ pub(super) async fn post_update(
     }
     incident.last_update_at = Some(session.now);
     session.tx.update_incident(&incident).await?;
-    publish(session, &incident, &text).await?;
+    record_public_update(session, &incident, &text).await?;
     session
         .record(
             &incident.id,
@@ -201,13 +224,63 @@ pub(super) async fn post_update(
             format!("Status update: {text}"),
         )
         .await?;
-    let message = render::status_update(&incident, &text, session.now, session.config());
-    session.post_in_room(&incident, message.clone()).await?;
-    session.announce(&incident, message).await?;
+    cadence::updated(session, &incident).await?;
+    publish_update(session, &incident, &text, params).await?;
     Ok(Outcome::Done(Reply::ephemeral(format!(
         "Status update posted for {}.",
         incident.id
     ))))
+}
+
+/// Posts a status update in the war room and the announce channel: the status's
+/// phrase from `[phrases]`, the user's text, and when the next one is due.
+async fn publish_update(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    text: &UserText,
+    params: &Params,
+) -> Result<(), EngineError> {
+    let phrase = phrase(session, incident, params);
+    let next = cadence::next_update_after_now(session, incident);
+    let message = render::status_update(
+        incident,
+        phrase.as_deref(),
+        Some(text),
+        next,
+        session.now,
+        session.config(),
+    );
+    session.post_in_room(incident, message.clone()).await?;
+    session.announce(incident, message).await
+}
+
+/// The status's phrase with its placeholders filled from the command's
+/// `key=value` words, then from the incident. A phrase that cannot be filled
+/// completely (no `cause=` given for `{cause}`) is left out rather than announced
+/// with a hole in it; the user's own text still goes out.
+fn phrase(session: &Session<'_>, incident: &Incident, params: &Params) -> Option<String> {
+    let template = session.config().phrase(incident.status.as_str())?;
+    let complete = Cell::new(true);
+    let filled = crate::config::render(template, |name| {
+        let given = params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone());
+        let value = given.or_else(|| match name {
+            "incident" => Some(incident.id.to_string()),
+            "title" => Some(incident.title.clone()),
+            "severity" => Some(incident.severity.to_string()),
+            "status" => Some(incident.status.to_string()),
+            "service" if !incident.services.is_empty() => Some(incident.services.join(", ")),
+            "room" => incident.room.clone(),
+            _ => None,
+        });
+        if value.is_none() {
+            complete.set(false);
+        }
+        value
+    });
+    complete.get().then_some(filled)
 }
 
 pub(super) async fn change_severity(
@@ -249,6 +322,7 @@ pub(super) async fn change_severity(
         )
         .await?;
     session.refresh_room(&incident).await?;
+    cadence::severity_changed(session, &incident).await?;
     let message = Message::line(vec![
         mention(&me),
         Inline::Text(format!(" changed the severity from {previous} to ")),
@@ -264,7 +338,7 @@ pub(super) async fn change_severity(
 
 /// Records text as said publicly, with the status the incident has now: the status
 /// page and feed show it (drills excepted), unlike the timeline, which is internal.
-async fn publish(
+async fn record_public_update(
     session: &mut Session<'_>,
     incident: &Incident,
     text: &UserText,

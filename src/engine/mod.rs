@@ -7,6 +7,7 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
+mod cadence;
 mod capture;
 mod declare;
 mod lifecycle;
@@ -16,6 +17,7 @@ mod records;
 mod roles;
 mod session;
 
+pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
 
 use crate::clock::SharedClock;
@@ -94,6 +96,9 @@ pub enum EngineError {
 pub struct EngineSettings {
     /// Where declarations, resolutions and public updates are announced, per platform.
     pub announce_channels: BTreeMap<Platform, String>,
+    /// Whether pages can be sent (a PagerDuty routing key is configured). Off, the
+    /// engine queues no pages and tells each incident's room so once.
+    pub paging: bool,
 }
 
 impl EngineSettings {
@@ -111,7 +116,10 @@ impl EngineSettings {
         {
             announce_channels.insert(Platform::Discord, channel);
         }
-        Self { announce_channels }
+        Self {
+            announce_channels,
+            paging: false,
+        }
     }
 }
 
@@ -127,6 +135,19 @@ struct Inner {
     clock: SharedClock,
     settings: EngineSettings,
     outbox_wakeup: Arc<Notify>,
+    /// Poked after every commit that planned or moved reminders.
+    schedule_wakeup: Arc<Notify>,
+}
+
+impl Inner {
+    fn after_commit(&self, queued: bool, planned: bool) {
+        if queued {
+            self.outbox_wakeup.notify_one();
+        }
+        if planned {
+            self.schedule_wakeup.notify_one();
+        }
+    }
 }
 
 impl Engine {
@@ -146,8 +167,15 @@ impl Engine {
                 clock,
                 settings,
                 outbox_wakeup,
+                schedule_wakeup: Arc::new(Notify::new()),
             }),
         }
+    }
+
+    /// The notifier poked whenever reminders are planned or moved, so the
+    /// scheduler need not wait for its next poll to see an earlier one.
+    pub fn schedule_notifier(&self) -> Arc<Notify> {
+        self.inner.schedule_wakeup.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -167,7 +195,7 @@ impl Engine {
         context: &Context,
         command: Command,
     ) -> Result<Reply, EngineError> {
-        let kind = telemetry::command_kind(&command);
+        let kind = command.name();
         let handled = self.decide(actor, context, command).await;
         let outcome = match &handled {
             Ok((_, outcome)) => *outcome,
@@ -211,18 +239,21 @@ impl Engine {
                 incident,
                 status,
                 text,
-                params: _,
-            } => lifecycle::set_status(&mut session, incident, status, text).await?,
+                params,
+            } => lifecycle::set_status(&mut session, incident, status, text, &params).await?,
             Command::Resolve { incident, summary } => {
                 lifecycle::resolve(&mut session, incident, summary).await?
             }
             Command::PostUpdate {
                 incident,
                 text,
-                params: _,
-            } => lifecycle::post_update(&mut session, incident, text).await?,
+                params,
+            } => lifecycle::post_update(&mut session, incident, text, &params).await?,
             Command::ChangeSeverity { incident, severity } => {
                 lifecycle::change_severity(&mut session, incident, severity).await?
+            }
+            Command::Snooze { incident, minutes } => {
+                cadence::snooze(&mut session, incident, minutes).await?
             }
             Command::AddNote { incident, at, text } => {
                 records::add_note(&mut session, incident, at, text).await?
@@ -248,12 +279,10 @@ impl Engine {
                         .save_reply(&request_key(actor.platform, key), &stored)
                         .await?;
                 }
-                let queued = session.queued;
+                let (queued, planned) = (session.queued, session.planned);
                 let observed = std::mem::take(&mut session.observed);
                 session.tx.commit().await?;
-                if queued {
-                    inner.outbox_wakeup.notify_one();
-                }
+                inner.after_commit(queued, planned);
                 observed.into_iter().for_each(telemetry::observe);
                 Ok((reply, CommandOutcome::Done))
             }

@@ -23,6 +23,8 @@ pub(super) struct Session<'a> {
     /// Metrics to record once the transaction has committed, so a command that
     /// fails to commit is not counted as having happened.
     pub observed: Vec<Observation>,
+    /// Whether reminder rows were planned or moved, for the scheduler to look again.
+    pub planned: bool,
 }
 
 impl<'a> Session<'a> {
@@ -40,6 +42,7 @@ impl<'a> Session<'a> {
             now: inner.clock.now(),
             queued: false,
             observed: Vec::new(),
+            planned: false,
         })
     }
 
@@ -137,6 +140,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Posts in the war room; a drill's messages are marked DRILL.
     pub async fn post_in_room(
         &mut self,
         incident: &Incident,
@@ -144,13 +148,14 @@ impl<'a> Session<'a> {
     ) -> Result<(), EngineError> {
         let post = Operation::Post {
             to: Destination::Room,
-            message,
+            message: render::for_incident(incident, message),
             handle: None,
         };
         self.enqueue(incident, post).await
     }
 
-    /// Posts in the platform's announce channel, when one is configured.
+    /// Posts in the platform's announce channel, when one is configured. Like
+    /// [`Session::post_in_room`], marks a drill's messages DRILL.
     pub async fn announce(
         &mut self,
         incident: &Incident,
@@ -167,7 +172,7 @@ impl<'a> Session<'a> {
         };
         let post = Operation::Post {
             to: Destination::Channel(channel),
-            message,
+            message: render::for_incident(incident, message),
             handle: None,
         };
         self.enqueue(incident, post).await

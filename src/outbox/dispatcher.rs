@@ -12,9 +12,10 @@
 //! another. Rate limits do not count as failed attempts: the platform told us when
 //! to come back, and a long 429 storm must not make us drop messages.
 
-use super::{ChatPlatform, DeliveryError, Destination, MessageRef, Operation};
+use super::{ChatPlatform, DeliveryError, Destination, MessageRef, Operation, PageEvent, Pager};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
+use crate::render::{Block, Inline, Message};
 use crate::store::{Delivered, OutboxEntry, Store, StoreError};
 use crate::telemetry::{self, DeliveryResult};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -87,6 +88,8 @@ pub struct Dispatcher {
 struct Inner {
     store: Store,
     platforms: HashMap<Platform, Arc<dyn ChatPlatform>>,
+    /// Where page rows go; `None` when paging is off.
+    pager: Option<Arc<dyn Pager>>,
     clock: SharedClock,
     settings: DispatcherSettings,
     wakeup: Arc<Notify>,
@@ -102,6 +105,18 @@ impl Dispatcher {
         settings: DispatcherSettings,
         wakeup: Arc<Notify>,
     ) -> Self {
+        Self::with_pager(store, platforms, None, clock, settings, wakeup)
+    }
+
+    /// Like [`Dispatcher::new`], delivering page rows through `pager`.
+    pub fn with_pager(
+        store: Store,
+        platforms: Vec<Arc<dyn ChatPlatform>>,
+        pager: Option<Arc<dyn Pager>>,
+        clock: SharedClock,
+        settings: DispatcherSettings,
+        wakeup: Arc<Notify>,
+    ) -> Self {
         let platforms = platforms
             .into_iter()
             .map(|adapter| (adapter.platform(), adapter))
@@ -110,6 +125,7 @@ impl Dispatcher {
             inner: Arc::new(Inner {
                 store,
                 platforms,
+                pager,
                 clock,
                 settings,
                 wakeup,
@@ -240,9 +256,19 @@ impl Inner {
             Err(error) => {
                 telemetry::delivery(entry.platform, DeliveryResult::Failed);
                 tracing::warn!(id = entry.id, incident = ?entry.incident, kind, %error, "giving up on an operation");
-                store
-                    .fail_outbox(entry.id, owner, now, &error.to_string())
-                    .await?
+                match &entry.operation {
+                    Operation::Page { if_refused, .. } => {
+                        let report = refusal_report(if_refused, &error);
+                        store
+                            .fail_outbox_reporting(&entry, owner, now, &error.to_string(), &report)
+                            .await?
+                    }
+                    _ => {
+                        store
+                            .fail_outbox(entry.id, owner, now, &error.to_string())
+                            .await?
+                    }
+                }
             }
         };
         if !kept {
@@ -261,6 +287,9 @@ impl Inner {
         &self,
         entry: &OutboxEntry,
     ) -> Result<Result<Delivered, DeliveryError>, StoreError> {
+        if let Operation::Page { event, .. } = &entry.operation {
+            return self.page(entry, event).await;
+        }
         let Some(platform) = self.platforms.get(&entry.platform) else {
             // Transient: a restart with the adapter configured should still deliver it.
             return Ok(Err(DeliveryError::Transient(format!(
@@ -332,7 +361,36 @@ impl Inner {
                 Ok(posted) => platform.pin(&posted).await.map(|()| Delivered::Nothing),
                 Err(error) => Err(error),
             },
+            Operation::Page { .. } => Err(permanent("a page is not a chat operation")),
         })
+    }
+
+    /// Sends a page. A trigger gets the war room added to its details if the room
+    /// exists by now (the page lane does not wait for it: paging comes first).
+    async fn page(
+        &self,
+        entry: &OutboxEntry,
+        event: &PageEvent,
+    ) -> Result<Result<Delivered, DeliveryError>, StoreError> {
+        let Some(pager) = &self.pager else {
+            return Ok(Err(permanent(
+                "paging is off in this process (no PAGERDUTY_ROUTING_KEY)",
+            )));
+        };
+        let mut event = event.clone();
+        if let Some(id) = &entry.incident
+            && let Some(room) = self.store.incident(id).await?.and_then(|i| i.room)
+        {
+            if let Some(url) = self
+                .platforms
+                .get(&entry.platform)
+                .and_then(|platform| platform.room_url(&room))
+            {
+                event.details.insert("room_url".into(), url);
+            }
+            event.details.insert("room".into(), room);
+        }
+        Ok(pager.send(&event).await.map(|()| Delivered::Nothing))
     }
 
     /// The incident's war room. Lanes are delivered in order, so by the time a room
@@ -381,6 +439,20 @@ fn permanent(reason: &str) -> DeliveryError {
     DeliveryError::Permanent(reason.to_string())
 }
 
+/// What the war room is told when a page could not be sent: the engine's words,
+/// then the paging service's reason.
+fn refusal_report(if_refused: &Message, error: &DeliveryError) -> Operation {
+    let mut message = if_refused.clone();
+    message
+        .blocks
+        .push(Block::Paragraph(vec![Inline::Text(error.to_string())]));
+    Operation::Post {
+        to: Destination::Room,
+        message,
+        handle: None,
+    }
+}
+
 /// `base · 2^failures`, capped at the maximum.
 fn backoff(settings: &DispatcherSettings, failures: u32) -> Duration {
     let factor = 1u32.checked_shl(failures).unwrap_or(u32::MAX);
@@ -406,6 +478,7 @@ fn operation_name(operation: &Operation) -> &'static str {
         Operation::Post { .. } => "post",
         Operation::Edit { .. } => "edit",
         Operation::Pin { .. } => "pin",
+        Operation::Page { .. } => "page",
     }
 }
 

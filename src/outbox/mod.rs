@@ -1,8 +1,9 @@
 //! Delivering what the engine queued: chat operations, in order, at least once.
 //!
 //! Owns: the platform-neutral [`Operation`]s, the [`ChatPlatform`] trait that each
-//! adapter implements, and the [`Dispatcher`] that leases queued rows, delivers them
-//! per incident in FIFO order, retries with backoff, and honours `Retry-After`.
+//! adapter implements, the [`Pager`] that pages go through, and the [`Dispatcher`]
+//! that leases queued rows, delivers them per incident in FIFO order, retries with
+//! backoff, and honours `Retry-After`.
 //! Must not: decide what to say (the engine wrote that) or hold platform types.
 //!
 //! Delivery is at-least-once: a crash between "sent" and "marked delivered" sends
@@ -10,9 +11,11 @@
 //! [`ChatPlatform::create_room`] must return the room an earlier attempt made.
 
 mod dispatcher;
+mod pager;
 pub mod testing;
 
 pub use dispatcher::{Dispatcher, DispatcherSettings};
+pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError};
 
 use crate::domain::{Platform, UserId};
 use crate::render::Message;
@@ -40,6 +43,20 @@ pub enum Operation {
     Edit { handle: String, message: Message },
     /// Pin the message posted earlier under `handle` in the war room.
     Pin { handle: String },
+    /// Send an event to the paging service. If the service refuses it for good,
+    /// `if_refused` is posted in the war room with the service's reason, because
+    /// people who were meant to be paged were not.
+    Page {
+        event: PageEvent,
+        if_refused: Message,
+    },
+}
+
+impl Operation {
+    /// Pages go to the paging service, in a lane of their own (see the store).
+    pub fn is_page(&self) -> bool {
+        matches!(self, Operation::Page { .. })
+    }
 }
 
 /// What a new war room looks like.
@@ -115,4 +132,9 @@ pub trait ChatPlatform: Send + Sync + 'static {
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError>;
 
     async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError>;
+
+    /// A link that opens the room, for pages; `None` if the platform has none.
+    fn room_url(&self, _room: &str) -> Option<String> {
+        None
+    }
 }

@@ -1,4 +1,4 @@
-//! An in-process chat platform for tests and `warroom bench`.
+//! An in-process chat platform and pager for tests and benches.
 //!
 //! Owns: a record of every operation performed, in order and with the time the
 //! injected clock gave, plus the resulting rooms and messages; and knobs to make
@@ -11,7 +11,7 @@
 //! whose name exists returns that room, inviting a member again changes nothing,
 //! and pinning a pinned message keeps one pin.
 
-use super::{ChatPlatform, DeliveryError, MessageRef, RoomSpec};
+use super::{ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, RoomSpec};
 use crate::clock::SharedClock;
 use crate::domain::{Platform, UserId};
 use crate::render::Message;
@@ -456,6 +456,41 @@ impl ChatPlatform for TestingPlatform {
             posted: posted.clone(),
         };
         self.record(OperationKind::Pin, action).await;
+        Ok(())
+    }
+}
+
+/// An in-process pager for tests and benches: records every event with the
+/// time the injected clock gave.
+pub struct RecordingPager {
+    clock: SharedClock,
+    sent: Mutex<Vec<(DateTime<Utc>, PageEvent)>>,
+}
+
+impl RecordingPager {
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            sent: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every event sent, in order, with when it was sent.
+    pub fn sent(&self) -> Vec<(DateTime<Utc>, PageEvent)> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Pager for RecordingPager {
+    async fn send(&self, event: &PageEvent) -> Result<(), DeliveryError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((self.clock.now(), event.clone()));
         Ok(())
     }
 }

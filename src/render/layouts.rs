@@ -134,27 +134,6 @@ pub fn status_changed(
     Message { blocks }
 }
 
-/// A status update, posted in the room and announced.
-pub fn status_update(
-    incident: &Incident,
-    text: &UserText,
-    at: DateTime<Utc>,
-    config: &Config,
-) -> Message {
-    let line = vec![
-        Inline::Strong(format!(
-            "Status update {} · {} · {}",
-            clock_time(at, config),
-            incident.severity,
-            incident.status
-        )),
-        Inline::Text(format!(" — {}: {text}", incident.title)),
-    ];
-    Message {
-        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
-    }
-}
-
 /// `/incident timeline`.
 pub fn timeline(incident: &Incident, events: &[TimelineEvent], config: &Config) -> Message {
     let mut blocks = vec![Block::Heading(heading(incident))];
@@ -283,11 +262,32 @@ fn heading(incident: &Incident) -> Vec<Inline> {
     )
 }
 
-fn drill_marked(incident: &Incident, mut line: Vec<Inline>) -> Vec<Inline> {
-    if incident.drill {
-        line.insert(0, Inline::Strong("[DRILL] ".into()));
+/// The mark every message of a drill carries.
+const DRILL_MARK: &str = "[DRILL] ";
+
+pub(super) fn drill_marked(incident: &Incident, mut line: Vec<Inline>) -> Vec<Inline> {
+    let marked = matches!(line.first(), Some(Inline::Strong(mark)) if mark == DRILL_MARK);
+    if incident.drill && !marked {
+        line.insert(0, Inline::Strong(DRILL_MARK.into()));
     }
     line
+}
+
+/// A message as the incident's audiences see it: in a drill, marked DRILL at the
+/// start (once, whichever layout made it), so nobody takes a drill for the real thing.
+pub fn for_incident(incident: &Incident, mut message: Message) -> Message {
+    if !incident.drill {
+        return message;
+    }
+    match message.blocks.first_mut() {
+        Some(Block::Heading(line) | Block::Paragraph(line)) => {
+            *line = drill_marked(incident, std::mem::take(line));
+        }
+        _ => message
+            .blocks
+            .insert(0, Block::Paragraph(drill_marked(incident, Vec::new()))),
+    }
+    message
 }
 
 fn incident_link(incident: &Incident, config: &Config) -> Inline {

@@ -9,10 +9,15 @@
 //! escapes; mentions travel as [`Inline::Mention`], so the only people a message can
 //! ping are the ones the engine put there.
 
+mod cadence;
 pub mod discord;
 mod layouts;
 pub mod slack;
 
+pub use cadence::{
+    SNOOZE_MINUTES, escalated, page_refused, paging_off, response_missed, snoozed, status_update,
+    update_reminder,
+};
 pub use layouts::*;
 
 use crate::domain::UserId;

@@ -61,8 +61,19 @@ pub(super) async fn acquire(
 /// The statement that ends `owner`'s lease on a row and applies `set` to it:
 /// `$1` is the row id, `$2` the owner, `$3…` belong to `set`.
 pub(super) fn finish(leased: &Leased, set: &'static str) -> AssertSqlSafe<String> {
+    finish_if(leased, set, "1 = 1")
+}
+
+/// Like [`finish`], for a row that must also still meet `condition` (a row the
+/// holder's work may have made moot meanwhile, e.g. a cancelled reminder).
+pub(super) fn finish_if(
+    leased: &Leased,
+    set: &'static str,
+    condition: &'static str,
+) -> AssertSqlSafe<String> {
     AssertSqlSafe(format!(
-        "UPDATE {table} SET lease_owner = NULL, lease_until = NULL, {set} WHERE id = $1 AND lease_owner = $2",
+        "UPDATE {table} SET lease_owner = NULL, lease_until = NULL, {set} \
+         WHERE id = $1 AND lease_owner = $2 AND {condition}",
         table = leased.table,
     ))
 }

@@ -37,6 +37,7 @@ mod incidents;
 mod lease;
 mod outbox;
 mod reads;
+mod reminders;
 mod requests;
 mod rows;
 mod status_page;
@@ -44,10 +45,11 @@ mod status_page;
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
-    ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Platform, Severity,
+    ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform, Severity,
     StatusUpdate, TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
+use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -561,7 +563,65 @@ impl Store {
         error: &str,
     ) -> Result<bool, StoreError> {
         let _turn = self.writer_turn().await;
-        outbox::fail(&self.pool, id, owner, now, error).await
+        outbox::fail(&mut *self.pool.acquire().await?, id, owner, now, error).await
+    }
+
+    /// Leases up to `limit` reminder rows that are due, earliest first. A lease
+    /// expires after `lease`, so rows held by a crashed process fire elsewhere.
+    pub async fn claim_reminders(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        let _turn = self.writer_turn().await;
+        reminders::claim(&self.pool, owner, now, lease, limit).await
+    }
+
+    /// When the next pending reminder that no scheduler holds at `now` falls due.
+    pub async fn next_reminder_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        reminders::next_due(&mut *self.pool.acquire().await?, now).await
+    }
+
+    /// Every reminder row of an incident (pending and done), in the order planned.
+    pub async fn reminders_of(&self, incident: &IncidentId) -> Result<Vec<Reminder>, StoreError> {
+        reminders::of_incident(&mut *self.pool.acquire().await?, incident).await
+    }
+
+    /// Every page of an incident, oldest first.
+    pub async fn pages_of(&self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
+        reminders::pages(&mut *self.pool.acquire().await?, incident).await
+    }
+
+    /// Marks a leased operation failed and, in the same transaction, queues
+    /// `report` behind the incident's other chat operations, so a failure the room
+    /// must hear about cannot be recorded without the report.
+    pub async fn fail_outbox_reporting(
+        &self,
+        entry: &OutboxEntry,
+        owner: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        report: &Operation,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        if !outbox::fail(&mut tx.tx, entry.id, owner, now, error).await? {
+            return Ok(false);
+        }
+        outbox::enqueue(
+            &mut tx.tx,
+            entry.incident.as_ref(),
+            entry.platform,
+            report,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The message posted under `handle` for an incident, if it was delivered.
@@ -686,6 +746,93 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         outbox::enqueue(&mut self.tx, incident, platform, operation, now).await
+    }
+
+    /// Plans a reminder row due at `due_at`.
+    pub async fn plan_reminder(
+        &mut self,
+        incident: &IncidentId,
+        kind: ReminderKind,
+        due_at: DateTime<Utc>,
+        target: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        reminders::plan(&mut self.tx, incident, kind, due_at, target, now).await
+    }
+
+    /// Cancels the incident's pending reminders of these kinds; returns how many.
+    pub async fn cancel_reminders(
+        &mut self,
+        incident: &IncidentId,
+        kinds: &[ReminderKind],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        reminders::cancel(&mut self.tx, incident, kinds, now).await
+    }
+
+    /// Moves the incident's pending reminders of a kind to `due_at`; returns how many.
+    pub async fn postpone_reminders(
+        &mut self,
+        incident: &IncidentId,
+        kind: ReminderKind,
+        due_at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        reminders::postpone(&mut self.tx, incident, kind, due_at).await
+    }
+
+    /// The incident's pending reminders, earliest first.
+    pub async fn pending_reminders(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        reminders::pending(&mut self.tx, incident).await
+    }
+
+    /// Whether a fired reminder already called in `level` for the incident.
+    pub async fn level_reached(
+        &mut self,
+        incident: &IncidentId,
+        level: &str,
+    ) -> Result<bool, StoreError> {
+        reminders::level_reached(&mut self.tx, incident, level).await
+    }
+
+    /// Whether a reminder of this kind already fired for the incident.
+    pub async fn has_fired(
+        &mut self,
+        incident: &IncidentId,
+        kind: ReminderKind,
+    ) -> Result<bool, StoreError> {
+        reminders::has_fired(&mut self.tx, incident, kind).await
+    }
+
+    /// Ends a reminder `owner` leased, with its outcome (and, for a response
+    /// check, the level it called in). False if it was cancelled meanwhile or the
+    /// lease went elsewhere: then the caller must roll back what it did for it.
+    pub async fn finish_reminder(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        outcome: ReminderOutcome,
+        target: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        reminders::finish(&mut self.tx, id, owner, now, outcome, target).await
+    }
+
+    /// Records a page, or moves the one with the same dedup key to a new state.
+    pub async fn record_page(
+        &mut self,
+        incident: &IncidentId,
+        page: &Page,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        reminders::record_page(&mut self.tx, incident, page, now).await
+    }
+
+    /// The incident's pages, oldest first.
+    pub async fn pages(&mut self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
+        reminders::pages(&mut self.tx, incident).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

@@ -1,9 +1,10 @@
 //! The outbox table: operations queued by the engine, claimed by dispatchers.
 //!
-//! Rows are grouped in lanes (an incident id, or `<platform>:global` for operations
-//! outside any incident). Within a lane only the oldest row that is neither
-//! delivered nor failed may be claimed, so a lane is delivered strictly in order
-//! and a row waiting out a rate limit holds back its own lane and nothing else.
+//! Rows are grouped in lanes (an incident id, `<incident id>/pager` for its pages,
+//! or `<platform>:global` for operations outside any incident). Within a lane only
+//! the oldest row that is neither delivered nor failed may be claimed, so a lane is
+//! delivered strictly in order and a row waiting out a rate limit holds back its
+//! own lane and nothing else.
 //!
 //! Ids order a lane. On Postgres ids are handed out at insert, not at commit, so two
 //! transactions could commit their rows in the opposite order; the engine locks the
@@ -38,9 +39,13 @@ pub(super) async fn enqueue(
     operation: &Operation,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let lane = match incident {
-        Some(id) => id.as_str().to_string(),
-        None => format!("{platform}:global"),
+    // Pages travel in a lane of their own beside the incident's chat lane: a
+    // paging service that is down must not hold up the war room, nor the reverse.
+    let lane = match (incident, operation.is_page()) {
+        (Some(id), false) => id.as_str().to_string(),
+        (Some(id), true) => format!("{id}/pager"),
+        (None, false) => format!("{platform}:global"),
+        (None, true) => "pager:global".to_string(),
     };
     sqlx::query(
         "INSERT INTO outbox (lane, incident_id, platform, operation, created_at, next_attempt_at, attempts) \
@@ -167,7 +172,7 @@ pub(super) async fn release(
 }
 
 pub(super) async fn fail(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     id: i64,
     owner: &str,
     now: DateTime<Utc>,
@@ -181,7 +186,7 @@ pub(super) async fn fail(
     .bind(owner)
     .bind(millis(now))
     .bind(error)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(failed.rows_affected() == 1)
 }

@@ -1,0 +1,137 @@
+//! Due work on the clock: status-update reminders, response-time checks and
+//! escalation steps.
+//!
+//! Owns: the [`Reminder`] vocabulary and the [`Scheduler`] loop, which leases due
+//! reminder rows (the store's one lease mechanism, so Postgres replicas share the
+//! work and each row fires once) and hands each to the engine as a system actor.
+//! Must not: decide what a reminder means or post anything: planning rows and
+//! firing them is the engine's ([`crate::engine::Engine::fire`]), delivering the
+//! result is the outbox's.
+//!
+//! A reminder is a row with a `due_at`, written by the engine in the same
+//! transaction as the state change that planned it. Nothing is kept in memory:
+//! after a restart the loop simply finds what is due, and a reminder that fell
+//! due while the bot was down fires once, at start.
+
+mod scheduler;
+
+pub use scheduler::{Scheduler, SchedulerSettings};
+
+use crate::domain::IncidentId;
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+/// What a reminder row is for. Stored by name, so the names are a contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReminderKind {
+    /// A status update is due (the severity's `update_every`).
+    Update,
+    /// The acknowledge target (`respond_within`) ends.
+    Response,
+    /// An escalation step (`escalate`) is reached; `target` names the level.
+    Escalate,
+}
+
+/// How a reminder row ended. Stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReminderOutcome {
+    /// The engine acted on it.
+    Fired,
+    /// The state change that made it moot cancelled it (an update, an ack, resolve…).
+    Cancelled,
+    /// It came due but there was nothing left to do (the level was already called in).
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown reminder {what} `{value}`")]
+pub struct UnknownReminderWord {
+    what: &'static str,
+    value: String,
+}
+
+impl ReminderKind {
+    pub const ALL: [ReminderKind; 3] = [
+        ReminderKind::Update,
+        ReminderKind::Response,
+        ReminderKind::Escalate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::Update => "update",
+            ReminderKind::Response => "response",
+            ReminderKind::Escalate => "escalate",
+        }
+    }
+}
+
+impl ReminderOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderOutcome::Fired => "fired",
+            ReminderOutcome::Cancelled => "cancelled",
+            ReminderOutcome::Skipped => "skipped",
+        }
+    }
+}
+
+impl FromStr for ReminderKind {
+    type Err = UnknownReminderWord;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| UnknownReminderWord {
+                what: "kind",
+                value: s.to_string(),
+            })
+    }
+}
+
+impl FromStr for ReminderOutcome {
+    type Err = UnknownReminderWord;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ReminderOutcome::Fired,
+            ReminderOutcome::Cancelled,
+            ReminderOutcome::Skipped,
+        ]
+        .into_iter()
+        .find(|outcome| outcome.as_str() == s)
+        .ok_or_else(|| UnknownReminderWord {
+            what: "outcome",
+            value: s.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for ReminderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for ReminderOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reminder row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminder {
+    pub id: i64,
+    pub incident: IncidentId,
+    pub kind: ReminderKind,
+    pub due_at: DateTime<Utc>,
+    /// The escalation level an `escalate` row calls in; for a `response` row that
+    /// fired, the level it paged.
+    pub target: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub outcome: Option<ReminderOutcome>,
+}

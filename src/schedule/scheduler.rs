@@ -1,0 +1,143 @@
+//! The scheduler loop: lease due reminder rows and hand each to the engine.
+
+use super::Reminder;
+use crate::clock::SharedClock;
+use crate::engine::{Engine, EngineError, Fired};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Tuning of the scheduler loop.
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    /// Names this scheduler in leases; unique per process.
+    pub owner: String,
+    /// How long a claimed row stays ours; a crashed process's rows fire elsewhere after it.
+    pub lease: Duration,
+    /// How many due rows one pass claims.
+    pub batch: u32,
+    /// The longest the loop sleeps without looking: rows planned by other
+    /// replicas do not poke this process.
+    pub poll_interval: Duration,
+}
+
+impl SchedulerSettings {
+    /// An owner name unique to this process and call.
+    pub fn unique_owner() -> String {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_nanos())
+            .unwrap_or_default();
+        format!(
+            "scheduler-{}-{started}-{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            owner: Self::unique_owner(),
+            lease: Duration::from_secs(60),
+            batch: 64,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Fires due reminders through the engine.
+#[derive(Clone)]
+pub struct Scheduler {
+    engine: Engine,
+    clock: SharedClock,
+    settings: SchedulerSettings,
+    wakeup: Arc<Notify>,
+}
+
+impl Scheduler {
+    pub fn new(engine: Engine, clock: SharedClock, settings: SchedulerSettings) -> Self {
+        let wakeup = engine.schedule_notifier();
+        Self {
+            engine,
+            clock,
+            settings,
+            wakeup,
+        }
+    }
+
+    /// One pass: claims what is due (earliest first) and fires it. Returns how
+    /// many rows were claimed.
+    pub async fn run_due(&self) -> Result<usize, EngineError> {
+        let settings = &self.settings;
+        let claimed: Vec<Reminder> = self
+            .engine
+            .store()
+            .claim_reminders(
+                &settings.owner,
+                self.clock.now(),
+                settings.lease,
+                settings.batch,
+            )
+            .await?;
+        for reminder in &claimed {
+            match self.engine.fire(reminder, &settings.owner).await? {
+                Fired::Done(outcome) => {
+                    tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = %reminder.kind, %outcome, "reminder done");
+                }
+                Fired::Dropped => {
+                    tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = %reminder.kind, "reminder cancelled meanwhile or taken over");
+                }
+            }
+        }
+        Ok(claimed.len())
+    }
+
+    /// Fires reminders until `shutdown` completes, sleeping until the next one is
+    /// due (or the engine plans an earlier one). Rows left unfired stay in the
+    /// database for the next process.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let settings = &self.settings;
+        tracing::info!(owner = %settings.owner, "scheduler started");
+        loop {
+            let full = match self.run_due().await {
+                Ok(claimed) => claimed >= settings.batch as usize,
+                Err(error) => {
+                    tracing::warn!(%error, "scheduler pass failed; its rows return when their leases end");
+                    false
+                }
+            };
+            let pause = if full {
+                Duration::ZERO
+            } else {
+                self.until_next_due().await
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = self.wakeup.notified(), if !full => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        tracing::info!(owner = %settings.owner, "scheduler stopped");
+    }
+
+    /// How long to sleep: until the next row is due, at most the poll interval.
+    async fn until_next_due(&self) -> Duration {
+        let poll = self.settings.poll_interval;
+        let now = self.clock.now();
+        match self.engine.store().next_reminder_due(now).await {
+            Ok(Some(next)) => (next - now).to_std().unwrap_or_default().min(poll),
+            Ok(None) => poll,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read when the next reminder is due");
+                poll
+            }
+        }
+    }
+}

@@ -21,11 +21,17 @@ use std::time::Duration;
 pub const COMMANDS: &str = "warroom_commands_total";
 pub const ACK_LATENCY: &str = "warroom_ack_latency_seconds";
 pub const DELIVERIES: &str = "warroom_deliveries_total";
+pub const REMINDERS: &str = "warroom_reminders_total";
+pub const REMINDER_LATENESS: &str = "warroom_reminder_lateness_seconds";
 
 /// Acknowledgement targets run from minutes (sev1) to a day (sev4).
 const ACK_BUCKETS: &[f64] = &[
     30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 86400.0,
 ];
+
+/// A reminder should fire within a second of its time; minutes mean a backlog or
+/// a restart after downtime.
+const LATENESS_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0];
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +99,12 @@ pub fn install() -> Option<PrometheusHandle> {
         .get_or_init(|| {
             let installed = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(ACK_LATENCY.to_string()), ACK_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(REMINDER_LATENESS.to_string()),
+                        LATENESS_BUCKETS,
+                    )
+                })
                 .and_then(PrometheusBuilder::install_recorder);
             match installed {
                 Ok(handle) => {
@@ -122,6 +134,15 @@ fn describe() {
         DELIVERIES,
         "Outbox delivery attempts, by platform and result (delivered, rate_limited, retried, failed)."
     );
+    metrics::describe_counter!(
+        REMINDERS,
+        "Reminders and escalations that came due, by kind (update, response, escalate) and outcome (fired, skipped)."
+    );
+    metrics::describe_histogram!(
+        REMINDER_LATENESS,
+        metrics::Unit::Seconds,
+        "How long after its due time a reminder was handled, by kind."
+    );
 }
 
 pub fn command_handled(kind: &'static str, outcome: CommandOutcome) {
@@ -140,4 +161,10 @@ pub fn observe(observation: Observation) {
 pub fn delivery(platform: Platform, result: DeliveryResult) {
     metrics::counter!(DELIVERIES, "platform" => platform.as_str(), "result" => result.as_str())
         .increment(1);
+}
+
+/// A reminder came due and was handled `lateness` after its time.
+pub fn reminder(kind: &'static str, outcome: &'static str, lateness: Duration) {
+    metrics::counter!(REMINDERS, "kind" => kind, "outcome" => outcome).increment(1);
+    metrics::histogram!(REMINDER_LATENESS, "kind" => kind).record(lateness.as_secs_f64());
 }

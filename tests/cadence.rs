@@ -1044,3 +1044,31 @@ async fn three_replicas_fire_every_reminder_exactly_once() {
     let repeated: Vec<_> = per_reminder.iter().filter(|(_, n)| **n != 1).collect();
     assert!(repeated.is_empty(), "fired more than once: {repeated:?}");
 }
+
+/// The value of one series in Prometheus text, 0 when absent.
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn fired_reminders_and_their_lateness_reach_the_metrics() {
+    let metrics = warroom::telemetry::install().expect("this test's process installs the recorder");
+    let fired = r#"warroom_reminders_total{kind="update",outcome="fired"}"#;
+    let late = r#"warroom_reminder_lateness_seconds_count{kind="update"}"#;
+    for backend in test_backends().await {
+        let h = Harness::new(backend, None).await;
+        let (_id, _room) = h.declare("UALICE", "sev1 checkout is down").await;
+        let before = metrics.render();
+        // The first update reminder of a SEV1 is due 15 minutes after declaring.
+        h.run_until(15 * 60).await;
+        let after = metrics.render();
+        assert!(
+            sample(&after, fired) >= sample(&before, fired) + 1.0,
+            "a fired update reminder is counted:\n{after}"
+        );
+        assert!(sample(&after, late) >= sample(&before, late) + 1.0);
+    }
+}

@@ -3,6 +3,7 @@
 use super::Reminder;
 use crate::clock::SharedClock;
 use crate::engine::{Engine, EngineError, Fired};
+use crate::telemetry;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,6 +88,10 @@ impl Scheduler {
         for reminder in &claimed {
             match self.engine.fire(reminder, &settings.owner).await? {
                 Fired::Done(outcome) => {
+                    let lateness = (self.clock.now() - reminder.due_at)
+                        .to_std()
+                        .unwrap_or_default();
+                    telemetry::reminder(reminder.kind.as_str(), outcome.as_str(), lateness);
                     tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = %reminder.kind, %outcome, "reminder done");
                 }
                 Fired::Dropped => {

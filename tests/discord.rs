@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use warroom::config::{Config, Settings};
-use warroom::domain::{EventKind, Incident, Status};
+use warroom::domain::{EventKind, Incident, Role, Status, TimelineEvent, UserId};
 use warroom::engine::Engine;
 use warroom::startup::Application;
 use warroom::store::IncidentFilter;
@@ -28,6 +28,11 @@ const DAVE: &str = "110000000000000004";
 const WAIT: Duration = Duration::from_secs(20);
 
 fn config() -> String {
+    config_with("15m")
+}
+
+/// The test config with SEV1 asking for a status update every `update_every`.
+fn config_with(update_every: &str) -> String {
     format!(
         r#"
 [bot]
@@ -39,7 +44,7 @@ name = "sev1"
 aliases = ["p0"]
 label = "Critical"
 respond_within = "15m"
-update_every = "15m"
+update_every = "{update_every}"
 
 [[severity]]
 name = "sev2"
@@ -88,6 +93,10 @@ struct Running {
 
 impl Running {
     async fn start(backend: &Backend) -> Self {
+        Self::start_with(backend, &config()).await
+    }
+
+    async fn start_with(backend: &Backend, config: &str) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -103,7 +112,7 @@ impl Running {
             ("DISCORD_API_URL", fake.api_url.clone()),
         ]);
         let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings");
-        let config = Config::from_toml_str(&config()).expect("config");
+        let config = Config::from_toml_str(config).expect("config");
         let app = Application::build(settings, config)
             .await
             .expect("warroom builds");
@@ -170,6 +179,52 @@ impl Running {
         .await
     }
 
+    /// `user` clicks the button labelled `label` on `message` as it stands in the
+    /// fake now (its `custom_id` read from what warroom posted); waits for the
+    /// answer. Gives the interaction id, the callback type and what the user sees.
+    async fn click(&mut self, user: &str, message: &FakeMessage, label: &str) -> Click {
+        let custom_id = custom_id_of(&message.body, label).unwrap_or_else(|| {
+            panic!("[{}] no {label} button on {:?}", self.backend, message.body)
+        });
+        self.click_custom(user, message, &custom_id).await
+    }
+
+    /// A click on a button whose `custom_id` is `custom_id`.
+    async fn click_custom(&mut self, user: &str, message: &FakeMessage, custom_id: &str) -> Click {
+        let id = self.interaction_id();
+        let payload = component_interaction(&id, user, custom_id, &posted_object(message));
+        self.answered(id, payload).await
+    }
+
+    /// Dispatches an interaction and waits for its answer.
+    async fn answered(&self, id: String, payload: Value) -> Click {
+        self.fake
+            .gateway
+            .dispatch("INTERACTION_CREATE", payload.clone());
+        let fake = &self.fake;
+        let kind = eventually("the answer to a click", WAIT, || {
+            fake.callback(&id).and_then(|c| c["type"].as_u64())
+        })
+        .await;
+        let reply = eventually("the reply to a click", WAIT, || {
+            fake.reply(&id, &token_of(&id))
+        })
+        .await;
+        Click {
+            id,
+            kind,
+            reply,
+            payload,
+        }
+    }
+
+    /// How many answers the interaction `id` got.
+    fn callbacks(&self, id: &str) -> usize {
+        self.fake
+            .requests_to(&Method::POST, &format!("/api/v10/interactions/{id}/"))
+            .len()
+    }
+
     async fn declare(&mut self, title: &str) -> (Incident, String) {
         let reply = self
             .command(
@@ -231,6 +286,45 @@ impl Running {
         })
         .await
     }
+}
+
+/// A click and its answer.
+struct Click {
+    id: String,
+    /// The callback type: 4 (message), 5 (deferred), 6 or 7 (update the message).
+    kind: u64,
+    /// What the user sees: the callback's data, or the deferred reply.
+    reply: Value,
+    /// The interaction as sent, to deliver again.
+    payload: Value,
+}
+
+impl Click {
+    fn text(&self) -> &str {
+        self.reply["content"].as_str().unwrap_or_default()
+    }
+}
+
+/// The labels of the buttons on a message body.
+fn button_labels(body: &Value) -> Vec<String> {
+    buttons(body)
+        .filter_map(|b| b["label"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The `custom_id` of the button labelled `label`.
+fn custom_id_of(body: &Value, label: &str) -> Option<String> {
+    buttons(body)
+        .find(|b| b["label"] == label)
+        .and_then(|b| b["custom_id"].as_str().map(str::to_string))
+}
+
+fn buttons(body: &Value) -> impl Iterator<Item = &Value> {
+    body["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
 }
 
 /// The embed field `name` of a message body.
@@ -703,16 +797,248 @@ fn the_fake_gateway_speaks_what_serenity_reads() {
         json!([option("title", 3, json!("x"))]),
     );
     let reaction = reaction_add(ALICE, INCIDENTS_CHANNEL, "700000000000000001", "📌");
+    let summary = FakeMessage {
+        id: "500000000000000009".into(),
+        channel: "500000000000000008".into(),
+        body: json!({
+            "content": format!("<@{ALICE}>"),
+            "embeds": [{ "title": "INC-20261123-001 · checkout is down", "color": 0xE0_2B_2B,
+                "description": "x", "fields": [{ "name": "Status", "value": "investigating", "inline": true }] }],
+            "components": [{ "type": 1, "components": [
+                { "type": 2, "style": 2, "label": "Acknowledge", "custom_id": "ack|INC-20261123-001" }
+            ] }],
+            "allowed_mentions": { "parse": [], "users": [ALICE] }
+        }),
+        edits: 0,
+        pinned: true,
+    };
+    let click = component_interaction(
+        "600000000000000002",
+        BOB,
+        "ack|INC-20261123-001",
+        &posted_object(&summary),
+    );
+    let notice = pin_notice(
+        "500000000000000010",
+        &summary.channel,
+        "700000000000000001",
+        ALICE,
+        false,
+    );
+    let own_notice = pin_notice(
+        "500000000000000011",
+        &summary.channel,
+        &summary.id,
+        BOT_ID,
+        true,
+    );
     for (t, d) in [
         ("READY", ready_event("session-1", "ws://127.0.0.1:1")),
         ("GUILD_CREATE", guild_create_event()),
         ("INTERACTION_CREATE", interaction),
+        ("INTERACTION_CREATE", click),
         ("MESSAGE_REACTION_ADD", reaction),
+        ("MESSAGE_CREATE", notice),
+        ("MESSAGE_CREATE", own_notice),
+        ("CHANNEL_PINS_UPDATE", pins_update(&summary.channel)),
     ] {
         let parsed: GatewayEvent = serde_json::from_value(frame(t, d)).expect(t);
         let GatewayEvent::Dispatch(_, event) = parsed else {
             panic!("{t} is not a dispatch");
         };
         assert!(!matches!(event, Event::Unknown(_)), "{t}");
+    }
+}
+
+/// Timeline events of `kind`.
+async fn events_of(warroom: &Running, incident: &Incident, kind: EventKind) -> Vec<TimelineEvent> {
+    warroom
+        .engine
+        .store()
+        .timeline(&incident.id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .collect()
+}
+
+/// Messages in `channel` whose content contains `text`.
+fn posts_saying(fake: &FakeDiscord, channel: &str, text: &str) -> usize {
+    fake.messages_in(channel)
+        .iter()
+        .filter(|m| m.body["content"].as_str().unwrap_or("").contains(text))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn summary_buttons_acknowledge_and_take_a_role_each_once() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        let summary = warroom.summary(&thread).await;
+        assert_eq!(
+            button_labels(&summary.body),
+            ["Acknowledge", "I'll take comms", "I'll take scribe"],
+            "[{name}]"
+        );
+        let ack_id = custom_id_of(&summary.body, "Acknowledge").unwrap();
+        assert!(ack_id.contains(incident.id.as_str()), "[{name}] {ack_id}");
+
+        // Acknowledge: answered to the clicker alone, recorded, the summary edited
+        // in place without the button, and the room told.
+        let edits_before = summary.edits;
+        let ack = warroom.click(ALICE, &summary, "Acknowledge").await;
+        assert_eq!(ack.kind, 4, "[{name}] {:?}", ack.reply);
+        assert_eq!(ack.reply["flags"], 64, "[{name}] {}", ack.reply);
+        assert_eq!(
+            ack.text(),
+            format!("Acknowledged {}.", incident.id),
+            "[{name}]"
+        );
+        let acknowledged = warroom.only_incident().await;
+        assert!(acknowledged.acknowledged_at.is_some(), "[{name}]");
+        let fake = &warroom.fake;
+        let edited = eventually("the summary without Acknowledge", WAIT, || {
+            fake.messages_in(&thread).into_iter().find(|m| {
+                m.id == summary.id
+                    && m.edits > edits_before
+                    && !button_labels(&m.body).iter().any(|l| l == "Acknowledge")
+            })
+        })
+        .await;
+        assert!(!field(&edited.body, "Acknowledged").is_empty(), "[{name}]");
+        assert_eq!(
+            button_labels(&edited.body),
+            ["I'll take comms", "I'll take scribe"],
+            "[{name}]"
+        );
+        eventually("the acknowledgement in the room", WAIT, || {
+            (posts_saying(fake, &thread, "acknowledged the incident") == 1).then_some(())
+        })
+        .await;
+
+        // I'll take comms, clicked by someone else on the summary as it is now.
+        let comms = warroom.click(DAVE, &edited, "I'll take comms").await;
+        assert_eq!(comms.kind, 4, "[{name}] {:?}", comms.reply);
+        assert_eq!(comms.reply["flags"], 64, "[{name}] {}", comms.reply);
+        assert!(
+            comms.text().contains("communications lead"),
+            "[{name}] {}",
+            comms.reply
+        );
+        let taken = warroom.only_incident().await;
+        assert_eq!(
+            taken.holder(Role::Comms),
+            Some(&UserId::new(DAVE)),
+            "[{name}]"
+        );
+        let fake = &warroom.fake;
+        let edited = eventually("the summary with the comms lead", WAIT, || {
+            fake.messages_in(&thread).into_iter().find(|m| {
+                m.id == summary.id && field(&m.body, "Communications lead") == format!("<@{DAVE}>")
+            })
+        })
+        .await;
+        assert_eq!(
+            button_labels(&edited.body),
+            ["I'll take scribe"],
+            "[{name}]"
+        );
+        eventually("the comms lead in the thread", WAIT, || {
+            fake.members(&thread)
+                .iter()
+                .any(|m| m == DAVE)
+                .then_some(())
+        })
+        .await;
+
+        // The same click delivered again (one interaction id): the same answer,
+        // nothing done twice.
+        warroom
+            .fake
+            .gateway
+            .dispatch("INTERACTION_CREATE", ack.payload.clone());
+        let fake = &warroom.fake;
+        let id = ack.id.clone();
+        eventually("the answer to the replayed click", WAIT, || {
+            (fake
+                .requests_to(&Method::POST, &format!("/api/v10/interactions/{id}/"))
+                .len()
+                == 2)
+                .then_some(())
+        })
+        .await;
+        let again = fake.requests_to(&Method::POST, &format!("/api/v10/interactions/{id}/"))[1]
+            .body
+            .clone();
+        assert_eq!(again["data"]["content"], ack.reply["content"], "[{name}]");
+        // A second person clicking a stale Acknowledge is told it is done already.
+        let late = warroom.click_custom(BOB, &summary, &ack_id).await;
+        assert_eq!(late.reply["flags"], 64, "[{name}] {}", late.reply);
+        assert!(
+            late.text().contains("already acknowledged"),
+            "[{name}] {}",
+            late.reply
+        );
+
+        // A button warroom never made: explained to the clicker, nothing changes.
+        let before = warroom.only_incident().await;
+        let timeline = warroom.engine.store().timeline(&incident.id).await.unwrap();
+        let odd = warroom
+            .click_custom(BOB, &summary, &format!("launch|{}", incident.id))
+            .await;
+        assert_eq!(odd.kind, 4, "[{name}]");
+        assert_eq!(odd.reply["flags"], 64, "[{name}] {}", odd.reply);
+        assert!(
+            odd.text().contains("not one warroom knows"),
+            "[{name}] {}",
+            odd.reply
+        );
+        assert_eq!(warroom.only_incident().await, before, "[{name}]");
+        assert_eq!(
+            warroom.engine.store().timeline(&incident.id).await.unwrap(),
+            timeline,
+            "[{name}]"
+        );
+
+        // Everything above reached the room before this status change does (the
+        // outbox keeps an incident's order): one acknowledgement, one comms post.
+        warroom
+            .command(
+                CAROL,
+                &thread,
+                "status",
+                json!([option("status", 3, json!("identified"))]),
+            )
+            .await;
+        let fake = &warroom.fake;
+        eventually("the summary showing identified", WAIT, || {
+            fake.messages_in(&thread)
+                .into_iter()
+                .find(|m| m.id == summary.id && field(&m.body, "Status") == "identified")
+        })
+        .await;
+        assert_eq!(
+            posts_saying(fake, &thread, "acknowledged the incident"),
+            1,
+            "[{name}]"
+        );
+        assert_eq!(
+            posts_saying(fake, &thread, "is now **communications lead**"),
+            1,
+            "[{name}]"
+        );
+        assert_eq!(
+            events_of(&warroom, &incident, EventKind::Acknowledged)
+                .await
+                .len(),
+            1,
+            "[{name}]"
+        );
+        assert_eq!(warroom.callbacks(&ack.id), 2, "[{name}]");
+        warroom.stop().await;
     }
 }

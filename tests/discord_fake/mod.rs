@@ -51,8 +51,8 @@ pub struct Recorded {
     pub path: String,
     /// The JSON body (`payload_json` of a multipart body), or `Null`.
     pub body: Value,
-    /// File names attached in a multipart body.
-    pub files: Vec<String>,
+    /// Files attached in a multipart body: (file name, content as text).
+    pub files: Vec<(String, String)>,
     pub authorization: Option<String>,
     pub status: u16,
     pub at: Instant,
@@ -100,7 +100,7 @@ impl FakeDiscord {
         let api_url = format!("http://{}", listener.local_addr().expect("address"));
         let app = axum::Router::new()
             .fallback(handle)
-            .with_state((rest.clone(), gateway.url.clone()));
+            .with_state((rest.clone(), gateway.clone()));
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("fake REST serves");
         });
@@ -124,6 +124,25 @@ impl FakeDiscord {
     pub fn author_message(&self, channel: &str, id: &str, author: &str, content: &str) {
         let message = message_object(id, channel, author, false, content);
         self.state().authored.insert(id.to_string(), message);
+    }
+
+    /// `user` pins a message people wrote, in the Discord client: the message is
+    /// pinned, and the gateway carries the "pinned a message" notice (returned, to
+    /// deliver again) and the pins update, as Discord sends them.
+    pub fn pin_by(&self, user: &str, channel: &str, message: &str) -> Value {
+        let notice_id = {
+            let mut state = self.state();
+            if let Some(authored) = state.authored.get_mut(message) {
+                authored["pinned"] = json!(true);
+            }
+            state.next_id += 1;
+            state.next_id.to_string()
+        };
+        let notice = pin_notice(&notice_id, channel, message, user, false);
+        self.gateway.dispatch("MESSAGE_CREATE", notice.clone());
+        self.gateway
+            .dispatch("CHANNEL_PINS_UPDATE", pins_update(channel));
+        notice
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -184,10 +203,10 @@ impl FakeDiscord {
     }
 }
 
-type Shared = (Arc<Mutex<RestState>>, String);
+type Shared = (Arc<Mutex<RestState>>, Arc<Gateway>);
 
 async fn handle(
-    State((rest, gateway_url)): State<Shared>,
+    State((rest, gateway)): State<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -201,7 +220,7 @@ async fn handle(
         .map(str::to_string);
     let mut state = rest.lock().unwrap_or_else(|e| e.into_inner());
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
-    let (status, answer) = route(&mut state, &method, &segments, &body_json, &gateway_url);
+    let (status, answer) = route(&mut state, &method, &segments, &body_json, &gateway);
     state.requests.push(Recorded {
         method,
         path,
@@ -222,8 +241,9 @@ fn route(
     method: &Method,
     segments: &[&str],
     body: &Value,
-    gateway_url: &str,
+    gateway: &Gateway,
 ) -> (StatusCode, Option<Value>) {
+    let gateway_url = gateway.url.as_str();
     let ok = |value: Value| (StatusCode::OK, Some(value));
     let no_content = (StatusCode::NO_CONTENT, None);
     let mut new_id = || {
@@ -304,6 +324,10 @@ fn route(
         }
         ("GET", ["channels", _, "messages", id]) => match state.authored.get(*id) {
             Some(message) => ok(message.clone()),
+            None if state.messages.iter().any(|m| m.id == *id) => {
+                let posted = state.messages.iter().find(|m| m.id == *id);
+                ok(posted.map(posted_object).unwrap_or(Value::Null))
+            }
             None => (
                 StatusCode::NOT_FOUND,
                 Some(json!({ "message": "Unknown Message", "code": 10008 })),
@@ -334,20 +358,26 @@ fn route(
             }
         }
         ("PUT", ["channels", channel, "messages", "pins", id]) => {
-            match state
+            let Some(at) = state
                 .messages
-                .iter_mut()
-                .find(|m| m.id == *id && m.channel == *channel)
-            {
-                Some(message) => {
-                    message.pinned = true;
-                    no_content
-                }
-                None => (
+                .iter()
+                .position(|m| m.id == *id && m.channel == *channel)
+            else {
+                return (
                     StatusCode::NOT_FOUND,
                     Some(json!({ "message": "Unknown Message", "code": 10008 })),
-                ),
+                );
+            };
+            let first = !state.messages[at].pinned;
+            state.messages[at].pinned = true;
+            if first {
+                // Discord announces a pin in the channel: the "pinned a message"
+                // notice by whoever pinned it (here the bot), and the pins update.
+                let notice = pin_notice(&new_id(), channel, id, BOT_ID, true);
+                gateway.dispatch("MESSAGE_CREATE", notice);
+                gateway.dispatch("CHANNEL_PINS_UPDATE", pins_update(channel));
             }
+            no_content
         }
         ("POST", ["interactions", _, _, "callback"]) => no_content,
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
@@ -361,8 +391,8 @@ fn route(
     }
 }
 
-/// The JSON of a body, or of `payload_json` in a multipart body, with the file names.
-fn read_body(headers: &HeaderMap, body: &[u8]) -> (Value, Vec<String>) {
+/// The JSON of a body, or of `payload_json` in a multipart body, with its files.
+fn read_body(headers: &HeaderMap, body: &[u8]) -> (Value, Vec<(String, String)>) {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -388,7 +418,7 @@ fn read_body(headers: &HeaderMap, body: &[u8]) -> (Value, Vec<String>) {
             .nth(1)
             .and_then(|s| s.split('"').next())
         {
-            files.push(name.to_string());
+            files.push((name.to_string(), content.to_string()));
         }
     }
     (payload, files)
@@ -416,6 +446,66 @@ pub fn message_object(id: &str, channel: &str, author: &str, bot: bool, content:
         "timestamp": "2026-11-23T14:05:00.000000+00:00", "edited_timestamp": null, "tts": false,
         "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
         "embeds": [], "pinned": false, "type": 0, "flags": 0, "components": []
+    })
+}
+
+/// A message the bot posted, as Discord returns it: its content, embeds and buttons.
+pub fn posted_object(message: &FakeMessage) -> Value {
+    let mut object = message_object(
+        &message.id,
+        &message.channel,
+        BOT_ID,
+        true,
+        message.body["content"].as_str().unwrap_or(""),
+    );
+    for part in ["embeds", "components"] {
+        object[part] = message.body.get(part).cloned().unwrap_or(json!([]));
+    }
+    object["pinned"] = json!(message.pinned);
+    object
+}
+
+/// The "pinned a message" notice (type 6, `CHANNEL_PINNED_MESSAGE`) Discord posts
+/// in `channel` when `by` pins message `pinned`: no content, a `message_reference`
+/// to the pinned message.
+pub fn pin_notice(id: &str, channel: &str, pinned: &str, by: &str, bot: bool) -> Value {
+    let mut notice = message_object(id, channel, by, bot, "");
+    notice["type"] = json!(6);
+    notice["guild_id"] = json!(GUILD_ID);
+    notice["message_reference"] = json!({
+        "type": 0, "message_id": pinned, "channel_id": channel, "guild_id": GUILD_ID
+    });
+    if !bot {
+        notice["member"] = member_object(by);
+        if let Some(member) = notice["member"].as_object_mut() {
+            member.remove("user");
+        }
+    }
+    notice
+}
+
+/// `CHANNEL_PINS_UPDATE` for a pin in `channel` just now.
+pub fn pins_update(channel: &str) -> Value {
+    json!({
+        "guild_id": GUILD_ID, "channel_id": channel,
+        "last_pin_timestamp": "2026-11-23T14:06:00.000000+00:00"
+    })
+}
+
+/// A click by `user` on the button `custom_id` of `message` (a posted message
+/// object, as `posted_object` gives it): a `MESSAGE_COMPONENT` interaction.
+pub fn component_interaction(id: &str, user: &str, custom_id: &str, message: &Value) -> Value {
+    let channel = message["channel_id"].as_str().unwrap_or_default();
+    json!({
+        "id": id, "application_id": APPLICATION_ID, "type": 3,
+        "data": { "custom_id": custom_id, "component_type": 2 },
+        "guild_id": GUILD_ID, "channel_id": channel,
+        "channel": { "id": channel, "type": 11, "guild_id": GUILD_ID, "parent_id": INCIDENTS_CHANNEL, "name": "war room" },
+        "member": member_object(user), "message": message,
+        "token": token_of(id), "version": 1, "app_permissions": "2248473465835073",
+        "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+        "authorizing_integration_owners": { "0": GUILD_ID }, "context": 0,
+        "attachment_size_limit": 26214400
     })
 }
 

@@ -7,6 +7,7 @@
 mod common;
 mod discord_fake;
 
+use chrono::{TimeDelta, Utc};
 use common::{Backend, test_backends};
 use discord_fake::*;
 use reqwest::Method;
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 use warroom::config::{Config, Settings};
 use warroom::domain::{EventKind, Incident, Role, Status, TimelineEvent, UserId};
 use warroom::engine::Engine;
+use warroom::render::clock_time;
+use warroom::schedule::{Reminder, ReminderKind};
 use warroom::startup::Application;
 use warroom::store::IncidentFilter;
 
@@ -1039,6 +1042,185 @@ async fn summary_buttons_acknowledge_and_take_a_role_each_once() {
             "[{name}]"
         );
         assert_eq!(warroom.callbacks(&ack.id), 2, "[{name}]");
+        warroom.stop().await;
+    }
+}
+
+/// A message with a button whose `custom_id` starts with `prefix`.
+fn with_button(fake: &FakeDiscord, channel: &str, prefix: &str) -> Option<FakeMessage> {
+    fake.messages_in(channel).into_iter().find(|m| {
+        buttons(&m.body).any(|b| b["custom_id"].as_str().unwrap_or("").starts_with(prefix))
+    })
+}
+
+/// The incident's status-update reminders still to fire.
+async fn pending_updates(warroom: &Running, incident: &Incident) -> Vec<Reminder> {
+    warroom
+        .engine
+        .store()
+        .reminders_of(&incident.id)
+        .await
+        .expect("reminders")
+        .into_iter()
+        .filter(|r| r.kind == ReminderKind::Update && r.done_at.is_none())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_snooze_button_on_a_due_reminder_moves_the_next_one() {
+    for backend in test_backends().await {
+        // SEV1 wants an update every 2 s, so the app's own scheduler, on the
+        // system clock, sends a reminder soon after the declaration.
+        let settings = config_with("2s");
+        let mut warroom = Running::start_with(&backend, &settings).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        let fake = &warroom.fake;
+        let reminder = eventually("the update reminder", WAIT, || {
+            with_button(fake, &thread, "snooze:")
+        })
+        .await;
+        let content = reminder.body["content"].as_str().unwrap_or_default();
+        assert!(
+            content.contains(&format!("<@{ALICE}>")),
+            "[{name}] {content}"
+        );
+        assert_eq!(button_labels(&reminder.body), ["Snooze 30 m"], "[{name}]");
+        let custom_id = custom_id_of(&reminder.body, "Snooze 30 m").unwrap();
+        assert_eq!(custom_id, format!("snooze:30|{}", incident.id), "[{name}]");
+
+        // The commander snoozes it: the next reminder is half an hour away.
+        // Reminder times are kept to the millisecond.
+        let clicked = Utc::now() - TimeDelta::milliseconds(1);
+        let snooze = warroom.click(ALICE, &reminder, "Snooze 30 m").await;
+        assert_eq!(snooze.kind, 4, "[{name}] {:?}", snooze.reply);
+        assert_eq!(snooze.reply["flags"], 64, "[{name}] {}", snooze.reply);
+        let pending = pending_updates(&warroom, &incident).await;
+        assert_eq!(pending.len(), 1, "[{name}] {pending:?}");
+        let due = pending[0].due_at;
+        assert!(
+            due >= clicked + TimeDelta::minutes(30) && due <= Utc::now() + TimeDelta::minutes(30),
+            "[{name}] next reminder at {due}, clicked at {clicked}"
+        );
+        let config = Config::from_toml_str(&settings).unwrap();
+        assert_eq!(
+            snooze.text(),
+            format!(
+                "Snoozed the status-update reminder of {} until {}.",
+                incident.id,
+                clock_time(due, &config)
+            ),
+            "[{name}]"
+        );
+        let fake = &warroom.fake;
+        eventually("the snooze told in the room", WAIT, || {
+            fake.messages_in(&thread).into_iter().find(|m| {
+                let text = m.body["content"].as_str().unwrap_or("");
+                text.contains(&format!("<@{ALICE}>")) && text.contains("snoozed")
+            })
+        })
+        .await;
+
+        // Someone without a role cannot snooze; the reminder stays where it is.
+        let refused = warroom.click(DAVE, &reminder, "Snooze 30 m").await;
+        assert_eq!(refused.reply["flags"], 64, "[{name}] {}", refused.reply);
+        assert!(
+            refused.text().contains("role holders"),
+            "[{name}] {}",
+            refused.reply
+        );
+        assert_eq!(
+            pending_updates(&warroom, &incident).await,
+            pending,
+            "[{name}]"
+        );
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_pinned_in_the_war_room_is_captured_once() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        // warroom's own summary is pinned too, and Discord announces that pin as well.
+        warroom.summary(&thread).await;
+
+        let pinned = "700000000000000011";
+        warroom
+            .fake
+            .author_message(&thread, pinned, BOB, "rolled back checkout-api to v41");
+        let notice = warroom.fake.pin_by(ALICE, &thread, pinned);
+        let deadline = Instant::now() + WAIT;
+        let captured = loop {
+            let captured = events_of(&warroom, &incident, EventKind::Captured).await;
+            if !captured.is_empty() {
+                break captured;
+            }
+            assert!(Instant::now() < deadline, "[{name}] nothing captured");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(captured.len(), 1, "[{name}] {captured:?}");
+        assert_eq!(
+            captured[0].actor, BOB,
+            "[{name}] the author, not who pinned it"
+        );
+        assert_eq!(captured[0].text, "rolled back checkout-api to v41");
+
+        // The notice delivered twice, the message unpinned and pinned again by
+        // someone else, and a 📌 on it: each read, none recorded again.
+        let gateway = &warroom.fake.gateway;
+        gateway.dispatch("MESSAGE_CREATE", notice);
+        warroom.fake.pin_by(CAROL, &thread, pinned);
+        gateway.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(CAROL, &thread, pinned, "📌"),
+        );
+        let fake = &warroom.fake;
+        let read = format!("/channels/{thread}/messages/{pinned}");
+        eventually("every marking read", WAIT, || {
+            (fake.requests_to(&Method::GET, &read).len() == 4).then_some(())
+        })
+        .await;
+        // Another pin after them, to know the markings above were handled.
+        let later = "700000000000000012";
+        fake.author_message(&thread, later, CAROL, "error rate back to normal");
+        fake.pin_by(ALICE, &thread, later);
+        let deadline = Instant::now() + WAIT;
+        let captured = loop {
+            let captured = events_of(&warroom, &incident, EventKind::Captured).await;
+            if captured.len() >= 2 {
+                break captured;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{name}] the later pin was not captured"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let texts: Vec<(&str, &str)> = captured
+            .iter()
+            .map(|e| (e.actor.as_str(), e.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (BOB, "rolled back checkout-api to v41"),
+                (CAROL, "error rate back to normal")
+            ],
+            "[{name}]"
+        );
+        // The summary's pin was read and left out: it is the bot's own message.
+        let summary = warroom.summary(&thread).await;
+        let read = format!("/channels/{thread}/messages/{}", summary.id);
+        assert_eq!(
+            warroom.fake.requests_to(&Method::GET, &read).len(),
+            1,
+            "[{name}]"
+        );
         warroom.stop().await;
     }
 }

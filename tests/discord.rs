@@ -1224,3 +1224,154 @@ async fn a_message_pinned_in_the_war_room_is_captured_once() {
         warroom.stop().await;
     }
 }
+
+/// Characters of the text in a message body's embeds, as Discord counts them
+/// against the 6000 limit.
+fn embed_chars(body: &Value) -> usize {
+    let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    body["embeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|embed| {
+            let fields: usize = embed["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum();
+            chars(&embed["title"])
+                + chars(&embed["description"])
+                + chars(&embed["footer"]["text"])
+                + chars(&embed["author"]["name"])
+                + fields
+        })
+        .sum()
+}
+
+/// Every message body sent to the fake, wherever it went: channels, interaction
+/// callbacks (under `data`), webhook edits and follow-ups.
+fn sent_messages(fake: &FakeDiscord) -> Vec<Recorded> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| {
+            (r.path.contains("/messages") && !r.path.contains("/pins/") && r.method != Method::GET)
+                || r.path.starts_with("/api/v10/interactions/")
+                || r.path.starts_with("/api/v10/webhooks/")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_update_is_cut_to_discords_limits_and_attached_whole() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        warroom.summary(&thread).await;
+
+        let mut text = String::new();
+        let mut step = 0;
+        while text.chars().count() < 2880 {
+            step += 1;
+            text.push_str(&format!("step {step} rolled back; "));
+        }
+        let text = format!("{} END OF UPDATE", &text[..2880]);
+        assert_eq!(text.chars().count(), 2894);
+        let reply = warroom
+            .command(
+                CAROL,
+                &thread,
+                "update",
+                json!([option("text", 3, json!(text))]),
+            )
+            .await;
+        assert_eq!(
+            reply["content"],
+            format!("Status update posted for {}.", incident.id),
+            "[{name}] {reply}"
+        );
+
+        // In the war room and the announce channel: the content cut to 2000
+        // characters, the whole message attached as message.txt in the same request.
+        for channel in [thread.as_str(), ANNOUNCE_CHANNEL] {
+            let fake = &warroom.fake;
+            let posted = eventually("the long update", WAIT, || {
+                fake.requests_to(&Method::POST, &format!("/channels/{channel}/messages"))
+                    .into_iter()
+                    .find(|r| r.status == 200 && !r.files.is_empty())
+            })
+            .await;
+            let content = posted.body["content"].as_str().unwrap_or_default();
+            assert_eq!(content.chars().count(), 2000, "[{name}] {channel}");
+            assert!(content.ends_with('…'), "[{name}] {content}");
+            assert!(!content.contains("END OF UPDATE"), "[{name}]");
+            assert_eq!(
+                posted.body["attachments"],
+                json!([{ "id": 0, "filename": "message.txt" }]),
+                "[{name}]"
+            );
+            assert_eq!(posted.files.len(), 1, "[{name}]");
+            let (file, whole) = &posted.files[0];
+            assert_eq!(file, "message.txt", "[{name}]");
+            assert!(whole.contains(&text), "[{name}] {whole}");
+            let kept = fake
+                .messages_in(channel)
+                .into_iter()
+                .find(|m| m.body["content"] == content);
+            assert!(kept.is_some(), "[{name}] the message was kept as sent");
+        }
+
+        // The timeline now holds the long update too. A first answer cannot carry
+        // a file, so the reply is deferred (ephemeral "thinking…") and `@original`
+        // is edited with the cut text and the whole timeline attached.
+        let id = warroom.interaction_id();
+        warroom.fake.gateway.dispatch(
+            "INTERACTION_CREATE",
+            command_interaction(&id, CAROL, &thread, "timeline", json!([])),
+        );
+        let fake = &warroom.fake;
+        let reply = eventually("the timeline", WAIT, || fake.reply(&id, &token_of(&id))).await;
+        assert_eq!(
+            fake.callback(&id),
+            Some(json!({ "type": 5, "data": { "flags": 64 } })),
+            "[{name}]"
+        );
+        let content = reply["content"].as_str().unwrap_or_default();
+        assert_eq!(content.chars().count(), 2000, "[{name}]");
+        assert!(content.ends_with('…'), "[{name}] {content}");
+        assert_eq!(
+            reply["attachments"],
+            json!([{ "id": 0, "filename": "message.txt" }]),
+            "[{name}]"
+        );
+        let original = format!(
+            "/webhooks/{APPLICATION_ID}/{}/messages/@original",
+            token_of(&id)
+        );
+        let edits = fake.requests_to(&Method::PATCH, &original);
+        assert_eq!(edits.len(), 1, "[{name}]");
+        assert_eq!(edits[0].status, 200, "[{name}]");
+        let (file, whole) = &edits[0].files[0];
+        assert_eq!(file, "message.txt", "[{name}]");
+        assert!(whole.contains("Declared SEV1"), "[{name}] {whole}");
+        assert!(
+            whole.contains(&format!("Status update: {text}")),
+            "[{name}] {whole}"
+        );
+
+        // Nothing sent anywhere broke a limit.
+        for sent in sent_messages(&warroom.fake) {
+            let body = if sent.path.starts_with("/api/v10/interactions/") {
+                &sent.body["data"]
+            } else {
+                &sent.body
+            };
+            let content = body["content"].as_str().map_or(0, |s| s.chars().count());
+            assert!(content <= 2000, "[{name}] {} {content}", sent.path);
+            assert!(embed_chars(body) <= 6000, "[{name}] {}", sent.path);
+        }
+        warroom.stop().await;
+    }
+}

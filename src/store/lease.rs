@@ -16,8 +16,8 @@
 use super::StoreError;
 use super::rows::millis;
 use chrono::{DateTime, Utc};
-use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::time::Duration;
 
 /// A table whose rows are leased.
@@ -28,13 +28,35 @@ pub(super) struct Leased {
 }
 
 /// When a lease taken at `now` runs out.
-pub(super) fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
+fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     millis(now).saturating_add(lease_ms)
 }
 
+/// Leases, in order, each candidate row (read beforehand by the caller, with an
+/// `id` column) that is still free, and reads the ones this owner won.
+pub(super) async fn claim_each<T>(
+    conn: &mut AnyConnection,
+    leased: &Leased,
+    candidates: &[AnyRow],
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    read: impl Fn(&AnyRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let until_ms = until(now, lease);
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for row in candidates {
+        let id: i64 = row.try_get("id")?;
+        if acquire(conn, leased, id, owner, now, until_ms).await? {
+            claimed.push(read(row)?);
+        }
+    }
+    Ok(claimed)
+}
+
 /// Tries to lease row `id` for `owner` until `until_ms`; true if this call won it.
-pub(super) async fn acquire(
+async fn acquire(
     conn: &mut AnyConnection,
     leased: &Leased,
     id: i64,

@@ -80,15 +80,7 @@ pub(super) async fn claim(
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?;
-    let until = lease::until(now, lease);
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for row in &candidates {
-        let id: i64 = row.try_get("id")?;
-        if lease::acquire(&mut conn, &OUTBOX, id, owner, now, until).await? {
-            claimed.push(entry(row)?);
-        }
-    }
-    Ok(claimed)
+    lease::claim_each(&mut conn, &OUTBOX, &candidates, owner, now, lease, entry).await
 }
 
 pub(super) async fn complete(

@@ -194,15 +194,16 @@ pub(super) async fn claim(
         .bind(i64::from(limit))
         .fetch_all(&mut *conn)
         .await?;
-    let until = lease::until(now, lease);
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for row in &candidates {
-        let id: i64 = row.try_get("id")?;
-        if lease::acquire(&mut conn, &REMINDERS, id, owner, now, until).await? {
-            claimed.push(reminder(row)?);
-        }
-    }
-    Ok(claimed)
+    lease::claim_each(
+        &mut conn,
+        &REMINDERS,
+        &candidates,
+        owner,
+        now,
+        lease,
+        reminder,
+    )
+    .await
 }
 
 /// When the next pending row that nobody holds falls due. Walks the due-time

@@ -41,7 +41,7 @@
 //! every future effect is a reminder row.
 
 use super::session::Session;
-use super::{Actor, Context, Engine, EngineError, Outcome, Reply};
+use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse};
 use crate::config::SeverityConfig;
 use crate::domain::{EventKind, Incident, IncidentId, Page, PageState, Role, Status, UserId};
 use crate::outbox::{EventAction, Operation, PageEvent, PageSeverity};
@@ -285,14 +285,11 @@ pub(super) async fn snooze(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
     minutes: u32,
-) -> Result<Outcome, EngineError> {
-    let incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let incident = session.target(named).await?;
     let me = session.me().clone();
     if !incident.may_steer(&me) && incident.roles_of(&me).next().is_none() {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "Only the role holders of {} can snooze its reminders.",
             incident.id
         )));
@@ -303,7 +300,7 @@ pub(super) async fn snooze(
         .postpone_reminders(&incident.id, ReminderKind::Update, until)
         .await?;
     if moved == 0 {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "{} has no status-update reminder pending.",
             incident.id
         )));
@@ -311,11 +308,11 @@ pub(super) async fn snooze(
     session.planned = true;
     let message = render::snoozed(&incident, &me, until, session.config());
     session.post_in_room(&incident, message).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "Snoozed the status-update reminder of {} until {}.",
         incident.id,
         render::clock_time(until, session.config())
-    ))))
+    )))
 }
 
 impl Engine {

@@ -2,7 +2,7 @@
 //! the war room with its pinned summary and the announcement.
 
 use super::session::Session;
-use super::{EngineError, Outcome, Reply, cadence};
+use super::{Reply, Stop, cadence, refuse};
 use crate::domain::{EventKind, Incident, IncidentId, Role, Severity, Status, Title};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
@@ -14,7 +14,7 @@ pub(super) async fn declare(
     title: Title,
     services: Vec<String>,
     drill: bool,
-) -> Result<Outcome, EngineError> {
+) -> Result<Reply, Stop> {
     let config = session.config();
     let Some(severity) = severity.or_else(|| config.default_severity()) else {
         let words: Vec<String> = config
@@ -22,15 +22,13 @@ pub(super) async fn declare(
             .iter()
             .map(|s| format!("`{}`", s.name.as_str()))
             .collect();
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "Which severity? Start with one of {}: `/incident sev1 {title}`.",
             words.join(", ")
         )));
     };
     let Some(level) = config.severity(&severity) else {
-        return Ok(Outcome::rejected(format!(
-            "Severity {severity} is not configured."
-        )));
+        return Err(refuse(format!("Severity {severity} is not configured.")));
     };
     let platform = session.actor.platform;
     let declarer = session.me().clone();
@@ -141,5 +139,5 @@ pub(super) async fn declare(
             unreachable.join(", ")
         ));
     }
-    Ok(Outcome::Done(Reply::ephemeral(text)))
+    Ok(Reply::ephemeral(text))
 }

@@ -2,7 +2,7 @@
 //! severity changes and resolving.
 
 use super::session::Session;
-use super::{EngineError, Outcome, Reply, cadence, mention};
+use super::{EngineError, Reply, Stop, cadence, mention, refuse};
 use crate::command::Params;
 use crate::domain::{
     EventKind, Incident, IncidentId, Severity, Status, StatusUpdate, Transition, UserText,
@@ -14,14 +14,11 @@ use std::cell::Cell;
 pub(super) async fn acknowledge(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
-) -> Result<Outcome, EngineError> {
-    let mut incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let mut incident = session.target(named).await?;
     if let Some(at) = incident.acknowledged_at {
         let when = render::clock_time(at, session.config());
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "{} was already acknowledged at {when}.",
             incident.id
         )));
@@ -51,10 +48,7 @@ pub(super) async fn acknowledge(
         Inline::Text(" acknowledged the incident.".into()),
     ]);
     session.post_in_room(&incident, message).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
-        "Acknowledged {}.",
-        incident.id
-    ))))
+    Ok(Reply::ephemeral(format!("Acknowledged {}.", incident.id)))
 }
 
 pub(super) async fn set_status(
@@ -63,11 +57,8 @@ pub(super) async fn set_status(
     status: Status,
     text: Option<UserText>,
     params: &Params,
-) -> Result<Outcome, EngineError> {
-    let incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let incident = session.target(named).await?;
     change_status(session, incident, status, text, params).await
 }
 
@@ -75,11 +66,8 @@ pub(super) async fn resolve(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
     summary: Option<UserText>,
-) -> Result<Outcome, EngineError> {
-    let incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let incident = session.target(named).await?;
     change_status(session, incident, Status::Resolved, summary, &Vec::new()).await
 }
 
@@ -92,11 +80,11 @@ async fn change_status(
     status: Status,
     text: Option<UserText>,
     params: &Params,
-) -> Result<Outcome, EngineError> {
+) -> Result<Reply, Stop> {
     let me = session.me().clone();
     let transition = match incident.status.transition_to(status) {
         Ok(transition) => transition,
-        Err(refused) => return Ok(Outcome::rejected(format!("{}: {refused}.", incident.id))),
+        Err(refused) => return Err(refuse(format!("{}: {refused}.", incident.id))),
     };
     let may = match transition {
         Transition::Progress => incident.may_steer(&me) || incident.roles_of(&me).next().is_some(),
@@ -109,7 +97,7 @@ async fn change_status(
                 "the commander or the person who declared it"
             }
         };
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "Only {who} can set {} to {status}. {}",
             incident.id,
             commander_hint(&incident)
@@ -192,7 +180,7 @@ async fn change_status(
         Transition::Reopen => format!("Reopened {}; it is investigating again.", incident.id),
         Transition::Progress => format!("{} is now {status}.", incident.id),
     };
-    Ok(Outcome::Done(Reply::ephemeral(reply)))
+    Ok(Reply::ephemeral(reply))
 }
 
 pub(super) async fn post_update(
@@ -200,15 +188,12 @@ pub(super) async fn post_update(
     named: Option<IncidentId>,
     text: UserText,
     params: &Params,
-) -> Result<Outcome, EngineError> {
-    let mut incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let mut incident = session.target(named).await?;
     let me = session.me().clone();
     let speaks = incident.may_steer(&me) || incident.holds(&me, crate::domain::Role::Comms);
     if !speaks {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "Status updates for {} come from the communications lead or the commander. {}",
             incident.id,
             commander_hint(&incident)
@@ -226,10 +211,10 @@ pub(super) async fn post_update(
         .await?;
     cadence::updated(session, &incident).await?;
     publish_update(session, &incident, &text, params).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "Status update posted for {}.",
         incident.id
-    ))))
+    )))
 }
 
 /// Posts a status update in the war room and the announce channel: the status's
@@ -287,27 +272,21 @@ pub(super) async fn change_severity(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
     severity: Severity,
-) -> Result<Outcome, EngineError> {
-    let mut incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let mut incident = session.target(named).await?;
     let me = session.me().clone();
     if !incident.may_steer(&me) {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "Only the commander or the person who declared {} can change its severity. {}",
             incident.id,
             commander_hint(&incident)
         )));
     }
     if incident.severity == severity {
-        return Ok(Outcome::rejected(format!(
-            "{} is already {severity}.",
-            incident.id
-        )));
+        return Err(refuse(format!("{} is already {severity}.", incident.id)));
     }
     if !incident.status.is_open() {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "{} is resolved; reopen it (`/incident status investigating`) before changing its severity.",
             incident.id
         )));
@@ -330,10 +309,10 @@ pub(super) async fn change_severity(
         Inline::Text(".".into()),
     ]);
     session.post_in_room(&incident, message).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "{} is now {}.",
         incident.id, incident.severity
-    ))))
+    )))
 }
 
 /// Records text as said publicly, with the status the incident has now: the status

@@ -228,50 +228,51 @@ impl Engine {
                 title,
                 services,
                 drill,
-            } => declare::declare(&mut session, severity, title, services, drill).await?,
+            } => declare::declare(&mut session, severity, title, services, drill).await,
             Command::AssignRole {
                 incident,
                 role,
                 user,
-            } => roles::assign(&mut session, incident, role, user).await?,
-            Command::Ack { incident } => lifecycle::acknowledge(&mut session, incident).await?,
+            } => roles::assign(&mut session, incident, role, user).await,
+            Command::Ack { incident } => lifecycle::acknowledge(&mut session, incident).await,
             Command::SetStatus {
                 incident,
                 status,
                 text,
                 params,
-            } => lifecycle::set_status(&mut session, incident, status, text, &params).await?,
+            } => lifecycle::set_status(&mut session, incident, status, text, &params).await,
             Command::Resolve { incident, summary } => {
-                lifecycle::resolve(&mut session, incident, summary).await?
+                lifecycle::resolve(&mut session, incident, summary).await
             }
             Command::PostUpdate {
                 incident,
                 text,
                 params,
-            } => lifecycle::post_update(&mut session, incident, text, &params).await?,
+            } => lifecycle::post_update(&mut session, incident, text, &params).await,
             Command::ChangeSeverity { incident, severity } => {
-                lifecycle::change_severity(&mut session, incident, severity).await?
+                lifecycle::change_severity(&mut session, incident, severity).await
             }
             Command::Snooze { incident, minutes } => {
-                cadence::snooze(&mut session, incident, minutes).await?
+                cadence::snooze(&mut session, incident, minutes).await
             }
             Command::AddNote { incident, at, text } => {
-                records::add_note(&mut session, incident, at, text).await?
+                records::add_note(&mut session, incident, at, text).await
             }
             Command::AddFollowUp {
                 incident,
                 text,
                 owner,
                 due,
-            } => records::add_followup(&mut session, incident, text, owner, due).await?,
+            } => records::add_followup(&mut session, incident, text, owner, due).await,
             Command::CompleteFollowUp { incident, number } => {
-                records::complete_followup(&mut session, incident, number).await?
+                records::complete_followup(&mut session, incident, number).await
             }
-            other => queries::not_a_change(&other),
+            other => Err(queries::not_a_change(&other)),
         };
         match outcome {
-            Outcome::Rejected(reply) => Ok((reply, CommandOutcome::Rejected)),
-            Outcome::Done(reply) => {
+            Err(Stop::Failed(error)) => Err(error),
+            Err(Stop::Refused(reply)) => Ok((reply, CommandOutcome::Rejected)),
+            Ok(reply) => {
                 if let Some(key) = &context.request_id {
                     let stored = serde_json::to_string(&reply).unwrap_or_default();
                     session
@@ -290,18 +291,30 @@ impl Engine {
     }
 }
 
-/// What a command handler concluded.
-enum Outcome {
+/// Why a command handler stopped before its changes could be committed. Handlers
+/// return `Result<Reply, Stop>`, so `?` ends a command the same way whether the
+/// user must be told why (a refusal) or the database failed.
+enum Stop {
     /// Nothing changes; the transaction is rolled back and the user told why.
-    Rejected(Reply),
-    /// The changes in the session's transaction are committed.
-    Done(Reply),
+    Refused(Reply),
+    Failed(EngineError),
 }
 
-impl Outcome {
-    fn rejected(text: impl Into<String>) -> Self {
-        Outcome::Rejected(Reply::ephemeral(text))
+impl From<EngineError> for Stop {
+    fn from(error: EngineError) -> Self {
+        Stop::Failed(error)
     }
+}
+
+impl From<StoreError> for Stop {
+    fn from(error: StoreError) -> Self {
+        Stop::Failed(error.into())
+    }
+}
+
+/// Refuses a command with an explanation for the user.
+fn refuse(text: impl Into<String>) -> Stop {
+    Stop::Refused(Reply::ephemeral(text))
 }
 
 fn request_key(platform: Platform, id: &str) -> String {

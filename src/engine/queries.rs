@@ -1,7 +1,7 @@
 //! Commands that only look: timeline, lists, help. They read without a write
 //! transaction, so a busy incident never waits behind someone reading it.
 
-use super::{Actor, Context, Engine, EngineError, Outcome, Reply};
+use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse};
 use crate::command::{self, Command};
 use crate::domain::{Incident, IncidentId};
 use crate::render::{self, Inline, Message};
@@ -67,8 +67,8 @@ pub(super) async fn answer(
 }
 
 /// Reached only if a read-only command slipped past [`answer`]: refuse rather than guess.
-pub(super) fn not_a_change(command: &Command) -> Outcome {
-    Outcome::rejected(format!(
+pub(super) fn not_a_change(command: &Command) -> Stop {
+    refuse(format!(
         "warroom could not handle {command:?}; nothing was changed."
     ))
 }

@@ -1,7 +1,7 @@
 //! What the team writes down: timeline notes and follow-up action items.
 
 use super::session::Session;
-use super::{EngineError, Outcome, Reply};
+use super::{Reply, Stop, refuse};
 use crate::command::UserRef;
 use crate::domain::{EventKind, IncidentId, Role, UserText};
 use chrono::{NaiveDate, NaiveTime, TimeZone};
@@ -11,17 +11,14 @@ pub(super) async fn add_note(
     named: Option<IncidentId>,
     at: Option<NaiveTime>,
     text: UserText,
-) -> Result<Outcome, EngineError> {
-    let incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let incident = session.target(named).await?;
     let me = session.me().clone();
     let when = match at {
         None => session.now,
         Some(time) => {
             if !(incident.holds(&me, Role::Scribe) || incident.may_steer(&me)) {
-                return Ok(Outcome::rejected(
+                return Err(refuse(
                     "Only the scribe or the commander can back-date a note; drop the time to note it now.",
                 ));
             }
@@ -39,7 +36,7 @@ pub(super) async fn add_note(
             match resolved {
                 Some(utc) => utc,
                 None => {
-                    return Ok(Outcome::rejected(format!(
+                    return Err(refuse(format!(
                         "{} does not exist in {zone} (a clock change?); use another time.",
                         time.format("%H:%M")
                     )));
@@ -56,10 +53,10 @@ pub(super) async fn add_note(
         )
         .await?;
     let shown = crate::render::clock_time(when, session.config());
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "Added to the timeline of {} at {shown}.",
         incident.id
-    ))))
+    )))
 }
 
 pub(super) async fn add_followup(
@@ -68,15 +65,9 @@ pub(super) async fn add_followup(
     text: UserText,
     owner: Option<UserRef>,
     due: Option<NaiveDate>,
-) -> Result<Outcome, EngineError> {
-    let incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
-    let owner = match owner.map(|o| session.resolve_user(o)).transpose() {
-        Ok(owner) => owner,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let incident = session.target(named).await?;
+    let owner = owner.map(|o| session.resolve_user(o)).transpose()?;
     let number = session
         .tx
         .add_followup(
@@ -99,27 +90,24 @@ pub(super) async fn add_followup(
             format!("Follow-up #{number}: {text}{owner_text}{due_text}"),
         )
         .await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "Follow-up #{number} recorded for {}. `/incident followups` lists them.",
         incident.id
-    ))))
+    )))
 }
 
 pub(super) async fn complete_followup(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
     number: u32,
-) -> Result<Outcome, EngineError> {
-    let incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let incident = session.target(named).await?;
     if !session
         .tx
         .complete_followup(&incident.id, i64::from(number))
         .await?
     {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "{} has no follow-up #{number}. `/incident followups` lists them.",
             incident.id
         )));
@@ -131,8 +119,8 @@ pub(super) async fn complete_followup(
             format!("Follow-up #{number} done"),
         )
         .await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "Follow-up #{number} of {} is done.",
         incident.id
-    ))))
+    )))
 }

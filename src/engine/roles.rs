@@ -2,7 +2,7 @@
 //! may take a role nobody holds ("I'll take comms").
 
 use super::session::Session;
-use super::{EngineError, Outcome, Reply, mention};
+use super::{Reply, Stop, mention, refuse};
 use crate::command::UserRef;
 use crate::domain::{EventKind, IncidentId, Role};
 use crate::outbox::Operation;
@@ -13,15 +13,9 @@ pub(super) async fn assign(
     named: Option<IncidentId>,
     role: Role,
     user: UserRef,
-) -> Result<Outcome, EngineError> {
-    let mut incident = match session.target(named).await? {
-        Ok(incident) => incident,
-        Err(rejected) => return Ok(rejected),
-    };
-    let assignee = match session.resolve_user(user) {
-        Ok(user) => user,
-        Err(rejected) => return Ok(rejected),
-    };
+) -> Result<Reply, Stop> {
+    let mut incident = session.target(named).await?;
+    let assignee = session.resolve_user(user)?;
     let me = session.me().clone();
     let previous = incident.holder(role).cloned();
     let taking_open_role = previous.is_none() && assignee == me;
@@ -32,7 +26,7 @@ pub(super) async fn assign(
                 "Only the commander or the person who declared the incident assigns roles; anyone may take a role nobody holds"
             }
         };
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "{why}. {} currently: {}.",
             role.title(),
             previous
@@ -42,7 +36,7 @@ pub(super) async fn assign(
         )));
     }
     if previous.as_ref() == Some(&assignee) {
-        return Ok(Outcome::rejected(format!(
+        return Err(refuse(format!(
             "{assignee} is already the {} of {}.",
             role.title().to_lowercase(),
             incident.id
@@ -79,9 +73,9 @@ pub(super) async fn assign(
     }
     line.push(Inline::Text(".".into()));
     session.post_in_room(&incident, Message::line(line)).await?;
-    Ok(Outcome::Done(Reply::ephemeral(format!(
+    Ok(Reply::ephemeral(format!(
         "{assignee} is now the {} of {}.",
         role.title().to_lowercase(),
         incident.id
-    ))))
+    )))
 }

@@ -1,7 +1,7 @@
 //! One command's unit of work: its transaction, its clock reading, and the helpers
 //! every handler uses to find the incident, record events and queue operations.
 
-use super::{Actor, Context, EngineError, Inner, Outcome};
+use super::{Actor, Context, EngineError, Inner, Stop, refuse};
 use crate::command::UserRef;
 use crate::config::Config;
 use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
@@ -56,10 +56,7 @@ impl<'a> Session<'a> {
 
     /// The incident a command is about, locked for this transaction: the one named,
     /// or the one whose war room the command was typed in.
-    pub async fn target(
-        &mut self,
-        named: Option<IncidentId>,
-    ) -> Result<Result<Incident, Outcome>, EngineError> {
+    pub async fn target(&mut self, named: Option<IncidentId>) -> Result<Incident, Stop> {
         let platform = self.actor.platform;
         let found = match &named {
             Some(id) => self.tx.lock_incident(id).await?,
@@ -69,31 +66,29 @@ impl<'a> Session<'a> {
                     .await?
             }
         };
-        Ok(match (found, named) {
-            (Some(incident), _) if incident.platform != platform => {
-                Err(Outcome::rejected(format!(
-                    "{} is run on {}; command it from there.",
-                    incident.id, incident.platform
-                )))
-            }
+        match (found, named) {
+            (Some(incident), _) if incident.platform != platform => Err(refuse(format!(
+                "{} is run on {}; command it from there.",
+                incident.id, incident.platform
+            ))),
             (Some(incident), _) => Ok(incident),
-            (None, Some(id)) => Err(Outcome::rejected(format!(
+            (None, Some(id)) => Err(refuse(format!(
                 "There is no incident {id}. `/incident list` shows the open ones."
             ))),
-            (None, None) => Err(Outcome::rejected(
+            (None, None) => Err(refuse(
                 "This channel is not an incident war room. Run the command in the war room, or name the incident \
                  right after the subcommand, e.g. `/incident status INC-20261123-001 identified`. \
                  `/incident list` shows the open incidents.",
             )),
-        })
+        }
     }
 
     /// A user named in a command, as an id on this platform.
-    pub fn resolve_user(&self, user: UserRef) -> Result<UserId, Outcome> {
+    pub fn resolve_user(&self, user: UserRef) -> Result<UserId, Stop> {
         match user {
             UserRef::Id(id) => Ok(id),
             UserRef::Person(name) => self.config().person_id(&name, self.actor.platform).ok_or_else(|| {
-                Outcome::rejected(format!(
+                refuse(format!(
                     "I don't know who `{name}` is on {}: mention them (@name) so the platform fills in who they are, \
                      or add them under [people] in the config.",
                     self.actor.platform

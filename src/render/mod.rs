@@ -12,6 +12,7 @@
 mod cadence;
 pub mod discord;
 mod layouts;
+mod postmortem;
 pub mod slack;
 
 pub use cadence::{
@@ -19,6 +20,7 @@ pub use cadence::{
     update_reminder,
 };
 pub use layouts::*;
+pub use postmortem::{PostmortemRecord, postmortem};
 
 use crate::domain::UserId;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,302 @@
+//! The postmortem draft end to end: a scripted incident driven through the real
+//! engine on a manual clock renders exactly the checked-in draft, and times show in
+//! the configured zone across a clock change while the store keeps UTC.
+//!
+//! Every test runs on a fresh SQLite file, and on Postgres when
+//! `WARROOM_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{Backend, fresh_store, test_backends};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::clock::{ManualClock, SharedClock};
+use warroom::command;
+use warroom::config::Config;
+use warroom::domain::{IncidentId, Platform, UserId};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::{Dispatcher, DispatcherSettings};
+use warroom::render::{self, PostmortemRecord};
+use warroom::store::Store;
+
+const CONFIG: &str = r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "TIMEZONE"
+
+[[severity]]
+name = "sev1"
+label = "Critical"
+description = "Complete outage"
+respond_within = "15m"
+update_every = "15m"
+page = true
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+[people.dave]
+slack = "UDAVE"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[[service]]
+name = "checkout"
+rto = "30m"
+rpo = "5m"
+
+[[service]]
+name = "payments"
+rto = "1h"
+
+[phrases]
+investigating = "We are investigating reports of issues with {service}."
+identified = "We have identified the issue affecting {service}: {cause}."
+monitoring = "A fix for {service} is in place; we are monitoring."
+resolved = "The issue affecting {service} has been resolved."
+
+[slack]
+announce_channel = "CANNOUNCE"
+"#;
+
+const GOLDEN: &str = "tests/golden/postmortem-sev1.md";
+
+struct Harness {
+    engine: Engine,
+    store: Store,
+    dispatcher: Dispatcher,
+    clock: ManualClock,
+    config: Arc<Config>,
+    _backend: Backend,
+}
+
+impl Harness {
+    async fn new(backend: Backend, timezone: &str, start: DateTime<Utc>) -> Self {
+        let clock = ManualClock::starting_at(start);
+        let shared: SharedClock = Arc::new(clock.clone());
+        let platform = Arc::new(TestingPlatform::standing_in_for(
+            Platform::Slack,
+            shared.clone(),
+        ));
+        let store = fresh_store(&backend).await;
+        let config = Arc::new(
+            Config::from_toml_str(&CONFIG.replace("TIMEZONE", timezone))
+                .expect("test config is valid"),
+        );
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            shared.clone(),
+            EngineSettings::from_config(&config),
+            wakeup.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            vec![platform],
+            shared,
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        Self {
+            engine,
+            store,
+            dispatcher,
+            clock,
+            config,
+            _backend: backend,
+        }
+    }
+
+    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        let command = command::parse(text, &*self.config)
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
+        let actor = Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+        };
+        let context = Context {
+            channel: channel.to_string(),
+            request_id: None,
+        };
+        self.engine
+            .handle(&actor, &context, command)
+            .await
+            .expect("database answers")
+    }
+
+    async fn deliver(&self) {
+        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
+    }
+
+    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
+        let reply = self.run(user, "CGENERAL", text).await;
+        let reply = reply.text();
+        let start = reply.find("INC-").expect("an incident id in the reply");
+        let id: IncidentId = reply[start..start + 16].parse().expect("a well-formed id");
+        self.deliver().await;
+        let room = self
+            .store
+            .incident(&id)
+            .await
+            .expect("read")
+            .and_then(|i| i.room)
+            .expect("the war room was created");
+        (id, room)
+    }
+
+    fn minutes(&self, minutes: u64) {
+        self.clock.advance(Duration::from_secs(minutes * 60));
+    }
+
+    async fn draft(&self, id: &IncidentId) -> String {
+        let incident = self.store.incident(id).await.expect("read").expect("found");
+        let timeline = self.store.timeline(id).await.expect("timeline");
+        let followups = self.store.followups(id).await.expect("follow-ups");
+        let updates = self.store.status_updates(id).await.expect("updates");
+        render::postmortem(
+            &PostmortemRecord {
+                incident: &incident,
+                timeline: &timeline,
+                followups: &followups,
+                updates: &updates,
+            },
+            &self.config,
+        )
+    }
+}
+
+/// Compares without rewriting the expected file: a mismatch prints both texts and
+/// the first differing line, so the change can be judged and the file edited by hand.
+fn assert_golden(actual: &str, path: &str) {
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    if actual == expected {
+        return;
+    }
+    let first_difference = actual
+        .lines()
+        .zip(expected.lines())
+        .enumerate()
+        .find(|(_, (a, e))| a != e)
+        .map(|(n, (a, e))| format!("line {}:\n  expected: {e}\n  actual:   {a}", n + 1))
+        .unwrap_or_else(|| {
+            format!(
+                "one is a prefix of the other ({} vs {} lines)",
+                actual.lines().count(),
+                expected.lines().count()
+            )
+        });
+    panic!(
+        "the draft differs from {path}; {first_difference}\n\
+         ----- actual -----\n{actual}----- end -----"
+    );
+}
+
+#[tokio::test]
+async fn a_scripted_sev1_renders_exactly_the_golden_postmortem() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "UTC", start).await;
+        let (id, room) = h
+            .declare(
+                "UERIN",
+                "sev1 checkout is down | cards declined service=checkout service=payments",
+            )
+            .await;
+        h.minutes(2);
+        h.run("UALICE", &room, "ack").await;
+        h.run("UALICE", &room, "role comms <@UCAROL|carol>").await;
+        h.run("UALICE", &room, "role scribe @dave").await;
+        h.minutes(5);
+        h.run(
+            "UCAROL",
+            &room,
+            "update we are looking into failed payments",
+        )
+        .await;
+        h.minutes(8);
+        h.run(
+            "UBOB",
+            &room,
+            "status identified bad deploy of checkout-api (config *flag* | v2)",
+        )
+        .await;
+        h.minutes(4);
+        h.run("UCAROL", &room, "update rollback in progress").await;
+        h.minutes(10);
+        h.run("UBOB", &room, "status monitoring").await;
+        h.run("UCAROL", &room, "update error rates are back to normal")
+            .await;
+        h.run("UDAVE", &room, "note 14:20 rollback started").await;
+        h.run(
+            "UALICE",
+            &room,
+            "followup add a canary for checkout-api @bob due:2026-12-01",
+        )
+        .await;
+        h.run(
+            "UALICE",
+            &room,
+            "followup alert on card declines | by region",
+        )
+        .await;
+        h.minutes(20);
+        h.run("UALICE", &room, "resolve rolled back checkout-api to v1")
+            .await;
+        h.deliver().await;
+
+        assert_golden(&h.draft(&id).await, GOLDEN);
+    }
+}
+
+#[tokio::test]
+async fn a_clock_change_inside_an_incident_shows_local_times_and_keeps_utc_stored() {
+    // Berlin leaves summer time on 2026-10-25: 03:00 CEST becomes 02:00 CET at 01:00 UTC,
+    // so 02:30 happens twice; the draft must tell them apart and count real time.
+    let start = Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "Europe/Berlin", start).await;
+        let (id, room) = h.declare("UALICE", "sev1 checkout is down").await;
+        h.minutes(20);
+        h.run("UALICE", &room, "status identified bad deploy").await;
+        h.minutes(20);
+        h.run("UBOB", &room, "status monitoring").await;
+        h.minutes(20);
+        h.run("UALICE", &room, "resolve rolled back").await;
+        h.deliver().await;
+
+        let stored: Vec<DateTime<Utc>> = h
+            .store
+            .timeline(&id)
+            .await
+            .expect("timeline")
+            .iter()
+            .map(|e| e.at)
+            .collect();
+        let utc = |h, m| Utc.with_ymd_and_hms(2026, 10, 25, h, m, 0).unwrap();
+        assert_eq!(stored.first(), Some(&utc(0, 30)), "{stored:?}");
+        assert!(stored.contains(&utc(0, 50)), "{stored:?}");
+        assert!(stored.contains(&utc(1, 10)), "{stored:?}");
+        assert_eq!(stored.last(), Some(&utc(1, 30)), "{stored:?}");
+
+        let draft = h.draft(&id).await;
+        for line in [
+            "- **Duration:** 1h 0m (02:30 CEST – 02:30 CET)",
+            "Times are in Europe/Berlin.",
+            "- 02:30 CEST — **Declared** — Declared SEV1 Critical: checkout is down",
+            "- 02:50 CEST — **Identified** — Status investigating → identified: bad deploy",
+            "- 02:10 CET — **Mitigated** — Status identified → monitoring",
+            "- 02:30 CET — **Resolved** — Resolved: rolled back",
+            "| Time to mitigate | 40m |",
+        ] {
+            assert!(draft.contains(line), "missing `{line}` in:\n{draft}");
+        }
+    }
+}

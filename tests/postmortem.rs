@@ -14,7 +14,7 @@ use std::time::Duration;
 use warroom::clock::{ManualClock, SharedClock};
 use warroom::command;
 use warroom::config::Config;
-use warroom::domain::{IncidentId, Platform, UserId};
+use warroom::domain::{EventKind, IncidentId, Platform, UserId};
 use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
 use warroom::outbox::testing::TestingPlatform;
 use warroom::outbox::{Dispatcher, DispatcherSettings};
@@ -72,6 +72,7 @@ struct Harness {
     engine: Engine,
     store: Store,
     dispatcher: Dispatcher,
+    platform: Arc<TestingPlatform>,
     clock: ManualClock,
     config: Arc<Config>,
     _backend: Backend,
@@ -100,7 +101,7 @@ impl Harness {
         );
         let dispatcher = Dispatcher::new(
             store.clone(),
-            vec![platform],
+            vec![platform.clone()],
             shared,
             DispatcherSettings::default(),
             wakeup,
@@ -109,6 +110,7 @@ impl Harness {
             engine,
             store,
             dispatcher,
+            platform,
             clock,
             config,
             _backend: backend,
@@ -298,5 +300,55 @@ async fn a_clock_change_inside_an_incident_shows_local_times_and_keeps_utc_store
         ] {
             assert!(draft.contains(line), "missing `{line}` in:\n{draft}");
         }
+    }
+}
+
+#[tokio::test]
+async fn the_postmortem_command_posts_a_summary_with_the_draft_link_and_records_it() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "UTC", start).await;
+        let (id, room) = h.declare("UALICE", "sev1 checkout is down").await;
+        h.minutes(3);
+        h.run("UALICE", &room, "ack").await;
+        h.minutes(7);
+        h.run("UBOB", &room, "status monitoring").await;
+        h.minutes(20);
+        h.run("UALICE", &room, "resolve rolled back").await;
+        let reply = h
+            .run("UDAVE", "CGENERAL", &format!("postmortem {id}"))
+            .await;
+        assert_eq!(
+            reply.text(),
+            format!("The postmortem draft of {id} is posted in its war room.")
+        );
+        h.deliver().await;
+
+        let posted = h.platform.texts_in(&room);
+        let last = posted.last().expect("something was posted in the room");
+        assert!(
+            last.starts_with(&format!(
+                "Postmortem draft · {id} · SEV1 · checkout is down\n\
+                 Duration 30m (14:00 UTC – 14:30 UTC), acknowledged after 3m, mitigated after 10m."
+            )),
+            "{last}"
+        );
+        assert!(
+            last.contains(&format!(
+                "(https://warroom.test/api/incidents/{id}/postmortem.md)"
+            )),
+            "{last}"
+        );
+        let events = h.store.timeline(&id).await.expect("timeline");
+        let posted = events.last().expect("events");
+        assert_eq!(
+            (posted.kind, posted.actor.as_str(), posted.text.as_str()),
+            (
+                EventKind::PostmortemPosted,
+                "UDAVE",
+                "Postmortem draft posted"
+            )
+        );
+        assert!(h.draft(&id).await.contains("— Postmortem draft posted\n"));
     }
 }

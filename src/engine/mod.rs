@@ -11,6 +11,7 @@ mod cadence;
 mod capture;
 mod declare;
 mod lifecycle;
+mod postmortem;
 pub mod public;
 mod queries;
 mod records;
@@ -267,6 +268,7 @@ impl Engine {
             Command::CompleteFollowUp { incident, number } => {
                 records::complete_followup(&mut session, incident, number).await
             }
+            Command::Postmortem { incident } => postmortem::post(&mut session, incident).await,
             other => Err(queries::not_a_change(&other)),
         };
         match outcome {

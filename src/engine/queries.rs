@@ -53,10 +53,6 @@ pub(super) async fn answer(
              `/incident actions` lists what is configured.",
             )
         }
-        Command::Postmortem { .. } => Reply::ephemeral(
-            "Postmortem drafts are not available in this version of warroom yet; \
-             `/incident timeline` shows what was recorded.",
-        ),
         Command::Stats { .. } => Reply::ephemeral(
             "Incident statistics are not available in this version of warroom yet; \
              `/incident list` shows the open incidents.",

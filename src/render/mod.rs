@@ -20,7 +20,7 @@ pub use cadence::{
     update_reminder,
 };
 pub use layouts::*;
-pub use postmortem::{PostmortemRecord, postmortem};
+pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
 
 use crate::domain::UserId;
 use serde::{Deserialize, Serialize};

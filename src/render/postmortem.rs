@@ -8,6 +8,7 @@
 //! text goes.
 
 use super::layouts::{duration, who};
+use super::{Block, Inline, Message};
 use crate::config::Config;
 use crate::domain::{EventKind, FollowUp, Incident, Role, StatusUpdate, TimelineEvent};
 use chrono::{DateTime, Offset, TimeDelta, Utc};
@@ -44,6 +45,50 @@ pub fn postmortem(record: &PostmortemRecord<'_>, config: &Config) -> String {
     out.push_str("\n## Lessons learned\n\n_To fill in._\n");
     metrics(&mut out, incident, config);
     out
+}
+
+/// Posted in the war room with the draft: the headline numbers and where to read
+/// the whole draft (the JSON API's Markdown answer, behind the API token).
+pub fn postmortem_posted(incident: &Incident, config: &Config) -> Message {
+    let mut facts = vec![format!("Duration {}", incident_duration(incident, config))];
+    if let Some(at) = incident.acknowledged_at {
+        facts.push(format!(
+            "acknowledged after {}",
+            duration(at - incident.declared_at)
+        ));
+    }
+    if let Some(at) = incident.mitigated_at {
+        facts.push(format!(
+            "mitigated after {}",
+            duration(at - incident.declared_at)
+        ));
+    }
+    let url = format!(
+        "{}/api/incidents/{}/postmortem.md",
+        config.public_url().trim_end_matches('/'),
+        incident.id
+    );
+    Message {
+        blocks: vec![
+            Block::Heading(vec![Inline::Text(format!(
+                "Postmortem draft · {} · {} · {}",
+                incident.id, incident.severity, incident.title
+            ))]),
+            Block::Paragraph(vec![Inline::Text(format!("{}.", facts.join(", ")))]),
+            Block::Paragraph(vec![
+                Inline::Text("Read and copy the draft: ".into()),
+                Inline::Link {
+                    label: "postmortem.md".into(),
+                    url,
+                },
+                Inline::Text(
+                    " (needs the API token). It is made from the timeline, updates and \
+                     follow-ups as they stand now; fill in the prompts."
+                        .into(),
+                ),
+            ]),
+        ],
+    }
 }
 
 fn header(out: &mut String, incident: &Incident, config: &Config) {

@@ -8,13 +8,13 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Backend, fresh_store, test_backends};
+use common::{Backend, fresh_store, insert_incidents, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::clock::{ManualClock, SharedClock};
 use warroom::command;
 use warroom::config::Config;
-use warroom::domain::{EventKind, IncidentId, Platform, UserId};
+use warroom::domain::{EventKind, IncidentId, Platform, Severity, Status, TimelineEvent, UserId};
 use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
 use warroom::outbox::testing::TestingPlatform;
 use warroom::outbox::{Dispatcher, DispatcherSettings};
@@ -33,6 +33,12 @@ description = "Complete outage"
 respond_within = "15m"
 update_every = "15m"
 page = true
+
+[[severity]]
+name = "sev2"
+label = "Major"
+description = "Partial outage"
+respond_within = "30m"
 
 [people.alice]
 slack = "UALICE"
@@ -350,5 +356,128 @@ async fn the_postmortem_command_posts_a_summary_with_the_draft_link_and_records_
             )
         );
         assert!(h.draft(&id).await.contains("— Postmortem draft posted\n"));
+    }
+}
+
+/// One seeded incident: its number, severity, minutes before now it was declared,
+/// minutes after that it was acknowledged, mitigated and resolved, whether it is a
+/// drill, and how often its postmortem was posted.
+type Seed = (
+    u32,
+    &'static str,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    usize,
+);
+
+const DAY: i64 = 24 * 60;
+
+const SEEDS: [Seed; 9] = [
+    (1, "sev1", DAY, Some(5), Some(20), Some(60), false, 1),
+    // Acknowledged after its 15m target.
+    (2, "sev1", 2 * DAY, Some(20), Some(40), Some(90), false, 1),
+    (3, "sev2", 3 * DAY, Some(10), Some(30), Some(120), false, 0),
+    // Acknowledged after its 30m target; the postmortem posted twice counts once.
+    (4, "sev2", 4 * DAY, Some(45), Some(50), Some(100), false, 2),
+    // Acknowledged exactly on target: not missed.
+    (5, "sev1", 5 * DAY, Some(15), None, None, false, 0),
+    // Unacknowledged for 2h against a 30m target: missed.
+    (6, "sev2", 120, None, None, None, false, 0),
+    // Unacknowledged for 10m against a 15m target: not missed yet.
+    (7, "sev1", 10, None, None, None, false, 0),
+    // A drill counts for nothing.
+    (8, "sev1", DAY, Some(30), Some(31), Some(32), true, 1),
+    // Only in the 30-day window.
+    (9, "sev1", 10 * DAY, Some(1), Some(2), Some(3), false, 0),
+];
+
+async fn seed_stats(h: &Harness, now: DateTime<Utc>) {
+    let minutes = chrono::TimeDelta::minutes;
+    let mut incidents = Vec::new();
+    for (number, severity, ago, ack, mitigated, resolved, drill, _) in SEEDS {
+        let declared = now - minutes(ago);
+        let mut incident = common::incident(number, declared);
+        incident.severity = Severity::new(severity);
+        incident.drill = drill;
+        incident.acknowledged_at = ack.map(|m| declared + minutes(m));
+        incident.mitigated_at = mitigated.map(|m| declared + minutes(m));
+        incident.resolved_at = resolved.map(|m| declared + minutes(m));
+        if resolved.is_some() {
+            incident.status = Status::Resolved;
+        }
+        incidents.push(incident);
+    }
+    insert_incidents(&h.store, &incidents).await;
+    let mut tx = h.store.begin().await.expect("begin");
+    for (number, _, ago, _, _, _, _, posted) in SEEDS {
+        for _ in 0..posted {
+            let event = TimelineEvent {
+                at: now - minutes(ago) + minutes(200),
+                kind: EventKind::PostmortemPosted,
+                actor: "alice".into(),
+                text: "Postmortem draft posted".into(),
+            };
+            tx.record_event(&common::incident_id(number), &event)
+                .await
+                .expect("record");
+        }
+    }
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn stats_match_hand_computed_numbers_over_each_window() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let name = backend.name;
+        let h = Harness::new(backend, "UTC", now).await;
+        seed_stats(&h, now).await;
+
+        // 7 days: incidents 1–7. Acknowledged: 5, 10, 15, 20, 45 → mean 19, p50 15, p90 45.
+        // Mitigated: 20, 30, 40, 50 → mean 35, p50 30, p90 50. Resolved: 60, 90, 100, 120
+        // → mean 92.5, p50 90, p90 120. Missed: 2, 4, 6. Postmortems: 1, 2, 4.
+        let week = h.run("UDAVE", "CGENERAL", "stats 7d").await.text();
+        assert_eq!(
+            week,
+            "Incident stats · last 7 days (drills excluded)\n\
+             Incidents: 7 — SEV1 4, SEV2 3\n\
+             Time to acknowledge (MTTA): mean 19m, p50 15m, p90 45m (5 incidents)\n\
+             Time to mitigate: mean 35m, p50 30m, p90 50m (4 incidents)\n\
+             Time to resolve (MTTR): mean 1h 32m, p50 1h 30m, p90 2h 0m (4 incidents)\n\
+             Response-time targets missed: 3 of 7\n\
+             Postmortems written: 3 of 7",
+            "[{name}]"
+        );
+
+        // 30 days adds incident 9. Acknowledged: 1, 5, 10, 15, 20, 45 → mean 16, p50 10,
+        // p90 45. Mitigated: 2, 20, 30, 40, 50 → mean 28.4, p50 30, p90 50. Resolved: 3,
+        // 60, 90, 100, 120 → mean 74.6, p50 90, p90 120.
+        let month = h.run("UDAVE", "CGENERAL", "stats").await.text();
+        assert_eq!(
+            month,
+            "Incident stats · last 30 days (drills excluded)\n\
+             Incidents: 8 — SEV1 5, SEV2 3\n\
+             Time to acknowledge (MTTA): mean 16m, p50 10m, p90 45m (6 incidents)\n\
+             Time to mitigate: mean 28m, p50 30m, p90 50m (5 incidents)\n\
+             Time to resolve (MTTR): mean 1h 14m, p50 1h 30m, p90 2h 0m (5 incidents)\n\
+             Response-time targets missed: 3 of 8\n\
+             Postmortems written: 3 of 8",
+            "[{name}]"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stats_over_an_empty_window_say_so() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "UTC", now).await;
+        assert_eq!(
+            h.run("UDAVE", "CGENERAL", "stats 90d").await.text(),
+            "No incidents were declared in the last 90 days (drills excluded)."
+        );
     }
 }

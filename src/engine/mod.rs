@@ -17,6 +17,7 @@ mod queries;
 mod records;
 mod roles;
 mod session;
+mod stats;
 
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};

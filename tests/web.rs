@@ -502,6 +502,69 @@ async fn api_wants_the_right_bearer_token() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn api_serves_the_postmortem_draft_as_markdown_behind_the_token() {
+    for backend in test_backends().await {
+        let app = TestApp::spawn(backend, Some(TOKEN)).await;
+        let seeded = seed(&app).await;
+        let path = format!("/api/incidents/{}/postmortem.md", seeded.sev2);
+        let denied = app.http.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(denied.status(), 401);
+
+        let response = app
+            .http
+            .get(app.url(&path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/markdown; charset=utf-8"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let draft = response.text().await.unwrap();
+        assert!(
+            draft.starts_with(&format!("# Postmortem: {SEV2_TITLE}\n")),
+            "{draft}"
+        );
+        assert!(
+            draft.contains(&format!("## Root cause\n\n{SEV2_CAUSE}\n")),
+            "{draft}"
+        );
+        assert!(
+            draft.contains(&format!("## Resolution\n\n{SEV2_SUMMARY}\n")),
+            "{draft}"
+        );
+
+        // User text cannot smuggle HTML into the draft.
+        let hostile = format!("/api/incidents/{}/postmortem.md", seeded.hostile);
+        let response = app
+            .http
+            .get(app.url(&hostile))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let draft = response.text().await.unwrap();
+        assert!(
+            draft.contains("&lt;script&gt;alert(1)&lt;/script&gt; in titles"),
+            "{draft}"
+        );
+        assert!(!draft.contains("<script>"), "{draft}");
+
+        let (status, body) = api(
+            &app,
+            "/api/incidents/INC-20990101-001/postmortem.md",
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+        app.stop().await;
+    }
+}
+
 /// The documented types of a JSON value.
 #[derive(Clone, Copy, Debug)]
 enum Kind {

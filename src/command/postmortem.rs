@@ -7,8 +7,9 @@ pub(super) const POSTMORTEM: Subcommand = Subcommand {
     name: "postmortem",
     usage: &["/incident postmortem"],
     summary: "Draft the postmortem in the channel.",
-    help: "Drafts the postmortem from what the incident recorded and posts it in the \
-           channel.",
+    help: "Drafts the postmortem from what the incident recorded and posts its summary in \
+           the war room, with a link to the full Markdown draft \
+           (GET /api/incidents/<id>/postmortem.md, behind the API token).",
     examples: &[
         "/incident postmortem",
         "/incident postmortem INC-20261123-001",

@@ -27,6 +27,8 @@ pub enum EventKind {
     ResponseMissed,
     /// An escalation level was called in.
     Escalated,
+    /// The postmortem draft was posted in the war room; the stats count these.
+    PostmortemPosted,
 }
 
 impl EventKind {
@@ -46,6 +48,7 @@ impl EventKind {
             EventKind::Captured => "captured",
             EventKind::ResponseMissed => "response_missed",
             EventKind::Escalated => "escalated",
+            EventKind::PostmortemPosted => "postmortem_posted",
         }
     }
 
@@ -89,6 +92,10 @@ mod tests {
             EventKind::FollowUpDone,
             EventKind::Resolved,
             EventKind::Reopened,
+            EventKind::Captured,
+            EventKind::ResponseMissed,
+            EventKind::Escalated,
+            EventKind::PostmortemPosted,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind), "{kind}");
         }

@@ -11,11 +11,13 @@ mod cadence;
 mod capture;
 mod declare;
 mod lifecycle;
+mod postmortem;
 pub mod public;
 mod queries;
 mod records;
 mod roles;
 mod session;
+mod stats;
 
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
@@ -267,6 +269,7 @@ impl Engine {
             Command::CompleteFollowUp { incident, number } => {
                 records::complete_followup(&mut session, incident, number).await
             }
+            Command::Postmortem { incident } => postmortem::post(&mut session, incident).await,
             other => Err(queries::not_a_change(&other)),
         };
         match outcome {

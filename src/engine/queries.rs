@@ -53,14 +53,7 @@ pub(super) async fn answer(
              `/incident actions` lists what is configured.",
             )
         }
-        Command::Postmortem { .. } => Reply::ephemeral(
-            "Postmortem drafts are not available in this version of warroom yet; \
-             `/incident timeline` shows what was recorded.",
-        ),
-        Command::Stats { .. } => Reply::ephemeral(
-            "Incident statistics are not available in this version of warroom yet; \
-             `/incident list` shows the open incidents.",
-        ),
+        Command::Stats { days } => super::stats::answer(engine, *days).await?,
         _ => return Ok(None),
     };
     Ok(Some(reply))

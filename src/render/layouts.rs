@@ -245,7 +245,7 @@ pub fn duration(elapsed: chrono::TimeDelta) -> String {
 }
 
 /// A person as the config names them, or their platform id.
-fn who(user: &UserId, platform: Platform, config: &Config) -> String {
+pub(super) fn who(user: &UserId, platform: Platform, config: &Config) -> String {
     config
         .person_by_id(platform, user)
         .map(str::to_string)

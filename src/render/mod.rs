@@ -12,13 +12,17 @@
 mod cadence;
 pub mod discord;
 mod layouts;
+mod postmortem;
 pub mod slack;
+mod stats;
 
 pub use cadence::{
     SNOOZE_MINUTES, escalated, page_refused, paging_off, response_missed, snoozed, status_update,
     update_reminder,
 };
 pub use layouts::*;
+pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
+pub use stats::stats;
 
 use crate::domain::UserId;
 use serde::{Deserialize, Serialize};

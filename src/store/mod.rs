@@ -430,6 +430,14 @@ impl Store {
         reads::page(&mut *self.pool.acquire().await?, filter, after, limit).await
     }
 
+    /// Incidents declared at `since` or later (drills left out) whose postmortem was posted.
+    pub async fn incidents_with_postmortem(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<IncidentId>, StoreError> {
+        reads::with_postmortem(&mut *self.pool.acquire().await?, since).await
+    }
+
     /// How many incidents are open per severity, drills left out; severities
     /// without an open incident are absent.
     pub async fn open_incidents_by_severity(&self) -> Result<Vec<(Severity, u64)>, StoreError> {

@@ -1,12 +1,13 @@
 //! Read queries for the JSON API and the metrics: incidents page by page in the
-//! order they were declared, and counts of open incidents.
+//! order they were declared, counts of open incidents, and which incidents had
+//! their postmortem posted.
 //!
 //! Must not: write, or judge what a caller may see (the web layer checks the token
 //! before asking).
 
 use super::rows::millis;
 use super::{IncidentFilter, StoreError};
-use crate::domain::{Incident, IncidentId, Severity};
+use crate::domain::{EventKind, Incident, IncidentId, Severity};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
@@ -83,6 +84,32 @@ pub(super) async fn open_by_severity(
                 Severity::new(row.try_get::<String, _>("severity")?),
                 super::rows::narrow("open incidents", count)?,
             ))
+        })
+        .collect()
+}
+
+/// The incidents declared at `since` or later, drills left out, whose timeline
+/// records a postmortem posted (however often it was posted).
+pub(super) async fn with_postmortem(
+    conn: &mut AnyConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<IncidentId>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT e.incident_id AS id FROM timeline_events e \
+         JOIN incidents i ON i.id = e.incident_id \
+         WHERE e.kind = $1 AND i.declared_at >= $2 AND i.drill = 0 ORDER BY e.incident_id",
+    )
+    .bind(EventKind::PostmortemPosted.as_str())
+    .bind(millis(since))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            id.parse()
+                .map_err(|error: crate::domain::InvalidIncidentId| {
+                    StoreError::Corrupt(format!("incident id `{id}`: {error}"))
+                })
         })
         .collect()
 }

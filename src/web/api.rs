@@ -1,5 +1,8 @@
 //! The JSON API under `/api`: incidents page by page, and one incident in full.
 //!
+//! `GET /api/incidents/{id}/postmortem.md` is the one answer that is not JSON: the
+//! postmortem draft as Markdown (errors stay JSON).
+//!
 //! Every route sits behind `Authorization: Bearer $WARROOM_API_TOKEN`. Without a
 //! token configured the API is off and every `/api/*` answers 503 saying how to
 //! turn it on; a missing or wrong token is a 401. Unlike the status page, the API
@@ -10,6 +13,7 @@
 
 use super::WebState;
 use crate::domain::{Incident, IncidentId};
+use crate::render::{self, PostmortemRecord};
 use crate::store::{DeclaredAfter, IncidentFilter, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
@@ -32,6 +36,7 @@ pub(super) fn router(state: WebState) -> Router<WebState> {
     Router::new()
         .route("/incidents", get(list))
         .route("/incidents/{id}", get(show))
+        .route("/incidents/{id}/postmortem.md", get(postmortem))
         .fallback(unknown)
         .layer(middleware::from_fn_with_state(state, require_token))
 }
@@ -147,7 +152,8 @@ async fn unknown() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "No such API endpoint; see GET /api/incidents and GET /api/incidents/{id}.",
+        "No such API endpoint; see GET /api/incidents, GET /api/incidents/{id} and \
+         GET /api/incidents/{id}/postmortem.md.",
     )
 }
 
@@ -403,6 +409,43 @@ async fn show(
             .collect(),
         action_runs: Vec::new(),
     }))
+}
+
+/// `GET /api/incidents/{id}/postmortem.md`: the draft, rendered from what is recorded now.
+async fn postmortem(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("There is no incident `{id}`."),
+        )
+    };
+    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
+    let store = &state.store;
+    let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
+    let updates = store.status_updates(&incident_id).await?;
+    let timeline = store.timeline(&incident_id).await?;
+    let followups = store.followups(&incident_id).await?;
+    let draft = render::postmortem(
+        &PostmortemRecord {
+            incident: &incident,
+            timeline: &timeline,
+            followups: &followups,
+            updates: &updates,
+        },
+        &state.config,
+    );
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/markdown; charset=utf-8"),
+        )],
+        draft,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -1,0 +1,401 @@
+//! The postmortem draft: Markdown following the team's template, made from what
+//! warroom recorded about an incident.
+//!
+//! Owns: the draft's layout, its durations and targets, and escaping user text so
+//! it cannot break the Markdown (tables, headings, links).
+//! Must not: read the store or the clock, or post anything — the caller gathers the
+//! incident, its timeline, follow-ups and public updates, and decides where the
+//! text goes.
+
+use super::layouts::{duration, who};
+use super::{Block, Inline, Message};
+use crate::config::Config;
+use crate::domain::{EventKind, FollowUp, Incident, Role, StatusUpdate, TimelineEvent};
+use chrono::{DateTime, Offset, TimeDelta, Utc};
+use std::fmt::Write;
+
+/// Everything the draft is made from, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct PostmortemRecord<'a> {
+    pub incident: &'a Incident,
+    /// In time order, as the store returns it.
+    pub timeline: &'a [TimelineEvent],
+    pub followups: &'a [FollowUp],
+    /// The public updates; the one given when the cause was identified is the root cause.
+    pub updates: &'a [StatusUpdate],
+}
+
+/// The postmortem draft as Markdown.
+pub fn postmortem(record: &PostmortemRecord<'_>, config: &Config) -> String {
+    let incident = record.incident;
+    let mut out = String::with_capacity(1024 + record.timeline.len() * 96);
+    header(&mut out, incident, config);
+    summary(&mut out, incident, config);
+    impact(&mut out, incident, config);
+    timeline(&mut out, record, config);
+    root_cause(&mut out, record);
+    resolution(&mut out, incident);
+    out.push_str("\n## Actions taken\n\nNo recovery actions were run through warroom.\n");
+    out.push_str(
+        "\n## What went well\n\n_To fill in._\n\
+         \n## What went wrong\n\n_To fill in._\n\
+         \n## Where we got lucky\n\n_To fill in._\n",
+    );
+    action_items(&mut out, incident, record.followups, config);
+    out.push_str("\n## Lessons learned\n\n_To fill in._\n");
+    metrics(&mut out, incident, config);
+    out
+}
+
+/// Posted in the war room with the draft: the headline numbers and where to read
+/// the whole draft (the JSON API's Markdown answer, behind the API token).
+pub fn postmortem_posted(incident: &Incident, config: &Config) -> Message {
+    let mut facts = vec![format!("Duration {}", incident_duration(incident, config))];
+    if let Some(at) = incident.acknowledged_at {
+        facts.push(format!(
+            "acknowledged after {}",
+            duration(at - incident.declared_at)
+        ));
+    }
+    if let Some(at) = incident.mitigated_at {
+        facts.push(format!(
+            "mitigated after {}",
+            duration(at - incident.declared_at)
+        ));
+    }
+    let url = format!(
+        "{}/api/incidents/{}/postmortem.md",
+        config.public_url().trim_end_matches('/'),
+        incident.id
+    );
+    Message {
+        blocks: vec![
+            Block::Heading(vec![Inline::Text(format!(
+                "Postmortem draft · {} · {} · {}",
+                incident.id, incident.severity, incident.title
+            ))]),
+            Block::Paragraph(vec![Inline::Text(format!("{}.", facts.join(", ")))]),
+            Block::Paragraph(vec![
+                Inline::Text("Read and copy the draft: ".into()),
+                Inline::Link {
+                    label: "postmortem.md".into(),
+                    url,
+                },
+                Inline::Text(
+                    " (needs the API token). It is made from the timeline, updates and \
+                     follow-ups as they stand now; fill in the prompts."
+                        .into(),
+                ),
+            ]),
+        ],
+    }
+}
+
+fn header(out: &mut String, incident: &Incident, config: &Config) {
+    let drill = if incident.drill { "[DRILL] " } else { "" };
+    let _ = writeln!(out, "# {drill}Postmortem: {}\n", text(&incident.title));
+    let severity = match config.severity(&incident.severity) {
+        Some(s) => format!("{} ({})", incident.severity, text(&s.label)),
+        None => incident.severity.to_string(),
+    };
+    let zone = config.timezone();
+    let _ = writeln!(out, "- **Incident:** {}", incident.id);
+    let _ = writeln!(out, "- **Severity:** {severity}");
+    let _ = writeln!(
+        out,
+        "- **Date:** {}",
+        incident.declared_at.with_timezone(&zone).format("%Y-%m-%d")
+    );
+    let _ = writeln!(
+        out,
+        "- **Duration:** {}",
+        incident_duration(incident, config)
+    );
+    for role in Role::ALL {
+        let holder = incident
+            .holder(role)
+            .map(|user| text(&who(user, incident.platform, config)))
+            .unwrap_or_else(|| "nobody".into());
+        let _ = writeln!(out, "- **{}:** {holder}", role.title());
+    }
+}
+
+fn incident_duration(incident: &Incident, config: &Config) -> String {
+    let declared = local_time(incident.declared_at, config);
+    match incident.resolved_at {
+        Some(resolved) => format!(
+            "{} ({declared} – {})",
+            duration(resolved - incident.declared_at),
+            local_time(resolved, config)
+        ),
+        None => format!("still open (declared {declared})"),
+    }
+}
+
+fn summary(out: &mut String, incident: &Incident, config: &Config) {
+    let _ = write!(
+        out,
+        "\n## Summary\n\n{} incident declared at {} by {}",
+        incident.severity,
+        local_time(incident.declared_at, config),
+        text(&who(&incident.declared_by, incident.platform, config)),
+    );
+    match incident.resolved_at {
+        Some(resolved) => {
+            let _ = writeln!(
+                out,
+                ", resolved after {}.",
+                duration(resolved - incident.declared_at)
+            );
+        }
+        None => out.push_str(", not resolved yet.\n"),
+    }
+    out.push_str(
+        "\n_To fill in: what happened and who was affected, in two or three sentences._\n",
+    );
+}
+
+fn impact(out: &mut String, incident: &Incident, config: &Config) {
+    out.push_str("\n## Impact\n\n");
+    if incident.services.is_empty() {
+        out.push_str("_No services were named when the incident was declared; list the affected services and users._\n");
+        return;
+    }
+    let outage = incident
+        .resolved_at
+        .map(|resolved| resolved - incident.declared_at);
+    out.push_str("| Service | RTO | Outage | RTO met | RPO |\n|---|---|---|---|---|\n");
+    for name in &incident.services {
+        let service = config.service(name);
+        let rto = service.and_then(|s| s.rto);
+        let rpo = service.and_then(|s| s.rpo);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            text(name),
+            target(rto),
+            outage.map(duration).unwrap_or_else(|| "ongoing".into()),
+            met(outage, rto),
+            match rpo {
+                Some(rpo) => format!("{} (check data loss against it)", std_duration(rpo)),
+                None => "none configured".into(),
+            },
+        );
+    }
+    out.push_str("\n_To fill in: who was affected and how._\n");
+}
+
+fn timeline(out: &mut String, record: &PostmortemRecord<'_>, config: &Config) {
+    let zone = config.timezone();
+    let incident = record.incident;
+    let _ = writeln!(out, "\n## Timeline\n\nTimes are in {zone}.\n");
+    let mut offsets = record
+        .timeline
+        .iter()
+        .map(|event| event.at.with_timezone(&zone).offset().fix());
+    // When the clocks change during the incident, an hour can read twice: every
+    // line then names its zone offset (e.g. CEST, CET), so none is ambiguous.
+    let mut seen = None;
+    let changes_offset = offsets.any(|offset| {
+        let changed = seen.is_some_and(|first| first != offset);
+        seen.get_or_insert(offset);
+        changed
+    });
+    let first_day = incident.declared_at.with_timezone(&zone).date_naive();
+    for event in record.timeline {
+        let local = event.at.with_timezone(&zone);
+        let mut shown = if local.date_naive() == first_day {
+            local.format("%H:%M").to_string()
+        } else {
+            local.format("%Y-%m-%d %H:%M").to_string()
+        };
+        if changes_offset {
+            let _ = write!(shown, " {}", local.format("%Z"));
+        }
+        match milestone(incident, event) {
+            Some(name) => {
+                let _ = writeln!(out, "- {shown} — **{name}** — {}", text(&event.text));
+            }
+            None => {
+                let _ = writeln!(out, "- {shown} — {}", text(&event.text));
+            }
+        }
+    }
+    if record.timeline.is_empty() {
+        out.push_str("_Nothing was recorded._\n");
+    }
+}
+
+/// The milestone an event marks, if any: the first time the incident was
+/// identified or mitigated counts, as the incident's own timestamps say.
+fn milestone(incident: &Incident, event: &TimelineEvent) -> Option<&'static str> {
+    match event.kind {
+        EventKind::Declared => Some("Declared"),
+        EventKind::Acknowledged => Some("Acknowledged"),
+        EventKind::Resolved => Some("Resolved"),
+        EventKind::StatusChanged if Some(event.at) == incident.identified_at => Some("Identified"),
+        EventKind::StatusChanged if Some(event.at) == incident.mitigated_at => Some("Mitigated"),
+        _ => None,
+    }
+}
+
+fn root_cause(out: &mut String, record: &PostmortemRecord<'_>) {
+    out.push_str("\n## Root cause\n\n");
+    let identified = record.incident.identified_at;
+    let cause = record
+        .updates
+        .iter()
+        .find(|update| identified.is_some() && Some(update.at) == identified);
+    match cause {
+        Some(update) => {
+            let _ = writeln!(out, "{}", text(&update.text));
+            out.push_str("\n_To fill in: why it happened, and why it was not caught earlier._\n");
+        }
+        None => {
+            out.push_str("_To fill in: no cause was given when the incident was identified._\n")
+        }
+    }
+}
+
+fn resolution(out: &mut String, incident: &Incident) {
+    out.push_str("\n## Resolution\n\n");
+    match (&incident.summary, incident.resolved_at) {
+        (Some(summary), Some(_)) => {
+            let _ = writeln!(out, "{}", text(summary));
+        }
+        (_, Some(_)) => out.push_str("_To fill in: how service was restored._\n"),
+        (_, None) => out.push_str("_The incident is not resolved yet._\n"),
+    }
+}
+
+fn action_items(out: &mut String, incident: &Incident, followups: &[FollowUp], config: &Config) {
+    out.push_str("\n## Action items\n\n");
+    if followups.is_empty() {
+        out.push_str(
+            "_No follow-ups were recorded. Add them with `/incident followup <text> [@owner] [due:YYYY-MM-DD]`._\n",
+        );
+        return;
+    }
+    out.push_str("| # | Action | Owner | Due | Status |\n|---|---|---|---|---|\n");
+    for item in followups {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            item.number,
+            text(&item.text),
+            item.owner
+                .as_ref()
+                .map(|owner| text(&who(owner, incident.platform, config)))
+                .unwrap_or_else(|| "—".into()),
+            item.due
+                .map(|due| due.to_string())
+                .unwrap_or_else(|| "—".into()),
+            if item.done { "done" } else { "open" },
+        );
+    }
+}
+
+fn metrics(out: &mut String, incident: &Incident, config: &Config) {
+    out.push_str("\n## Metrics\n\n| Metric | Actual | Target | Met |\n|---|---|---|---|\n");
+    let since = |at: Option<DateTime<Utc>>| at.map(|at| at - incident.declared_at);
+    let respond_within = config
+        .severity(&incident.severity)
+        .map(|s| s.respond_within);
+    // Mitigation restores service, so the tightest RTO of the affected services is
+    // its target; resolving has no target of its own in the config.
+    let rto = incident
+        .services
+        .iter()
+        .filter_map(|name| config.service(name).and_then(|s| s.rto))
+        .min();
+    let rows = [
+        (
+            "Time to acknowledge",
+            since(incident.acknowledged_at),
+            respond_within,
+        ),
+        ("Time to mitigate", since(incident.mitigated_at), rto),
+        ("Time to resolve", since(incident.resolved_at), None),
+    ];
+    for (name, actual, goal) in rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} |",
+            actual.map(duration).unwrap_or_else(|| "not reached".into()),
+            target(goal),
+            met(actual, goal),
+        );
+    }
+}
+
+fn target(goal: Option<std::time::Duration>) -> String {
+    goal.map(std_duration)
+        .unwrap_or_else(|| "none configured".into())
+}
+
+fn met(actual: Option<TimeDelta>, goal: Option<std::time::Duration>) -> String {
+    match (actual, goal.and_then(|g| TimeDelta::from_std(g).ok())) {
+        (Some(actual), Some(goal)) if actual <= goal => "yes".into(),
+        (Some(actual), Some(goal)) => format!("no, by {}", duration(actual - goal)),
+        (None, Some(_)) => "not yet".into(),
+        (_, None) => "—".into(),
+    }
+}
+
+fn std_duration(goal: std::time::Duration) -> String {
+    TimeDelta::from_std(goal)
+        .map(duration)
+        .unwrap_or_else(|_| format!("{}s", goal.as_secs()))
+}
+
+/// A time of day with its zone, e.g. `14:05 UTC`.
+fn local_time(at: DateTime<Utc>, config: &Config) -> String {
+    super::layouts::clock_time(at, config)
+}
+
+/// User-written text made safe inside a Markdown line or table cell: line breaks
+/// become spaces (a newline would end a table row or start a heading), and the
+/// characters that make tables, emphasis, code, links or HTML are escaped.
+fn text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut pending_space = false;
+    for c in raw.chars() {
+        if c == '\n' || c == '\r' {
+            pending_space = true;
+            continue;
+        }
+        if pending_space {
+            if !out.is_empty() && !out.ends_with(' ') && c != ' ' {
+                out.push(' ');
+            }
+            pending_space = false;
+        }
+        match c {
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn user_text_cannot_break_a_table_or_start_a_heading() {
+        assert_eq!(text("a | b\n# not a heading"), "a \\| b \\# not a heading");
+        assert_eq!(text("line\r\nnext"), "line next");
+        assert_eq!(
+            text("<!channel> *bold* [x](y)"),
+            "&lt;!channel&gt; \\*bold\\* \\[x\\](y)"
+        );
+        assert_eq!(text("C:\\path"), "C:\\\\path");
+    }
+}

@@ -1,0 +1,483 @@
+//! The postmortem draft end to end: a scripted incident driven through the real
+//! engine on a manual clock renders exactly the checked-in draft, and times show in
+//! the configured zone across a clock change while the store keeps UTC.
+//!
+//! Every test runs on a fresh SQLite file, and on Postgres when
+//! `WARROOM_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{Backend, fresh_store, insert_incidents, test_backends};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::clock::{ManualClock, SharedClock};
+use warroom::command;
+use warroom::config::Config;
+use warroom::domain::{EventKind, IncidentId, Platform, Severity, Status, TimelineEvent, UserId};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::{Dispatcher, DispatcherSettings};
+use warroom::render::{self, PostmortemRecord};
+use warroom::store::Store;
+
+const CONFIG: &str = r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "TIMEZONE"
+
+[[severity]]
+name = "sev1"
+label = "Critical"
+description = "Complete outage"
+respond_within = "15m"
+update_every = "15m"
+page = true
+
+[[severity]]
+name = "sev2"
+label = "Major"
+description = "Partial outage"
+respond_within = "30m"
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+[people.dave]
+slack = "UDAVE"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[[service]]
+name = "checkout"
+rto = "30m"
+rpo = "5m"
+
+[[service]]
+name = "payments"
+rto = "1h"
+
+[phrases]
+investigating = "We are investigating reports of issues with {service}."
+identified = "We have identified the issue affecting {service}: {cause}."
+monitoring = "A fix for {service} is in place; we are monitoring."
+resolved = "The issue affecting {service} has been resolved."
+
+[slack]
+announce_channel = "CANNOUNCE"
+"#;
+
+const GOLDEN: &str = "tests/golden/postmortem-sev1.md";
+
+struct Harness {
+    engine: Engine,
+    store: Store,
+    dispatcher: Dispatcher,
+    platform: Arc<TestingPlatform>,
+    clock: ManualClock,
+    config: Arc<Config>,
+    _backend: Backend,
+}
+
+impl Harness {
+    async fn new(backend: Backend, timezone: &str, start: DateTime<Utc>) -> Self {
+        let clock = ManualClock::starting_at(start);
+        let shared: SharedClock = Arc::new(clock.clone());
+        let platform = Arc::new(TestingPlatform::standing_in_for(
+            Platform::Slack,
+            shared.clone(),
+        ));
+        let store = fresh_store(&backend).await;
+        let config = Arc::new(
+            Config::from_toml_str(&CONFIG.replace("TIMEZONE", timezone))
+                .expect("test config is valid"),
+        );
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            shared.clone(),
+            EngineSettings::from_config(&config),
+            wakeup.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            vec![platform.clone()],
+            shared,
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        Self {
+            engine,
+            store,
+            dispatcher,
+            platform,
+            clock,
+            config,
+            _backend: backend,
+        }
+    }
+
+    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        let command = command::parse(text, &*self.config)
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
+        let actor = Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+        };
+        let context = Context {
+            channel: channel.to_string(),
+            request_id: None,
+        };
+        self.engine
+            .handle(&actor, &context, command)
+            .await
+            .expect("database answers")
+    }
+
+    async fn deliver(&self) {
+        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
+    }
+
+    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
+        let reply = self.run(user, "CGENERAL", text).await;
+        let reply = reply.text();
+        let start = reply.find("INC-").expect("an incident id in the reply");
+        let id: IncidentId = reply[start..start + 16].parse().expect("a well-formed id");
+        self.deliver().await;
+        let room = self
+            .store
+            .incident(&id)
+            .await
+            .expect("read")
+            .and_then(|i| i.room)
+            .expect("the war room was created");
+        (id, room)
+    }
+
+    fn minutes(&self, minutes: u64) {
+        self.clock.advance(Duration::from_secs(minutes * 60));
+    }
+
+    async fn draft(&self, id: &IncidentId) -> String {
+        let incident = self.store.incident(id).await.expect("read").expect("found");
+        let timeline = self.store.timeline(id).await.expect("timeline");
+        let followups = self.store.followups(id).await.expect("follow-ups");
+        let updates = self.store.status_updates(id).await.expect("updates");
+        render::postmortem(
+            &PostmortemRecord {
+                incident: &incident,
+                timeline: &timeline,
+                followups: &followups,
+                updates: &updates,
+            },
+            &self.config,
+        )
+    }
+}
+
+/// Compares without rewriting the expected file: a mismatch prints both texts and
+/// the first differing line, so the change can be judged and the file edited by hand.
+fn assert_golden(actual: &str, path: &str) {
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    if actual == expected {
+        return;
+    }
+    let first_difference = actual
+        .lines()
+        .zip(expected.lines())
+        .enumerate()
+        .find(|(_, (a, e))| a != e)
+        .map(|(n, (a, e))| format!("line {}:\n  expected: {e}\n  actual:   {a}", n + 1))
+        .unwrap_or_else(|| {
+            format!(
+                "one is a prefix of the other ({} vs {} lines)",
+                actual.lines().count(),
+                expected.lines().count()
+            )
+        });
+    panic!(
+        "the draft differs from {path}; {first_difference}\n\
+         ----- actual -----\n{actual}----- end -----"
+    );
+}
+
+#[tokio::test]
+async fn a_scripted_sev1_renders_exactly_the_golden_postmortem() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "UTC", start).await;
+        let (id, room) = h
+            .declare(
+                "UERIN",
+                "sev1 checkout is down | cards declined service=checkout service=payments",
+            )
+            .await;
+        h.minutes(2);
+        h.run("UALICE", &room, "ack").await;
+        h.run("UALICE", &room, "role comms <@UCAROL|carol>").await;
+        h.run("UALICE", &room, "role scribe @dave").await;
+        h.minutes(5);
+        h.run(
+            "UCAROL",
+            &room,
+            "update we are looking into failed payments",
+        )
+        .await;
+        h.minutes(8);
+        h.run(
+            "UBOB",
+            &room,
+            "status identified bad deploy of checkout-api (config *flag* | v2)",
+        )
+        .await;
+        h.minutes(4);
+        h.run("UCAROL", &room, "update rollback in progress").await;
+        h.minutes(10);
+        h.run("UBOB", &room, "status monitoring").await;
+        h.run("UCAROL", &room, "update error rates are back to normal")
+            .await;
+        h.run("UDAVE", &room, "note 14:20 rollback started").await;
+        h.run(
+            "UALICE",
+            &room,
+            "followup add a canary for checkout-api @bob due:2026-12-01",
+        )
+        .await;
+        h.run(
+            "UALICE",
+            &room,
+            "followup alert on card declines | by region",
+        )
+        .await;
+        h.minutes(20);
+        h.run("UALICE", &room, "resolve rolled back checkout-api to v1")
+            .await;
+        h.deliver().await;
+
+        assert_golden(&h.draft(&id).await, GOLDEN);
+    }
+}
+
+#[tokio::test]
+async fn a_clock_change_inside_an_incident_shows_local_times_and_keeps_utc_stored() {
+    // Berlin leaves summer time on 2026-10-25: 03:00 CEST becomes 02:00 CET at 01:00 UTC,
+    // so 02:30 happens twice; the draft must tell them apart and count real time.
+    let start = Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "Europe/Berlin", start).await;
+        let (id, room) = h.declare("UALICE", "sev1 checkout is down").await;
+        h.minutes(20);
+        h.run("UALICE", &room, "status identified bad deploy").await;
+        h.minutes(20);
+        h.run("UBOB", &room, "status monitoring").await;
+        h.minutes(20);
+        h.run("UALICE", &room, "resolve rolled back").await;
+        h.deliver().await;
+
+        let stored: Vec<DateTime<Utc>> = h
+            .store
+            .timeline(&id)
+            .await
+            .expect("timeline")
+            .iter()
+            .map(|e| e.at)
+            .collect();
+        let utc = |h, m| Utc.with_ymd_and_hms(2026, 10, 25, h, m, 0).unwrap();
+        assert_eq!(stored.first(), Some(&utc(0, 30)), "{stored:?}");
+        assert!(stored.contains(&utc(0, 50)), "{stored:?}");
+        assert!(stored.contains(&utc(1, 10)), "{stored:?}");
+        assert_eq!(stored.last(), Some(&utc(1, 30)), "{stored:?}");
+
+        let draft = h.draft(&id).await;
+        for line in [
+            "- **Duration:** 1h 0m (02:30 CEST – 02:30 CET)",
+            "Times are in Europe/Berlin.",
+            "- 02:30 CEST — **Declared** — Declared SEV1 Critical: checkout is down",
+            "- 02:50 CEST — **Identified** — Status investigating → identified: bad deploy",
+            "- 02:10 CET — **Mitigated** — Status identified → monitoring",
+            "- 02:30 CET — **Resolved** — Resolved: rolled back",
+            "| Time to mitigate | 40m |",
+        ] {
+            assert!(draft.contains(line), "missing `{line}` in:\n{draft}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_postmortem_command_posts_a_summary_with_the_draft_link_and_records_it() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "UTC", start).await;
+        let (id, room) = h.declare("UALICE", "sev1 checkout is down").await;
+        h.minutes(3);
+        h.run("UALICE", &room, "ack").await;
+        h.minutes(7);
+        h.run("UBOB", &room, "status monitoring").await;
+        h.minutes(20);
+        h.run("UALICE", &room, "resolve rolled back").await;
+        let reply = h
+            .run("UDAVE", "CGENERAL", &format!("postmortem {id}"))
+            .await;
+        assert_eq!(
+            reply.text(),
+            format!("The postmortem draft of {id} is posted in its war room.")
+        );
+        h.deliver().await;
+
+        let posted = h.platform.texts_in(&room);
+        let last = posted.last().expect("something was posted in the room");
+        assert!(
+            last.starts_with(&format!(
+                "Postmortem draft · {id} · SEV1 · checkout is down\n\
+                 Duration 30m (14:00 UTC – 14:30 UTC), acknowledged after 3m, mitigated after 10m."
+            )),
+            "{last}"
+        );
+        assert!(
+            last.contains(&format!(
+                "(https://warroom.test/api/incidents/{id}/postmortem.md)"
+            )),
+            "{last}"
+        );
+        let events = h.store.timeline(&id).await.expect("timeline");
+        let posted = events.last().expect("events");
+        assert_eq!(
+            (posted.kind, posted.actor.as_str(), posted.text.as_str()),
+            (
+                EventKind::PostmortemPosted,
+                "UDAVE",
+                "Postmortem draft posted"
+            )
+        );
+        assert!(h.draft(&id).await.contains("— Postmortem draft posted\n"));
+    }
+}
+
+/// One seeded incident: its number, severity, minutes before now it was declared,
+/// minutes after that it was acknowledged, mitigated and resolved, whether it is a
+/// drill, and how often its postmortem was posted.
+type Seed = (
+    u32,
+    &'static str,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    usize,
+);
+
+const DAY: i64 = 24 * 60;
+
+const SEEDS: [Seed; 9] = [
+    (1, "sev1", DAY, Some(5), Some(20), Some(60), false, 1),
+    // Acknowledged after its 15m target.
+    (2, "sev1", 2 * DAY, Some(20), Some(40), Some(90), false, 1),
+    (3, "sev2", 3 * DAY, Some(10), Some(30), Some(120), false, 0),
+    // Acknowledged after its 30m target; the postmortem posted twice counts once.
+    (4, "sev2", 4 * DAY, Some(45), Some(50), Some(100), false, 2),
+    // Acknowledged exactly on target: not missed.
+    (5, "sev1", 5 * DAY, Some(15), None, None, false, 0),
+    // Unacknowledged for 2h against a 30m target: missed.
+    (6, "sev2", 120, None, None, None, false, 0),
+    // Unacknowledged for 10m against a 15m target: not missed yet.
+    (7, "sev1", 10, None, None, None, false, 0),
+    // A drill counts for nothing.
+    (8, "sev1", DAY, Some(30), Some(31), Some(32), true, 1),
+    // Only in the 30-day window.
+    (9, "sev1", 10 * DAY, Some(1), Some(2), Some(3), false, 0),
+];
+
+async fn seed_stats(h: &Harness, now: DateTime<Utc>) {
+    let minutes = chrono::TimeDelta::minutes;
+    let mut incidents = Vec::new();
+    for (number, severity, ago, ack, mitigated, resolved, drill, _) in SEEDS {
+        let declared = now - minutes(ago);
+        let mut incident = common::incident(number, declared);
+        incident.severity = Severity::new(severity);
+        incident.drill = drill;
+        incident.acknowledged_at = ack.map(|m| declared + minutes(m));
+        incident.mitigated_at = mitigated.map(|m| declared + minutes(m));
+        incident.resolved_at = resolved.map(|m| declared + minutes(m));
+        if resolved.is_some() {
+            incident.status = Status::Resolved;
+        }
+        incidents.push(incident);
+    }
+    insert_incidents(&h.store, &incidents).await;
+    let mut tx = h.store.begin().await.expect("begin");
+    for (number, _, ago, _, _, _, _, posted) in SEEDS {
+        for _ in 0..posted {
+            let event = TimelineEvent {
+                at: now - minutes(ago) + minutes(200),
+                kind: EventKind::PostmortemPosted,
+                actor: "alice".into(),
+                text: "Postmortem draft posted".into(),
+            };
+            tx.record_event(&common::incident_id(number), &event)
+                .await
+                .expect("record");
+        }
+    }
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn stats_match_hand_computed_numbers_over_each_window() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let name = backend.name;
+        let h = Harness::new(backend, "UTC", now).await;
+        seed_stats(&h, now).await;
+
+        // 7 days: incidents 1–7. Acknowledged: 5, 10, 15, 20, 45 → mean 19, p50 15, p90 45.
+        // Mitigated: 20, 30, 40, 50 → mean 35, p50 30, p90 50. Resolved: 60, 90, 100, 120
+        // → mean 92.5, p50 90, p90 120. Missed: 2, 4, 6. Postmortems: 1, 2, 4.
+        let week = h.run("UDAVE", "CGENERAL", "stats 7d").await.text();
+        assert_eq!(
+            week,
+            "Incident stats · last 7 days (drills excluded)\n\
+             Incidents: 7 — SEV1 4, SEV2 3\n\
+             Time to acknowledge (MTTA): mean 19m, p50 15m, p90 45m (5 incidents)\n\
+             Time to mitigate: mean 35m, p50 30m, p90 50m (4 incidents)\n\
+             Time to resolve (MTTR): mean 1h 32m, p50 1h 30m, p90 2h 0m (4 incidents)\n\
+             Response-time targets missed: 3 of 7\n\
+             Postmortems written: 3 of 7",
+            "[{name}]"
+        );
+
+        // 30 days adds incident 9. Acknowledged: 1, 5, 10, 15, 20, 45 → mean 16, p50 10,
+        // p90 45. Mitigated: 2, 20, 30, 40, 50 → mean 28.4, p50 30, p90 50. Resolved: 3,
+        // 60, 90, 100, 120 → mean 74.6, p50 90, p90 120.
+        let month = h.run("UDAVE", "CGENERAL", "stats").await.text();
+        assert_eq!(
+            month,
+            "Incident stats · last 30 days (drills excluded)\n\
+             Incidents: 8 — SEV1 5, SEV2 3\n\
+             Time to acknowledge (MTTA): mean 16m, p50 10m, p90 45m (6 incidents)\n\
+             Time to mitigate: mean 28m, p50 30m, p90 50m (5 incidents)\n\
+             Time to resolve (MTTR): mean 1h 14m, p50 1h 30m, p90 2h 0m (5 incidents)\n\
+             Response-time targets missed: 3 of 8\n\
+             Postmortems written: 3 of 8",
+            "[{name}]"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stats_over_an_empty_window_say_so() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let h = Harness::new(backend, "UTC", now).await;
+        assert_eq!(
+            h.run("UDAVE", "CGENERAL", "stats 90d").await.text(),
+            "No incidents were declared in the last 90 days (drills excluded)."
+        );
+    }
+}

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use warroom::actions::{RunResult, Runner, resolve};
+use tokio::sync::watch;
+use warroom::actions::{Cancel, RunResult, Runner, resolve};
 use warroom::config::{ActionConfig, ActionKind, HttpAction, ParamSpec, ProgramAction};
 
 const TOKEN: &str = "tok-3f9a7c1e";
@@ -85,6 +86,21 @@ fn runner() -> Runner {
     Runner::new(lookup, [&uses_token]).with_timings(Duration::from_millis(300), Duration::ZERO)
 }
 
+/// A run nobody cancels.
+fn never() -> Cancel {
+    watch::channel(false).1
+}
+
+/// A run cancelled `after` from now.
+fn cancel_after(after: Duration) -> Cancel {
+    let (stop, cancel) = watch::channel(false);
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let _ = stop.send(true);
+    });
+    cancel
+}
+
 fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -96,7 +112,7 @@ fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 async fn a_program_that_exits_zero_succeeds_with_its_output() {
     let action = program("ok.sh", &["{service}"], &[], &["service"]);
     let outcome = runner()
-        .run(&action, &params(&[("service", "checkout")]))
+        .run(&action, &params(&[("service", "checkout")]), never())
         .await
         .unwrap();
     assert_eq!(outcome.result, RunResult::Succeeded);
@@ -108,7 +124,10 @@ async fn a_program_that_exits_zero_succeeds_with_its_output() {
 async fn a_program_that_exits_non_zero_fails_with_both_streams() {
     let mut action = program("fail.sh", &[], &[], &[]);
     action.retries = 2;
-    let outcome = runner().run(&action, &BTreeMap::new()).await.unwrap();
+    let outcome = runner()
+        .run(&action, &BTreeMap::new(), never())
+        .await
+        .unwrap();
     assert_eq!(outcome.result, RunResult::Failed);
     assert_eq!(outcome.attempts, 3, "retried twice");
     assert!(outcome.detail.contains("3"), "{}", outcome.detail);
@@ -121,7 +140,10 @@ async fn a_hanging_program_is_killed_at_its_timeout() {
     let mut action = program("hang.sh", &[], &[], &[]);
     action.timeout = Duration::from_millis(500);
     let started = Instant::now();
-    let outcome = runner().run(&action, &BTreeMap::new()).await.unwrap();
+    let outcome = runner()
+        .run(&action, &BTreeMap::new(), never())
+        .await
+        .unwrap();
     let took = started.elapsed();
     assert_eq!(outcome.result, RunResult::TimedOut);
     assert!(outcome.output.contains("started"), "{}", outcome.output);
@@ -133,7 +155,10 @@ async fn a_hanging_program_is_killed_at_its_timeout() {
 #[tokio::test]
 async fn ten_megabytes_of_output_are_cut_to_their_ends() {
     let action = program("flood.sh", &[], &[], &[]);
-    let outcome = runner().run(&action, &BTreeMap::new()).await.unwrap();
+    let outcome = runner()
+        .run(&action, &BTreeMap::new(), never())
+        .await
+        .unwrap();
     assert_eq!(outcome.result, RunResult::Succeeded);
     assert!(
         outcome.output.len() < 5_000,
@@ -156,14 +181,20 @@ async fn ten_megabytes_of_output_are_cut_to_their_ends() {
 #[tokio::test]
 async fn a_secret_printed_by_a_program_is_redacted() {
     let action = program("secret.sh", &[], &["ACTION_TOKEN"], &[]);
-    let outcome = runner().run(&action, &BTreeMap::new()).await.unwrap();
+    let outcome = runner()
+        .run(&action, &BTreeMap::new(), never())
+        .await
+        .unwrap();
     assert_eq!(outcome.output, "token is [redacted]");
 }
 
 #[tokio::test]
 async fn a_program_sees_only_its_allowed_environment() {
     let action = program("env.sh", &[], &["ACTION_TOKEN", "SLACK_BOT_TOKEN"], &[]);
-    let outcome = runner().run(&action, &BTreeMap::new()).await.unwrap();
+    let outcome = runner()
+        .run(&action, &BTreeMap::new(), never())
+        .await
+        .unwrap();
     assert!(
         outcome.output.contains("ACTION_TOKEN="),
         "{}",
@@ -188,7 +219,11 @@ async fn a_param_value_is_one_literal_argument_and_no_shell_runs() {
     let touch = format!("$(touch {})", pwned.display());
     let action = program("args.sh", &["--first={one}", "{two}"], &[], &["one", "two"]);
     let outcome = runner()
-        .run(&action, &params(&[("one", &remove), ("two", &touch)]))
+        .run(
+            &action,
+            &params(&[("one", &remove), ("two", &touch)]),
+            never(),
+        )
         .await
         .unwrap();
     let expected = format!("2 args\n[--first={remove}]\n[{touch}]");
@@ -251,7 +286,7 @@ async fn an_http_action_succeeds_on_2xx_with_its_templates_filled_and_secret_red
     let base = fake_target().await;
     let action = http(format!("{base}/restart/{{service}}"));
     let outcome = runner()
-        .run(&action, &params(&[("service", "checkout")]))
+        .run(&action, &params(&[("service", "checkout")]), never())
         .await
         .unwrap();
     assert_eq!(outcome.result, RunResult::Succeeded);
@@ -267,7 +302,7 @@ async fn an_http_action_fails_on_other_statuses_and_times_out() {
     let base = fake_target().await;
     let broken = http(format!("{base}/broken/{{service}}"));
     let outcome = runner()
-        .run(&broken, &params(&[("service", "checkout")]))
+        .run(&broken, &params(&[("service", "checkout")]), never())
         .await
         .unwrap();
     assert_eq!(outcome.result, RunResult::Failed);
@@ -277,8 +312,67 @@ async fn an_http_action_fails_on_other_statuses_and_times_out() {
     let mut slow = http(format!("{base}/slow/{{service}}"));
     slow.timeout = Duration::from_millis(300);
     let outcome = runner()
-        .run(&slow, &params(&[("service", "checkout")]))
+        .run(&slow, &params(&[("service", "checkout")]), never())
         .await
         .unwrap();
     assert_eq!(outcome.result, RunResult::TimedOut);
+}
+
+#[tokio::test]
+async fn a_cancelled_program_is_stopped_even_if_it_ignores_sigterm() {
+    let action = program("hang.sh", &[], &[], &[]);
+    let started = Instant::now();
+    let outcome = runner()
+        .run(
+            &action,
+            &BTreeMap::new(),
+            cancel_after(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.result, RunResult::Cancelled);
+    assert_eq!(outcome.detail, "stopped on request");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_during_the_retry_backoff_starts_no_further_attempt() {
+    let mut action = program("fail.sh", &[], &[], &[]);
+    action.retries = 5;
+    let runner = runner().with_timings(Duration::from_millis(300), Duration::from_secs(30));
+    let outcome = runner
+        .run(
+            &action,
+            &BTreeMap::new(),
+            cancel_after(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.result, RunResult::Cancelled);
+    assert_eq!(outcome.attempts, 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_request_is_dropped() {
+    let base = fake_target().await;
+    let slow = http(format!("{base}/slow/{{service}}"));
+    let started = Instant::now();
+    let outcome = runner()
+        .run(
+            &slow,
+            &params(&[("service", "checkout")]),
+            cancel_after(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.result, RunResult::Cancelled);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -2,7 +2,7 @@
 //! configured status, or any 2xx.
 
 use super::output::Capture;
-use super::{EnvLookup, RunResult};
+use super::{Cancel, EnvLookup, RunResult, cancelled};
 use crate::config::{HttpAction, render};
 use reqwest::Method;
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ pub(super) async fn run(
     params: &BTreeMap<String, String>,
     env: &EnvLookup,
     timeout: Duration,
+    cancel: &mut Cancel,
     capture: &mut Capture,
 ) -> (RunResult, String) {
     let fill = |text: &str| {
@@ -47,7 +48,11 @@ pub(super) async fn run(
         }
         Ok::<_, reqwest::Error>(status)
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    let answered = tokio::select! {
+        answered = tokio::time::timeout(timeout, exchange) => answered,
+        () = cancelled(cancel) => return (RunResult::Cancelled, "stopped on request".to_owned()),
+    };
+    match answered {
         Err(_) => (
             RunResult::TimedOut,
             format!("no answer within {}", humantime::format_duration(timeout)),

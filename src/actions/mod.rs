@@ -20,6 +20,18 @@ use crate::config::{ActionConfig, ActionKind, SECRET_VARS};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
+
+/// Set to `true` to stop a run: a program gets SIGTERM, then SIGKILL after the
+/// grace period; a request is dropped; no further attempt starts.
+pub type Cancel = watch::Receiver<bool>;
+
+/// Resolves once `cancel` is set; never if its sender is gone unset.
+async fn cancelled(cancel: &mut Cancel) {
+    if cancel.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +39,8 @@ pub enum RunResult {
     Succeeded,
     Failed,
     TimedOut,
+    /// Stopped on request (`/incident cancel`).
+    Cancelled,
 }
 
 impl RunResult {
@@ -35,6 +49,7 @@ impl RunResult {
             RunResult::Succeeded => "succeeded",
             RunResult::Failed => "failed",
             RunResult::TimedOut => "timed_out",
+            RunResult::Cancelled => "cancelled",
         }
     }
 }
@@ -96,22 +111,32 @@ impl Runner {
     }
 
     /// Runs `action` with resolved `params` (see [`resolve`]), retrying a failed
-    /// or timed-out attempt up to `action.retries` times.
+    /// or timed-out attempt up to `action.retries` times, until done or `cancel`.
     pub async fn run(
         &self,
         action: &ActionConfig,
         params: &BTreeMap<String, String>,
+        mut cancel: Cancel,
     ) -> Result<Outcome, RunError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut outcome = self.attempt(action, params).await?;
+            let mut outcome = self.attempt(action, params, &mut cancel).await?;
             outcome.attempts = attempt;
-            if outcome.result == RunResult::Succeeded || attempt > action.retries {
+            if matches!(outcome.result, RunResult::Succeeded | RunResult::Cancelled)
+                || attempt > action.retries
+            {
                 return Ok(outcome);
             }
             let shift = (attempt - 1).min(10);
-            tokio::time::sleep(self.backoff.saturating_mul(1 << shift)).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.backoff.saturating_mul(1 << shift)) => {}
+                () = cancelled(&mut cancel) => {
+                    outcome.result = RunResult::Cancelled;
+                    outcome.detail = format!("cancelled after attempt {attempt}: {}", outcome.detail);
+                    return Ok(outcome);
+                }
+            }
         }
     }
 
@@ -119,6 +144,7 @@ impl Runner {
         &self,
         action: &ActionConfig,
         params: &BTreeMap<String, String>,
+        cancel: &mut Cancel,
     ) -> Result<Outcome, RunError> {
         let mut capture = Capture::new();
         let (result, detail) = match &action.kind {
@@ -133,8 +159,8 @@ impl Runner {
                     program,
                     params,
                     env,
-                    action.timeout,
-                    self.grace,
+                    (action.timeout, self.grace),
+                    cancel,
                     &mut capture,
                 )
                 .await?
@@ -146,6 +172,7 @@ impl Runner {
                     params,
                     &self.env,
                     action.timeout,
+                    cancel,
                     &mut capture,
                 )
                 .await

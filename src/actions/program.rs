@@ -3,7 +3,7 @@
 //! everything it started.
 
 use super::output::Capture;
-use super::{RunError, RunResult};
+use super::{Cancel, RunError, RunResult, cancelled};
 use crate::config::{ProgramAction, render};
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -17,8 +17,8 @@ pub(super) async fn run(
     program: &ProgramAction,
     params: &BTreeMap<String, String>,
     env: Vec<(String, String)>,
-    timeout: Duration,
-    grace: Duration,
+    (timeout, grace): (Duration, Duration),
+    cancel: &mut Cancel,
     capture: &mut Capture,
 ) -> Result<(RunResult, String), RunError> {
     let args = program.args.iter().map(|arg| {
@@ -58,29 +58,32 @@ pub(super) async fn run(
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut open = true;
-    let status = loop {
+    let ended = loop {
         tokio::select! {
             chunk = received.recv(), if open => match chunk {
                 Some(chunk) => capture.push(&chunk),
                 None => open = false,
             },
-            status = child.wait() => break Some(status),
-            () = &mut deadline => break None,
+            status = child.wait() => break Ok(status),
+            () = &mut deadline => break Err(RunResult::TimedOut),
+            () = cancelled(cancel) => break Err(RunResult::Cancelled),
         }
     };
-    let verdict = match status {
-        Some(Ok(status)) if status.success() => (RunResult::Succeeded, status.to_string()),
-        Some(Ok(status)) => (RunResult::Failed, status.to_string()),
-        Some(Err(error)) => (
+    let verdict = match ended {
+        Ok(Ok(status)) if status.success() => (RunResult::Succeeded, status.to_string()),
+        Ok(Ok(status)) => (RunResult::Failed, status.to_string()),
+        Ok(Err(error)) => (
             RunResult::Failed,
             format!("could not wait for the program: {error}"),
         ),
-        None => {
+        Err(result) => {
             stop(&mut child, group, grace).await;
-            (
-                RunResult::TimedOut,
-                format!("no exit within {}", humantime::format_duration(timeout)),
-            )
+            let detail = if result == RunResult::TimedOut {
+                format!("no exit within {}", humantime::format_duration(timeout))
+            } else {
+                "stopped on request".to_owned()
+            };
+            (result, detail)
         }
     };
     // What is still in the pipes after the exit; a descendant that escaped the

@@ -71,7 +71,16 @@ impl Capture {
             whole.push_str(&tail);
             return whole.trim_end().to_owned();
         }
-        let first = &head_lines[..head_lines.len().min(LINES)];
+        // Only whole lines are shown around a cut: a line split by the byte
+        // budget could hold the start of a secret that redaction then cannot
+        // recognise.
+        let whole_head = if self.head.ends_with(b"\n") {
+            head_lines.len()
+        } else {
+            head_lines.len().saturating_sub(1)
+        };
+        let first = &head_lines[..whole_head.min(LINES)];
+        let tail_lines = tail_lines.get(1..).unwrap_or_default();
         let last = &tail_lines[tail_lines.len().saturating_sub(LINES)..];
         let mut out = first.join("\n");
         let _ = write!(out, "\n… (output cut, {} bytes in all) …\n", self.total);
@@ -125,6 +134,18 @@ mod tests {
         assert!(shown.ends_with("line 9999"), "{shown}");
         assert!(shown.contains("output cut"), "{shown}");
         assert!(shown.lines().count() <= 2 * LINES + 1, "{shown}");
+    }
+
+    #[test]
+    fn lines_split_by_the_budget_are_left_out() {
+        let mut capture = Capture::new();
+        let filler = "x".repeat(BYTES - 4);
+        capture.push(format!("{filler}\nsecret-at-the-cut\n").as_bytes());
+        capture.push("y\n".repeat(5000).as_bytes());
+        let shown = capture.render();
+        assert!(shown.starts_with(&filler), "{shown}");
+        assert!(!shown.contains("sec"), "{shown}");
+        assert!(shown.ends_with("y\ny"), "{shown}");
     }
 
     #[test]

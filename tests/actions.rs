@@ -172,7 +172,7 @@ async fn ten_megabytes_of_output_are_cut_to_their_ends() {
     );
     assert!(outcome.output.ends_with("the end"), "{}", outcome.output);
     assert!(
-        outcome.output.contains("10001008 bytes in all"),
+        outcome.output.contains("10000008 bytes in all"),
         "{}",
         outcome.output
     );

@@ -1,0 +1,3 @@
+-- Action runs: the capped, redacted output a run printed, shown with its result.
+-- migrations/postgres/0004_actions.sql is the same.
+ALTER TABLE action_runs ADD COLUMN output TEXT;

@@ -122,9 +122,11 @@ fn signal_group(group: Option<libc::pid_t>, signal: libc::c_int) {
     let Some(group) = group.filter(|group| *group > 0) else {
         return;
     };
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours. A
-    // process group id is not handed out again while any member of the group
-    // lives, so this reaches only what the program started.
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    // Ownership: a pid is not handed out again while a process group with that
+    // id exists, so while any member lives this reaches only what the program
+    // started; the last call comes right after the leader was reaped, which
+    // leaves no practical window for the id to be reused.
     unsafe {
         libc::kill(-group, signal);
     }

@@ -15,6 +15,9 @@ pub enum ButtonAction {
     TakeRole(Role),
     /// "Snooze 30 m" on a status-update reminder.
     Snooze(u32),
+    /// Approve or Deny on a run waiting for approval.
+    Approve(i64),
+    Deny(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +34,8 @@ impl ButtonAction {
             None if action == "ack" => Some(ButtonAction::Acknowledge),
             Some(("take", role)) => role.parse().ok().map(ButtonAction::TakeRole),
             Some(("snooze", minutes)) => super::snooze::minutes(minutes).map(ButtonAction::Snooze),
+            Some(("approve", run)) => run.parse().ok().map(ButtonAction::Approve),
+            Some(("deny", run)) => run.parse().ok().map(ButtonAction::Deny),
             _ => None,
         }
     }
@@ -46,6 +51,14 @@ impl ButtonAction {
                 user: UserRef::Id(clicker.clone()),
             },
             ButtonAction::Snooze(minutes) => Command::Snooze { incident, minutes },
+            ButtonAction::Approve(run) => Command::Approve {
+                incident,
+                run: run.to_string(),
+            },
+            ButtonAction::Deny(run) => Command::Cancel {
+                incident,
+                run: run.to_string(),
+            },
         })
     }
 }
@@ -56,6 +69,8 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Acknowledge => f.write_str("ack"),
             ButtonAction::TakeRole(role) => write!(f, "take:{role}"),
             ButtonAction::Snooze(minutes) => write!(f, "snooze:{minutes}"),
+            ButtonAction::Approve(run) => write!(f, "approve:{run}"),
+            ButtonAction::Deny(run) => write!(f, "deny:{run}"),
         }
     }
 }

@@ -27,6 +27,13 @@ pub enum EventKind {
     ResponseMissed,
     /// An escalation level was called in.
     Escalated,
+    /// A run of an action was requested (queued, or waiting for approval).
+    ActionRequested,
+    ActionApproved,
+    /// A run was denied or cancelled before it started.
+    ActionCancelled,
+    /// A run ended: succeeded, failed, timed out or interrupted.
+    ActionFinished,
 }
 
 impl EventKind {
@@ -46,6 +53,10 @@ impl EventKind {
             EventKind::Captured => "captured",
             EventKind::ResponseMissed => "response_missed",
             EventKind::Escalated => "escalated",
+            EventKind::ActionRequested => "action_requested",
+            EventKind::ActionApproved => "action_approved",
+            EventKind::ActionCancelled => "action_cancelled",
+            EventKind::ActionFinished => "action_finished",
         }
     }
 
@@ -89,6 +100,10 @@ mod tests {
             EventKind::FollowUpDone,
             EventKind::Resolved,
             EventKind::Reopened,
+            EventKind::ActionRequested,
+            EventKind::ActionApproved,
+            EventKind::ActionCancelled,
+            EventKind::ActionFinished,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind), "{kind}");
         }

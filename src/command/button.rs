@@ -135,5 +135,27 @@ mod tests {
             from_button("snooze:0", "INC-20261123-001", &carol),
             Err(ButtonError::UnknownAction(_))
         ));
+        assert_eq!(
+            from_button("approve:7", "INC-20261123-001", &carol),
+            Ok(Command::Approve {
+                incident: Some("INC-20261123-001".parse().unwrap()),
+                run: "7".into(),
+            })
+        );
+        assert_eq!(
+            from_button(
+                &ButtonAction::Deny(7).to_string(),
+                "INC-20261123-001",
+                &carol
+            ),
+            Ok(Command::Cancel {
+                incident: Some("INC-20261123-001".parse().unwrap()),
+                run: "7".into(),
+            })
+        );
+        assert!(matches!(
+            from_button("approve:seven", "INC-20261123-001", &carol),
+            Err(ButtonError::UnknownAction(_))
+        ));
     }
 }

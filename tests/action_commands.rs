@@ -76,6 +76,13 @@ description = "Never ends"
 program = "{dir}/hang.sh"
 timeout = "1s"
 
+[actions.again]
+kind = "program"
+description = "Safe to run twice"
+program = "{dir}/ok.sh"
+args = ["again"]
+rerun_on_restart = true
+
 [actions.failover]
 kind = "program"
 description = "Needs the commander's approval"
@@ -464,6 +471,36 @@ async fn a_run_abandoned_by_a_stopped_worker_is_reported_interrupted_once() {
             db.name
         );
         assert_eq!(h.statuses(&id).await, vec![RunStatus::Interrupted]);
+    }
+}
+
+#[tokio::test]
+async fn an_abandoned_run_of_a_rerun_on_restart_action_runs_again_once() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run again").await;
+        h.store
+            .claim_action_runs("dead-worker", h.clock_now(), Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        h.clock.advance(Duration::from_secs(61));
+        assert_eq!(h.work().await, 1, "{}: run again", db.name);
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Run #1 (again) interrupted: interrupted by a restart; running it again"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("Run #1 (again) succeeded"),
+            "{}: {text}",
+            db.name
+        );
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs[0].status, RunStatus::Succeeded);
+        assert_eq!(runs[0].attempts, 2);
     }
 }
 

@@ -189,7 +189,10 @@ async fn a_run_abandoned_while_running_is_interrupted_and_reported_once() {
             .await
             .unwrap();
 
-        let held = store.interrupt_abandoned_action_runs(at(30)).await.unwrap();
+        let held = store
+            .interrupt_abandoned_action_runs(at(30), &[])
+            .await
+            .unwrap();
         assert!(
             held.is_empty(),
             "{}: a live lease is not abandoned",
@@ -198,14 +201,14 @@ async fn a_run_abandoned_while_running_is_interrupted_and_reported_once() {
 
         let after_lease = at(1) + chrono::Duration::seconds(61);
         let interrupted = store
-            .interrupt_abandoned_action_runs(after_lease)
+            .interrupt_abandoned_action_runs(after_lease, &[])
             .await
             .unwrap();
         assert_eq!(interrupted.len(), 1, "{}", db.name);
         assert_eq!(interrupted[0].id, id);
         assert_eq!(interrupted[0].status, RunStatus::Interrupted);
         let again = store
-            .interrupt_abandoned_action_runs(after_lease)
+            .interrupt_abandoned_action_runs(after_lease, &[])
             .await
             .unwrap();
         assert!(again.is_empty(), "{}: reported once", db.name);

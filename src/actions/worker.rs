@@ -1,7 +1,8 @@
 //! The action worker: leases queued runs (the same lease mechanism as the
 //! outbox and the reminders), runs them with the [`Runner`], and hands each
 //! result to the engine, which records it and posts it in the war room.
-//! Runs whose holder stopped mid-way are marked interrupted and reported once.
+//! Runs whose holder stopped mid-way are reported once, and run again only
+//! when their action says `rerun_on_restart`.
 //!
 //! Must not: write SQL or post anything itself (the store and the engine do).
 
@@ -72,10 +73,18 @@ impl ActionWorker {
     /// queued runs and runs them (concurrently) to the end. Returns how many ran.
     pub async fn run_due(&self) -> Result<usize, EngineError> {
         let store = self.engine.store();
-        for abandoned in store
-            .interrupt_abandoned_action_runs(self.clock.now())
-            .await?
-        {
+        let rerun: Vec<&str> = self
+            .engine
+            .config()
+            .actions()
+            .values()
+            .filter(|action| action.rerun_on_restart)
+            .map(|action| action.name.as_str())
+            .collect();
+        let abandoned = store
+            .interrupt_abandoned_action_runs(self.clock.now(), &rerun)
+            .await?;
+        for abandoned in abandoned {
             self.engine.action_interrupted(&abandoned).await?;
         }
         let claimed = store

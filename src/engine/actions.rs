@@ -318,10 +318,15 @@ impl Engine {
         .await
     }
 
-    /// Posts, once, that a run was interrupted by a restart.
+    /// Posts, once, that a run was interrupted by a restart, and whether it was
+    /// queued again (`rerun_on_restart`).
     pub async fn action_interrupted(&self, run: &ActionRun) -> Result<bool, EngineError> {
-        self.report_run(run, None, "interrupted by a restart; not run again", "")
-            .await
+        let detail = if run.status == RunStatus::Queued {
+            "interrupted by a restart; running it again"
+        } else {
+            "interrupted by a restart; not run again"
+        };
+        self.report_run(run, None, detail, "").await
     }
 
     /// Records and posts how a run ended, after finishing the worker's lease

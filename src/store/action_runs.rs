@@ -192,12 +192,14 @@ pub(super) async fn finish(
     Ok(finished.rows_affected() == 1)
 }
 
-/// Marks `interrupted` every running run whose lease has run out (its holder
-/// stopped) and returns them; each is returned to one caller only, so it is
+/// Ends every running run whose lease has run out (its holder stopped): runs
+/// of the `rerun` actions go back to `queued`, the others become `interrupted`.
+/// Returns them as changed; each is returned to one caller only, so it is
 /// reported once.
 pub(super) async fn interrupt_abandoned(
     pool: &AnyPool,
     now: DateTime<Utc>,
+    rerun: &[&str],
 ) -> Result<Vec<ActionRun>, StoreError> {
     let mut conn = pool.acquire().await?;
     let sql = format!(
@@ -210,18 +212,26 @@ pub(super) async fn interrupt_abandoned(
     let mut interrupted = Vec::new();
     for row in &candidates {
         let mut abandoned = run(row)?;
+        let again = rerun.contains(&abandoned.action.as_str());
+        let (status, finished_at) = if again {
+            (RunStatus::Queued, None)
+        } else {
+            (RunStatus::Interrupted, Some(now))
+        };
         let moved = sqlx::query(
-            "UPDATE action_runs SET status = 'interrupted', finished_at = $2, \
+            "UPDATE action_runs SET status = $3, finished_at = $4, \
              result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
              WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
         )
         .bind(abandoned.id)
         .bind(millis(now))
+        .bind(status.as_str())
+        .bind(finished_at.map(millis))
         .execute(&mut *conn)
         .await?;
         if moved.rows_affected() == 1 {
-            abandoned.status = RunStatus::Interrupted;
-            abandoned.finished_at = Some(now);
+            abandoned.status = status;
+            abandoned.finished_at = finished_at;
             interrupted.push(abandoned);
         }
     }

@@ -594,14 +594,16 @@ impl Store {
         action_runs::claim(&self.pool, owner, now, lease, limit).await
     }
 
-    /// Marks `interrupted` the running action runs whose holder stopped (their
-    /// lease ran out) and returns them, each to one caller only.
+    /// Ends the running action runs whose holder stopped (their lease ran out):
+    /// runs of the `rerun` actions are queued again, the others marked
+    /// `interrupted`. Each is returned, as changed, to one caller only.
     pub async fn interrupt_abandoned_action_runs(
         &self,
         now: DateTime<Utc>,
+        rerun: &[&str],
     ) -> Result<Vec<ActionRun>, StoreError> {
         let _turn = self.writer_turn().await;
-        action_runs::interrupt_abandoned(&self.pool, now).await
+        action_runs::interrupt_abandoned(&self.pool, now, rerun).await
     }
 
     /// Every action run of an incident, oldest first.

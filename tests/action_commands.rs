@@ -504,6 +504,46 @@ async fn an_abandoned_run_of_a_rerun_on_restart_action_runs_again_once() {
     }
 }
 
+#[tokio::test]
+async fn a_hundred_concurrent_requests_each_run_exactly_once_across_two_workers() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        let keys: Vec<String> = (0..100).map(|n| format!("req-{n}")).collect();
+        let requests = keys.iter().map(|key| {
+            let command = command::parse("run restart target=checkout", &*h.config).unwrap();
+            h.handle("UBOB", &room, command, Some(key))
+        });
+        futures_util::future::join_all(requests).await;
+        let second = ActionWorker::new(
+            h.engine.clone(),
+            Runner::new(Arc::new(|_: &str| None), h.config.actions().values()),
+            Arc::new(h.clock.clone()),
+        );
+        let mut ran = 0;
+        loop {
+            let (a, b) = tokio::join!(h.worker.run_due(), second.run_due());
+            let passed = a.unwrap() + b.unwrap();
+            if passed == 0 {
+                break;
+            }
+            ran += passed;
+        }
+        h.deliver().await;
+        assert_eq!(ran, 100, "{}", db.name);
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs.len(), 100, "{}", db.name);
+        assert!(
+            runs.iter()
+                .all(|run| run.status == RunStatus::Succeeded && run.attempts == 1),
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert_eq!(text.matches(") succeeded").count(), 100, "{}", db.name);
+    }
+}
+
 impl Harness {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
         use warroom::clock::Clock;

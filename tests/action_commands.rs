@@ -76,6 +76,12 @@ description = "Never ends"
 program = "{dir}/hang.sh"
 timeout = "1s"
 
+[actions.slow]
+kind = "program"
+description = "Runs until stopped"
+program = "{dir}/hang.sh"
+timeout = "60s"
+
 [actions.again]
 kind = "program"
 description = "Safe to run twice"
@@ -541,6 +547,55 @@ async fn a_hundred_concurrent_requests_each_run_exactly_once_across_two_workers(
         );
         let text = h.room_text(&room);
         assert_eq!(text.matches(") succeeded").count(), 100, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_program() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run slow").await;
+        let started = std::time::Instant::now();
+        let worker = h.worker.clone();
+        let pass = tokio::spawn(async move { worker.run_due().await });
+        while h.statuses(&id).await != vec![RunStatus::Running] {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reply = h.run("UCAROL", &room, "cancel 1").await;
+        assert!(
+            reply.text().starts_with("Only whoever requested"),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UALICE", &room, "cancel 1").await;
+        assert_eq!(reply.text(), "Run #1 is being stopped.");
+        let reply = h.run("UBOB", &room, "cancel 1").await;
+        assert_eq!(reply.text(), "Run #1 is already being stopped.");
+        assert_eq!(pass.await.unwrap().unwrap(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        h.deliver().await;
+        assert_eq!(
+            h.statuses(&id).await,
+            vec![RunStatus::Cancelled],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Stopping run #1 (slow)"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("Run #1 (slow) cancelled: stopped on request"),
+            "{}: {text}",
+            db.name
+        );
     }
 }
 

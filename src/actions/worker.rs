@@ -18,6 +18,9 @@ use tokio::sync::{Notify, watch};
 /// Extra lease time beyond a run's timeouts, for its backoff and reporting.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
+/// How often a running run's row is checked for a stop request.
+const STOP_POLL: Duration = Duration::from_millis(500);
+
 #[derive(Clone)]
 pub struct ActionWorker {
     engine: Engine,
@@ -100,9 +103,16 @@ impl ActionWorker {
         let outcome = match self.engine.config().action(&run.action) {
             None => failure(format!("action `{}` is no longer configured", run.action)),
             Some(action) => {
-                // Nothing cancels a running run yet; the sender lives as long as the run.
-                let (_keep, cancel) = watch::channel(false);
-                match self.runner.run(action, &run.params, cancel).await {
+                let (stop, cancel) = watch::channel(false);
+                let running = self.runner.run(action, &run.params, cancel);
+                let watching = self.watch_for_stop(run.id, stop);
+                tokio::pin!(running);
+                // The watcher never ends by itself; the run does.
+                let ran = tokio::select! {
+                    ran = &mut running => ran,
+                    () = watching => running.await,
+                };
+                match ran {
                     Ok(outcome) => outcome,
                     Err(error) => failure(error.to_string()),
                 }
@@ -120,6 +130,24 @@ impl ActionWorker {
             );
         }
         Ok(())
+    }
+
+    /// Polls the run's row for a stop request (`/incident cancel` on a running
+    /// run, possibly on another replica) and passes it to the runner.
+    async fn watch_for_stop(&self, id: i64, stop: watch::Sender<bool>) {
+        loop {
+            tokio::time::sleep(STOP_POLL).await;
+            match self.engine.store().action_run_stop_requested(id).await {
+                Ok(true) => {
+                    let _ = stop.send(true);
+                    std::future::pending::<()>().await;
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, run = id, "could not check for a stop request")
+                }
+            }
+        }
     }
 
     /// Runs queued runs until `shutdown` completes. A run still going at

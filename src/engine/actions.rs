@@ -197,10 +197,7 @@ pub(super) async fn cancel(
         )));
     }
     if run.status == RunStatus::Running {
-        return Err(refuse(format!(
-            "Run #{} is already running; stopping a running run is not available in this version of warroom yet.",
-            run.id
-        )));
+        return stop(session, &incident, &run, &me).await;
     }
     if !session
         .tx
@@ -228,6 +225,38 @@ pub(super) async fn cancel(
     ];
     session.post_in_room(&incident, Message::line(line)).await?;
     Ok(Reply::ephemeral(format!("Run #{} cancelled.", run.id)))
+}
+
+/// Asks the worker running `run` to stop it (SIGTERM, then SIGKILL); the
+/// worker posts the result as usual.
+async fn stop(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    run: &ActionRun,
+    me: &UserId,
+) -> Result<Reply, Stop> {
+    if !session.tx.request_stop_action_run(run.id, me).await? {
+        return Err(refuse(format!("Run #{} is already being stopped.", run.id)));
+    }
+    session
+        .record(
+            &incident.id,
+            EventKind::ActionCancelled,
+            format!("stop of running run #{} requested by {me}", run.id),
+        )
+        .await?;
+    let line = vec![
+        Inline::Text(format!("Stopping run #{} (", run.id)),
+        Inline::Strong(run.action.clone()),
+        Inline::Text("), as asked by ".into()),
+        mention(me),
+        Inline::Text(".".into()),
+    ];
+    session.post_in_room(incident, Message::line(line)).await?;
+    Ok(Reply::ephemeral(format!(
+        "Run #{} is being stopped.",
+        run.id
+    )))
 }
 
 /// Whether `user` holds one of the roles allowed to run `action` (any member

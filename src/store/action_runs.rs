@@ -117,6 +117,34 @@ pub(super) async fn cancel(
     Ok(moved.rows_affected() == 1)
 }
 
+/// Asks the worker running run `id` to stop it; false if it is not running
+/// or a stop was asked for already.
+pub(super) async fn request_stop(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &UserId,
+) -> Result<bool, StoreError> {
+    let asked = sqlx::query(
+        "UPDATE action_runs SET stop_requested_by = $2 \
+         WHERE id = $1 AND status = 'running' AND stop_requested_by IS NULL",
+    )
+    .bind(id)
+    .bind(by.as_str())
+    .execute(conn)
+    .await?;
+    Ok(asked.rows_affected() == 1)
+}
+
+/// Whether someone asked to stop run `id`.
+pub(super) async fn stop_requested(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
+    let by: Option<Option<String>> =
+        sqlx::query_scalar("SELECT stop_requested_by FROM action_runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(by.flatten().is_some())
+}
+
 /// Leases up to `limit` queued runs, oldest first, and marks the won ones running.
 pub(super) async fn claim(
     pool: &AnyPool,

@@ -606,6 +606,11 @@ impl Store {
         action_runs::interrupt_abandoned(&self.pool, now, rerun).await
     }
 
+    /// Whether someone asked to stop action run `id` while it ran.
+    pub async fn action_run_stop_requested(&self, id: i64) -> Result<bool, StoreError> {
+        action_runs::stop_requested(&mut *self.pool.acquire().await?, id).await
+    }
+
     /// Every action run of an incident, oldest first.
     pub async fn action_runs_of(
         &self,
@@ -899,6 +904,16 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         action_runs::cancel(&mut self.tx, id, by, now).await
+    }
+
+    /// Asks the worker running run `id` to stop it; false if it is not running
+    /// or a stop was asked for already.
+    pub async fn request_stop_action_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+    ) -> Result<bool, StoreError> {
+        action_runs::request_stop(&mut self.tx, id, by).await
     }
 
     /// Ends a running run `owner` holds; false if its lease went elsewhere.

@@ -599,6 +599,46 @@ async fn cancel_stops_a_running_program() {
     }
 }
 
+#[tokio::test]
+async fn the_api_shows_the_runs_of_an_incident() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run failover").await;
+        h.click("UALICE", ButtonAction::Approve(1), &id, "approve")
+            .await;
+        h.work().await;
+        let state = warroom::web::WebState {
+            store: h.store.clone(),
+            clock: Arc::new(h.clock.clone()),
+            config: h.config.clone(),
+            api_token: Some(warroom::config::Secret::new("t0ken")),
+            metrics: None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
+        let detail: serde_json::Value = reqwest::Client::new()
+            .get(format!("http://{addr}/api/incidents/{id}"))
+            .bearer_auth("t0ken")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let run = &detail["action_runs"][0];
+        assert_eq!(run["number"], 1, "{}: {detail}", db.name);
+        assert_eq!(run["action"], "failover");
+        assert_eq!(run["status"], "succeeded");
+        assert_eq!(run["requested_by"], "UBOB");
+        assert_eq!(run["approved_by"], "UALICE");
+        assert_eq!(run["params"]["incident"], id.as_str());
+        assert_eq!(run["output"], "restarted db");
+        assert_eq!(run["output_hash"].as_str().map(str::len), Some(64));
+    }
+}
+
 impl Harness {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
         use warroom::clock::Clock;

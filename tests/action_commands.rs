@@ -639,6 +639,45 @@ async fn the_api_shows_the_runs_of_an_incident() {
     }
 }
 
+#[tokio::test]
+async fn a_drill_shows_what_would_run_and_runs_nothing() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let reply = h
+            .run("UALICE", "CGENERAL", "sev1 failover practice --drill")
+            .await;
+        let text = reply.text();
+        let start = text.find("INC-").expect("an incident id");
+        let id: IncidentId = text[start..start + 16].parse().unwrap();
+        h.deliver().await;
+        let room = h
+            .store
+            .incident(&id)
+            .await
+            .unwrap()
+            .and_then(|i| i.room)
+            .unwrap();
+        let reply = h.run("UBOB", &room, "run echo text=a;b").await;
+        assert!(
+            reply.text().starts_with("Drill: `echo` was not run"),
+            "{}",
+            reply.text()
+        );
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert!(h.statuses(&id).await.is_empty());
+        let text = h.room_text(&room);
+        let program = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/actions/args.sh"
+        );
+        assert!(
+            text.contains(&format!("It would execute: {program} \"a;b\" \"{id}\"")),
+            "{}: {text}",
+            db.name
+        );
+    }
+}
+
 impl Harness {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
         use warroom::clock::Clock;

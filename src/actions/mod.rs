@@ -193,6 +193,31 @@ impl Runner {
     }
 }
 
+/// What running `action` with `params` would execute, in one line: the program
+/// and its arguments (each quoted, as the program receives them), or the
+/// request's method and URL. Shown instead of running in a drill.
+pub fn describe(action: &ActionConfig, params: &BTreeMap<String, String>) -> String {
+    let fill = |text: &str| {
+        crate::config::render(text, |name| {
+            Some(params.get(name).cloned().unwrap_or_default())
+        })
+    };
+    match &action.kind {
+        ActionKind::Program(program) => {
+            let args: Vec<String> = program
+                .args
+                .iter()
+                .map(|arg| format!("{:?}", fill(arg)))
+                .collect();
+            format!("{} {}", program.program.display(), args.join(" "))
+                .trim_end()
+                .to_owned()
+        }
+        ActionKind::Http(http) => format!("{} {}", http.method, fill(&http.url)),
+        ActionKind::Page(_) | ActionKind::Status(_) => action.kind.as_str().to_owned(),
+    }
+}
+
 /// Why a run could not be attempted at all (as opposed to an attempt failing).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

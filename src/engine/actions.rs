@@ -71,6 +71,9 @@ pub(super) async fn run(
             needed.join(", ")
         ))
     })?;
+    if incident.drill {
+        return dry_run(session, &incident, action, &params).await;
+    }
     let status = if action.approval.is_some() {
         RunStatus::AwaitingApproval
     } else {
@@ -225,6 +228,39 @@ pub(super) async fn cancel(
     ];
     session.post_in_room(&incident, Message::line(line)).await?;
     Ok(Reply::ephemeral(format!("Run #{} cancelled.", run.id)))
+}
+
+/// A drill runs nothing: the room is shown exactly what would be executed.
+async fn dry_run(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    action: &ActionConfig,
+    params: &BTreeMap<String, String>,
+) -> Result<Reply, Stop> {
+    let mut values = params.clone();
+    for (key, value) in builtins(incident) {
+        values.entry(key.to_owned()).or_insert(value);
+    }
+    let would = actions::describe(action, &values);
+    session
+        .record(
+            &incident.id,
+            EventKind::ActionRequested,
+            format!("dry run of {}: {would}", action.name),
+        )
+        .await?;
+    let line = vec![
+        Inline::Text(format!(
+            "Dry run of {} (drill), nothing was run. It would execute: ",
+            action.name
+        )),
+        Inline::Strong(would),
+    ];
+    session.post_in_room(incident, Message::line(line)).await?;
+    Ok(Reply::ephemeral(format!(
+        "Drill: `{}` was not run; the room shows what it would execute.",
+        action.name
+    )))
 }
 
 /// Asks the worker running `run` to stop it (SIGTERM, then SIGKILL); the

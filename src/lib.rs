@@ -11,10 +11,13 @@
 //! - [`discord`] does the same for Discord;
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
+//! [`actions`] runs recovery actions (programs and HTTP requests).
+//!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
 //! [`render`] the platform-neutral messages, [`clock`] the time everyone reads,
 //! [`telemetry`] the metrics every layer records.
 
+pub mod actions;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -1,10 +1,12 @@
 //! Wiring: from settings and config to a running warroom.
 //!
 //! Owns: the order things start in (database, migrations, engine, platforms,
-//! delivery loop, scheduler, HTTP server), the background tasks and how they stop,
+//! delivery loop, scheduler, action worker, HTTP server), the background tasks and how they stop,
 //! and the startup log that says which platforms run and why the others do not.
 //! Must not: hold incident logic.
 
+use crate::actions::worker::ActionWorker;
+use crate::actions::{EnvLookup, Runner};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, Settings};
 use crate::discord::{Discord, DiscordError};
@@ -49,6 +51,7 @@ pub struct Application {
     engine: Engine,
     dispatcher: Dispatcher,
     scheduler: Scheduler,
+    actions: ActionWorker,
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
@@ -121,6 +124,9 @@ impl Application {
         );
         let slack = slack.map(|slack| slack.attach(engine.clone(), clock.clone()));
         let scheduler = Scheduler::new(engine.clone(), clock.clone(), SchedulerSettings::default());
+        let env: EnvLookup = Arc::new(|name: &str| std::env::var(name).ok());
+        let runner = Runner::new(env, config.actions().values());
+        let actions = ActionWorker::new(engine.clone(), runner, clock.clone());
 
         let listener =
             TcpListener::bind(settings.listen)
@@ -134,6 +140,7 @@ impl Application {
             engine,
             dispatcher,
             scheduler,
+            actions,
             web: WebState {
                 store,
                 clock,
@@ -179,6 +186,10 @@ impl Application {
             (
                 "scheduler",
                 tokio::spawn(self.scheduler.run(until_stopped())),
+            ),
+            (
+                "action worker",
+                tokio::spawn(self.actions.run(until_stopped())),
             ),
         ];
         let mut router = self

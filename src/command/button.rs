@@ -15,6 +15,9 @@ pub enum ButtonAction {
     TakeRole(Role),
     /// "Snooze 30 m" on a status-update reminder.
     Snooze(u32),
+    /// Approve or Deny on a run waiting for approval.
+    Approve(i64),
+    Deny(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +34,8 @@ impl ButtonAction {
             None if action == "ack" => Some(ButtonAction::Acknowledge),
             Some(("take", role)) => role.parse().ok().map(ButtonAction::TakeRole),
             Some(("snooze", minutes)) => super::snooze::minutes(minutes).map(ButtonAction::Snooze),
+            Some(("approve", run)) => run.parse().ok().map(ButtonAction::Approve),
+            Some(("deny", run)) => run.parse().ok().map(ButtonAction::Deny),
             _ => None,
         }
     }
@@ -46,6 +51,14 @@ impl ButtonAction {
                 user: UserRef::Id(clicker.clone()),
             },
             ButtonAction::Snooze(minutes) => Command::Snooze { incident, minutes },
+            ButtonAction::Approve(run) => Command::Approve {
+                incident,
+                run: run.to_string(),
+            },
+            ButtonAction::Deny(run) => Command::Cancel {
+                incident,
+                run: run.to_string(),
+            },
         })
     }
 }
@@ -56,6 +69,8 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Acknowledge => f.write_str("ack"),
             ButtonAction::TakeRole(role) => write!(f, "take:{role}"),
             ButtonAction::Snooze(minutes) => write!(f, "snooze:{minutes}"),
+            ButtonAction::Approve(run) => write!(f, "approve:{run}"),
+            ButtonAction::Deny(run) => write!(f, "deny:{run}"),
         }
     }
 }
@@ -118,6 +133,28 @@ mod tests {
         );
         assert!(matches!(
             from_button("snooze:0", "INC-20261123-001", &carol),
+            Err(ButtonError::UnknownAction(_))
+        ));
+        assert_eq!(
+            from_button("approve:7", "INC-20261123-001", &carol),
+            Ok(Command::Approve {
+                incident: Some("INC-20261123-001".parse().unwrap()),
+                run: "7".into(),
+            })
+        );
+        assert_eq!(
+            from_button(
+                &ButtonAction::Deny(7).to_string(),
+                "INC-20261123-001",
+                &carol
+            ),
+            Ok(Command::Cancel {
+                incident: Some("INC-20261123-001".parse().unwrap()),
+                run: "7".into(),
+            })
+        );
+        assert!(matches!(
+            from_button("approve:seven", "INC-20261123-001", &carol),
             Err(ButtonError::UnknownAction(_))
         ));
     }

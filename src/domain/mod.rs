@@ -4,6 +4,7 @@
 //! Owns: validation on construction and the status state machine.
 //! Must not: know about Slack, Discord, SQL or the clock (times are passed in).
 
+mod action_run;
 mod component;
 mod followup;
 mod incident;
@@ -17,6 +18,7 @@ mod status;
 mod text;
 mod timeline;
 
+pub use action_run::{ActionRun, RunStatus, UnknownRunStatus};
 pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };

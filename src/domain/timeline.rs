@@ -29,6 +29,13 @@ pub enum EventKind {
     Escalated,
     /// The postmortem draft was posted in the war room; the stats count these.
     PostmortemPosted,
+    /// A run of an action was requested (queued, or waiting for approval).
+    ActionRequested,
+    ActionApproved,
+    /// A run was denied or cancelled before it started.
+    ActionCancelled,
+    /// A run ended: succeeded, failed, timed out or interrupted.
+    ActionFinished,
 }
 
 impl EventKind {
@@ -49,6 +56,10 @@ impl EventKind {
             EventKind::ResponseMissed => "response_missed",
             EventKind::Escalated => "escalated",
             EventKind::PostmortemPosted => "postmortem_posted",
+            EventKind::ActionRequested => "action_requested",
+            EventKind::ActionApproved => "action_approved",
+            EventKind::ActionCancelled => "action_cancelled",
+            EventKind::ActionFinished => "action_finished",
         }
     }
 
@@ -96,6 +107,10 @@ mod tests {
             EventKind::ResponseMissed,
             EventKind::Escalated,
             EventKind::PostmortemPosted,
+            EventKind::ActionRequested,
+            EventKind::ActionApproved,
+            EventKind::ActionCancelled,
+            EventKind::ActionFinished,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind), "{kind}");
         }

@@ -7,6 +7,7 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
+mod actions;
 mod cadence;
 mod capture;
 mod declare;
@@ -139,6 +140,8 @@ struct Inner {
     outbox_wakeup: Arc<Notify>,
     /// Poked after every commit that planned or moved reminders.
     schedule_wakeup: Arc<Notify>,
+    /// Poked after every commit that queued an action run.
+    actions_wakeup: Arc<Notify>,
 }
 
 impl Inner {
@@ -170,6 +173,7 @@ impl Engine {
                 settings,
                 outbox_wakeup,
                 schedule_wakeup: Arc::new(Notify::new()),
+                actions_wakeup: Arc::new(Notify::new()),
             }),
         }
     }
@@ -178,6 +182,11 @@ impl Engine {
     /// scheduler need not wait for its next poll to see an earlier one.
     pub fn schedule_notifier(&self) -> Arc<Notify> {
         self.inner.schedule_wakeup.clone()
+    }
+
+    /// The notifier poked whenever an action run is queued (requested or approved).
+    pub fn actions_notifier(&self) -> Arc<Notify> {
+        self.inner.actions_wakeup.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -270,6 +279,15 @@ impl Engine {
                 records::complete_followup(&mut session, incident, number).await
             }
             Command::Postmortem { incident } => postmortem::post(&mut session, incident).await,
+            Command::RunAction {
+                incident,
+                name,
+                params,
+            } => actions::run(&mut session, incident, name, params).await,
+            Command::Approve { incident, run } => {
+                actions::approve(&mut session, incident, run).await
+            }
+            Command::Cancel { incident, run } => actions::cancel(&mut session, incident, run).await,
             other => Err(queries::not_a_change(&other)),
         };
         match outcome {
@@ -284,9 +302,13 @@ impl Engine {
                         .await?;
                 }
                 let (queued, planned) = (session.queued, session.planned);
+                let actions_queued = session.actions_queued;
                 let observed = std::mem::take(&mut session.observed);
                 session.tx.commit().await?;
                 inner.after_commit(queued, planned);
+                if actions_queued {
+                    inner.actions_wakeup.notify_one();
+                }
                 observed.into_iter().for_each(telemetry::observe);
                 Ok((reply, CommandOutcome::Done))
             }

@@ -47,12 +47,6 @@ pub(super) async fn answer(
             }
         }
         Command::ListActions { .. } => Reply::ephemeral_message(render::action_list(config)),
-        Command::RunAction { .. } | Command::Approve { .. } | Command::Cancel { .. } => {
-            Reply::ephemeral(
-                "Running recovery actions is not available in this version of warroom yet; \
-             `/incident actions` lists what is configured.",
-            )
-        }
         Command::Stats { days } => super::stats::answer(engine, *days).await?,
         _ => return Ok(None),
     };

@@ -25,6 +25,8 @@ pub(super) struct Session<'a> {
     pub observed: Vec<Observation>,
     /// Whether reminder rows were planned or moved, for the scheduler to look again.
     pub planned: bool,
+    /// Whether an action run became runnable, for the action worker to look.
+    pub actions_queued: bool,
 }
 
 impl<'a> Session<'a> {
@@ -43,6 +45,7 @@ impl<'a> Session<'a> {
             queued: false,
             observed: Vec::new(),
             planned: false,
+            actions_queued: false,
         })
     }
 

@@ -33,6 +33,7 @@ macro_rules! incidents_with_roles {
     };
 }
 
+mod action_runs;
 mod incidents;
 mod lease;
 mod outbox;
@@ -42,11 +43,12 @@ mod requests;
 mod rows;
 mod status_page;
 
+pub use action_runs::RunReport;
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
-    ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform, Severity,
-    StatusUpdate, TimelineEvent, UserId,
+    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
+    RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
@@ -587,6 +589,44 @@ impl Store {
         reminders::claim(&self.pool, owner, now, lease, limit).await
     }
 
+    /// Leases up to `limit` queued action runs, oldest first, and marks them
+    /// running. A lease expires after `lease`; the holder must finish before.
+    pub async fn claim_action_runs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        let _turn = self.writer_turn().await;
+        action_runs::claim(&self.pool, owner, now, lease, limit).await
+    }
+
+    /// Ends the running action runs whose holder stopped (their lease ran out):
+    /// runs of the `rerun` actions are queued again, the others marked
+    /// `interrupted`. Each is returned, as changed, to one caller only.
+    pub async fn interrupt_abandoned_action_runs(
+        &self,
+        now: DateTime<Utc>,
+        rerun: &[&str],
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        let _turn = self.writer_turn().await;
+        action_runs::interrupt_abandoned(&self.pool, now, rerun).await
+    }
+
+    /// Whether someone asked to stop action run `id` while it ran.
+    pub async fn action_run_stop_requested(&self, id: i64) -> Result<bool, StoreError> {
+        action_runs::stop_requested(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// Every action run of an incident, oldest first.
+    pub async fn action_runs_of(
+        &self,
+        incident: &IncidentId,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        action_runs::of_incident(&mut *self.pool.acquire().await?, incident).await
+    }
+
     /// When the next pending reminder that no scheduler holds at `now` falls due.
     pub async fn next_reminder_due(
         &self,
@@ -826,6 +866,73 @@ impl Tx {
         target: Option<&str>,
     ) -> Result<bool, StoreError> {
         reminders::finish(&mut self.tx, id, owner, now, outcome, target).await
+    }
+
+    /// Records a requested action run; returns its number.
+    pub async fn request_action_run(
+        &mut self,
+        incident: &IncidentId,
+        action: &str,
+        params: &BTreeMap<String, String>,
+        status: RunStatus,
+        requested_by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        action_runs::request(
+            &mut self.tx,
+            incident,
+            action,
+            params,
+            status,
+            requested_by,
+            now,
+        )
+        .await
+    }
+
+    /// Run `id` of an incident, if there is one.
+    pub async fn action_run(
+        &mut self,
+        incident: &IncidentId,
+        id: i64,
+    ) -> Result<Option<ActionRun>, StoreError> {
+        action_runs::get(&mut self.tx, incident, id).await
+    }
+
+    /// Approves a run awaiting approval; false if it no longer was.
+    pub async fn approve_action_run(&mut self, id: i64, by: &UserId) -> Result<bool, StoreError> {
+        action_runs::approve(&mut self.tx, id, by).await
+    }
+
+    /// Denies or cancels a run that has not started; false if it had.
+    pub async fn cancel_action_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        action_runs::cancel(&mut self.tx, id, by, now).await
+    }
+
+    /// Asks the worker running run `id` to stop it; false if it is not running
+    /// or a stop was asked for already.
+    pub async fn request_stop_action_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+    ) -> Result<bool, StoreError> {
+        action_runs::request_stop(&mut self.tx, id, by).await
+    }
+
+    /// Ends a running run `owner` holds; false if its lease went elsewhere.
+    pub async fn finish_action_run(
+        &mut self,
+        id: i64,
+        owner: &str,
+        report: &RunReport<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        action_runs::finish(&mut self.tx, id, owner, report, now).await
     }
 
     /// Records a page, or moves the one with the same dedup key to a new state.

@@ -241,8 +241,27 @@ struct IncidentDetail {
     updates: Vec<UpdateJson>,
     timeline: Vec<EventJson>,
     followups: Vec<FollowUpJson>,
-    /// Runs of recovery actions; the action layer fills this in.
-    action_runs: Vec<serde_json::Value>,
+    /// Runs of recovery actions, oldest first: the audit trail.
+    action_runs: Vec<ActionRunJson>,
+}
+
+/// One run of an action. `output` is capped and redacted; `output_hash` is the
+/// SHA-256 of the whole output.
+#[derive(Debug, Serialize)]
+struct ActionRunJson {
+    number: i64,
+    action: String,
+    params: std::collections::BTreeMap<String, String>,
+    status: String,
+    requested_by: String,
+    approved_by: Option<String>,
+    requested_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    attempts: u32,
+    result: Option<String>,
+    output: Option<String>,
+    output_hash: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -377,6 +396,7 @@ async fn show(
     let updates = store.status_updates(&incident_id).await?;
     let timeline = store.timeline(&incident_id).await?;
     let followups = store.followups(&incident_id).await?;
+    let runs = store.action_runs_of(&incident_id).await?;
     Ok(Json(IncidentDetail {
         incident: IncidentJson::new(&incident),
         updates: updates
@@ -407,7 +427,24 @@ async fn show(
                 created_at: time(followup.created_at),
             })
             .collect(),
-        action_runs: Vec::new(),
+        action_runs: runs
+            .into_iter()
+            .map(|run| ActionRunJson {
+                number: run.id,
+                action: run.action,
+                params: run.params,
+                status: run.status.as_str().to_string(),
+                requested_by: run.requested_by.as_str().to_string(),
+                approved_by: run.approved_by.map(|user| user.as_str().to_string()),
+                requested_at: time(run.created_at),
+                started_at: run.started_at.map(time),
+                finished_at: run.finished_at.map(time),
+                attempts: run.attempts,
+                result: run.result,
+                output: run.output,
+                output_hash: run.output_hash,
+            })
+            .collect(),
     }))
 }
 

@@ -1,0 +1,188 @@
+//! The action worker: leases queued runs (the same lease mechanism as the
+//! outbox and the reminders), runs them with the [`Runner`], and hands each
+//! result to the engine, which records it and posts it in the war room.
+//! Runs whose holder stopped mid-way are reported once, and run again only
+//! when their action says `rerun_on_restart`.
+//!
+//! Must not: write SQL or post anything itself (the store and the engine do).
+
+use super::{Outcome, RunResult, Runner};
+use crate::clock::SharedClock;
+use crate::domain::ActionRun;
+use crate::engine::{Engine, EngineError};
+use futures_util::future::join_all;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// Extra lease time beyond a run's timeouts, for its backoff and reporting.
+const LEASE_MARGIN: Duration = Duration::from_secs(60);
+
+/// How often a running run's row is checked for a stop request.
+const STOP_POLL: Duration = Duration::from_millis(500);
+
+#[derive(Clone)]
+pub struct ActionWorker {
+    engine: Engine,
+    runner: Runner,
+    clock: SharedClock,
+    owner: Arc<str>,
+    wakeup: Arc<Notify>,
+    /// How many queued runs one pass claims.
+    batch: u32,
+    /// The longest the loop sleeps without looking (runs queued by other replicas
+    /// do not poke this process).
+    poll_interval: Duration,
+}
+
+impl ActionWorker {
+    pub fn new(engine: Engine, runner: Runner, clock: SharedClock) -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_nanos())
+            .unwrap_or_default();
+        Self {
+            wakeup: engine.actions_notifier(),
+            engine,
+            runner,
+            clock,
+            owner: format!("actions-{}-{started}", std::process::id()).into(),
+            batch: 16,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// How long a claimed run is held: enough for every attempt of the slowest
+    /// configured action, so a live run is never taken for an abandoned one.
+    fn lease(&self) -> Duration {
+        let longest = self
+            .engine
+            .config()
+            .actions()
+            .values()
+            .map(|action| {
+                let attempts = action.retries.saturating_add(1);
+                action
+                    .timeout
+                    .saturating_add(LEASE_MARGIN)
+                    .saturating_mul(attempts)
+            })
+            .max()
+            .unwrap_or_default();
+        longest.saturating_add(LEASE_MARGIN)
+    }
+
+    /// One pass: reports runs abandoned by a stopped process, then claims the
+    /// queued runs and runs them (concurrently) to the end. Returns how many ran.
+    pub async fn run_due(&self) -> Result<usize, EngineError> {
+        let store = self.engine.store();
+        let rerun: Vec<&str> = self
+            .engine
+            .config()
+            .actions()
+            .values()
+            .filter(|action| action.rerun_on_restart)
+            .map(|action| action.name.as_str())
+            .collect();
+        let abandoned = store
+            .interrupt_abandoned_action_runs(self.clock.now(), &rerun)
+            .await?;
+        for abandoned in abandoned {
+            self.engine.action_interrupted(&abandoned).await?;
+        }
+        let claimed = store
+            .claim_action_runs(&self.owner, self.clock.now(), self.lease(), self.batch)
+            .await?;
+        let count = claimed.len();
+        let results = join_all(claimed.iter().map(|run| self.execute(run))).await;
+        results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(count)
+    }
+
+    async fn execute(&self, run: &ActionRun) -> Result<(), EngineError> {
+        let outcome = match self.engine.config().action(&run.action) {
+            None => failure(format!("action `{}` is no longer configured", run.action)),
+            Some(action) => {
+                let (stop, cancel) = watch::channel(false);
+                let running = self.runner.run(action, &run.params, cancel);
+                let watching = self.watch_for_stop(run.id, stop);
+                tokio::pin!(running);
+                // The watcher never ends by itself; the run does.
+                let ran = tokio::select! {
+                    ran = &mut running => ran,
+                    () = watching => running.await,
+                };
+                match ran {
+                    Ok(outcome) => outcome,
+                    Err(error) => failure(error.to_string()),
+                }
+            }
+        };
+        tracing::info!(run = run.id, action = %run.action, result = outcome.result.as_str(), "action run ended");
+        if !self
+            .engine
+            .action_finished(run, &self.owner, &outcome)
+            .await?
+        {
+            tracing::warn!(
+                run = run.id,
+                "action run was no longer held; its result was not recorded"
+            );
+        }
+        Ok(())
+    }
+
+    /// Polls the run's row for a stop request (`/incident cancel` on a running
+    /// run, possibly on another replica) and passes it to the runner.
+    async fn watch_for_stop(&self, id: i64, stop: watch::Sender<bool>) {
+        loop {
+            tokio::time::sleep(STOP_POLL).await;
+            match self.engine.store().action_run_stop_requested(id).await {
+                Ok(true) => {
+                    let _ = stop.send(true);
+                    std::future::pending::<()>().await;
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, run = id, "could not check for a stop request")
+                }
+            }
+        }
+    }
+
+    /// Runs queued runs until `shutdown` completes. A run still going at
+    /// shutdown is dropped with its program; on the next start it is reported
+    /// as interrupted once its lease has run out.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        tracing::info!(owner = %self.owner, "action worker started");
+        loop {
+            let pass = self.clone();
+            let task = tokio::spawn(async move {
+                if let Err(error) = pass.run_due().await {
+                    tracing::warn!(%error, "action worker pass failed; its runs return when their leases end");
+                }
+            });
+            tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    task.abort();
+                    break;
+                }
+                () = self.wakeup.notified() => {}
+                () = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+        tracing::info!(owner = %self.owner, "action worker stopped");
+    }
+}
+
+fn failure(detail: String) -> Outcome {
+    Outcome {
+        result: RunResult::Failed,
+        detail,
+        output: String::new(),
+        output_hash: String::new(),
+        attempts: 0,
+    }
+}

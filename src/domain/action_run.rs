@@ -1,0 +1,97 @@
+//! One requested run of an action, as kept for the audit trail.
+
+use super::{IncidentId, UserId};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a run is: requested → (awaiting approval →) queued → running → an end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    AwaitingApproval,
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+    /// It was running when the process holding it stopped.
+    Interrupted,
+}
+
+impl RunStatus {
+    const ALL: [RunStatus; 8] = [
+        RunStatus::AwaitingApproval,
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::TimedOut,
+        RunStatus::Cancelled,
+        RunStatus::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::AwaitingApproval => "awaiting_approval",
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::TimedOut => "timed_out",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the run is over, one way or another.
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            RunStatus::AwaitingApproval | RunStatus::Queued | RunStatus::Running
+        )
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run status `{0}`")]
+pub struct UnknownRunStatus(pub String);
+
+impl FromStr for RunStatus {
+    type Err = UnknownRunStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownRunStatus(s.to_owned()))
+    }
+}
+
+/// A run of `[actions.NAME]` for an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRun {
+    pub id: i64,
+    pub incident: IncidentId,
+    pub action: String,
+    pub params: BTreeMap<String, String>,
+    pub status: RunStatus,
+    pub requested_by: UserId,
+    pub approved_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub attempts: u32,
+    /// One line on how it ended, e.g. `exit status: 3`.
+    pub result: Option<String>,
+    /// Capped and redacted.
+    pub output: Option<String>,
+    pub output_hash: Option<String>,
+}

@@ -1,0 +1,289 @@
+//! The action_runs table: every requested run of an action, kept for good as the
+//! audit trail (who asked, who approved, the parameters, the result, a hash of
+//! the output).
+//!
+//! Queued runs are claimed through the shared lease mechanism (`lease`); a
+//! status only moves from the status the caller saw (compare-and-set), so a
+//! double-clicked Approve or a cancel racing a worker changes a run once.
+//!
+//! Must not: decide who may run, approve or cancel what, or execute anything.
+
+use super::StoreError;
+use super::lease::{self, Leased};
+use super::rows::{get_json, get_opt_time, get_parsed, get_time, millis, narrow, to_json};
+use crate::domain::{ActionRun, IncidentId, RunStatus, UserId};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const RUNS: Leased = Leased {
+    table: "action_runs",
+    claimable: "status = 'queued'",
+};
+
+const COLUMNS: &str = "SELECT id, incident_id, action, params, status, requested_by, approved_by, \
+     created_at, started_at, finished_at, attempts, result, output, output_hash FROM action_runs";
+
+/// Records a requested run; returns its number.
+pub(super) async fn request(
+    conn: &mut AnyConnection,
+    incident: &IncidentId,
+    action: &str,
+    params: &BTreeMap<String, String>,
+    status: RunStatus,
+    requested_by: &UserId,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let params = to_json("action_runs.params", params)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO action_runs (incident_id, action, params, status, requested_by, created_at, attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id",
+    )
+    .bind(incident.as_str())
+    .bind(action)
+    .bind(params)
+    .bind(status.as_str())
+    .bind(requested_by.as_str())
+    .bind(millis(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn get(
+    conn: &mut AnyConnection,
+    incident: &IncidentId,
+    id: i64,
+) -> Result<Option<ActionRun>, StoreError> {
+    let sql = format!("{COLUMNS} WHERE incident_id = $1 AND id = $2");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(incident.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(run).transpose()
+}
+
+pub(super) async fn of_incident(
+    conn: &mut AnyConnection,
+    incident: &IncidentId,
+) -> Result<Vec<ActionRun>, StoreError> {
+    let sql = format!("{COLUMNS} WHERE incident_id = $1 ORDER BY id");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(incident.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(run).collect()
+}
+
+/// An approval: `awaiting_approval` → `queued`. False if the run was no longer
+/// waiting (approved, denied or cancelled already).
+pub(super) async fn approve(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &UserId,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE action_runs SET status = 'queued', approved_by = $2 \
+         WHERE id = $1 AND status = 'awaiting_approval'",
+    )
+    .bind(id)
+    .bind(by.as_str())
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// A denial or a cancel of a run that has not started; false if it had
+/// (a running run is stopped by the worker holding it).
+pub(super) async fn cancel(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
+         result = $2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND status IN ('awaiting_approval', 'queued')",
+    )
+    .bind(id)
+    .bind(format!("cancelled by {by}"))
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// Asks the worker running run `id` to stop it; false if it is not running
+/// or a stop was asked for already.
+pub(super) async fn request_stop(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &UserId,
+) -> Result<bool, StoreError> {
+    let asked = sqlx::query(
+        "UPDATE action_runs SET stop_requested_by = $2 \
+         WHERE id = $1 AND status = 'running' AND stop_requested_by IS NULL",
+    )
+    .bind(id)
+    .bind(by.as_str())
+    .execute(conn)
+    .await?;
+    Ok(asked.rows_affected() == 1)
+}
+
+/// Whether someone asked to stop run `id`.
+pub(super) async fn stop_requested(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
+    let by: Option<Option<String>> =
+        sqlx::query_scalar("SELECT stop_requested_by FROM action_runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(by.flatten().is_some())
+}
+
+/// Leases up to `limit` queued runs, oldest first, and marks the won ones running.
+pub(super) async fn claim(
+    pool: &AnyPool,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<ActionRun>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let sql = format!(
+        "{COLUMNS} WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $1) \
+         ORDER BY id LIMIT $2"
+    );
+    let candidates = sqlx::query(AssertSqlSafe(sql))
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    let won = lease::claim_each(&mut conn, &RUNS, &candidates, owner, now, lease, run).await?;
+    let mut running = Vec::with_capacity(won.len());
+    for mut claimed in won {
+        let started = sqlx::query(
+            "UPDATE action_runs SET status = 'running', started_at = $3, attempts = attempts + 1 \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
+        )
+        .bind(claimed.id)
+        .bind(owner)
+        .bind(millis(now))
+        .execute(&mut *conn)
+        .await?;
+        if started.rows_affected() == 1 {
+            claimed.status = RunStatus::Running;
+            claimed.started_at = Some(now);
+            claimed.attempts += 1;
+            running.push(claimed);
+        }
+    }
+    Ok(running)
+}
+
+/// What a finished run produced.
+pub struct RunReport<'a> {
+    pub status: RunStatus,
+    pub result: &'a str,
+    pub output: &'a str,
+    pub output_hash: &'a str,
+}
+
+/// Ends a running run `owner` holds; false if the lease went elsewhere (the
+/// run was marked interrupted meanwhile).
+pub(super) async fn finish(
+    conn: &mut AnyConnection,
+    id: i64,
+    owner: &str,
+    report: &RunReport<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let sql = lease::finish_if(
+        &RUNS,
+        "status = $3, result = $4, output = $5, output_hash = $6, finished_at = $7",
+        "status = 'running'",
+    );
+    let finished = sqlx::query(sql)
+        .bind(id)
+        .bind(owner)
+        .bind(report.status.as_str())
+        .bind(report.result)
+        .bind(report.output)
+        .bind(report.output_hash)
+        .bind(millis(now))
+        .execute(conn)
+        .await?;
+    Ok(finished.rows_affected() == 1)
+}
+
+/// Ends every running run whose lease has run out (its holder stopped): runs
+/// of the `rerun` actions go back to `queued`, the others become `interrupted`.
+/// Returns them as changed; each is returned to one caller only, so it is
+/// reported once.
+pub(super) async fn interrupt_abandoned(
+    pool: &AnyPool,
+    now: DateTime<Utc>,
+    rerun: &[&str],
+) -> Result<Vec<ActionRun>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let sql = format!(
+        "{COLUMNS} WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id"
+    );
+    let candidates = sqlx::query(AssertSqlSafe(sql))
+        .bind(millis(now))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut interrupted = Vec::new();
+    for row in &candidates {
+        let mut abandoned = run(row)?;
+        let again = rerun.contains(&abandoned.action.as_str());
+        let (status, finished_at) = if again {
+            (RunStatus::Queued, None)
+        } else {
+            (RunStatus::Interrupted, Some(now))
+        };
+        let moved = sqlx::query(
+            "UPDATE action_runs SET status = $3, finished_at = $4, \
+             result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
+        )
+        .bind(abandoned.id)
+        .bind(millis(now))
+        .bind(status.as_str())
+        .bind(finished_at.map(millis))
+        .execute(&mut *conn)
+        .await?;
+        if moved.rows_affected() == 1 {
+            abandoned.status = status;
+            abandoned.finished_at = finished_at;
+            interrupted.push(abandoned);
+        }
+    }
+    Ok(interrupted)
+}
+
+fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {
+    let approved_by: Option<String> = row.try_get("approved_by")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let requested_by: String = row.try_get("requested_by")?;
+    Ok(ActionRun {
+        id: row.try_get("id")?,
+        incident: get_parsed(row, "incident_id")?,
+        action: row.try_get("action")?,
+        params: get_json(row, "params")?,
+        status: get_parsed(row, "status")?,
+        requested_by: UserId::new(requested_by),
+        approved_by: approved_by.map(UserId::new),
+        created_at: get_time(row, "created_at")?,
+        started_at: get_opt_time(row, "started_at")?,
+        finished_at: get_opt_time(row, "finished_at")?,
+        attempts: narrow("action_runs.attempts", attempts)?,
+        result: row.try_get("result")?,
+        output: row.try_get("output")?,
+        output_hash: row.try_get("output_hash")?,
+    })
+}

@@ -1,0 +1,686 @@
+//! `/incident run`, `approve` and `cancel` end to end on every available backend:
+//! the engine queues runs in its transaction, the action worker runs the
+//! programs in `tests/fixtures/actions` and the results reach the war room.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::{Backend, fresh_store, test_backends};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::actions::worker::ActionWorker;
+use warroom::actions::{EnvLookup, Runner};
+use warroom::clock::{ManualClock, SharedClock};
+use warroom::command::{self, ButtonAction, Command};
+use warroom::config::Config;
+use warroom::domain::{EventKind, IncidentId, Platform, RunStatus, UserId};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::{Dispatcher, DispatcherSettings};
+use warroom::store::Store;
+
+fn config() -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+    format!(
+        r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+label = "Critical"
+respond_within = "15m"
+update_every = "15m"
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[phrases]
+investigating = "Investigating."
+identified = "Identified."
+monitoring = "Monitoring."
+resolved = "Resolved."
+
+[actions.restart]
+kind = "program"
+description = "Restart a service"
+program = "{dir}/ok.sh"
+args = ["{{target}}"]
+params = {{ target = {{ required = true, pattern = "[a-z-]+", description = "the service" }} }}
+allowed_roles = ["commander", "technical"]
+
+[actions.echo]
+kind = "program"
+description = "Echo its arguments"
+program = "{dir}/args.sh"
+args = ["{{text}}", "{{incident}}"]
+params = {{ text = {{ required = true, description = "anything" }} }}
+
+[actions.broken]
+kind = "program"
+description = "Always fails"
+program = "{dir}/fail.sh"
+
+[actions.stuck]
+kind = "program"
+description = "Never ends"
+program = "{dir}/hang.sh"
+timeout = "1s"
+
+[actions.slow]
+kind = "program"
+description = "Runs until stopped"
+program = "{dir}/hang.sh"
+timeout = "60s"
+
+[actions.again]
+kind = "program"
+description = "Safe to run twice"
+program = "{dir}/ok.sh"
+args = ["again"]
+rerun_on_restart = true
+
+[actions.failover]
+kind = "program"
+description = "Needs the commander's approval"
+program = "{dir}/ok.sh"
+args = ["db"]
+approval = "commander"
+allowed_roles = ["commander", "technical"]
+"#
+    )
+}
+
+struct Harness {
+    engine: Engine,
+    store: Store,
+    platform: Arc<TestingPlatform>,
+    dispatcher: Dispatcher,
+    worker: ActionWorker,
+    clock: ManualClock,
+    config: Arc<Config>,
+}
+
+impl Harness {
+    async fn new(backend: &Backend) -> Self {
+        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let platform = Arc::new(TestingPlatform::standing_in_for(
+            Platform::Slack,
+            shared.clone(),
+        ));
+        let store = fresh_store(backend).await;
+        let config = Arc::new(Config::from_toml_str(&config()).expect("test config is valid"));
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            shared.clone(),
+            EngineSettings::from_config(&config),
+            wakeup.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            vec![platform.clone()],
+            shared.clone(),
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        let env: EnvLookup = Arc::new(|_: &str| None);
+        let runner = Runner::new(env, config.actions().values())
+            .with_timings(Duration::from_millis(200), Duration::ZERO);
+        let worker = ActionWorker::new(engine.clone(), runner, shared);
+        Self {
+            engine,
+            store,
+            platform,
+            dispatcher,
+            worker,
+            clock,
+            config,
+        }
+    }
+
+    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        let command = command::parse(text, &*self.config)
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
+        self.handle(user, channel, command, None).await
+    }
+
+    async fn handle(
+        &self,
+        user: &str,
+        channel: &str,
+        command: Command,
+        request: Option<&str>,
+    ) -> Reply {
+        let actor = Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+        };
+        let context = Context {
+            channel: channel.to_string(),
+            request_id: request.map(str::to_string),
+        };
+        self.engine
+            .handle(&actor, &context, command)
+            .await
+            .expect("database answers")
+    }
+
+    async fn deliver(&self) {
+        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
+    }
+
+    async fn declare(&self) -> (IncidentId, String) {
+        let reply = self
+            .run(
+                "UALICE",
+                "CGENERAL",
+                "sev1 checkout is down service=checkout",
+            )
+            .await;
+        let text = reply.text();
+        let start = text.find("INC-").expect("an incident id");
+        let id: IncidentId = text[start..start + 16].parse().unwrap();
+        self.deliver().await;
+        let room = self
+            .store
+            .incident(&id)
+            .await
+            .unwrap()
+            .and_then(|i| i.room)
+            .unwrap();
+        (id, room)
+    }
+
+    async fn click(
+        &self,
+        user: &str,
+        button: ButtonAction,
+        id: &IncidentId,
+        request: &str,
+    ) -> Reply {
+        let command = button.command(id.as_str(), &UserId::new(user)).unwrap();
+        self.handle(user, "", command, Some(request)).await
+    }
+
+    async fn work(&self) -> usize {
+        let ran = self.worker.run_due().await.expect("worker pass");
+        self.deliver().await;
+        ran
+    }
+
+    fn room_text(&self, room: &str) -> String {
+        self.platform.texts_in(room).join("\n")
+    }
+
+    async fn statuses(&self, id: &IncidentId) -> Vec<RunStatus> {
+        self.store
+            .action_runs_of(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|run| run.status)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_run_is_queued_run_by_the_worker_and_its_result_posted() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        let reply = h.run("UBOB", &room, "run restart target=checkout").await;
+        assert_eq!(
+            reply.text(),
+            "Run #1 of `restart` is queued.",
+            "{}",
+            db.name
+        );
+        assert_eq!(h.work().await, 1, "{}", db.name);
+        assert_eq!(h.work().await, 0, "{}: runs once", db.name);
+        let text = h.room_text(&room);
+        assert!(text.contains("requested run #1"), "{}: {text}", db.name);
+        assert!(
+            text.contains("Run #1 (restart) succeeded"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(text.contains("restarted checkout"), "{}: {text}", db.name);
+        assert_eq!(h.statuses(&id).await, vec![RunStatus::Succeeded]);
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs[0].output.as_deref(), Some("restarted checkout"));
+        assert_eq!(runs[0].output_hash.as_ref().map(String::len), Some(64));
+        let kinds: Vec<EventKind> = h
+            .store
+            .timeline(&id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        assert!(kinds.contains(&EventKind::ActionRequested), "{kinds:?}");
+        assert!(kinds.contains(&EventKind::ActionFinished), "{kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn failures_and_timeouts_are_posted_as_such() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run broken").await;
+        h.run("UBOB", &room, "run stuck").await;
+        assert_eq!(h.work().await, 2, "{}", db.name);
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Run #1 (broken) failed"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(text.contains("disk full"), "{}: {text}", db.name);
+        assert!(
+            text.contains("Run #2 (stuck) timed_out"),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(
+            h.statuses(&id).await,
+            vec![RunStatus::Failed, RunStatus::TimedOut]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_role_not_allowed_and_bad_params_are_refused() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        let reply = h.run("UCAROL", &room, "run restart target=checkout").await;
+        assert!(
+            reply
+                .text()
+                .starts_with("Only the incident commander or technical lead"),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UBOB", &room, "run restart").await;
+        assert!(reply.text().contains("missing: target"), "{}", reply.text());
+        assert!(
+            reply.text().contains("target=… (the service)"),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UBOB", &room, "run restart target=Check_Out").await;
+        assert!(
+            reply.text().contains("not accepted: target"),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UBOB", &room, "run nothing").await;
+        assert!(
+            reply.text().contains("no action `nothing`"),
+            "{}",
+            reply.text()
+        );
+        assert!(h.statuses(&id).await.is_empty(), "{}", db.name);
+        assert_eq!(h.work().await, 0);
+    }
+}
+
+#[tokio::test]
+async fn an_approval_is_needed_given_by_the_commander_and_counted_once() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        let reply = h.run("UBOB", &room, "run failover").await;
+        assert_eq!(
+            reply.text(),
+            "Run #1 of `failover` is waiting for approval."
+        );
+        assert_eq!(
+            h.work().await,
+            0,
+            "{}: nothing runs before approval",
+            db.name
+        );
+
+        let reply = h
+            .click("UBOB", ButtonAction::Approve(1), &id, "click-1")
+            .await;
+        assert!(
+            reply.text().starts_with("Only the incident commander"),
+            "{}",
+            reply.text()
+        );
+        assert_eq!(h.work().await, 0, "{}", db.name);
+
+        let reply = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
+            .await;
+        assert_eq!(reply.text(), "Run #1 approved.");
+        let replayed = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
+            .await;
+        assert_eq!(replayed.text(), "Run #1 approved.");
+        let double = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "click-3")
+            .await;
+        assert!(
+            double.text().contains("not waiting for approval"),
+            "{}",
+            double.text()
+        );
+
+        assert_eq!(h.work().await, 1, "{}", db.name);
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs[0].status, RunStatus::Succeeded);
+        assert_eq!(runs[0].approved_by, Some(UserId::new("UALICE")));
+    }
+}
+
+#[tokio::test]
+async fn deny_and_cancel_stop_a_run_before_it_starts() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run failover").await;
+        h.run("UBOB", &room, "run restart target=api").await;
+        let reply = h
+            .click("UALICE", ButtonAction::Deny(1), &id, "deny-1")
+            .await;
+        assert_eq!(reply.text(), "Run #1 cancelled.");
+        let reply = h.run("UCAROL", &room, "cancel 2").await;
+        assert!(
+            reply.text().starts_with("Only whoever requested"),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UBOB", &room, "cancel #2").await;
+        assert_eq!(reply.text(), "Run #2 cancelled.");
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            vec![RunStatus::Cancelled, RunStatus::Cancelled]
+        );
+        let reply = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "late")
+            .await;
+        assert!(
+            reply.text().contains("not waiting for approval"),
+            "{}",
+            reply.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_shell_looking_param_reaches_the_program_as_one_argument() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        let dir = tempfile::tempdir().unwrap();
+        let pwned = dir.path().join("pwned");
+        // Chat params are one word each; `${IFS}` is a shell's space.
+        let text = format!(
+            "$(touch${{IFS}}{});rm${{IFS}}-rf${{IFS}}{}",
+            pwned.display(),
+            dir.path().display()
+        );
+        h.run("UBOB", &room, &format!("run echo text={text}")).await;
+        assert_eq!(h.work().await, 1);
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(
+            runs[0].output.as_deref(),
+            Some(format!("2 args\n[{text}]\n[{id}]").as_str()),
+            "{}",
+            db.name
+        );
+        assert!(!pwned.exists());
+        assert!(dir.path().exists());
+    }
+}
+
+#[tokio::test]
+async fn a_run_abandoned_by_a_stopped_worker_is_reported_interrupted_once() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run restart target=api").await;
+        // A worker that claims the run and dies without finishing it.
+        let claimed = h
+            .store
+            .claim_action_runs("dead-worker", h.clock_now(), Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(h.work().await, 0, "{}: a live lease is left alone", db.name);
+        h.clock.advance(Duration::from_secs(61));
+        assert_eq!(h.work().await, 0, "{}: not run again", db.name);
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        let text = h.room_text(&room);
+        assert_eq!(
+            text.matches("Run #1 (restart) interrupted").count(),
+            1,
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.statuses(&id).await, vec![RunStatus::Interrupted]);
+    }
+}
+
+#[tokio::test]
+async fn an_abandoned_run_of_a_rerun_on_restart_action_runs_again_once() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run again").await;
+        h.store
+            .claim_action_runs("dead-worker", h.clock_now(), Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        h.clock.advance(Duration::from_secs(61));
+        assert_eq!(h.work().await, 1, "{}: run again", db.name);
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Run #1 (again) interrupted: interrupted by a restart; running it again"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("Run #1 (again) succeeded"),
+            "{}: {text}",
+            db.name
+        );
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs[0].status, RunStatus::Succeeded);
+        assert_eq!(runs[0].attempts, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_requests_each_run_exactly_once_across_two_workers() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        let keys: Vec<String> = (0..100).map(|n| format!("req-{n}")).collect();
+        let requests = keys.iter().map(|key| {
+            let command = command::parse("run restart target=checkout", &*h.config).unwrap();
+            h.handle("UBOB", &room, command, Some(key))
+        });
+        futures_util::future::join_all(requests).await;
+        let second = ActionWorker::new(
+            h.engine.clone(),
+            Runner::new(Arc::new(|_: &str| None), h.config.actions().values()),
+            Arc::new(h.clock.clone()),
+        );
+        let mut ran = 0;
+        loop {
+            let (a, b) = tokio::join!(h.worker.run_due(), second.run_due());
+            let passed = a.unwrap() + b.unwrap();
+            if passed == 0 {
+                break;
+            }
+            ran += passed;
+        }
+        h.deliver().await;
+        assert_eq!(ran, 100, "{}", db.name);
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs.len(), 100, "{}", db.name);
+        assert!(
+            runs.iter()
+                .all(|run| run.status == RunStatus::Succeeded && run.attempts == 1),
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert_eq!(text.matches(") succeeded").count(), 100, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_program() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run slow").await;
+        let started = std::time::Instant::now();
+        let worker = h.worker.clone();
+        let pass = tokio::spawn(async move { worker.run_due().await });
+        while h.statuses(&id).await != vec![RunStatus::Running] {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reply = h.run("UCAROL", &room, "cancel 1").await;
+        assert!(
+            reply.text().starts_with("Only whoever requested"),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UALICE", &room, "cancel 1").await;
+        assert_eq!(reply.text(), "Run #1 is being stopped.");
+        let reply = h.run("UBOB", &room, "cancel 1").await;
+        assert_eq!(reply.text(), "Run #1 is already being stopped.");
+        assert_eq!(pass.await.unwrap().unwrap(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        h.deliver().await;
+        assert_eq!(
+            h.statuses(&id).await,
+            vec![RunStatus::Cancelled],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Stopping run #1 (slow)"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("Run #1 (slow) cancelled: stopped on request"),
+            "{}: {text}",
+            db.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_api_shows_the_runs_of_an_incident() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let (id, room) = h.declare().await;
+        h.run("UBOB", &room, "run failover").await;
+        h.click("UALICE", ButtonAction::Approve(1), &id, "approve")
+            .await;
+        h.work().await;
+        let state = warroom::web::WebState {
+            store: h.store.clone(),
+            clock: Arc::new(h.clock.clone()),
+            config: h.config.clone(),
+            api_token: Some(warroom::config::Secret::new("t0ken")),
+            metrics: None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
+        let detail: serde_json::Value = reqwest::Client::new()
+            .get(format!("http://{addr}/api/incidents/{id}"))
+            .bearer_auth("t0ken")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let run = &detail["action_runs"][0];
+        assert_eq!(run["number"], 1, "{}: {detail}", db.name);
+        assert_eq!(run["action"], "failover");
+        assert_eq!(run["status"], "succeeded");
+        assert_eq!(run["requested_by"], "UBOB");
+        assert_eq!(run["approved_by"], "UALICE");
+        assert_eq!(run["params"]["incident"], id.as_str());
+        assert_eq!(run["output"], "restarted db");
+        assert_eq!(run["output_hash"].as_str().map(str::len), Some(64));
+    }
+}
+
+#[tokio::test]
+async fn a_drill_shows_what_would_run_and_runs_nothing() {
+    for db in test_backends().await {
+        let h = Harness::new(&db).await;
+        let reply = h
+            .run("UALICE", "CGENERAL", "sev1 failover practice --drill")
+            .await;
+        let text = reply.text();
+        let start = text.find("INC-").expect("an incident id");
+        let id: IncidentId = text[start..start + 16].parse().unwrap();
+        h.deliver().await;
+        let room = h
+            .store
+            .incident(&id)
+            .await
+            .unwrap()
+            .and_then(|i| i.room)
+            .unwrap();
+        let reply = h.run("UBOB", &room, "run echo text=a;b").await;
+        assert!(
+            reply.text().starts_with("Drill: `echo` was not run"),
+            "{}",
+            reply.text()
+        );
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert!(h.statuses(&id).await.is_empty());
+        let text = h.room_text(&room);
+        let program = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/actions/args.sh"
+        );
+        assert!(
+            text.contains(&format!("It would execute: {program} \"a;b\" \"{id}\"")),
+            "{}: {text}",
+            db.name
+        );
+    }
+}
+
+impl Harness {
+    fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use warroom::clock::Clock;
+        self.clock.now()
+    }
+}

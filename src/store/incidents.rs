@@ -16,7 +16,8 @@ use crate::domain::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
+use sqlx::any::{Any, AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 
@@ -143,62 +144,52 @@ pub(super) async fn insert(
     conn: &mut AnyConnection,
     incident: &Incident,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO incidents (id, title, severity, status, drill, services, platform, origin_channel, room, \
          declared_by, declared_at, acknowledged_at, identified_at, mitigated_at, resolved_at, last_update_at, summary) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(incident.id.as_str())
-    .bind(&incident.title)
-    .bind(incident.severity.as_str())
-    .bind(incident.status.as_str())
-    .bind(i64::from(incident.drill))
-    .bind(to_json("services", &incident.services)?)
-    .bind(incident.platform.as_str())
-    .bind(&incident.origin_channel)
-    .bind(incident.room.as_deref())
-    .bind(incident.declared_by.as_str())
-    .bind(millis(incident.declared_at))
-    .bind(opt_millis(incident.acknowledged_at))
-    .bind(opt_millis(incident.identified_at))
-    .bind(opt_millis(incident.mitigated_at))
-    .bind(opt_millis(incident.resolved_at))
-    .bind(opt_millis(incident.last_update_at))
-    .bind(incident.summary.as_deref())
-    .execute(&mut *conn)
-    .await?;
+    );
+    bind_columns(insert, incident)?.execute(&mut *conn).await?;
     insert_roles(conn, incident).await
+}
+
+/// Binds every column of `incidents` as `$1…$17`, in the one order both the
+/// insert and the update name them.
+fn bind_columns<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    incident: &'q Incident,
+) -> Result<Query<'q, Any, AnyArguments>, StoreError> {
+    Ok(query
+        .bind(incident.id.as_str())
+        .bind(&incident.title)
+        .bind(incident.severity.as_str())
+        .bind(incident.status.as_str())
+        .bind(i64::from(incident.drill))
+        .bind(to_json("services", &incident.services)?)
+        .bind(incident.platform.as_str())
+        .bind(&incident.origin_channel)
+        .bind(incident.room.as_deref())
+        .bind(incident.declared_by.as_str())
+        .bind(millis(incident.declared_at))
+        .bind(opt_millis(incident.acknowledged_at))
+        .bind(opt_millis(incident.identified_at))
+        .bind(opt_millis(incident.mitigated_at))
+        .bind(opt_millis(incident.resolved_at))
+        .bind(opt_millis(incident.last_update_at))
+        .bind(incident.summary.as_deref()))
 }
 
 pub(super) async fn update(
     conn: &mut AnyConnection,
     incident: &Incident,
 ) -> Result<(), StoreError> {
-    let updated = sqlx::query(
+    let update = sqlx::query(
         "UPDATE incidents SET title = $2, severity = $3, status = $4, drill = $5, services = $6, platform = $7, \
          origin_channel = $8, room = $9, declared_by = $10, declared_at = $11, acknowledged_at = $12, \
          identified_at = $13, mitigated_at = $14, resolved_at = $15, last_update_at = $16, summary = $17 \
          WHERE id = $1",
-    )
-    .bind(incident.id.as_str())
-    .bind(&incident.title)
-    .bind(incident.severity.as_str())
-    .bind(incident.status.as_str())
-    .bind(i64::from(incident.drill))
-    .bind(to_json("services", &incident.services)?)
-    .bind(incident.platform.as_str())
-    .bind(&incident.origin_channel)
-    .bind(incident.room.as_deref())
-    .bind(incident.declared_by.as_str())
-    .bind(millis(incident.declared_at))
-    .bind(opt_millis(incident.acknowledged_at))
-    .bind(opt_millis(incident.identified_at))
-    .bind(opt_millis(incident.mitigated_at))
-    .bind(opt_millis(incident.resolved_at))
-    .bind(opt_millis(incident.last_update_at))
-    .bind(incident.summary.as_deref())
-    .execute(&mut *conn)
-    .await?;
+    );
+    let updated = bind_columns(update, incident)?.execute(&mut *conn).await?;
     if updated.rows_affected() == 0 {
         return Err(sqlx::Error::RowNotFound.into());
     }

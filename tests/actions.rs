@@ -47,6 +47,7 @@ fn program(script: &str, args: &[&str], env: &[&str], params: &[&str]) -> Action
         timeout: Duration::from_secs(10),
         retries: 0,
         approval: None,
+        approval_expires_after: Duration::from_secs(30 * 60),
         allowed_roles: Vec::new(),
         rerun_on_restart: false,
     }
@@ -68,6 +69,7 @@ fn http(url: String) -> ActionConfig {
         timeout: Duration::from_secs(5),
         retries: 0,
         approval: None,
+        approval_expires_after: Duration::from_secs(30 * 60),
         allowed_roles: Vec::new(),
         rerun_on_restart: false,
     }

@@ -1,15 +1,23 @@
 //! The action worker: leases queued runs (the same lease mechanism as the
 //! outbox and the reminders), runs them with the [`Runner`], and hands each
-//! result to the engine, which records it and posts it in the war room.
+//! result to the engine, which records it and posts it in the war room. Page
+//! and status runs are carried out by the engine itself, in the transaction
+//! that finishes them.
 //! Runs whose holder stopped mid-way are reported once, and run again only
-//! when their action says `rerun_on_restart`.
+//! when their action says `rerun_on_restart` (or is a page or status action,
+//! which cannot have done anything half-way).
+//!
+//! Each pass also cancels the runs whose approval did not come in time. That
+//! sweep is here rather than in the scheduler because this loop already looks
+//! at the action runs every few seconds and whenever a run changes; the
+//! scheduler sleeps until its next reminder row, which an approval is not.
 //!
 //! Must not: write SQL or post anything itself (the store and the engine do).
 
 use super::{Outcome, RunResult, Runner};
 use crate::clock::SharedClock;
 use crate::domain::ActionRun;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, performed_by_engine};
 use futures_util::future::join_all;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,16 +80,18 @@ impl ActionWorker {
         longest.saturating_add(LEASE_MARGIN)
     }
 
-    /// One pass: reports runs abandoned by a stopped process, then claims the
-    /// queued runs and runs them (concurrently) to the end. Returns how many ran.
+    /// One pass: cancels runs whose approval is overdue, reports runs abandoned
+    /// by a stopped process, then claims the queued runs and runs them
+    /// (concurrently) to the end. Returns how many ran.
     pub async fn run_due(&self) -> Result<usize, EngineError> {
+        self.expire_approvals().await?;
         let store = self.engine.store();
         let rerun: Vec<&str> = self
             .engine
             .config()
             .actions()
             .values()
-            .filter(|action| action.rerun_on_restart)
+            .filter(|action| action.rerun_on_restart || performed_by_engine(action))
             .map(|action| action.name.as_str())
             .collect();
         let abandoned = store
@@ -99,9 +109,38 @@ impl ActionWorker {
         Ok(count)
     }
 
+    /// Hands every run waiting for approval since before the shortest expiry
+    /// to the engine, which cancels those past their own action's deadline.
+    async fn expire_approvals(&self) -> Result<(), EngineError> {
+        let shortest = self
+            .engine
+            .config()
+            .actions()
+            .values()
+            .filter(|action| action.approval.is_some())
+            .map(|action| action.approval_expires_after)
+            .min()
+            .unwrap_or_default();
+        let before = self.clock.now() - chrono::TimeDelta::from_std(shortest).unwrap_or_default();
+        let waiting = self
+            .engine
+            .store()
+            .action_runs_awaiting_approval(before)
+            .await?;
+        for run in &waiting {
+            if self.engine.approval_expired(run).await? {
+                tracing::info!(run = run.id, action = %run.action, "approval expired");
+            }
+        }
+        Ok(())
+    }
+
     async fn execute(&self, run: &ActionRun) -> Result<(), EngineError> {
         let outcome = match self.engine.config().action(&run.action) {
             None => failure(format!("action `{}` is no longer configured", run.action)),
+            Some(action) if performed_by_engine(action) => {
+                return self.perform(run).await;
+            }
             Some(action) => {
                 let (stop, cancel) = watch::channel(false);
                 let running = self.runner.run(action, &run.params, cancel);
@@ -127,6 +166,19 @@ impl ActionWorker {
             tracing::warn!(
                 run = run.id,
                 "action run was no longer held; its result was not recorded"
+            );
+        }
+        Ok(())
+    }
+
+    /// A page or status run: the engine writes its effect and finishes it at once.
+    async fn perform(&self, run: &ActionRun) -> Result<(), EngineError> {
+        if self.engine.perform_action(run, &self.owner).await? {
+            tracing::info!(run = run.id, action = %run.action, "action run carried out");
+        } else {
+            tracing::warn!(
+                run = run.id,
+                "action run was no longer held; it was not carried out"
             );
         }
         Ok(())

@@ -88,6 +88,8 @@ pub struct ActionConfig {
     pub retries: u32,
     /// Who must approve a run before it starts; `None` runs at once.
     pub approval: Option<Role>,
+    /// How long a run waits for that approval before it is cancelled.
+    pub approval_expires_after: Duration,
     /// Who may start it; empty means anyone in the war room.
     pub allowed_roles: Vec<Role>,
     /// Whether a run interrupted by a restart is run again (only for idempotent actions).

@@ -88,6 +88,7 @@ pub(super) struct RawAction {
     pub timeout: Option<Value>,
     pub retries: Option<u32>,
     pub approval: Option<String>,
+    pub approval_expires_after: Option<Value>,
     pub allowed_roles: Option<Vec<String>>,
     pub rerun_on_restart: Option<bool>,
 }

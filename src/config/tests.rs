@@ -566,6 +566,40 @@ fn action_roles_and_kinds_are_checked() {
 }
 
 #[test]
+fn an_approval_expires_after_thirty_minutes_unless_the_action_says_otherwise() {
+    let config =
+        Config::from_toml_str(&with(&format!("{ACTIONS_BASE}approval = \"commander\"\n"))).unwrap();
+    assert_eq!(
+        config.action("restart").unwrap().approval_expires_after,
+        std::time::Duration::from_secs(30 * 60)
+    );
+    let config = Config::from_toml_str(&with(&format!(
+        "{ACTIONS_BASE}approval = \"commander\"\napproval_expires_after = \"2h\"\n"
+    )))
+    .unwrap();
+    assert_eq!(
+        config.action("restart").unwrap().approval_expires_after,
+        std::time::Duration::from_secs(2 * 3600)
+    );
+    let error = problems(&with(&format!(
+        "{ACTIONS_BASE}approval_expires_after = \"10m\"\n"
+    )));
+    assert_problem(
+        &error,
+        "actions.restart.approval_expires_after",
+        "only actions that need an approval",
+    );
+    let error = problems(&with(&format!(
+        "{ACTIONS_BASE}approval = \"commander\"\napproval_expires_after = \"soon\"\n"
+    )));
+    assert_problem(
+        &error,
+        "actions.restart.approval_expires_after",
+        "not a duration",
+    );
+}
+
+#[test]
 fn http_actions_are_checked() {
     let error = problems(&with(
         "[actions.a]\nkind = \"http\"\nmethod = \"FETCH\"\nprogram = \"/bin/true\"\nsuccess_status = [200, 700]\n\

@@ -5,11 +5,12 @@
 //! later. Every change is compare-and-set on the run's status, so a replayed
 //! request or a double-clicked Approve changes a run once.
 
+use super::action_effects::{self, Effect};
 use super::session::Session;
 use super::{Actor, Context, Engine, EngineError, Reply, SYSTEM_USER, Stop, mention, refuse};
 use crate::actions::{self, Outcome, RunResult};
 use crate::command::{ButtonAction, Params};
-use crate::config::{ActionConfig, ActionKind};
+use crate::config::ActionConfig;
 use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunStatus, UserId};
 use crate::render::{Block, Button, Inline, Message};
 use crate::store::RunReport;
@@ -33,12 +34,6 @@ pub(super) async fn run(
             "There is no action `{name}`; `/incident actions` lists what can be run."
         )));
     };
-    if !matches!(action.kind, ActionKind::Program(_) | ActionKind::Http(_)) {
-        return Err(refuse(format!(
-            "Running {} actions is not available in this version of warroom yet.",
-            action.kind.as_str()
-        )));
-    }
     let me = session.me().clone();
     if !may_run(&incident, action, &me) {
         let roles: Vec<&str> = action.allowed_roles.iter().map(|r| r.title()).collect();
@@ -157,6 +152,16 @@ pub(super) async fn approve(
             run.id
         )));
     }
+    let expired = action_effects::approval_expired_result(action);
+    let past_deadline = run.status == RunStatus::AwaitingApproval
+        && session.now >= action_effects::approval_deadline(session.config(), &run);
+    if past_deadline || run.result.as_deref() == Some(expired.as_str()) {
+        return Err(refuse(format!(
+            "Run #{} is not waiting for approval (it is {}: {expired}).",
+            run.id,
+            RunStatus::Cancelled
+        )));
+    }
     if !session.tx.approve_action_run(run.id, &me).await? {
         return Err(refuse(format!(
             "Run #{} is not waiting for approval (it is {}).",
@@ -241,7 +246,7 @@ async fn dry_run(
     for (key, value) in builtins(incident) {
         values.entry(key.to_owned()).or_insert(value);
     }
-    let would = actions::describe(action, &values);
+    let would = action_effects::describe(session.config(), action, &values);
     session
         .record(
             &incident.id,
@@ -362,6 +367,18 @@ impl Engine {
         owner: &str,
         outcome: &Outcome,
     ) -> Result<bool, EngineError> {
+        self.finish_run(run, owner, outcome, None).await
+    }
+
+    /// Like [`Engine::action_finished`], writing `effect` (what a page or status
+    /// run does) in the same transaction as the run's end.
+    pub(super) async fn finish_run(
+        &self,
+        run: &ActionRun,
+        owner: &str,
+        outcome: &Outcome,
+        effect: Option<&Effect>,
+    ) -> Result<bool, EngineError> {
         let status = match outcome.result {
             RunResult::Succeeded => RunStatus::Succeeded,
             RunResult::Failed => RunStatus::Failed,
@@ -379,6 +396,7 @@ impl Engine {
             Some((owner, &report)),
             &outcome.detail,
             &outcome.output,
+            effect,
         )
         .await
     }
@@ -391,17 +409,19 @@ impl Engine {
         } else {
             "interrupted by a restart; not run again"
         };
-        self.report_run(run, None, detail, "").await
+        self.report_run(run, None, detail, "", None).await
     }
 
     /// Records and posts how a run ended, after finishing the worker's lease
-    /// on it when `finish` is given (and only if that still succeeds).
+    /// on it when `finish` is given (and only if that still succeeds), and
+    /// writing its `effect` in the same transaction.
     async fn report_run(
         &self,
         run: &ActionRun,
         finish: Option<(&str, &RunReport<'_>)>,
         detail: &str,
         output: &str,
+        effect: Option<&Effect>,
     ) -> Result<bool, EngineError> {
         let inner = &*self.inner;
         let Some(found) = inner.store.incident(&run.incident).await? else {
@@ -419,6 +439,9 @@ impl Engine {
         let Some(incident) = session.tx.lock_incident(&run.incident).await? else {
             return Ok(false);
         };
+        if let Some(effect) = effect {
+            action_effects::apply(&mut session, &incident, run, effect).await?;
+        }
         let status = match finish {
             Some((owner, report)) => {
                 let now = session.now;

@@ -570,7 +570,7 @@ const DRILL: &str = "drill: nobody was paged.";
 const OFF: &str = "not paged: paging is off.";
 
 /// Pages `target` unless this is a drill or paging is off; says which.
-async fn page(
+pub(super) async fn page(
     session: &mut Session<'_>,
     incident: &Incident,
     target: &str,

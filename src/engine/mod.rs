@@ -7,6 +7,7 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
+mod action_effects;
 mod actions;
 mod cadence;
 mod capture;
@@ -20,6 +21,7 @@ mod roles;
 mod session;
 mod stats;
 
+pub use action_effects::performed_by_engine;
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
 

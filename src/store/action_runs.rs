@@ -117,6 +117,41 @@ pub(super) async fn cancel(
     Ok(moved.rows_affected() == 1)
 }
 
+/// Cancels a run whose approval did not come in time: `awaiting_approval` →
+/// `cancelled`, with `result` saying why. False if it was no longer waiting
+/// (approved, denied or expired already), so only one caller reports it.
+pub(super) async fn expire(
+    conn: &mut AnyConnection,
+    id: i64,
+    result: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE action_runs SET status = 'cancelled', finished_at = $3, result = $2 \
+         WHERE id = $1 AND status = 'awaiting_approval'",
+    )
+    .bind(id)
+    .bind(result)
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// The runs waiting for an approval that were requested before `before`, oldest first.
+pub(super) async fn awaiting_approval(
+    conn: &mut AnyConnection,
+    before: DateTime<Utc>,
+) -> Result<Vec<ActionRun>, StoreError> {
+    let sql =
+        format!("{COLUMNS} WHERE status = 'awaiting_approval' AND created_at < $1 ORDER BY id");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(millis(before))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(run).collect()
+}
+
 /// Asks the worker running run `id` to stop it; false if it is not running
 /// or a stop was asked for already.
 pub(super) async fn request_stop(

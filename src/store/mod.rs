@@ -614,6 +614,15 @@ impl Store {
         action_runs::interrupt_abandoned(&self.pool, now, rerun).await
     }
 
+    /// The action runs still waiting for an approval that were requested before
+    /// `before`, oldest first.
+    pub async fn action_runs_awaiting_approval(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        action_runs::awaiting_approval(&mut *self.pool.acquire().await?, before).await
+    }
+
     /// Whether someone asked to stop action run `id` while it ran.
     pub async fn action_run_stop_requested(&self, id: i64) -> Result<bool, StoreError> {
         action_runs::stop_requested(&mut *self.pool.acquire().await?, id).await
@@ -912,6 +921,17 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         action_runs::cancel(&mut self.tx, id, by, now).await
+    }
+
+    /// Cancels a run whose approval did not come in time; false if it was no
+    /// longer waiting for one.
+    pub async fn expire_action_run(
+        &mut self,
+        id: i64,
+        result: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        action_runs::expire(&mut self.tx, id, result, now).await
     }
 
     /// Asks the worker running run `id` to stop it; false if it is not running

@@ -21,6 +21,10 @@ pub const BUILTIN_PLACEHOLDERS: [&str; 6] =
 
 const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Long enough for a busy commander to read the request; short enough that a
+/// forgotten request cannot be approved hours later, when it no longer fits.
+const DEFAULT_APPROVAL_EXPIRY: Duration = Duration::from_secs(30 * 60);
+
 const HTTP_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 const SHELLS: [&str; 7] = ["sh", "bash", "zsh", "dash", "ksh", "fish", "csh"];
@@ -97,6 +101,18 @@ impl Builder<'_> {
             None | Some("none") => None,
             Some(word) => self.role(&join(path, "approval"), word),
         };
+        let expiry_path = join(path, "approval_expires_after");
+        let approval_expires_after = match &raw.approval_expires_after {
+            Some(_) if approval.is_none() => {
+                self.problem(
+                    &expiry_path,
+                    "only actions that need an approval can have it expire",
+                );
+                None
+            }
+            Some(value) => self.duration(value, &expiry_path),
+            None => Some(DEFAULT_APPROVAL_EXPIRY),
+        };
         let mut allowed_roles = Vec::new();
         for (i, word) in raw.allowed_roles.iter().flatten().enumerate() {
             if let Some(role) = self.role(&format!("{path}.allowed_roles[{i}]"), word) {
@@ -111,6 +127,7 @@ impl Builder<'_> {
             timeout: timeout?,
             retries: raw.retries.unwrap_or(0),
             approval,
+            approval_expires_after: approval_expires_after?,
             allowed_roles,
             rerun_on_restart: raw.rerun_on_restart.unwrap_or(false),
         })

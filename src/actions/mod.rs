@@ -13,6 +13,7 @@ mod http;
 mod output;
 mod params;
 mod program;
+mod spawner;
 pub mod worker;
 
 pub use output::{Capture, Redactor};

@@ -1,8 +1,9 @@
 //! The `program` kind: exec the allow-listed executable directly (no shell),
 //! with a cleared environment, in its own process group so that a timeout stops
-//! everything it started.
+//! everything it started, and (see [`spawner`]) never outliving warroom.
 
 use super::output::Capture;
+use super::spawner;
 use super::{Cancel, RunError, RunResult, cancelled};
 use crate::config::{ProgramAction, render};
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ pub(super) async fn run(
             Some(params.get(name).cloned().unwrap_or_default())
         })
     });
-    let mut child = Command::new(&program.program)
+    let mut command = Command::new(&program.program);
+    command
         .args(args)
         .env_clear()
         .envs(env)
@@ -34,8 +36,9 @@ pub(super) async fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
+        .kill_on_drop(true);
+    let mut child = spawner::spawn(command)
+        .await
         .map_err(|source| RunError::Spawn {
             program: program.program.display().to_string(),
             source,

@@ -9,6 +9,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
+use common::pagerduty::FakeEvents;
 use common::{Backend, fresh_store, test_backends};
 use std::sync::Arc;
 use warroom::clock::{Clock, ManualClock, SharedClock};
@@ -735,64 +736,6 @@ async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock()
             ],
             "snoozed from 15:15 to 14:45"
         );
-    }
-}
-
-/// A fake PagerDuty Events API on 127.0.0.1: records every body and answers from
-/// a script (then 202).
-#[derive(Default)]
-struct FakeEvents {
-    received: std::sync::Mutex<Vec<serde_json::Value>>,
-    script: std::sync::Mutex<std::collections::VecDeque<(u16, Option<u64>, String)>>,
-}
-
-impl FakeEvents {
-    async fn serve(self: &Arc<Self>) -> String {
-        use axum::extract::State;
-        use axum::response::IntoResponse;
-        async fn enqueue(
-            State(fake): State<Arc<FakeEvents>>,
-            axum::Json(body): axum::Json<serde_json::Value>,
-        ) -> axum::response::Response {
-            fake.received.lock().unwrap().push(body);
-            let next = fake.script.lock().unwrap().pop_front();
-            let (status, retry_after, text) = next.unwrap_or((
-                202,
-                None,
-                r#"{"status":"success","message":"Event processed"}"#.to_string(),
-            ));
-            let mut response = (
-                axum::http::StatusCode::from_u16(status).unwrap(),
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                text,
-            )
-                .into_response();
-            if let Some(seconds) = retry_after {
-                response.headers_mut().insert(
-                    axum::http::header::RETRY_AFTER,
-                    seconds.to_string().parse().unwrap(),
-                );
-            }
-            response
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let router = axum::Router::new()
-            .route("/v2/enqueue", axum::routing::post(enqueue))
-            .with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        format!("http://{address}/v2/enqueue")
-    }
-
-    fn answer(&self, status: u16, retry_after: Option<u64>, body: &str) {
-        self.script
-            .lock()
-            .unwrap()
-            .push_back((status, retry_after, body.to_string()));
-    }
-
-    fn received(&self) -> Vec<serde_json::Value> {
-        self.received.lock().unwrap().clone()
     }
 }
 

@@ -138,13 +138,13 @@ pub(super) async fn expire(
     Ok(moved.rows_affected() == 1)
 }
 
-/// The runs waiting for an approval that were requested before `before`, oldest first.
+/// The runs waiting for an approval that were requested at or before `before`, oldest first.
 pub(super) async fn awaiting_approval(
     conn: &mut AnyConnection,
     before: DateTime<Utc>,
 ) -> Result<Vec<ActionRun>, StoreError> {
     let sql =
-        format!("{COLUMNS} WHERE status = 'awaiting_approval' AND created_at < $1 ORDER BY id");
+        format!("{COLUMNS} WHERE status = 'awaiting_approval' AND created_at <= $1 ORDER BY id");
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(millis(before))
         .fetch_all(conn)

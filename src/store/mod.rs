@@ -614,8 +614,8 @@ impl Store {
         action_runs::interrupt_abandoned(&self.pool, now, rerun).await
     }
 
-    /// The action runs still waiting for an approval that were requested before
-    /// `before`, oldest first.
+    /// The action runs still waiting for an approval that were requested at or
+    /// before `before`, oldest first.
     pub async fn action_runs_awaiting_approval(
         &self,
         before: DateTime<Utc>,

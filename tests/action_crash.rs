@@ -1,0 +1,261 @@
+//! A real crash: `warroom serve` is killed with SIGKILL while an action's
+//! program runs. The program must die with it, and the next warroom must
+//! report the run as interrupted exactly once and not run it again.
+//!
+//! The incident and its queued run are written through the library into the
+//! database the binary then serves, on every available backend; the binary
+//! picks the run up as it would any other.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use warroom::actions::worker::ActionWorker;
+use warroom::actions::{EnvLookup, Runner};
+use warroom::clock::ManualClock;
+use warroom::config::Config;
+use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
+use warroom::engine::{Engine, EngineSettings};
+use warroom::outbox::{Destination, Operation};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
+
+/// How long the binary may take to start and pick the run up.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// How long the kernel may take to deliver the program's parent-death signal.
+const DEATH: Duration = Duration::from_secs(10);
+
+fn config(pid_file: &Path) -> String {
+    let program = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/actions/record_pid.sh"
+    );
+    format!(
+        r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+label = "Critical"
+respond_within = "15m"
+
+[phrases]
+investigating = "Investigating."
+identified = "Identified."
+monitoring = "Monitoring."
+resolved = "Resolved."
+
+[actions.hang]
+kind = "program"
+description = "Records its pid, then hangs"
+program = "{program}"
+args = ["{}"]
+timeout = "10m"
+"#,
+        pid_file.display()
+    )
+}
+
+/// `warroom serve` on `database`, with a clean environment; killed when dropped.
+struct Served {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Served {
+    fn start(dir: &Path, config: &Path, database: &str) -> Served {
+        let mut child = Command::new(BINARY)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("DATABASE_URL", database)
+            .env("WARROOM_LISTEN", "127.0.0.1:0")
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let lines = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Served { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `limit` has passed.
+async fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    condition()
+}
+
+fn pids(file: &Path) -> Vec<i32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// Whether `pid` still runs; a zombie (dead, not yet reaped by whoever inherited
+/// it) does not.
+fn running(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the parenthesised command name, which may hold spaces.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z" | "X" | "x"))
+}
+
+/// Writes an incident with a war room and one queued run of `hang`, as the
+/// engine would have, and closes the database again for the binary.
+async fn seed(db: &Backend, now: DateTime<Utc>) -> IncidentId {
+    let store = fresh_store(db).await;
+    let declared = incident(1, now);
+    let id = declared.id.clone();
+    insert_incidents(&store, &[declared]).await;
+    give_room(&store, &id, "CROOM").await;
+    let mut tx = store.begin().await.expect("begin");
+    let number = tx
+        .request_action_run(
+            &id,
+            "hang",
+            &BTreeMap::new(),
+            RunStatus::Queued,
+            &UserId::new("UALICE"),
+            now,
+        )
+        .await
+        .expect("queue the run");
+    tx.commit().await.expect("commit");
+    assert_eq!(number, 1);
+    store.close().await;
+    id
+}
+
+#[tokio::test]
+async fn kill_9_takes_the_program_along_and_the_run_is_reported_interrupted_once() {
+    for db in test_backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file: PathBuf = dir.path().join("pids");
+        let config_file = dir.path().join("warroom.toml");
+        std::fs::write(&config_file, config(&pid_file)).unwrap();
+        let id = seed(&db, Utc::now()).await;
+
+        let mut served = Served::start(dir.path(), &config_file, &db.url);
+        let started = wait_for(STARTUP, || !pids(&pid_file).is_empty()).await;
+        assert!(
+            started,
+            "{}: the program never started; warroom said:\n{}",
+            db.name,
+            served.log()
+        );
+        let program = pids(&pid_file)[0];
+        assert!(running(program), "{}: the program runs", db.name);
+
+        served.child.kill().expect("SIGKILL");
+        served.child.wait().expect("reaped");
+        assert!(
+            wait_for(DEATH, || !running(program)).await,
+            "{}: program {program} outlived warroom",
+            db.name
+        );
+
+        // The next warroom, an hour later: long past the run's 12-minute lease.
+        let store = fresh_store(&db).await;
+        let clock = ManualClock::starting_at(Utc::now() + chrono::Duration::hours(1));
+        let config = Arc::new(Config::from_toml_str(&config(&pid_file)).expect("valid config"));
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            Arc::new(clock.clone()),
+            EngineSettings::from_config(&config),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let env: EnvLookup = Arc::new(|_: &str| None);
+        let worker = ActionWorker::new(
+            engine,
+            Runner::new(env, config.actions().values()),
+            Arc::new(clock),
+        );
+        assert_eq!(worker.run_due().await.unwrap(), 0, "{}", db.name);
+        assert_eq!(worker.run_due().await.unwrap(), 0, "{}", db.name);
+
+        let runs = store.action_runs_of(&id).await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, RunStatus::Interrupted, "{}", db.name);
+        assert_eq!(runs[0].attempts, 1, "{}", db.name);
+        let reports: Vec<String> = store
+            .outbox_of(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|row| match row.operation {
+                Operation::Post {
+                    to: Destination::Room,
+                    message,
+                    ..
+                } => Some(message.plain_text()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reports,
+            vec!["Run #1 (hang) interrupted: interrupted by a restart; not run again".to_string()],
+            "{}",
+            db.name
+        );
+        let finished: Vec<String> = store
+            .timeline(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|event| event.kind == EventKind::ActionFinished)
+            .map(|event| event.text)
+            .collect();
+        assert_eq!(
+            finished,
+            vec!["run #1 (hang) interrupted: interrupted by a restart; not run again".to_string()],
+            "{}",
+            db.name
+        );
+        assert_eq!(pids(&pid_file), vec![program], "{}: run once", db.name);
+        store.close().await;
+    }
+}

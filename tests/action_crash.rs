@@ -1,4 +1,5 @@
-//! A real crash: `warroom serve` is killed with SIGKILL while an action's
+//! Programs never outlive warroom, and nothing less than warroom's death stops
+//! them. A real crash: `warroom serve` is killed with SIGKILL while an action's
 //! program runs. The program must die with it, and the next warroom must
 //! report the run as interrupted exactly once and not run it again.
 //!
@@ -15,9 +16,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use warroom::actions::worker::ActionWorker;
-use warroom::actions::{EnvLookup, Runner};
+use warroom::actions::{EnvLookup, RunResult, Runner};
 use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
@@ -33,10 +35,9 @@ const STARTUP: Duration = Duration::from_secs(60);
 const DEATH: Duration = Duration::from_secs(10);
 
 fn config(pid_file: &Path) -> String {
-    let program = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/actions/record_pid.sh"
-    );
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+    let program = format!("{fixtures}/record_pid.sh");
+    let nap = format!("{fixtures}/nap.sh");
     format!(
         r#"
 [bot]
@@ -60,6 +61,11 @@ description = "Records its pid, then hangs"
 program = "{program}"
 args = ["{}"]
 timeout = "10m"
+
+[actions.nap]
+kind = "program"
+description = "Runs for half a second"
+program = "{nap}"
 "#,
         pid_file.display()
     )
@@ -258,4 +264,32 @@ async fn kill_9_takes_the_program_along_and_the_run_is_reported_interrupted_once
         assert_eq!(pids(&pid_file), vec![program], "{}: run once", db.name);
         store.close().await;
     }
+}
+
+/// The parent-death signal follows the thread that forked a program, and tokio's
+/// threads come and go. Here the run is first polled (and its program started)
+/// on a thread that then ends, and finished elsewhere: the program must live on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_lives_on_when_the_thread_that_started_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_toml_str(&config(&dir.path().join("pids"))).expect("valid config");
+    let action = config.action("nap").expect("configured").clone();
+    let env: EnvLookup = Arc::new(|_: &str| None);
+    let runner = Runner::new(env, config.actions().values());
+    let (_stop, cancel) = tokio::sync::watch::channel(false);
+    let mut run = Box::pin(async move { runner.run(&action, &BTreeMap::new(), cancel).await });
+    let runtime = tokio::runtime::Handle::current();
+    let run = std::thread::spawn(move || {
+        runtime.block_on(std::future::poll_fn(|cx| {
+            let first = run.as_mut().poll(cx);
+            assert!(first.is_pending(), "the program runs for a while");
+            Poll::Ready(())
+        }));
+        run
+    })
+    .join()
+    .expect("the short-lived thread ends");
+    let outcome = run.await.expect("the program starts");
+    assert_eq!(outcome.result, RunResult::Succeeded, "{outcome:?}");
+    assert_eq!(outcome.output, "woke up");
 }

@@ -660,3 +660,42 @@ async fn an_approve_after_the_deadline_is_refused_and_runs_nothing() {
         assert!(!h.room_text(&room).contains("approved by"), "{}", db.name);
     }
 }
+
+#[tokio::test]
+async fn a_page_run_abandoned_before_its_transaction_is_carried_out_once_after_a_restart() {
+    for db in test_backends().await {
+        let (fake, pager) = pagerduty().await;
+        let h = Harness::new(&db, Some(pager)).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        h.run("UALICE", &room, "run page-level2").await;
+        // A worker claims the run and dies before carrying it out.
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+        let claimed = h
+            .store
+            .claim_action_runs("dead-worker", now, Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(h.work().await, 0, "{}: a live lease is left alone", db.name);
+        h.clock.advance(Duration::from_secs(61));
+        assert_eq!(h.work().await, 1, "{}: carried out after all", db.name);
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(fake.received().len(), 2, "{}: one page each", db.name);
+        let text = h.room_text(&room);
+        assert!(
+            text.contains(
+                "Run #1 (page-level2) interrupted: interrupted by a restart; running it again"
+            ),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(
+            text.matches("Run #1 (page-level2) succeeded: paged Erin, frank")
+                .count(),
+            1,
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.statuses(&id).await, vec![RunStatus::Succeeded]);
+    }
+}

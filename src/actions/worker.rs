@@ -109,8 +109,9 @@ impl ActionWorker {
         Ok(count)
     }
 
-    /// Hands every run waiting for approval since before the shortest expiry
-    /// to the engine, which cancels those past their own action's deadline.
+    /// Hands the runs that have waited for approval at least as long as the
+    /// shortest expiry to the engine, which cancels those past their own
+    /// action's deadline.
     async fn expire_approvals(&self) -> Result<(), EngineError> {
         let shortest = self
             .engine

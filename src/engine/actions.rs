@@ -5,9 +5,10 @@
 //! later. Every change is compare-and-set on the run's status, so a replayed
 //! request or a double-clicked Approve changes a run once.
 
+use super::runbooks;
 use super::session::Session;
 use super::{Actor, Context, Engine, EngineError, Reply, SYSTEM_USER, Stop, mention, refuse};
-use crate::actions::{self, Outcome, RunResult};
+use crate::actions::{self, Outcome, ParamError, RunResult};
 use crate::command::{ButtonAction, Params};
 use crate::config::{ActionConfig, ActionKind};
 use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunStatus, UserId};
@@ -24,10 +25,8 @@ pub(super) async fn run(
     let incident = session.target(named).await?;
     let config = session.config();
     let Some(action) = config.action(&name) else {
-        if config.runbook(&name).is_some() {
-            return Err(refuse(
-                "Running runbooks is not available in this version of warroom yet.",
-            ));
+        if let Some(runbook) = config.runbook(&name) {
+            return runbooks::start(session, incident, runbook, params).await;
         }
         return Err(refuse(format!(
             "There is no action `{name}`; `/incident actions` lists what can be run."
@@ -50,16 +49,6 @@ pub(super) async fn run(
     }
     let given: BTreeMap<String, String> = params.into_iter().collect();
     let params = actions::resolve(action, &given).map_err(|error| {
-        let mut problems = Vec::new();
-        if !error.missing.is_empty() {
-            problems.push(format!("missing: {}", error.missing.join(", ")));
-        }
-        if !error.invalid.is_empty() {
-            problems.push(format!("not accepted: {}", error.invalid.join(", ")));
-        }
-        if !error.unknown.is_empty() {
-            problems.push(format!("unknown: {}", error.unknown.join(", ")));
-        }
         let needed: Vec<String> = action
             .params
             .iter()
@@ -67,7 +56,7 @@ pub(super) async fn run(
             .collect();
         refuse(format!(
             "`{name}` was not run ({}). It takes: {}.",
-            problems.join("; "),
+            param_problems(&error),
             needed.join(", ")
         ))
     })?;
@@ -147,6 +136,9 @@ pub(super) async fn approve(
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
     let (run, action) = find(session, &incident, &run).await?;
+    if let Some(step) = run.step {
+        return runbooks::approve(session, &incident, run, step).await;
+    }
     let me = session.me().clone();
     let role = action.approval.unwrap_or(Role::Commander);
     if !incident.holds(&me, role) {
@@ -189,6 +181,9 @@ pub(super) async fn cancel(
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
     let (run, action) = find(session, &incident, &run).await?;
+    if let Some(step) = run.step {
+        return runbooks::cancel(session, &incident, step).await;
+    }
     let me = session.me().clone();
     let approver = action
         .approval
@@ -295,9 +290,24 @@ async fn stop(
     )))
 }
 
+/// What is wrong with a run's parameters, in one line: `missing: a; not accepted: b`.
+pub(super) fn param_problems(error: &ParamError) -> String {
+    let mut problems = Vec::new();
+    if !error.missing.is_empty() {
+        problems.push(format!("missing: {}", error.missing.join(", ")));
+    }
+    if !error.invalid.is_empty() {
+        problems.push(format!("not accepted: {}", error.invalid.join(", ")));
+    }
+    if !error.unknown.is_empty() {
+        problems.push(format!("unknown: {}", error.unknown.join(", ")));
+    }
+    problems.join("; ")
+}
+
 /// Whether `user` holds one of the roles allowed to run `action` (any member
 /// of the room when none is listed).
-fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
+pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
     action.allowed_roles.is_empty()
         || action
             .allowed_roles
@@ -332,7 +342,7 @@ async fn find<'c>(
 
 /// The incident's own values for an action's templates (`{incident}`,
 /// `{service}`, …), kept with the run so it runs with what was asked for.
-fn builtins(incident: &Incident) -> [(&'static str, String); 6] {
+pub(super) fn builtins(incident: &Incident) -> [(&'static str, String); 6] {
     [
         ("incident", incident.id.to_string()),
         ("title", incident.title.to_string()),
@@ -433,6 +443,12 @@ impl Engine {
             }
             None => RunStatus::Interrupted,
         };
+        // Interrupted runs of `rerun_on_restart` actions are queued again.
+        let ended = ActionRun {
+            status: finish.map_or(run.status, |(_, report)| report.status),
+            finished_at: Some(session.now),
+            ..run.clone()
+        };
         session
             .record(
                 &incident.id,
@@ -451,9 +467,13 @@ impl Engine {
             blocks.push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
         }
         session.post_in_room(&incident, Message { blocks }).await?;
-        let queued = session.queued;
+        runbooks::after_step(&mut session, &incident, &ended).await?;
+        let (queued, actions_queued) = (session.queued, session.actions_queued);
         session.tx.commit().await?;
         inner.after_commit(queued, false);
+        if actions_queued {
+            inner.actions_wakeup.notify_one();
+        }
         Ok(true)
     }
 }

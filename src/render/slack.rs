@@ -53,6 +53,12 @@ pub fn render(message: &Message) -> SlackMessage {
             Block::Heading(inlines) => blocks.push(heading(inlines)),
             Block::Fields(fields) => blocks.extend(field_sections(fields)),
             Block::Buttons(buttons) => blocks.extend(actions(buttons)),
+            Block::Table { header, rows } => blocks.push(section(super::table_code_block(
+                header,
+                rows,
+                SECTION_TEXT_MAX,
+                escape,
+            ))),
             Block::Paragraph(_) => {}
         }
     }
@@ -85,6 +91,9 @@ pub fn fallback_text(message: &Message) -> String {
                         mrkdwn(&field.value)
                     ));
                 }
+            }
+            Block::Table { header, rows } => {
+                lines.extend(super::table_lines(header, rows).iter().map(|l| escape(l)))
             }
             Block::Buttons(_) => {}
         }

@@ -294,7 +294,7 @@ pub(super) async fn start(
         }
     }
     let name = &runbook.name;
-    let steps = steps_line(runbook);
+    let steps = render::runbook_steps(runbook);
     let mut line = vec![
         mention(&me),
         Inline::Text(" started runbook ".into()),
@@ -353,20 +353,6 @@ pub(super) async fn start(
         Some(_) => format!("Runbook `{name}` is waiting for approval (run #{first_run})."),
         None => format!("Runbook `{name}` started: step 1 is run #{first_run}."),
     }))
-}
-
-/// The steps in one line: `1. a (on failure: b), 2. c`.
-fn steps_line(runbook: &RunbookConfig) -> String {
-    runbook
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(index, step)| match &step.fallback {
-            Some(fallback) => format!("{}. {} (on failure: {fallback})", index + 1, step.action),
-            None => format!("{}. {}", index + 1, step.action),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A drill runs nothing: the room is shown, step by step, exactly what would be
@@ -478,7 +464,7 @@ pub(super) async fn approve(
             EventKind::RunbookStarted,
             format!(
                 "runbook {name} (#{id}) started: {}; requested by {}, approved by {me}",
-                steps_line(runbook),
+                render::runbook_steps(runbook),
                 runbook_run.requested_by
             ),
         )

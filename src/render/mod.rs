@@ -23,7 +23,7 @@ pub use cadence::{
 };
 pub use layouts::*;
 pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
-pub use runbook::{every_step_recovered, recovery_report, runbook_outcome};
+pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runbook_steps};
 pub use stats::stats;
 
 use crate::domain::UserId;

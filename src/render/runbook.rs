@@ -3,7 +3,22 @@
 //! the runbook's result in words.
 
 use super::{Block, Inline, Message, duration};
+use crate::config::RunbookConfig;
 use crate::domain::{ActionRun, RunStatus, RunbookStatus};
+
+/// A runbook's steps in one line: `1. a (on failure: b), 2. c`.
+pub fn runbook_steps(runbook: &RunbookConfig) -> String {
+    runbook
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| match &step.fallback {
+            Some(fallback) => format!("{}. {} (on failure: {fallback})", index + 1, step.action),
+            None => format!("{}. {}", index + 1, step.action),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The runs of the steps themselves, in step order (fallbacks left out).
 fn main_steps(steps: &[ActionRun]) -> impl Iterator<Item = &ActionRun> {

@@ -365,7 +365,12 @@ async fn a_failed_step_rescued_by_its_fallback_lets_the_rest_run_in_order() {
         );
         let ran = h.work().await;
         assert_eq!(ran, 5, "{}: four steps and one fallback", db.name);
-        assert_eq!(noted(&log), ["rescue", "two", "paused", "four"], "{}", db.name);
+        assert_eq!(
+            noted(&log),
+            ["rescue", "two", "paused", "four"],
+            "{}",
+            db.name
+        );
         let runs = h.runs(&id).await;
         let order: Vec<(usize, bool, &str, RunStatus)> = runs
             .iter()
@@ -476,8 +481,12 @@ async fn a_step_that_may_fail_lets_the_later_steps_run() {
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        h.run("UBOB", &room, &format!("run press-on log={}", log.display()))
-            .await;
+        h.run(
+            "UBOB",
+            &room,
+            &format!("run press-on log={}", log.display()),
+        )
+        .await;
         assert_eq!(h.work().await, 3, "{}", db.name);
         assert_eq!(noted(&log), ["one", "three"], "{}", db.name);
         let text = h.room_text(&room);
@@ -506,7 +515,12 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
             reply.text(),
             "Runbook `guarded` is waiting for approval (run #1)."
         );
-        assert_eq!(h.work().await, 0, "{}: nothing runs before approval", db.name);
+        assert_eq!(
+            h.work().await,
+            0,
+            "{}: nothing runs before approval",
+            db.name
+        );
 
         let reply = h
             .click("UBOB", ButtonAction::Approve(1), &id, "click-1")
@@ -521,7 +535,10 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
         let reply = h
             .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
             .await;
-        assert_eq!(reply.text(), "Runbook `guarded` approved; run #1 is queued.");
+        assert_eq!(
+            reply.text(),
+            "Runbook `guarded` approved; run #1 is queued."
+        );
         let double = h
             .click("UALICE", ButtonAction::Approve(1), &id, "click-3")
             .await;
@@ -531,7 +548,12 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
             double.text()
         );
         assert_eq!(h.work().await, 2, "{}", db.name);
-        assert_eq!(noted(&log), ["one", "failover"], "{}: each step once", db.name);
+        assert_eq!(
+            noted(&log),
+            ["one", "failover"],
+            "{}: each step once",
+            db.name
+        );
         let runs = h.runs(&id).await;
         assert!(
             runs.iter().all(|run| run.attempts == 1),
@@ -640,7 +662,9 @@ async fn a_drill_shows_each_step_and_runs_nothing() {
         let text = h.room_text(&room);
         for line in [
             format!("1. broken: {FIXTURES}/fail.sh"),
-            format!("if step 1 fails, its fallback rescue: {FIXTURES}/note.sh \"/srv/log\" \"rescue\""),
+            format!(
+                "if step 1 fails, its fallback rescue: {FIXTURES}/note.sh \"/srv/log\" \"rescue\""
+            ),
             format!("2. note: {FIXTURES}/note.sh \"/srv/log\" \"two\""),
             format!("3. pause: {FIXTURES}/pause.sh \"/srv/log\""),
             format!("4. note: {FIXTURES}/note.sh \"/srv/log\" \"four\""),
@@ -703,11 +727,7 @@ async fn wait_until_running(h: &Harness, id: &IncidentId) {
 /// Starts runbook `name` with `params`, lets a worker start its first step,
 /// and drops the worker while the step holds its lease; then reopens the bot
 /// on the same database with the clock past that lease.
-async fn restart_mid_step(
-    db: &Backend,
-    name: &str,
-    params: &str,
-) -> (Harness, IncidentId, String) {
+async fn restart_mid_step(db: &Backend, name: &str, params: &str) -> (Harness, IncidentId, String) {
     let (clock, shared) = manual_clock();
     let h = Harness::new(db, shared.clone()).await;
     let (id, room) = h.declare("sev1 checkout is down").await;

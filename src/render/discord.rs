@@ -460,6 +460,44 @@ mod tests {
     }
 
     #[test]
+    fn tables_are_code_blocks_that_ping_nobody_and_fit_the_content() {
+        let rows: Vec<Vec<String>> = (0..300)
+            .map(|n| vec![n.to_string(), "@everyone ```".into()])
+            .collect();
+        let message = Message {
+            blocks: vec![
+                Block::Paragraph(vec![Inline::Text("Recovery report".into())]),
+                Block::Table {
+                    header: vec!["step".into(), "action".into()],
+                    rows,
+                },
+            ],
+        };
+        let out = render(&message, &config());
+        let content = out.body["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("Recovery report\n```\nstep  action"),
+            "{content}"
+        );
+        assert!(content.ends_with("\n```"), "{content}");
+        assert_eq!(content.matches("```").count(), 2, "{content}");
+        assert!(
+            content.contains("0     @everyone ˋˋˋ"),
+            "aligned: {content}"
+        );
+        assert!(content.contains("more row(s)"), "{content}");
+        assert!(content.chars().count() <= CONTENT_MAX);
+        assert!(
+            out.attachment.is_none(),
+            "the table was cut to fit, not the message"
+        );
+        assert_eq!(
+            out.body["allowed_mentions"],
+            json!({ "parse": [], "users": [] })
+        );
+    }
+
+    #[test]
     fn truncation_keeps_escapes_whole() {
         assert_eq!(truncate("ab\\*cd", 4), "ab…");
         assert_eq!(truncate("abcdef", 4), "abc…");

@@ -242,3 +242,35 @@ pub fn neutralise(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lines_are_aligned_and_cells_cut_and_flattened() {
+        let header = vec!["step".to_owned(), "action".to_owned()];
+        let rows = vec![
+            vec!["1".to_owned(), "a\nb".to_owned()],
+            vec!["10".to_owned(), "x".repeat(50)],
+            vec!["2".to_owned()],
+        ];
+        let lines = table_lines(&header, &rows);
+        assert_eq!(lines[0], format!("step  action"));
+        assert_eq!(lines[1], format!("----  {}", "-".repeat(TABLE_CELL_MAX)));
+        assert_eq!(lines[2], "1     a b");
+        assert_eq!(
+            lines[3],
+            format!("10    {}…", "x".repeat(TABLE_CELL_MAX - 1))
+        );
+        assert_eq!(lines[4], "2");
+        let plain = Message {
+            blocks: vec![Block::Table {
+                header,
+                rows: vec![vec!["1".into(), "@here <b>".into()]],
+            }],
+        }
+        .plain_text();
+        assert!(plain.ends_with("1     @\u{200B}here &lt;b&gt;"), "{plain}");
+    }
+}

@@ -465,6 +465,37 @@ mod tests {
     }
 
     #[test]
+    fn tables_are_escaped_aligned_code_blocks_within_the_section_limit() {
+        let table = |rows: usize| Message {
+            blocks: vec![Block::Table {
+                header: vec!["step".into(), "action".into(), "result".into()],
+                rows: (0..rows)
+                    .map(|n| vec![n.to_string(), "<!channel> ```x".into(), "y".repeat(100)])
+                    .collect(),
+            }],
+        };
+        let slack = render(&table(2));
+        let text = text_of(&slack.blocks[0]);
+        assert!(text.starts_with("```\nstep  action"), "{text}");
+        assert!(text.ends_with("\n```"), "{text}");
+        assert_eq!(
+            text.matches("```").count(),
+            2,
+            "cells cannot close the fence"
+        );
+        assert!(text.contains("&lt;!channel&gt; ˋˋˋx"), "{text}");
+        assert!(!text.contains("<!channel>"), "{text}");
+        let row = text.lines().nth(3).unwrap();
+        assert!(row.ends_with(&format!("{}…", "y".repeat(39))), "{row}");
+
+        let huge = render(&table(500));
+        let text = text_of(&huge.blocks[0]);
+        assert!(text.chars().count() <= SECTION_TEXT_MAX, "{}", text.len());
+        assert!(text.contains("more row(s)"), "{text}");
+        assert!(text.ends_with("\n```"));
+    }
+
+    #[test]
     fn fallback_text_is_never_empty() {
         let message = Message {
             blocks: vec![Block::Buttons(vec![])],

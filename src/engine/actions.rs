@@ -405,7 +405,8 @@ impl Engine {
     }
 
     /// Records and posts how a run ended, after finishing the worker's lease
-    /// on it when `finish` is given (and only if that still succeeds).
+    /// on it when `finish` is given (and only if that still succeeds); for a
+    /// runbook step, decides what follows in the same transaction.
     async fn report_run(
         &self,
         run: &ActionRun,
@@ -443,10 +444,10 @@ impl Engine {
             }
             None => RunStatus::Interrupted,
         };
-        // Interrupted runs of `rerun_on_restart` actions are queued again.
+        // As the run now is: an interrupted run of a `rerun_on_restart` action
+        // is queued again.
         let ended = ActionRun {
             status: finish.map_or(run.status, |(_, report)| report.status),
-            finished_at: Some(session.now),
             ..run.clone()
         };
         session

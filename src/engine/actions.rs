@@ -363,6 +363,17 @@ fn show_params(params: &BTreeMap<String, String>) -> String {
         .collect()
 }
 
+/// How a run came to be reported.
+enum RunEnd<'a> {
+    /// The worker `owner` that held it ran it to the end.
+    Finished {
+        owner: &'a str,
+        report: &'a RunReport<'a>,
+    },
+    /// Its worker stopped mid-way and its lease ran out.
+    Abandoned { rerun: bool },
+}
+
 impl Engine {
     /// Records how a run the worker `owner` held ended and posts it in the war
     /// room; false if the run was no longer the worker's (then nothing changes).
@@ -384,33 +395,38 @@ impl Engine {
             output: &outcome.output,
             output_hash: &outcome.output_hash,
         };
-        self.report_run(
-            run,
-            Some((owner, &report)),
-            &outcome.detail,
-            &outcome.output,
-        )
-        .await
+        let end = RunEnd::Finished {
+            owner,
+            report: &report,
+        };
+        self.report_run(run, end, &outcome.detail, &outcome.output)
+            .await
     }
 
-    /// Posts, once, that a run was interrupted by a restart, and whether it was
-    /// queued again (`rerun_on_restart`).
-    pub async fn action_interrupted(&self, run: &ActionRun) -> Result<bool, EngineError> {
-        let detail = if run.status == RunStatus::Queued {
+    /// Ends a run abandoned by a stopped worker (running, its lease run out),
+    /// queuing it again when `rerun` (its action's `rerun_on_restart`), and
+    /// posts that once; false if it was no longer abandoned.
+    pub async fn action_interrupted(
+        &self,
+        run: &ActionRun,
+        rerun: bool,
+    ) -> Result<bool, EngineError> {
+        let detail = if rerun {
             "interrupted by a restart; running it again"
         } else {
             "interrupted by a restart; not run again"
         };
-        self.report_run(run, None, detail, "").await
+        self.report_run(run, RunEnd::Abandoned { rerun }, detail, "")
+            .await
     }
 
-    /// Records and posts how a run ended, after finishing the worker's lease
-    /// on it when `finish` is given (and only if that still succeeds); for a
-    /// runbook step, decides what follows in the same transaction.
+    /// Records how a run ended (only if it still can: the worker still holds
+    /// it, or it is still abandoned), posts it, and, for a runbook step,
+    /// decides what follows, all in one transaction.
     async fn report_run(
         &self,
         run: &ActionRun,
-        finish: Option<(&str, &RunReport<'_>)>,
+        end: RunEnd<'_>,
         detail: &str,
         output: &str,
     ) -> Result<bool, EngineError> {
@@ -430,9 +446,11 @@ impl Engine {
         let Some(incident) = session.tx.lock_incident(&run.incident).await? else {
             return Ok(false);
         };
-        let status = match finish {
-            Some((owner, report)) => {
-                let now = session.now;
+        let now = session.now;
+        // What to tell the room, and the run's status now: an interrupted run
+        // of a `rerun_on_restart` action is queued again.
+        let (status, now_status) = match end {
+            RunEnd::Finished { owner, report } => {
                 if !session
                     .tx
                     .finish_action_run(run.id, owner, report, now)
@@ -440,14 +458,18 @@ impl Engine {
                 {
                     return Ok(false);
                 }
-                report.status
+                (report.status, report.status)
             }
-            None => RunStatus::Interrupted,
+            RunEnd::Abandoned { rerun } => {
+                let Some(now_status) = session.tx.interrupt_action_run(run.id, now, rerun).await?
+                else {
+                    return Ok(false);
+                };
+                (RunStatus::Interrupted, now_status)
+            }
         };
-        // As the run now is: an interrupted run of a `rerun_on_restart` action
-        // is queued again.
         let ended = ActionRun {
-            status: finish.map_or(run.status, |(_, report)| report.status),
+            status: now_status,
             ..run.clone()
         };
         session

@@ -309,50 +309,47 @@ pub(super) async fn finish(
     Ok(finished.rows_affected() == 1)
 }
 
-/// Ends every running run whose lease has run out (its holder stopped): runs
-/// of the `rerun` actions go back to `queued`, the others become `interrupted`.
-/// Returns them as changed; each is returned to one caller only, so it is
-/// reported once.
-pub(super) async fn interrupt_abandoned(
-    pool: &AnyPool,
+/// The running runs whose lease has run out at `now`: their holder stopped.
+pub(super) async fn abandoned(
+    conn: &mut AnyConnection,
     now: DateTime<Utc>,
-    rerun: &[&str],
 ) -> Result<Vec<ActionRun>, StoreError> {
-    let mut conn = pool.acquire().await?;
     let sql = format!(
         "{COLUMNS} WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id"
     );
-    let candidates = sqlx::query(AssertSqlSafe(sql))
+    let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(millis(now))
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let mut interrupted = Vec::new();
-    for row in &candidates {
-        let mut abandoned = run(row)?;
-        let again = rerun.contains(&abandoned.action.as_str());
-        let (status, finished_at) = if again {
-            (RunStatus::Queued, None)
-        } else {
-            (RunStatus::Interrupted, Some(now))
-        };
-        let moved = sqlx::query(
-            "UPDATE action_runs SET status = $3, finished_at = $4, \
-             result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
-        )
-        .bind(abandoned.id)
-        .bind(millis(now))
-        .bind(status.as_str())
-        .bind(finished_at.map(millis))
-        .execute(&mut *conn)
-        .await?;
-        if moved.rows_affected() == 1 {
-            abandoned.status = status;
-            abandoned.finished_at = finished_at;
-            interrupted.push(abandoned);
-        }
-    }
-    Ok(interrupted)
+    rows.iter().map(run).collect()
+}
+
+/// Ends a running run whose lease ran out by `now`: back to `queued` when
+/// `rerun`, else `interrupted`. Returns the new status, or `None` if the run
+/// was no longer abandoned (so each abandoned run is reported once).
+pub(super) async fn interrupt(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    rerun: bool,
+) -> Result<Option<RunStatus>, StoreError> {
+    let (status, finished_at) = if rerun {
+        (RunStatus::Queued, None)
+    } else {
+        (RunStatus::Interrupted, Some(millis(now)))
+    };
+    let moved = sqlx::query(
+        "UPDATE action_runs SET status = $3, finished_at = $4, \
+         result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
+    )
+    .bind(id)
+    .bind(millis(now))
+    .bind(status.as_str())
+    .bind(finished_at)
+    .execute(conn)
+    .await?;
+    Ok((moved.rows_affected() == 1).then_some(status))
 }
 
 fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {

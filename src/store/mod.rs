@@ -603,16 +603,13 @@ impl Store {
         action_runs::claim(&self.pool, owner, now, lease, limit).await
     }
 
-    /// Ends the running action runs whose holder stopped (their lease ran out):
-    /// runs of the `rerun` actions are queued again, the others marked
-    /// `interrupted`. Each is returned, as changed, to one caller only.
-    pub async fn interrupt_abandoned_action_runs(
+    /// The running action runs whose holder stopped (their lease ran out by
+    /// `now`); each is ended with [`Tx::interrupt_action_run`].
+    pub async fn abandoned_action_runs(
         &self,
         now: DateTime<Utc>,
-        rerun: &[&str],
     ) -> Result<Vec<ActionRun>, StoreError> {
-        let _turn = self.writer_turn().await;
-        action_runs::interrupt_abandoned(&self.pool, now, rerun).await
+        action_runs::abandoned(&mut *self.pool.acquire().await?, now).await
     }
 
     /// Whether someone asked to stop action run `id` while it ran.
@@ -931,6 +928,18 @@ impl Tx {
         by: &UserId,
     ) -> Result<bool, StoreError> {
         action_runs::request_stop(&mut self.tx, id, by).await
+    }
+
+    /// Ends an abandoned run (running, its lease run out by `now`): queued again
+    /// when `rerun`, else interrupted. The new status, or `None` if it was no
+    /// longer abandoned.
+    pub async fn interrupt_action_run(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        rerun: bool,
+    ) -> Result<Option<RunStatus>, StoreError> {
+        action_runs::interrupt(&mut self.tx, id, now, rerun).await
     }
 
     /// Ends a running run `owner` holds; false if its lease went elsewhere.

@@ -725,9 +725,15 @@ async fn wait_until_running(h: &Harness, id: &IncidentId) {
 }
 
 /// Starts runbook `name` with `params`, lets a worker start its first step,
-/// and drops the worker while the step holds its lease; then reopens the bot
-/// on the same database with the clock past that lease.
-async fn restart_mid_step(db: &Backend, name: &str, params: &str) -> (Harness, IncidentId, String) {
+/// and drops the worker while the step holds its lease; then (after Bob's
+/// `commands`, if any) reopens the bot on the same database with the clock
+/// past that lease.
+async fn restart_mid_step(
+    db: &Backend,
+    name: &str,
+    params: &str,
+    commands: &[&str],
+) -> (Harness, IncidentId, String) {
     let (clock, shared) = manual_clock();
     let h = Harness::new(db, shared.clone()).await;
     let (id, room) = h.declare("sev1 checkout is down").await;
@@ -737,6 +743,9 @@ async fn restart_mid_step(db: &Backend, name: &str, params: &str) -> (Harness, I
     wait_until_running(&h, &id).await;
     pass.abort();
     assert!(pass.await.unwrap_err().is_cancelled());
+    for command in commands {
+        h.run("UBOB", &room, command).await;
+    }
     let platform = h.platform.clone();
     h.store.close().await;
     drop(h);
@@ -751,7 +760,7 @@ async fn a_restart_mid_step_ends_the_runbook_as_interrupted_once() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let params = format!("log={}", log.display());
-        let (h, id, room) = restart_mid_step(&db, "stuck", &params).await;
+        let (h, id, room) = restart_mid_step(&db, "stuck", &params, &[]).await;
         assert_eq!(h.work().await, 0, "{}: nothing runs again", db.name);
         assert_eq!(h.work().await, 0, "{}", db.name);
         assert!(!log.exists(), "{}: step 2 never ran", db.name);
@@ -787,7 +796,7 @@ async fn a_restart_mid_step_of_a_rerun_on_restart_action_runs_it_again_and_goes_
         let marker: PathBuf = dir.path().join("marker");
         let log = dir.path().join("log");
         let params = format!("marker={} log={}", marker.display(), log.display());
-        let (h, id, room) = restart_mid_step(&db, "resumable", &params).await;
+        let (h, id, room) = restart_mid_step(&db, "resumable", &params, &[]).await;
         assert_eq!(h.work().await, 2, "{}: step 1 again, then step 2", db.name);
         assert_eq!(noted(&log), ["two"], "{}", db.name);
         let runs = h.runs(&id).await;
@@ -805,6 +814,38 @@ async fn a_restart_mid_step_of_a_rerun_on_restart_action_runs_it_again_and_goes_
             db.name
         );
         assert_eq!(h.runbook_statuses(&id).await, ["succeeded"]);
+    }
+}
+
+#[tokio::test]
+async fn a_runbook_cancelled_before_a_restart_does_not_run_its_step_again() {
+    for db in test_backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let marker: PathBuf = dir.path().join("marker");
+        let log = dir.path().join("log");
+        let params = format!("marker={} log={}", marker.display(), log.display());
+        let (h, id, room) = restart_mid_step(&db, "resumable", &params, &["cancel 1"]).await;
+        assert_eq!(h.work().await, 0, "{}: nothing runs", db.name);
+        assert!(!log.exists(), "{}", db.name);
+        let runs = h.runs(&id).await;
+        assert_eq!(runs[0].attempts, 1, "{}: {runs:?}", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("once".to_owned(), RunStatus::Cancelled),
+                ("note".to_owned(), RunStatus::Skipped),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert_eq!(text.matches("Recovery report").count(), 1, "{}", db.name);
+        assert!(
+            text.contains("runbook resumable (#1) cancelled at step 1; step 2 skipped."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["cancelled"]);
     }
 }
 

@@ -7,11 +7,11 @@ use super::step_params;
 use crate::actions;
 use crate::config::{RunbookConfig, RunbookStep};
 use crate::domain::{
-    ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef,
+    ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
 };
-use crate::engine::EngineError;
 use crate::engine::actions::builtins;
 use crate::engine::session::Session;
+use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};
 use crate::store::StepRun;
 use std::collections::BTreeMap;
@@ -44,7 +44,8 @@ enum Ending {
 /// with `status`. A succeeded step leads to the next; a failed or timed-out one
 /// to its fallback, and if there is none (or the fallback failed too) to the
 /// next step when `continue_on_failure`, else the runbook stops. A cancel ends
-/// the runbook whatever the step did; an interrupted step ends it as interrupted.
+/// the runbook whatever the step did (even one queued again after a restart);
+/// an interrupted step ends it as interrupted.
 fn next_move(steps: &[RunbookStep], ended: StepRef, status: RunStatus, cancelling: bool) -> Next {
     let after = || {
         if ended.index + 1 < steps.len() {
@@ -53,11 +54,11 @@ fn next_move(steps: &[RunbookStep], ended: StepRef, status: RunStatus, cancellin
             Next::Finish(Ending::Completed)
         }
     };
-    if !status.is_final() {
-        return Next::Wait;
-    }
     if cancelling {
         return Next::Finish(Ending::Cancelled);
+    }
+    if !status.is_final() {
+        return Next::Wait;
     }
     match status {
         RunStatus::Succeeded => after(),
@@ -264,8 +265,8 @@ pub(super) async fn record_step_queued(
     Ok(())
 }
 
-/// Ends the runbook run, skips its steps still pending, and posts the recovery
-/// report; nothing if it had ended already.
+/// Ends the runbook run, cancels its steps still waiting and skips those still
+/// pending, and posts the recovery report; nothing if it had ended already.
 async fn finish(
     session: &mut Session<'_>,
     incident: &Incident,
@@ -286,6 +287,17 @@ async fn finish(
         .await?
     {
         return Ok(());
+    }
+    // Only a step queued again after a restart can still be waiting here.
+    let by = runbook_run
+        .cancel_requested_by
+        .clone()
+        .unwrap_or_else(|| UserId::new(SYSTEM_USER));
+    for waiting in steps
+        .iter()
+        .filter(|run| matches!(run.status, RunStatus::Queued | RunStatus::AwaitingApproval))
+    {
+        session.tx.cancel_action_run(waiting.id, &by, now).await?;
     }
     session.tx.skip_pending_steps(runbook_run.id, now).await?;
     let steps = session.tx.step_runs(runbook_run.id).await?;
@@ -376,5 +388,7 @@ mod tests {
         assert_eq!(next, Next::Finish(Ending::Interrupted));
         let next = next_move(&steps, at(0, false), RunStatus::Queued, false);
         assert_eq!(next, Next::Wait, "queued again after a restart");
+        let next = next_move(&steps, at(0, false), RunStatus::Queued, true);
+        assert_eq!(next, Next::Finish(Ending::Cancelled), "not once cancelled");
     }
 }

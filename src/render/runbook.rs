@@ -98,7 +98,7 @@ pub fn runbook_outcome(status: RunbookStatus, steps: &[ActionRun]) -> String {
             "recovered with {fallbacks} fallback{}",
             if fallbacks == 1 { "" } else { "s" }
         ),
-        RunbookStatus::Failed if skipped.is_empty() && !failed.is_empty() => {
+        RunbookStatus::Failed if !failed.is_empty() && failed.last() != reached.as_ref() => {
             format!("completed; {} failed", step_numbers(&failed))
         }
         RunbookStatus::Failed => format!("failed{at}{skipped_note}"),
@@ -231,6 +231,11 @@ mod tests {
         assert_eq!(
             runbook_outcome(RunbookStatus::Failed, &gone_past),
             "completed; step 1 failed"
+        );
+        let failed_last = [run(0, false, Succeeded, 10), run(1, false, TimedOut, 10)];
+        assert_eq!(
+            runbook_outcome(RunbookStatus::Failed, &failed_last),
+            "failed at step 2"
         );
         let denied = [run(0, false, Cancelled, 0), run(1, false, Skipped, 0)];
         assert_eq!(

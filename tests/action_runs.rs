@@ -189,28 +189,42 @@ async fn a_run_abandoned_while_running_is_interrupted_and_reported_once() {
             .await
             .unwrap();
 
-        let held = store
-            .interrupt_abandoned_action_runs(at(30), &[])
-            .await
-            .unwrap();
+        let held = store.abandoned_action_runs(at(30)).await.unwrap();
         assert!(
             held.is_empty(),
             "{}: a live lease is not abandoned",
             db.name
         );
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.interrupt_action_run(id, at(30), false).await.unwrap(),
+            None,
+            "{}: nor can it be interrupted",
+            db.name
+        );
+        tx.commit().await.unwrap();
 
         let after_lease = at(1) + chrono::Duration::seconds(61);
-        let interrupted = store
-            .interrupt_abandoned_action_runs(after_lease, &[])
-            .await
-            .unwrap();
-        assert_eq!(interrupted.len(), 1, "{}", db.name);
-        assert_eq!(interrupted[0].id, id);
-        assert_eq!(interrupted[0].status, RunStatus::Interrupted);
-        let again = store
-            .interrupt_abandoned_action_runs(after_lease, &[])
-            .await
-            .unwrap();
+        let abandoned = store.abandoned_action_runs(after_lease).await.unwrap();
+        assert_eq!(abandoned.len(), 1, "{}", db.name);
+        assert_eq!(abandoned[0].id, id);
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.interrupt_action_run(id, after_lease, false)
+                .await
+                .unwrap(),
+            Some(RunStatus::Interrupted)
+        );
+        assert_eq!(
+            tx.interrupt_action_run(id, after_lease, false)
+                .await
+                .unwrap(),
+            None,
+            "{}: interrupted once",
+            db.name
+        );
+        tx.commit().await.unwrap();
+        let again = store.abandoned_action_runs(after_lease).await.unwrap();
         assert!(again.is_empty(), "{}: reported once", db.name);
 
         let report = RunReport {

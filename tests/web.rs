@@ -707,6 +707,7 @@ async fn api_json_follows_the_documented_schema() {
             ("timeline", Kind::Array),
             ("followups", Kind::Array),
             ("action_runs", Kind::Array),
+            ("runbook_runs", Kind::Array),
         ]);
         assert_shape("detail", &detail, &fields);
         assert_eq!(detail["severity"], "sev1");
@@ -716,6 +717,7 @@ async fn api_json_follows_the_documented_schema() {
         assert_eq!(detail["roles"]["technical"], "UBOB");
         assert_eq!(detail["url"], format!("/api/incidents/{}", seeded.sev1));
         assert_eq!(detail["action_runs"], serde_json::json!([]));
+        assert_eq!(detail["runbook_runs"], serde_json::json!([]));
         for update in detail["updates"].as_array().unwrap() {
             assert_shape(
                 "update",

@@ -86,19 +86,13 @@ impl ActionWorker {
     pub async fn run_due(&self) -> Result<usize, EngineError> {
         self.expire_approvals().await?;
         let store = self.engine.store();
-        let rerun: Vec<&str> = self
-            .engine
-            .config()
-            .actions()
-            .values()
-            .filter(|action| action.rerun_on_restart || performed_by_engine(action))
-            .map(|action| action.name.as_str())
-            .collect();
-        let abandoned = store
-            .interrupt_abandoned_action_runs(self.clock.now(), &rerun)
-            .await?;
-        for abandoned in abandoned {
-            self.engine.action_interrupted(&abandoned).await?;
+        for abandoned in store.abandoned_action_runs(self.clock.now()).await? {
+            let rerun = self
+                .engine
+                .config()
+                .action(&abandoned.action)
+                .is_some_and(|action| action.rerun_on_restart || performed_by_engine(action));
+            self.engine.action_interrupted(&abandoned, rerun).await?;
         }
         let claimed = store
             .claim_action_runs(&self.owner, self.clock.now(), self.lease(), self.batch)

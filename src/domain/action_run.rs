@@ -7,8 +7,11 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Where a run is: requested → (awaiting approval →) queued → running → an end.
+/// A runbook's later steps start `pending` and are queued, or skipped, in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunStatus {
+    /// A runbook step waiting for the steps before it.
+    Pending,
     AwaitingApproval,
     Queued,
     Running,
@@ -18,10 +21,13 @@ pub enum RunStatus {
     Cancelled,
     /// It was running when the process holding it stopped.
     Interrupted,
+    /// A runbook step never run because the runbook stopped before it.
+    Skipped,
 }
 
 impl RunStatus {
-    const ALL: [RunStatus; 8] = [
+    const ALL: [RunStatus; 10] = [
+        RunStatus::Pending,
         RunStatus::AwaitingApproval,
         RunStatus::Queued,
         RunStatus::Running,
@@ -30,10 +36,12 @@ impl RunStatus {
         RunStatus::TimedOut,
         RunStatus::Cancelled,
         RunStatus::Interrupted,
+        RunStatus::Skipped,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Pending => "pending",
             RunStatus::AwaitingApproval => "awaiting_approval",
             RunStatus::Queued => "queued",
             RunStatus::Running => "running",
@@ -42,6 +50,7 @@ impl RunStatus {
             RunStatus::TimedOut => "timed_out",
             RunStatus::Cancelled => "cancelled",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Skipped => "skipped",
         }
     }
 
@@ -49,7 +58,10 @@ impl RunStatus {
     pub fn is_final(self) -> bool {
         !matches!(
             self,
-            RunStatus::AwaitingApproval | RunStatus::Queued | RunStatus::Running
+            RunStatus::Pending
+                | RunStatus::AwaitingApproval
+                | RunStatus::Queued
+                | RunStatus::Running
         )
     }
 }
@@ -94,4 +106,16 @@ pub struct ActionRun {
     /// Capped and redacted.
     pub output: Option<String>,
     pub output_hash: Option<String>,
+    /// The runbook step this run is, if it is one.
+    pub step: Option<StepRef>,
+}
+
+/// Which step of which runbook run an action run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StepRef {
+    pub runbook_run: i64,
+    /// From 0, in the runbook's order.
+    pub index: usize,
+    /// Whether this is the step's `on_failure` action rather than the step itself.
+    pub fallback: bool,
 }

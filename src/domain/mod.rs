@@ -12,13 +12,14 @@ mod incident_id;
 mod page;
 mod platform;
 mod role;
+mod runbook_run;
 mod severity;
 mod stats;
 mod status;
 mod text;
 mod timeline;
 
-pub use action_run::{ActionRun, RunStatus, UnknownRunStatus};
+pub use action_run::{ActionRun, RunStatus, StepRef, UnknownRunStatus};
 pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };
@@ -28,6 +29,7 @@ pub use incident_id::{IncidentId, InvalidIncidentId};
 pub use page::{Page, PageState, UnknownPageState};
 pub use platform::{Platform, UnknownPlatform, UserId};
 pub use role::{Role, UnknownRole};
+pub use runbook_run::{RunbookRun, RunbookStatus, UnknownRunbookStatus};
 pub use severity::Severity;
 pub use stats::{IncidentStats, Spread};
 pub use status::{Status, Transition, TransitionError, UnknownStatus};

@@ -36,6 +36,10 @@ pub enum EventKind {
     ActionCancelled,
     /// A run ended: succeeded, failed, timed out or interrupted.
     ActionFinished,
+    /// A runbook's first step was queued (after its approval, if it needed one).
+    RunbookStarted,
+    /// A runbook ended; the text says how (recovered, failed at a step, …).
+    RunbookFinished,
 }
 
 impl EventKind {
@@ -60,6 +64,8 @@ impl EventKind {
             EventKind::ActionApproved => "action_approved",
             EventKind::ActionCancelled => "action_cancelled",
             EventKind::ActionFinished => "action_finished",
+            EventKind::RunbookStarted => "runbook_started",
+            EventKind::RunbookFinished => "runbook_finished",
         }
     }
 
@@ -111,6 +117,8 @@ mod tests {
             EventKind::ActionApproved,
             EventKind::ActionCancelled,
             EventKind::ActionFinished,
+            EventKind::RunbookStarted,
+            EventKind::RunbookFinished,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind), "{kind}");
         }

@@ -12,6 +12,7 @@
 //! the cancel is a compare-and-set in the same transaction as its timeline event
 //! and its message, so it is reported once however many workers race for it.
 
+use super::runbooks;
 use super::session::Session;
 use super::{Actor, Context, Engine, EngineError, SYSTEM_USER, cadence};
 use crate::actions::{self, Outcome, RunResult};
@@ -247,6 +248,11 @@ impl Engine {
             Inline::Text(format!(": {result}. Run it again if it is still needed.")),
         ];
         session.post_in_room(&incident, Message::line(line)).await?;
+        let ended = ActionRun {
+            status: RunStatus::Cancelled,
+            ..run.clone()
+        };
+        runbooks::after_step(&mut session, &incident, &ended).await?;
         let queued = session.queued;
         session.tx.commit().await?;
         inner.after_commit(queued, false);

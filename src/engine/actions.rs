@@ -6,9 +6,10 @@
 //! request or a double-clicked Approve changes a run once.
 
 use super::action_effects::{self, Effect};
+use super::runbooks;
 use super::session::Session;
 use super::{Actor, Context, Engine, EngineError, Reply, SYSTEM_USER, Stop, mention, refuse};
-use crate::actions::{self, Outcome, RunResult};
+use crate::actions::{self, Outcome, ParamError, RunResult};
 use crate::command::{ButtonAction, Params};
 use crate::config::ActionConfig;
 use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunStatus, UserId};
@@ -25,10 +26,8 @@ pub(super) async fn run(
     let incident = session.target(named).await?;
     let config = session.config();
     let Some(action) = config.action(&name) else {
-        if config.runbook(&name).is_some() {
-            return Err(refuse(
-                "Running runbooks is not available in this version of warroom yet.",
-            ));
+        if let Some(runbook) = config.runbook(&name) {
+            return runbooks::start(session, incident, runbook, params).await;
         }
         return Err(refuse(format!(
             "There is no action `{name}`; `/incident actions` lists what can be run."
@@ -45,16 +44,6 @@ pub(super) async fn run(
     }
     let given: BTreeMap<String, String> = params.into_iter().collect();
     let params = actions::resolve(action, &given).map_err(|error| {
-        let mut problems = Vec::new();
-        if !error.missing.is_empty() {
-            problems.push(format!("missing: {}", error.missing.join(", ")));
-        }
-        if !error.invalid.is_empty() {
-            problems.push(format!("not accepted: {}", error.invalid.join(", ")));
-        }
-        if !error.unknown.is_empty() {
-            problems.push(format!("unknown: {}", error.unknown.join(", ")));
-        }
         let needed: Vec<String> = action
             .params
             .iter()
@@ -62,7 +51,7 @@ pub(super) async fn run(
             .collect();
         refuse(format!(
             "`{name}` was not run ({}). It takes: {}.",
-            problems.join("; "),
+            param_problems(&error),
             needed.join(", ")
         ))
     })?;
@@ -142,6 +131,9 @@ pub(super) async fn approve(
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
     let (run, action) = find(session, &incident, &run).await?;
+    if let Some(step) = run.step {
+        return runbooks::approve(session, &incident, run, step).await;
+    }
     let me = session.me().clone();
     let role = action.approval.unwrap_or(Role::Commander);
     if !incident.holds(&me, role) {
@@ -194,6 +186,9 @@ pub(super) async fn cancel(
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
     let (run, action) = find(session, &incident, &run).await?;
+    if let Some(step) = run.step {
+        return runbooks::cancel(session, &incident, step).await;
+    }
     let me = session.me().clone();
     let approver = action
         .approval
@@ -300,9 +295,24 @@ async fn stop(
     )))
 }
 
+/// What is wrong with a run's parameters, in one line: `missing: a; not accepted: b`.
+pub(super) fn param_problems(error: &ParamError) -> String {
+    let mut problems = Vec::new();
+    if !error.missing.is_empty() {
+        problems.push(format!("missing: {}", error.missing.join(", ")));
+    }
+    if !error.invalid.is_empty() {
+        problems.push(format!("not accepted: {}", error.invalid.join(", ")));
+    }
+    if !error.unknown.is_empty() {
+        problems.push(format!("unknown: {}", error.unknown.join(", ")));
+    }
+    problems.join("; ")
+}
+
 /// Whether `user` holds one of the roles allowed to run `action` (any member
 /// of the room when none is listed).
-fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
+pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
     action.allowed_roles.is_empty()
         || action
             .allowed_roles
@@ -337,7 +347,7 @@ async fn find<'c>(
 
 /// The incident's own values for an action's templates (`{incident}`,
 /// `{service}`, …), kept with the run so it runs with what was asked for.
-fn builtins(incident: &Incident) -> [(&'static str, String); 6] {
+pub(super) fn builtins(incident: &Incident) -> [(&'static str, String); 6] {
     [
         ("incident", incident.id.to_string()),
         ("title", incident.title.to_string()),
@@ -356,6 +366,17 @@ fn show_params(params: &BTreeMap<String, String>) -> String {
         .iter()
         .map(|(key, value)| format!(" {key}={value}"))
         .collect()
+}
+
+/// How a run came to be reported.
+enum RunEnd<'a> {
+    /// The worker `owner` that held it ran it to the end.
+    Finished {
+        owner: &'a str,
+        report: &'a RunReport<'a>,
+    },
+    /// Its worker stopped mid-way and its lease ran out.
+    Abandoned { rerun: bool },
 }
 
 impl Engine {
@@ -391,34 +412,38 @@ impl Engine {
             output: &outcome.output,
             output_hash: &outcome.output_hash,
         };
-        self.report_run(
-            run,
-            Some((owner, &report)),
-            &outcome.detail,
-            &outcome.output,
-            effect,
-        )
-        .await
+        let end = RunEnd::Finished {
+            owner,
+            report: &report,
+        };
+        self.report_run(run, end, &outcome.detail, &outcome.output, effect)
+            .await
     }
 
-    /// Posts, once, that a run was interrupted by a restart, and whether it was
-    /// queued again (`rerun_on_restart`).
-    pub async fn action_interrupted(&self, run: &ActionRun) -> Result<bool, EngineError> {
-        let detail = if run.status == RunStatus::Queued {
+    /// Ends a run abandoned by a stopped worker (running, its lease run out),
+    /// queuing it again when `rerun` (its action's `rerun_on_restart`), and
+    /// posts that once; false if it was no longer abandoned.
+    pub async fn action_interrupted(
+        &self,
+        run: &ActionRun,
+        rerun: bool,
+    ) -> Result<bool, EngineError> {
+        let detail = if rerun {
             "interrupted by a restart; running it again"
         } else {
             "interrupted by a restart; not run again"
         };
-        self.report_run(run, None, detail, "", None).await
+        self.report_run(run, RunEnd::Abandoned { rerun }, detail, "", None)
+            .await
     }
 
-    /// Records and posts how a run ended, after finishing the worker's lease
-    /// on it when `finish` is given (and only if that still succeeds), and
-    /// writing its `effect` in the same transaction.
+    /// Records how a run ended (only if it still can: the worker still holds
+    /// it, or it is still abandoned), writes its `effect`, posts it, and, for a
+    /// runbook step, decides what follows, all in one transaction.
     async fn report_run(
         &self,
         run: &ActionRun,
-        finish: Option<(&str, &RunReport<'_>)>,
+        end: RunEnd<'_>,
         detail: &str,
         output: &str,
         effect: Option<&Effect>,
@@ -442,9 +467,11 @@ impl Engine {
         if let Some(effect) = effect {
             action_effects::apply(&mut session, &incident, run, effect).await?;
         }
-        let status = match finish {
-            Some((owner, report)) => {
-                let now = session.now;
+        let now = session.now;
+        // What to tell the room, and the run's status now: an interrupted run
+        // of a `rerun_on_restart` action is queued again.
+        let (status, now_status) = match end {
+            RunEnd::Finished { owner, report } => {
                 if !session
                     .tx
                     .finish_action_run(run.id, owner, report, now)
@@ -452,9 +479,19 @@ impl Engine {
                 {
                     return Ok(false);
                 }
-                report.status
+                (report.status, report.status)
             }
-            None => RunStatus::Interrupted,
+            RunEnd::Abandoned { rerun } => {
+                let Some(now_status) = session.tx.interrupt_action_run(run.id, now, rerun).await?
+                else {
+                    return Ok(false);
+                };
+                (RunStatus::Interrupted, now_status)
+            }
+        };
+        let ended = ActionRun {
+            status: now_status,
+            ..run.clone()
         };
         session
             .record(
@@ -474,9 +511,13 @@ impl Engine {
             blocks.push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
         }
         session.post_in_room(&incident, Message { blocks }).await?;
-        let queued = session.queued;
+        runbooks::after_step(&mut session, &incident, &ended).await?;
+        let (queued, actions_queued) = (session.queued, session.actions_queued);
         session.tx.commit().await?;
         inner.after_commit(queued, false);
+        if actions_queued {
+            inner.actions_wakeup.notify_one();
+        }
         Ok(true)
     }
 }

@@ -18,6 +18,7 @@ pub mod public;
 mod queries;
 mod records;
 mod roles;
+mod runbooks;
 mod session;
 mod stats;
 

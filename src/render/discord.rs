@@ -26,6 +26,9 @@ const ROW_BUTTONS_MAX: usize = 5;
 const ROWS_MAX: usize = 5;
 const BUTTON_LABEL_MAX: usize = 80;
 const CUSTOM_ID_MAX: usize = 100;
+/// The most a table may take of a message's content or embed description,
+/// leaving room for the lines around it.
+const TABLE_MAX: usize = 1500;
 /// Discord accepts at most 100 user ids in `allowed_mentions.users`.
 const MENTIONS_MAX: usize = 100;
 
@@ -127,6 +130,7 @@ fn embed(message: &Message, config: &Config, cut: &mut bool) -> Value {
             Block::Heading(inlines) => description.push(format!("**{}**", markdown(inlines))),
             Block::Paragraph(inlines) => description.push(markdown(inlines)),
             Block::Fields(found) => fields.extend(found),
+            Block::Table { header, rows } => description.push(table(header, rows)),
             Block::Buttons(_) => {}
         }
     }
@@ -210,10 +214,21 @@ fn content_text(message: &Message) -> String {
                     ));
                 }
             }
+            Block::Table { header, rows } => lines.push(table(header, rows)),
             Block::Buttons(_) => {}
         }
     }
     lines.join("\n")
+}
+
+/// A table as a code block: Discord shows its text as is (no markdown, no
+/// mentions), so cells need no escaping beyond keeping the fence closed.
+fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    super::table_code_block(header, rows, TABLE_MAX, |line| {
+        line.chars()
+            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+            .collect()
+    })
 }
 
 /// Buttons as action rows of up to five.
@@ -442,6 +457,44 @@ mod tests {
                 .all(|f| f["value"].as_str().unwrap().chars().count() <= FIELD_VALUE_MAX)
         );
         assert!(out.attachment.is_some());
+    }
+
+    #[test]
+    fn tables_are_code_blocks_that_ping_nobody_and_fit_the_content() {
+        let rows: Vec<Vec<String>> = (0..300)
+            .map(|n| vec![n.to_string(), "@everyone ```".into()])
+            .collect();
+        let message = Message {
+            blocks: vec![
+                Block::Paragraph(vec![Inline::Text("Recovery report".into())]),
+                Block::Table {
+                    header: vec!["step".into(), "action".into()],
+                    rows,
+                },
+            ],
+        };
+        let out = render(&message, &config());
+        let content = out.body["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("Recovery report\n```\nstep  action"),
+            "{content}"
+        );
+        assert!(content.ends_with("\n```"), "{content}");
+        assert_eq!(content.matches("```").count(), 2, "{content}");
+        assert!(
+            content.contains("0     @everyone ˋˋˋ"),
+            "aligned: {content}"
+        );
+        assert!(content.contains("more row(s)"), "{content}");
+        assert!(content.chars().count() <= CONTENT_MAX);
+        assert!(
+            out.attachment.is_none(),
+            "the table was cut to fit, not the message"
+        );
+        assert_eq!(
+            out.body["allowed_mentions"],
+            json!({ "parse": [], "users": [] })
+        );
     }
 
     #[test]

@@ -218,6 +218,24 @@ pub fn action_list(config: &Config) -> Message {
     if blocks.len() == 1 {
         return Message::text("No actions are configured.");
     }
+    if !config.runbooks().is_empty() {
+        blocks.push(Block::Heading(vec![Inline::Text("Runbooks".into())]));
+    }
+    for (name, runbook) in config.runbooks() {
+        let description = runbook.description.trim().trim_end_matches('.');
+        let about = if description.is_empty() {
+            String::new()
+        } else {
+            format!("{description}. ")
+        };
+        blocks.push(Block::Paragraph(vec![
+            Inline::Strong(name.clone()),
+            Inline::Text(format!(
+                " — {about}Steps: {}",
+                super::runbook_steps(runbook)
+            )),
+        ]));
+    }
     Message { blocks }
 }
 

@@ -13,6 +13,7 @@ mod cadence;
 pub mod discord;
 mod layouts;
 mod postmortem;
+mod runbook;
 pub mod slack;
 mod stats;
 
@@ -22,6 +23,7 @@ pub use cadence::{
 };
 pub use layouts::*;
 pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
+pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runbook_steps};
 pub use stats::stats;
 
 use crate::domain::UserId;
@@ -39,6 +41,11 @@ pub enum Block {
     Paragraph(Vec<Inline>),
     Fields(Vec<Field>),
     Buttons(Vec<Button>),
+    /// Rows of plain text under a header, shown as an aligned monospace block.
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +102,9 @@ impl Message {
                         ));
                     }
                 }
+                Block::Table { header, rows } => {
+                    lines.extend(table_lines(header, rows).iter().map(|l| neutralise(l)))
+                }
                 Block::Buttons(_) => {}
             }
         }
@@ -117,7 +127,7 @@ impl Message {
             match block {
                 Block::Heading(inlines) | Block::Paragraph(inlines) => visit(inlines),
                 Block::Fields(fields) => fields.iter().for_each(|f| visit(&f.value)),
-                Block::Buttons(_) => {}
+                Block::Buttons(_) | Block::Table { .. } => {}
             }
         }
         users
@@ -135,6 +145,87 @@ fn plain_inlines(inlines: &[Inline]) -> String {
         .collect()
 }
 
+/// The longest a table cell is shown; longer ones are cut with `…`.
+pub const TABLE_CELL_MAX: usize = 40;
+
+/// A table as aligned lines of plain text (for a monospace block): the header,
+/// a rule, then the rows, each cell cut to [`TABLE_CELL_MAX`] characters and
+/// padded to its column's width. Line breaks in a cell become spaces.
+pub fn table_lines(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
+    let cell = |text: &str| {
+        let flat: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if flat.chars().count() <= TABLE_CELL_MAX {
+            flat
+        } else {
+            let kept: String = flat.chars().take(TABLE_CELL_MAX - 1).collect();
+            format!("{kept}…")
+        }
+    };
+    let header: Vec<String> = header.iter().map(|h| cell(h)).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| cell(c)).collect())
+        .collect();
+    let columns = rows.iter().map(Vec::len).chain([header.len()]).max();
+    let mut widths = vec![0; columns.unwrap_or_default()];
+    for row in rows.iter().chain([&header]) {
+        for (width, text) in widths.iter_mut().zip(row) {
+            *width = (*width).max(text.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        let padded: Vec<String> = widths
+            .iter()
+            .enumerate()
+            .map(|(i, width)| {
+                let text = row.get(i).map(String::as_str).unwrap_or_default();
+                format!("{text}{}", " ".repeat(width - text.chars().count()))
+            })
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let rule: Vec<String> = widths.iter().map(|width| "-".repeat(*width)).collect();
+    let mut lines = vec![line(&header), rule.join("  ")];
+    lines.extend(rows.iter().map(|row| line(row)));
+    lines
+}
+
+/// A table as a fenced monospace block of at most `max` characters, each line
+/// passed through the platform's `escape`. Backticks in cells become `ˋ`, so no
+/// cell can close the fence; rows past the budget are replaced by a count.
+pub fn table_code_block(
+    header: &[String],
+    rows: &[Vec<String>],
+    max: usize,
+    escape: impl Fn(&str) -> String,
+) -> String {
+    const FENCE: &str = "```";
+    let lines: Vec<String> = table_lines(header, rows)
+        .iter()
+        .map(|line| escape(&line.replace('`', "ˋ")))
+        .collect();
+    let total = lines.len();
+    // Room for both fences and their line breaks, and for the "more rows" line.
+    let more_room = 32;
+    let mut budget = max.saturating_sub(2 * FENCE.len() + 2 + more_room);
+    let mut kept = Vec::new();
+    for line in lines {
+        let size = line.chars().count() + 1;
+        if size > budget {
+            break;
+        }
+        budget -= size;
+        kept.push(line);
+    }
+    if kept.len() < total {
+        kept.push(format!("… {} more row(s)", total - kept.len()));
+    }
+    format!("{FENCE}\n{}\n{FENCE}", kept.join("\n"))
+}
+
 /// Makes user text inert on every platform: `&`, `<`, `>` are entity-escaped (so
 /// Slack cannot read `<!channel>` or `<@U…>`), and a zero-width joiner after `@`
 /// breaks `@everyone` / `@here` for Discord.
@@ -150,4 +241,36 @@ pub fn neutralise(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lines_are_aligned_and_cells_cut_and_flattened() {
+        let header = vec!["step".to_owned(), "action".to_owned()];
+        let rows = vec![
+            vec!["1".to_owned(), "a\nb".to_owned()],
+            vec!["10".to_owned(), "x".repeat(50)],
+            vec!["2".to_owned()],
+        ];
+        let lines = table_lines(&header, &rows);
+        assert_eq!(lines[0], format!("step  action"));
+        assert_eq!(lines[1], format!("----  {}", "-".repeat(TABLE_CELL_MAX)));
+        assert_eq!(lines[2], "1     a b");
+        assert_eq!(
+            lines[3],
+            format!("10    {}…", "x".repeat(TABLE_CELL_MAX - 1))
+        );
+        assert_eq!(lines[4], "2");
+        let plain = Message {
+            blocks: vec![Block::Table {
+                header,
+                rows: vec![vec!["1".into(), "@here <b>".into()]],
+            }],
+        }
+        .plain_text();
+        assert!(plain.ends_with("1     @\u{200B}here &lt;b&gt;"), "{plain}");
+    }
 }

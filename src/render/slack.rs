@@ -53,6 +53,12 @@ pub fn render(message: &Message) -> SlackMessage {
             Block::Heading(inlines) => blocks.push(heading(inlines)),
             Block::Fields(fields) => blocks.extend(field_sections(fields)),
             Block::Buttons(buttons) => blocks.extend(actions(buttons)),
+            Block::Table { header, rows } => blocks.push(section(super::table_code_block(
+                header,
+                rows,
+                SECTION_TEXT_MAX,
+                escape,
+            ))),
             Block::Paragraph(_) => {}
         }
     }
@@ -85,6 +91,9 @@ pub fn fallback_text(message: &Message) -> String {
                         mrkdwn(&field.value)
                     ));
                 }
+            }
+            Block::Table { header, rows } => {
+                lines.extend(super::table_lines(header, rows).iter().map(|l| escape(l)))
             }
             Block::Buttons(_) => {}
         }
@@ -453,6 +462,37 @@ mod tests {
         let many = render(&Message { blocks });
         assert_eq!(many.blocks.len(), BLOCKS_MAX);
         assert!(text_of(&many.blocks[BLOCKS_MAX - 1]).contains("more block(s) not shown"));
+    }
+
+    #[test]
+    fn tables_are_escaped_aligned_code_blocks_within_the_section_limit() {
+        let table = |rows: usize| Message {
+            blocks: vec![Block::Table {
+                header: vec!["step".into(), "action".into(), "result".into()],
+                rows: (0..rows)
+                    .map(|n| vec![n.to_string(), "<!channel> ```x".into(), "y".repeat(100)])
+                    .collect(),
+            }],
+        };
+        let slack = render(&table(2));
+        let text = text_of(&slack.blocks[0]);
+        assert!(text.starts_with("```\nstep  action"), "{text}");
+        assert!(text.ends_with("\n```"), "{text}");
+        assert_eq!(
+            text.matches("```").count(),
+            2,
+            "cells cannot close the fence"
+        );
+        assert!(text.contains("&lt;!channel&gt; ˋˋˋx"), "{text}");
+        assert!(!text.contains("<!channel>"), "{text}");
+        let row = text.lines().nth(3).unwrap();
+        assert!(row.ends_with(&format!("{}…", "y".repeat(39))), "{row}");
+
+        let huge = render(&table(500));
+        let text = text_of(&huge.blocks[0]);
+        assert!(text.chars().count() <= SECTION_TEXT_MAX, "{}", text.len());
+        assert!(text.contains("more row(s)"), "{text}");
+        assert!(text.ends_with("\n```"));
     }
 
     #[test]

@@ -10,8 +10,10 @@
 
 use super::StoreError;
 use super::lease::{self, Leased};
-use super::rows::{get_json, get_opt_time, get_parsed, get_time, millis, narrow, to_json};
-use crate::domain::{ActionRun, IncidentId, RunStatus, UserId};
+use super::rows::{
+    get_flag, get_json, get_opt_time, get_parsed, get_time, millis, narrow, to_json,
+};
+use crate::domain::{ActionRun, IncidentId, RunStatus, StepRef, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
@@ -24,7 +26,8 @@ const RUNS: Leased = Leased {
 };
 
 const COLUMNS: &str = "SELECT id, incident_id, action, params, status, requested_by, approved_by, \
-     created_at, started_at, finished_at, attempts, result, output, output_hash FROM action_runs";
+     created_at, started_at, finished_at, attempts, result, output, output_hash, \
+     runbook_run_id, step_index, fallback FROM action_runs";
 
 /// Records a requested run; returns its number.
 pub(super) async fn request(
@@ -50,6 +53,92 @@ pub(super) async fn request(
     .fetch_one(conn)
     .await?;
     Ok(id)
+}
+
+/// The run of a runbook step, or of its fallback, to record.
+pub struct StepRun<'a> {
+    pub action: &'a str,
+    pub params: &'a BTreeMap<String, String>,
+    pub status: RunStatus,
+    pub step: StepRef,
+}
+
+/// Records the run of a runbook step (or of its fallback); returns its number.
+pub(super) async fn request_step(
+    conn: &mut AnyConnection,
+    incident: &IncidentId,
+    run: &StepRun<'_>,
+    requested_by: &UserId,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let StepRun {
+        action,
+        params,
+        status,
+        step,
+    } = *run;
+    let params = to_json("action_runs.params", params)?;
+    let index = i64::try_from(step.index)
+        .map_err(|_| StoreError::Corrupt(format!("step index {} is too large", step.index)))?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO action_runs (incident_id, action, params, status, requested_by, created_at, \
+         attempts, runbook_run_id, step_index, fallback) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING id",
+    )
+    .bind(incident.as_str())
+    .bind(action)
+    .bind(params)
+    .bind(status.as_str())
+    .bind(requested_by.as_str())
+    .bind(millis(now))
+    .bind(step.runbook_run)
+    .bind(index)
+    .bind(i64::from(step.fallback))
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The runs of a runbook run's steps, in step order, each step before its fallback.
+pub(super) async fn of_runbook_run(
+    conn: &mut AnyConnection,
+    runbook_run: i64,
+) -> Result<Vec<ActionRun>, StoreError> {
+    let sql = format!("{COLUMNS} WHERE runbook_run_id = $1 ORDER BY step_index, fallback, id");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(runbook_run)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(run).collect()
+}
+
+/// A pending runbook step whose turn has come: `pending` → `queued`. False if
+/// it was no longer pending.
+pub(super) async fn queue_pending(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE action_runs SET status = 'queued' WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// Marks every still-pending step of a runbook run skipped; returns how many.
+pub(super) async fn skip_pending(
+    conn: &mut AnyConnection,
+    runbook_run: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let skipped = sqlx::query(
+        "UPDATE action_runs SET status = 'skipped', finished_at = $2 \
+         WHERE runbook_run_id = $1 AND status = 'pending'",
+    )
+    .bind(runbook_run)
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(skipped.rows_affected())
 }
 
 pub(super) async fn get(
@@ -255,56 +344,63 @@ pub(super) async fn finish(
     Ok(finished.rows_affected() == 1)
 }
 
-/// Ends every running run whose lease has run out (its holder stopped): runs
-/// of the `rerun` actions go back to `queued`, the others become `interrupted`.
-/// Returns them as changed; each is returned to one caller only, so it is
-/// reported once.
-pub(super) async fn interrupt_abandoned(
-    pool: &AnyPool,
+/// The running runs whose lease has run out at `now`: their holder stopped.
+pub(super) async fn abandoned(
+    conn: &mut AnyConnection,
     now: DateTime<Utc>,
-    rerun: &[&str],
 ) -> Result<Vec<ActionRun>, StoreError> {
-    let mut conn = pool.acquire().await?;
     let sql = format!(
         "{COLUMNS} WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id"
     );
-    let candidates = sqlx::query(AssertSqlSafe(sql))
+    let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(millis(now))
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let mut interrupted = Vec::new();
-    for row in &candidates {
-        let mut abandoned = run(row)?;
-        let again = rerun.contains(&abandoned.action.as_str());
-        let (status, finished_at) = if again {
-            (RunStatus::Queued, None)
-        } else {
-            (RunStatus::Interrupted, Some(now))
-        };
-        let moved = sqlx::query(
-            "UPDATE action_runs SET status = $3, finished_at = $4, \
-             result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
-        )
-        .bind(abandoned.id)
-        .bind(millis(now))
-        .bind(status.as_str())
-        .bind(finished_at.map(millis))
-        .execute(&mut *conn)
-        .await?;
-        if moved.rows_affected() == 1 {
-            abandoned.status = status;
-            abandoned.finished_at = finished_at;
-            interrupted.push(abandoned);
-        }
-    }
-    Ok(interrupted)
+    rows.iter().map(run).collect()
+}
+
+/// Ends a running run whose lease ran out by `now`: back to `queued` when
+/// `rerun`, else `interrupted`. Returns the new status, or `None` if the run
+/// was no longer abandoned (so each abandoned run is reported once).
+pub(super) async fn interrupt(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    rerun: bool,
+) -> Result<Option<RunStatus>, StoreError> {
+    let (status, finished_at) = if rerun {
+        (RunStatus::Queued, None)
+    } else {
+        (RunStatus::Interrupted, Some(millis(now)))
+    };
+    let moved = sqlx::query(
+        "UPDATE action_runs SET status = $3, finished_at = $4, \
+         result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
+    )
+    .bind(id)
+    .bind(millis(now))
+    .bind(status.as_str())
+    .bind(finished_at)
+    .execute(conn)
+    .await?;
+    Ok((moved.rows_affected() == 1).then_some(status))
 }
 
 fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {
     let approved_by: Option<String> = row.try_get("approved_by")?;
     let attempts: i64 = row.try_get("attempts")?;
     let requested_by: String = row.try_get("requested_by")?;
+    let runbook_run: Option<i64> = row.try_get("runbook_run_id")?;
+    let step_index: Option<i64> = row.try_get("step_index")?;
+    let step = match (runbook_run, step_index) {
+        (Some(runbook_run), Some(index)) => Some(StepRef {
+            runbook_run,
+            index: narrow("action_runs.step_index", index)?,
+            fallback: get_flag(row, "fallback")?,
+        }),
+        _ => None,
+    };
     Ok(ActionRun {
         id: row.try_get("id")?,
         incident: get_parsed(row, "incident_id")?,
@@ -320,5 +416,6 @@ fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {
         result: row.try_get("result")?,
         output: row.try_get("output")?,
         output_hash: row.try_get("output_hash")?,
+        step,
     })
 }

@@ -41,14 +41,15 @@ mod reads;
 mod reminders;
 mod requests;
 mod rows;
+mod runbook_runs;
 mod status_page;
 
-pub use action_runs::RunReport;
+pub use action_runs::{RunReport, StepRun};
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
     ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
-    RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
+    RunStatus, RunbookRun, RunbookStatus, Severity, StatusUpdate, TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
@@ -602,16 +603,13 @@ impl Store {
         action_runs::claim(&self.pool, owner, now, lease, limit).await
     }
 
-    /// Ends the running action runs whose holder stopped (their lease ran out):
-    /// runs of the `rerun` actions are queued again, the others marked
-    /// `interrupted`. Each is returned, as changed, to one caller only.
-    pub async fn interrupt_abandoned_action_runs(
+    /// The running action runs whose holder stopped (their lease ran out by
+    /// `now`); each is ended with [`Tx::interrupt_action_run`].
+    pub async fn abandoned_action_runs(
         &self,
         now: DateTime<Utc>,
-        rerun: &[&str],
     ) -> Result<Vec<ActionRun>, StoreError> {
-        let _turn = self.writer_turn().await;
-        action_runs::interrupt_abandoned(&self.pool, now, rerun).await
+        action_runs::abandoned(&mut *self.pool.acquire().await?, now).await
     }
 
     /// The action runs still waiting for an approval that were requested at or
@@ -634,6 +632,14 @@ impl Store {
         incident: &IncidentId,
     ) -> Result<Vec<ActionRun>, StoreError> {
         action_runs::of_incident(&mut *self.pool.acquire().await?, incident).await
+    }
+
+    /// Every runbook run of an incident, oldest first.
+    pub async fn runbook_runs_of(
+        &self,
+        incident: &IncidentId,
+    ) -> Result<Vec<RunbookRun>, StoreError> {
+        runbook_runs::of_incident(&mut *self.pool.acquire().await?, incident).await
     }
 
     /// When the next pending reminder that no scheduler holds at `now` falls due.
@@ -944,6 +950,18 @@ impl Tx {
         action_runs::request_stop(&mut self.tx, id, by).await
     }
 
+    /// Ends an abandoned run (running, its lease run out by `now`): queued again
+    /// when `rerun`, else interrupted. The new status, or `None` if it was no
+    /// longer abandoned.
+    pub async fn interrupt_action_run(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        rerun: bool,
+    ) -> Result<Option<RunStatus>, StoreError> {
+        action_runs::interrupt(&mut self.tx, id, now, rerun).await
+    }
+
     /// Ends a running run `owner` holds; false if its lease went elsewhere.
     pub async fn finish_action_run(
         &mut self,
@@ -953,6 +971,97 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         action_runs::finish(&mut self.tx, id, owner, report, now).await
+    }
+
+    /// Records a requested runbook run; returns its number.
+    pub async fn request_runbook_run(
+        &mut self,
+        incident: &IncidentId,
+        runbook: &str,
+        params: &BTreeMap<String, String>,
+        status: RunbookStatus,
+        requested_by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        runbook_runs::request(
+            &mut self.tx,
+            incident,
+            runbook,
+            params,
+            status,
+            requested_by,
+            now,
+        )
+        .await
+    }
+
+    /// Runbook run `id` of an incident, if there is one.
+    pub async fn runbook_run(
+        &mut self,
+        incident: &IncidentId,
+        id: i64,
+    ) -> Result<Option<RunbookRun>, StoreError> {
+        runbook_runs::get(&mut self.tx, incident, id).await
+    }
+
+    /// Approves a runbook run awaiting approval; false if it no longer was.
+    pub async fn start_runbook_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        runbook_runs::start(&mut self.tx, id, by, now).await
+    }
+
+    /// Records a cancel of a runbook run whose step is running; false if it is
+    /// over or a cancel was asked for already.
+    pub async fn request_cancel_runbook_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+    ) -> Result<bool, StoreError> {
+        runbook_runs::request_cancel(&mut self.tx, id, by).await
+    }
+
+    /// Ends a runbook run that was not over; false if it already was.
+    pub async fn finish_runbook_run(
+        &mut self,
+        id: i64,
+        status: RunbookStatus,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        runbook_runs::finish(&mut self.tx, id, status, now).await
+    }
+
+    /// Records the run of a runbook step or of its fallback; returns its number.
+    pub async fn request_step_run(
+        &mut self,
+        incident: &IncidentId,
+        run: &StepRun<'_>,
+        requested_by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        action_runs::request_step(&mut self.tx, incident, run, requested_by, now).await
+    }
+
+    /// The runs of a runbook run's steps, in step order, each before its fallback.
+    pub async fn step_runs(&mut self, runbook_run: i64) -> Result<Vec<ActionRun>, StoreError> {
+        action_runs::of_runbook_run(&mut self.tx, runbook_run).await
+    }
+
+    /// Queues a pending runbook step; false if it was no longer pending.
+    pub async fn queue_pending_step(&mut self, id: i64) -> Result<bool, StoreError> {
+        action_runs::queue_pending(&mut self.tx, id).await
+    }
+
+    /// Marks a runbook run's pending steps skipped; returns how many.
+    pub async fn skip_pending_steps(
+        &mut self,
+        runbook_run: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        action_runs::skip_pending(&mut self.tx, runbook_run, now).await
     }
 
     /// Records a page, or moves the one with the same dedup key to a new state.

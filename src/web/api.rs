@@ -243,6 +243,22 @@ struct IncidentDetail {
     followups: Vec<FollowUpJson>,
     /// Runs of recovery actions, oldest first: the audit trail.
     action_runs: Vec<ActionRunJson>,
+    /// Runs of runbooks, oldest first; their steps are among `action_runs`.
+    runbook_runs: Vec<RunbookRunJson>,
+}
+
+/// One run of a runbook.
+#[derive(Debug, Serialize)]
+struct RunbookRunJson {
+    number: i64,
+    runbook: String,
+    params: std::collections::BTreeMap<String, String>,
+    status: String,
+    requested_by: String,
+    approved_by: Option<String>,
+    requested_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
 }
 
 /// One run of an action. `output` is capped and redacted; `output_hash` is the
@@ -262,6 +278,12 @@ struct ActionRunJson {
     result: Option<String>,
     output: Option<String>,
     output_hash: Option<String>,
+    /// The runbook run this run is a step of, if any.
+    runbook_run: Option<i64>,
+    /// Its step number in the runbook, from 1.
+    step: Option<usize>,
+    /// Whether it is the step's fallback rather than the step itself.
+    fallback: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -397,6 +419,7 @@ async fn show(
     let timeline = store.timeline(&incident_id).await?;
     let followups = store.followups(&incident_id).await?;
     let runs = store.action_runs_of(&incident_id).await?;
+    let runbook_runs = store.runbook_runs_of(&incident_id).await?;
     Ok(Json(IncidentDetail {
         incident: IncidentJson::new(&incident),
         updates: updates
@@ -443,6 +466,23 @@ async fn show(
                 result: run.result,
                 output: run.output,
                 output_hash: run.output_hash,
+                runbook_run: run.step.map(|step| step.runbook_run),
+                step: run.step.map(|step| step.index + 1),
+                fallback: run.step.is_some_and(|step| step.fallback),
+            })
+            .collect(),
+        runbook_runs: runbook_runs
+            .into_iter()
+            .map(|run| RunbookRunJson {
+                number: run.id,
+                runbook: run.runbook,
+                params: run.params,
+                status: run.status.as_str().to_string(),
+                requested_by: run.requested_by.as_str().to_string(),
+                approved_by: run.approved_by.map(|user| user.as_str().to_string()),
+                requested_at: time(run.created_at),
+                started_at: run.started_at.map(time),
+                finished_at: run.finished_at.map(time),
             })
             .collect(),
     }))

@@ -1,0 +1,1007 @@
+//! `/incident run <runbook>` end to end on every available backend: the engine
+//! records the runbook run and its steps, the action worker runs the programs
+//! in `tests/fixtures/actions` one step after another, fallbacks and
+//! `continue_on_failure` decide what follows a failure, and the recovery report
+//! reaches the war room.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{Backend, fresh_store, test_backends};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::actions::worker::ActionWorker;
+use warroom::actions::{EnvLookup, Runner};
+use warroom::clock::{ManualClock, SharedClock, TokioClock};
+use warroom::command::{self, ButtonAction, Command};
+use warroom::config::Config;
+use warroom::domain::{ActionRun, EventKind, IncidentId, Platform, RunStatus, UserId};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::outbox::testing::TestingPlatform;
+use warroom::outbox::{Dispatcher, DispatcherSettings};
+use warroom::store::Store;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+
+fn config() -> String {
+    let dir = FIXTURES;
+    format!(
+        r#"
+[bot]
+public_url = "https://warroom.test"
+timezone = "UTC"
+
+[[severity]]
+name = "sev1"
+label = "Critical"
+respond_within = "15m"
+update_every = "15m"
+
+[people.alice]
+slack = "UALICE"
+[people.bob]
+slack = "UBOB"
+[people.carol]
+slack = "UCAROL"
+
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+
+[phrases]
+investigating = "Investigating."
+identified = "Identified."
+monitoring = "Monitoring."
+resolved = "Resolved."
+
+[actions.note]
+kind = "program"
+description = "Note a word in a log"
+program = "{dir}/note.sh"
+args = ["{{log}}", "{{word}}"]
+params = {{ log = {{ required = true, description = "the log file" }}, word = {{ required = true, description = "what to note" }} }}
+allowed_roles = ["commander", "technical"]
+
+[actions.rescue]
+kind = "program"
+description = "Note that the rescue ran"
+program = "{dir}/note.sh"
+args = ["{{log}}", "rescue"]
+params = {{ log = {{ required = true, description = "the log file" }} }}
+
+[actions.broken]
+kind = "program"
+description = "Always fails"
+program = "{dir}/fail.sh"
+
+[actions.pause]
+kind = "program"
+description = "Takes a while"
+program = "{dir}/pause.sh"
+args = ["{{log}}"]
+params = {{ log = {{ required = true, description = "the log file" }} }}
+
+[actions.failover]
+kind = "program"
+description = "Needs the commander's approval"
+program = "{dir}/note.sh"
+args = ["{{log}}", "failover"]
+params = {{ log = {{ required = true, description = "the log file" }} }}
+approval = "commander"
+
+[actions.block]
+kind = "program"
+description = "Runs until killed"
+program = "{dir}/block.sh"
+timeout = "20s"
+
+[actions.once]
+kind = "program"
+description = "Blocks the first time, succeeds when run again"
+program = "{dir}/once.sh"
+args = ["{{marker}}"]
+params = {{ marker = {{ required = true, description = "a marker file" }} }}
+timeout = "20s"
+rerun_on_restart = true
+
+[actions.commanders-only]
+kind = "program"
+description = "Only the commander runs it"
+program = "{dir}/ok.sh"
+allowed_roles = ["commander"]
+
+[runbooks.recover]
+description = "Four steps, the first rescued by its fallback"
+steps = ["broken", {{ action = "note", params = {{ word = "two" }} }}, "pause", {{ action = "note", params = {{ word = "four" }} }}]
+on_failure = {{ broken = "rescue" }}
+
+[runbooks.halt]
+description = "Stops at its failing second step"
+steps = [{{ action = "note", params = {{ word = "one" }} }}, "broken", {{ action = "note", params = {{ word = "three" }} }}, {{ action = "note", params = {{ word = "four" }} }}]
+
+[runbooks.press-on]
+description = "Goes past its failing second step"
+steps = [{{ action = "note", params = {{ word = "one" }} }}, {{ action = "broken", continue_on_failure = true }}, {{ action = "note", params = {{ word = "three" }} }}]
+
+[status_page]
+title = "Example Status"
+components = ["checkout-api"]
+
+[actions.degrade]
+kind = "status"
+description = "Mark the API degraded on the status page"
+component = "checkout-api"
+state = "degraded"
+
+[runbooks.announce]
+description = "A program step, then a status page step"
+steps = [{{ action = "note", params = {{ word = "one" }} }}, "degrade"]
+
+[runbooks.guarded]
+description = "Its second step needs approval"
+steps = [{{ action = "note", params = {{ word = "one" }} }}, "failover"]
+
+[runbooks.stuck]
+description = "Its first step runs until killed"
+steps = ["block", {{ action = "note", params = {{ word = "two" }} }}]
+
+[runbooks.resumable]
+description = "Its first step may run twice"
+steps = ["once", {{ action = "note", params = {{ word = "two" }} }}]
+
+[runbooks.restricted]
+description = "Has a step only the commander may run"
+steps = [{{ action = "note", params = {{ word = "one" }} }}, "commanders-only"]
+"#
+    )
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap()
+}
+
+struct Harness {
+    engine: Engine,
+    store: Store,
+    platform: Arc<TestingPlatform>,
+    dispatcher: Dispatcher,
+    worker: ActionWorker,
+    config: Arc<Config>,
+}
+
+impl Harness {
+    async fn new(backend: &Backend, clock: SharedClock) -> Self {
+        let platform = Arc::new(TestingPlatform::standing_in_for(
+            Platform::Slack,
+            clock.clone(),
+        ));
+        Self::open(backend, platform, clock).await
+    }
+
+    /// The bot on `backend` (a restart when the database was used before),
+    /// posting to `platform`.
+    async fn open(backend: &Backend, platform: Arc<TestingPlatform>, clock: SharedClock) -> Self {
+        let store = fresh_store(backend).await;
+        let config = Arc::new(Config::from_toml_str(&config()).expect("test config is valid"));
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            config.clone(),
+            clock.clone(),
+            EngineSettings::from_config(&config),
+            wakeup.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            vec![platform.clone()],
+            clock.clone(),
+            DispatcherSettings::default(),
+            wakeup,
+        );
+        let env: EnvLookup = Arc::new(|_: &str| None);
+        let runner = Runner::new(env, config.actions().values())
+            .with_timings(Duration::from_millis(200), Duration::ZERO);
+        let worker = ActionWorker::new(engine.clone(), runner, clock);
+        Self {
+            engine,
+            store,
+            platform,
+            dispatcher,
+            worker,
+            config,
+        }
+    }
+
+    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        let command = command::parse(text, &*self.config)
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
+        self.handle(user, channel, command, None).await
+    }
+
+    async fn handle(
+        &self,
+        user: &str,
+        channel: &str,
+        command: Command,
+        request: Option<&str>,
+    ) -> Reply {
+        let actor = Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+        };
+        let context = Context {
+            channel: channel.to_string(),
+            request_id: request.map(str::to_string),
+        };
+        self.engine
+            .handle(&actor, &context, command)
+            .await
+            .expect("database answers")
+    }
+
+    async fn deliver(&self) {
+        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
+    }
+
+    async fn declare(&self, text: &str) -> (IncidentId, String) {
+        let reply = self.run("UALICE", "CGENERAL", text).await;
+        let text = reply.text();
+        let start = text.find("INC-").expect("an incident id");
+        let id: IncidentId = text[start..start + 16].parse().unwrap();
+        self.deliver().await;
+        let room = self
+            .store
+            .incident(&id)
+            .await
+            .unwrap()
+            .and_then(|i| i.room)
+            .unwrap();
+        (id, room)
+    }
+
+    async fn click(
+        &self,
+        user: &str,
+        button: ButtonAction,
+        id: &IncidentId,
+        request: &str,
+    ) -> Reply {
+        let command = button.command(id.as_str(), &UserId::new(user)).unwrap();
+        self.handle(user, "", command, Some(request)).await
+    }
+
+    /// Worker passes until no run is left to run; how many runs ran.
+    async fn work(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            let pass = self.worker.run_due().await.expect("worker pass");
+            self.deliver().await;
+            if pass == 0 {
+                return ran;
+            }
+            ran += pass;
+        }
+    }
+
+    fn room_text(&self, room: &str) -> String {
+        self.platform.texts_in(room).join("\n")
+    }
+
+    async fn runs(&self, id: &IncidentId) -> Vec<ActionRun> {
+        self.store.action_runs_of(id).await.unwrap()
+    }
+
+    async fn statuses(&self, id: &IncidentId) -> Vec<(String, RunStatus)> {
+        self.runs(id)
+            .await
+            .into_iter()
+            .map(|run| (run.action, run.status))
+            .collect()
+    }
+
+    async fn runbook_statuses(&self, id: &IncidentId) -> Vec<String> {
+        self.store
+            .runbook_runs_of(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|run| run.status.to_string())
+            .collect()
+    }
+
+    async fn timeline(&self, id: &IncidentId) -> Vec<(EventKind, String)> {
+        self.store
+            .timeline(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| (event.kind, event.text))
+            .collect()
+    }
+}
+
+fn manual_clock() -> (ManualClock, SharedClock) {
+    let clock = ManualClock::starting_at(start());
+    let shared: SharedClock = Arc::new(clock.clone());
+    (clock, shared)
+}
+
+/// The words the steps noted, in order; empty if no step wrote the log.
+fn noted(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The report's table row of step `number`, split into its cells.
+fn report_row(text: &str, number: usize) -> Vec<String> {
+    let table = text
+        .rsplit("Recovery report")
+        .next()
+        .expect("a recovery report");
+    let line = table
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(&number.to_string()))
+        .unwrap_or_else(|| panic!("no row for step {number}: {text}"));
+    line.split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Seconds in a duration cell like `0.3s`.
+fn seconds(cell: &str) -> f64 {
+    cell.strip_suffix('s')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("`{cell}` is not a duration in seconds"))
+}
+
+#[tokio::test]
+async fn a_failed_step_rescued_by_its_fallback_lets_the_rest_run_in_order() {
+    for db in test_backends().await {
+        // Durations are measured: this harness reads the real time.
+        let h = Harness::new(&db, Arc::new(TokioClock::starting_at(start()))).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let reply = h
+            .run("UBOB", &room, &format!("run recover log={}", log.display()))
+            .await;
+        assert_eq!(
+            reply.text(),
+            "Runbook `recover` started: step 1 is run #1.",
+            "{}",
+            db.name
+        );
+        let ran = h.work().await;
+        assert_eq!(ran, 5, "{}: four steps and one fallback", db.name);
+        assert_eq!(
+            noted(&log),
+            ["rescue", "two", "paused", "four"],
+            "{}",
+            db.name
+        );
+        let runs = h.runs(&id).await;
+        let order: Vec<(usize, bool, &str, RunStatus)> = runs
+            .iter()
+            .map(|run| {
+                let step = run.step.expect("every run is a step");
+                (step.index, step.fallback, run.action.as_str(), run.status)
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (0, false, "broken", RunStatus::Failed),
+                (1, false, "note", RunStatus::Succeeded),
+                (2, false, "pause", RunStatus::Succeeded),
+                (3, false, "note", RunStatus::Succeeded),
+                (0, true, "rescue", RunStatus::Succeeded),
+            ],
+            "{}",
+            db.name
+        );
+        let finished = |n: usize| runs[n].finished_at.unwrap();
+        let started = |n: usize| runs[n].started_at.unwrap();
+        // Run numbers: 1–4 the steps, 5 the fallback of step 1.
+        for (before, after) in [(0, 4), (4, 1), (1, 2), (2, 3)] {
+            assert!(
+                finished(before) <= started(after),
+                "{}: run #{} ends before run #{} starts: {runs:?}",
+                db.name,
+                before + 1,
+                after + 1
+            );
+        }
+
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Recovery report: runbook recover (#1) recovered with 1 fallback."),
+            "{}: {text}",
+            db.name
+        );
+        let first = report_row(&text, 1);
+        assert_eq!(first[1..3], ["broken", "failed"], "{}: {text}", db.name);
+        assert!(
+            first[4].starts_with("rescue → succeeded ("),
+            "{}: {first:?}",
+            db.name
+        );
+        for (number, action) in [(2, "note"), (3, "pause"), (4, "note")] {
+            let row = report_row(&text, number);
+            assert_eq!(row[1..3], [action, "succeeded"], "{}: {text}", db.name);
+            assert_eq!(row[4], "—", "{}: no fallback for step {number}", db.name);
+        }
+        assert!(
+            seconds(&report_row(&text, 3)[3]) >= 0.3,
+            "{}: the pause took at least 0.3 s: {text}",
+            db.name
+        );
+
+        let timeline = h.timeline(&id).await;
+        let count = |kind: EventKind| timeline.iter().filter(|(k, _)| *k == kind).count();
+        assert_eq!(count(EventKind::RunbookStarted), 1, "{timeline:?}");
+        assert_eq!(count(EventKind::RunbookFinished), 1, "{timeline:?}");
+        assert_eq!(count(EventKind::ActionRequested), 5, "{timeline:?}");
+        assert_eq!(count(EventKind::ActionFinished), 5, "{timeline:?}");
+        assert_eq!(h.runbook_statuses(&id).await, ["succeeded"]);
+    }
+}
+
+#[tokio::test]
+async fn a_failure_without_fallback_stops_the_runbook_and_skips_the_rest() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run("UBOB", &room, &format!("run halt log={}", log.display()))
+            .await;
+        assert_eq!(h.work().await, 2, "{}", db.name);
+        assert_eq!(noted(&log), ["one"], "{}: steps 3 and 4 never ran", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("note".to_owned(), RunStatus::Succeeded),
+                ("broken".to_owned(), RunStatus::Failed),
+                ("note".to_owned(), RunStatus::Skipped),
+                ("note".to_owned(), RunStatus::Skipped),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("runbook halt (#1) failed at step 2; steps 3–4 skipped."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(report_row(&text, 3)[2], "skipped", "{}: {text}", db.name);
+        assert_eq!(report_row(&text, 4)[3], "—", "{}: never ran", db.name);
+        assert_eq!(h.runbook_statuses(&id).await, ["failed"]);
+    }
+}
+
+#[tokio::test]
+async fn a_step_that_may_fail_lets_the_later_steps_run() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run(
+            "UBOB",
+            &room,
+            &format!("run press-on log={}", log.display()),
+        )
+        .await;
+        assert_eq!(h.work().await, 3, "{}", db.name);
+        assert_eq!(noted(&log), ["one", "three"], "{}", db.name);
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("runbook press-on (#1) completed; step 2 failed."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(report_row(&text, 2)[2], "failed", "{}: {text}", db.name);
+        assert_eq!(h.runbook_statuses(&id).await, ["failed"]);
+    }
+}
+
+#[tokio::test]
+async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let reply = h
+            .run("UBOB", &room, &format!("run guarded log={}", log.display()))
+            .await;
+        assert_eq!(
+            reply.text(),
+            "Runbook `guarded` is waiting for approval (run #1)."
+        );
+        assert_eq!(
+            h.work().await,
+            0,
+            "{}: nothing runs before approval",
+            db.name
+        );
+
+        let reply = h
+            .click("UBOB", ButtonAction::Approve(1), &id, "click-1")
+            .await;
+        assert!(
+            reply.text().starts_with("Only the incident commander"),
+            "{}",
+            reply.text()
+        );
+        assert_eq!(h.work().await, 0, "{}", db.name);
+
+        let reply = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
+            .await;
+        assert_eq!(
+            reply.text(),
+            "Runbook `guarded` approved; run #1 is queued."
+        );
+        let double = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "click-3")
+            .await;
+        assert!(
+            double.text().contains("not waiting for approval"),
+            "{}",
+            double.text()
+        );
+        assert_eq!(h.work().await, 2, "{}", db.name);
+        assert_eq!(
+            noted(&log),
+            ["one", "failover"],
+            "{}: each step once",
+            db.name
+        );
+        let runs = h.runs(&id).await;
+        assert!(
+            runs.iter().all(|run| run.attempts == 1),
+            "{}: {runs:?}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("runbook guarded (#1) recovered: every step succeeded."),
+            "{}: {text}",
+            db.name
+        );
+        let runbooks = h.store.runbook_runs_of(&id).await.unwrap();
+        assert_eq!(runbooks[0].approved_by, Some(UserId::new("UALICE")));
+    }
+}
+
+#[tokio::test]
+async fn a_denied_runbook_ends_and_no_step_runs() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run("UBOB", &room, &format!("run guarded log={}", log.display()))
+            .await;
+        let reply = h
+            .click("UALICE", ButtonAction::Deny(1), &id, "deny-1")
+            .await;
+        assert_eq!(reply.text(), "Runbook `guarded` cancelled.");
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert!(!log.exists(), "{}: no step ran", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("note".to_owned(), RunStatus::Cancelled),
+                ("failover".to_owned(), RunStatus::Skipped),
+            ]
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("runbook guarded (#1) cancelled at step 1; step 2 skipped."),
+            "{}: {text}",
+            db.name
+        );
+        let late = h
+            .click("UALICE", ButtonAction::Approve(1), &id, "late")
+            .await;
+        assert!(
+            late.text().contains("not waiting for approval"),
+            "{}",
+            late.text()
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["cancelled"]);
+    }
+}
+
+#[tokio::test]
+async fn a_step_not_allowed_and_missing_params_are_refused_naming_them() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let reply = h.run("UBOB", &room, "run restricted log=/tmp/x").await;
+        assert_eq!(
+            reply.text(),
+            format!(
+                "Runbook `restricted` was not started: in {id}, you may not run \
+                 `commanders-only` (incident commander only)."
+            )
+        );
+        let reply = h.run("UBOB", &room, "run recover color=red").await;
+        let text = reply.text();
+        assert!(
+            text.starts_with(
+                "Runbook `recover` was not started (the fallback of step 1 `rescue`: missing: log; \
+                 step 2 `note`: missing: log;"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("unknown: color"), "{text}");
+        assert!(
+            text.ends_with("It takes: log=… (the log file)."),
+            "{text}: `word` is fixed by every step that takes it"
+        );
+        assert!(h.runs(&id).await.is_empty(), "{}", db.name);
+        assert!(h.runbook_statuses(&id).await.is_empty(), "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn a_drill_shows_each_step_and_runs_nothing() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 failover practice --drill").await;
+        let reply = h.run("UBOB", &room, "run recover log=/srv/log").await;
+        assert_eq!(
+            reply.text(),
+            "Drill: runbook `recover` was not run; the room shows what each step would execute."
+        );
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert!(h.runs(&id).await.is_empty(), "{}", db.name);
+        assert!(h.runbook_statuses(&id).await.is_empty(), "{}", db.name);
+        let text = h.room_text(&room);
+        for line in [
+            format!("1. broken: {FIXTURES}/fail.sh"),
+            format!(
+                "if step 1 fails, its fallback rescue: {FIXTURES}/note.sh \"/srv/log\" \"rescue\""
+            ),
+            format!("2. note: {FIXTURES}/note.sh \"/srv/log\" \"two\""),
+            format!("3. pause: {FIXTURES}/pause.sh \"/srv/log\""),
+            format!("4. note: {FIXTURES}/note.sh \"/srv/log\" \"four\""),
+        ] {
+            assert!(text.contains(&line), "{}: `{line}` in {text}", db.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancelling_a_running_step_stops_it_and_starts_no_later_step() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run("UBOB", &room, &format!("run stuck log={}", log.display()))
+            .await;
+        let worker = h.worker.clone();
+        let pass = tokio::spawn(async move { worker.run_due().await });
+        wait_until_running(&h, &id).await;
+        let reply = h.run("UBOB", &room, "cancel 2").await;
+        assert_eq!(
+            reply.text(),
+            "Runbook `stuck` is being cancelled: run #1 is being stopped."
+        );
+        assert_eq!(pass.await.unwrap().unwrap(), 1, "{}", db.name);
+        assert_eq!(h.work().await, 0, "{}: no later step", db.name);
+        assert!(!log.exists(), "{}", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("block".to_owned(), RunStatus::Cancelled),
+                ("note".to_owned(), RunStatus::Skipped),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("runbook stuck (#1) cancelled at step 1; step 2 skipped."),
+            "{}: {text}",
+            db.name
+        );
+    }
+}
+
+/// Waits (at most ten seconds) until the incident's first run is running.
+async fn wait_until_running(h: &Harness, id: &IncidentId) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while h.runs(id).await.first().map(|run| run.status) != Some(RunStatus::Running) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the first step starts running");
+}
+
+/// Starts runbook `name` with `params`, lets a worker start its first step,
+/// and drops the worker while the step holds its lease; then (after Bob's
+/// `commands`, if any) reopens the bot on the same database with the clock
+/// past that lease.
+async fn restart_mid_step(
+    db: &Backend,
+    name: &str,
+    params: &str,
+    commands: &[&str],
+) -> (Harness, IncidentId, String) {
+    let (clock, shared) = manual_clock();
+    let h = Harness::new(db, shared.clone()).await;
+    let (id, room) = h.declare("sev1 checkout is down").await;
+    h.run("UBOB", &room, &format!("run {name} {params}")).await;
+    let worker = h.worker.clone();
+    let pass = tokio::spawn(async move { worker.run_due().await });
+    wait_until_running(&h, &id).await;
+    pass.abort();
+    assert!(pass.await.unwrap_err().is_cancelled());
+    for command in commands {
+        h.run("UBOB", &room, command).await;
+    }
+    let platform = h.platform.clone();
+    h.store.close().await;
+    drop(h);
+    clock.advance(Duration::from_secs(3600));
+    let h = Harness::open(db, platform, shared).await;
+    (h, id, room)
+}
+
+#[tokio::test]
+async fn a_restart_mid_step_ends_the_runbook_as_interrupted_once() {
+    for db in test_backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let params = format!("log={}", log.display());
+        let (h, id, room) = restart_mid_step(&db, "stuck", &params, &[]).await;
+        assert_eq!(h.work().await, 0, "{}: nothing runs again", db.name);
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert!(!log.exists(), "{}: step 2 never ran", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("block".to_owned(), RunStatus::Interrupted),
+                ("note".to_owned(), RunStatus::Skipped),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert_eq!(
+            text.matches("Recovery report").count(),
+            1,
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("runbook stuck (#1) interrupted by a restart at step 1; step 2 skipped."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["interrupted"]);
+    }
+}
+
+#[tokio::test]
+async fn a_restart_mid_step_of_a_rerun_on_restart_action_runs_it_again_and_goes_on() {
+    for db in test_backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let marker: PathBuf = dir.path().join("marker");
+        let log = dir.path().join("log");
+        let params = format!("marker={} log={}", marker.display(), log.display());
+        let (h, id, room) = restart_mid_step(&db, "resumable", &params, &[]).await;
+        assert_eq!(h.work().await, 2, "{}: step 1 again, then step 2", db.name);
+        assert_eq!(noted(&log), ["two"], "{}", db.name);
+        let runs = h.runs(&id).await;
+        assert_eq!(runs[0].attempts, 2, "{}", db.name);
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("Run #1 (once) interrupted: interrupted by a restart; running it again"),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(text.matches("Recovery report").count(), 1, "{}", db.name);
+        assert!(
+            text.contains("runbook resumable (#1) recovered: every step succeeded."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["succeeded"]);
+    }
+}
+
+#[tokio::test]
+async fn a_runbook_cancelled_before_a_restart_does_not_run_its_step_again() {
+    for db in test_backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let marker: PathBuf = dir.path().join("marker");
+        let log = dir.path().join("log");
+        let params = format!("marker={} log={}", marker.display(), log.display());
+        let (h, id, room) = restart_mid_step(&db, "resumable", &params, &["cancel 1"]).await;
+        assert_eq!(h.work().await, 0, "{}: nothing runs", db.name);
+        assert!(!log.exists(), "{}", db.name);
+        let runs = h.runs(&id).await;
+        assert_eq!(runs[0].attempts, 1, "{}: {runs:?}", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("once".to_owned(), RunStatus::Cancelled),
+                ("note".to_owned(), RunStatus::Skipped),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert_eq!(text.matches("Recovery report").count(), 1, "{}", db.name);
+        assert!(
+            text.contains("runbook resumable (#1) cancelled at step 1; step 2 skipped."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["cancelled"]);
+    }
+}
+
+#[tokio::test]
+async fn the_api_shows_which_runbook_step_a_run_is() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock.clone()).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run("UBOB", &room, &format!("run recover log={}", log.display()))
+            .await;
+        h.work().await;
+        let state = warroom::web::WebState {
+            store: h.store.clone(),
+            clock,
+            config: h.config.clone(),
+            api_token: Some(warroom::config::Secret::new("t0ken")),
+            metrics: None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
+        let detail: serde_json::Value = reqwest::Client::new()
+            .get(format!("http://{addr}/api/incidents/{id}"))
+            .bearer_auth("t0ken")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let runbook = &detail["runbook_runs"][0];
+        assert_eq!(runbook["number"], 1, "{}: {detail}", db.name);
+        assert_eq!(runbook["runbook"], "recover");
+        assert_eq!(runbook["status"], "succeeded");
+        assert_eq!(runbook["requested_by"], "UBOB");
+        let fallback = &detail["action_runs"][4];
+        assert_eq!(fallback["action"], "rescue", "{detail}");
+        assert_eq!(fallback["runbook_run"], 1);
+        assert_eq!(fallback["step"], 1);
+        assert_eq!(fallback["fallback"], true);
+        let third = &detail["action_runs"][2];
+        assert_eq!(third["action"], "pause", "{detail}");
+        assert_eq!(third["step"], 3);
+        assert_eq!(third["fallback"], false);
+    }
+}
+
+#[tokio::test]
+async fn the_actions_list_shows_runbooks_with_their_steps() {
+    let (_, clock) = manual_clock();
+    let db = test_backends().await.remove(0);
+    let h = Harness::new(&db, clock).await;
+    let (_, room) = h.declare("sev1 checkout is down").await;
+    let text = h.run("UBOB", &room, "actions").await.text();
+    assert!(
+        text.contains(
+            "recover — Four steps, the first rescued by its fallback. Steps: \
+             1. broken (on failure: rescue), 2. note, 3. pause, 4. note"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_status_step_runs_in_its_turn_like_any_other() {
+    for db in test_backends().await {
+        let (_, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run(
+            "UBOB",
+            &room,
+            &format!("run announce log={}", log.display()),
+        )
+        .await;
+        h.work().await;
+        assert_eq!(noted(&log), ["one"], "{}", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("note".to_owned(), RunStatus::Succeeded),
+                ("degrade".to_owned(), RunStatus::Succeeded),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("checkout-api → degraded"),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["succeeded"], "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn an_expired_approval_ends_the_runbook_and_no_step_runs() {
+    for db in test_backends().await {
+        let (manual, clock) = manual_clock();
+        let h = Harness::new(&db, clock).await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run("UBOB", &room, &format!("run guarded log={}", log.display()))
+            .await;
+        manual.advance(Duration::from_secs(29 * 60));
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(
+            h.runbook_statuses(&id).await,
+            ["awaiting_approval"],
+            "{}",
+            db.name
+        );
+        manual.advance(Duration::from_secs(60));
+        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert!(!log.exists(), "{}: no step ran", db.name);
+        assert_eq!(
+            h.statuses(&id).await,
+            [
+                ("note".to_owned(), RunStatus::Cancelled),
+                ("failover".to_owned(), RunStatus::Skipped),
+            ],
+            "{}",
+            db.name
+        );
+        let text = h.room_text(&room);
+        assert!(
+            text.contains("approval expired after 30m"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("runbook guarded (#1) cancelled at step 1; step 2 skipped."),
+            "{}: {text}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["cancelled"], "{}", db.name);
+    }
+}

@@ -19,6 +19,9 @@ use warroom::outbox::testing::TestingPlatform;
 use warroom::outbox::{Dispatcher, DispatcherSettings};
 use warroom::store::Store;
 
+/// The value of the one secret the actions' environment holds.
+const ACTION_TOKEN: &str = "tok-5f3a9c71e2";
+
 fn config() -> String {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
     format!(
@@ -112,6 +115,12 @@ struct Harness {
 
 impl Harness {
     async fn new(backend: &Backend) -> Self {
+        Self::with_actions(backend, "").await
+    }
+
+    /// A harness whose config has `more` appended (more `[actions.NAME]`) and
+    /// whose environment holds [`ACTION_TOKEN`].
+    async fn with_actions(backend: &Backend, more: &str) -> Self {
         let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
         let shared: SharedClock = Arc::new(clock.clone());
         let platform = Arc::new(TestingPlatform::standing_in_for(
@@ -119,7 +128,8 @@ impl Harness {
             shared.clone(),
         ));
         let store = fresh_store(backend).await;
-        let config = Arc::new(Config::from_toml_str(&config()).expect("test config is valid"));
+        let text = format!("{}{more}", config());
+        let config = Arc::new(Config::from_toml_str(&text).expect("test config is valid"));
         let wakeup = Arc::new(tokio::sync::Notify::new());
         let engine = Engine::new(
             store.clone(),
@@ -135,7 +145,8 @@ impl Harness {
             DispatcherSettings::default(),
             wakeup,
         );
-        let env: EnvLookup = Arc::new(|_: &str| None);
+        let env: EnvLookup =
+            Arc::new(|name: &str| (name == "ACTION_TOKEN").then(|| ACTION_TOKEN.to_owned()));
         let runner = Runner::new(env, config.actions().values())
             .with_timings(Duration::from_millis(200), Duration::ZERO);
         let worker = ActionWorker::new(engine.clone(), runner, shared);
@@ -682,5 +693,142 @@ impl Harness {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
         use warroom::clock::Clock;
         self.clock.now()
+    }
+}
+
+/// A service an http action calls: it echoes what it was sent, or fails.
+async fn http_target() -> String {
+    use axum::Router;
+    use axum::extract::Path;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+    let app = Router::new()
+        .route(
+            "/restart/{service}",
+            post(
+                |Path(service): Path<String>, headers: HeaderMap| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("none")
+                        .to_owned();
+                    format!("restarting {service}, authorized by {auth}")
+                },
+            ),
+        )
+        .route(
+            "/broken/{service}",
+            post(|| async { (StatusCode::SERVICE_UNAVAILABLE, "try later") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn big_output_secrets_and_http_results_reach_the_room_capped_and_redacted() {
+    let target = http_target().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+    let more = format!(
+        r#"
+[actions.flood]
+kind = "program"
+description = "Prints ten megabytes"
+program = "{dir}/flood.sh"
+timeout = "60s"
+
+[actions.leak]
+kind = "program"
+description = "Prints the token it was given"
+program = "{dir}/secret.sh"
+env = ["ACTION_TOKEN"]
+
+[actions.notify]
+kind = "http"
+description = "Ask the service to restart"
+method = "POST"
+url = "{target}/restart/{{service}}"
+header_env = {{ Authorization = "ACTION_TOKEN" }}
+
+[actions.unavailable]
+kind = "http"
+description = "A service that is down"
+method = "POST"
+url = "{target}/broken/{{service}}"
+"#
+    );
+    for db in test_backends().await {
+        let h = Harness::with_actions(&db, &more).await;
+        let (id, room) = h.declare().await;
+        for run in ["run flood", "run leak", "run notify", "run unavailable"] {
+            h.run("UBOB", &room, run).await;
+        }
+        assert_eq!(h.work().await, 4, "{}", db.name);
+        let text = h.room_text(&room);
+        assert!(!text.contains(ACTION_TOKEN), "{}: {text}", db.name);
+
+        let flood = h
+            .platform
+            .texts_in(&room)
+            .into_iter()
+            .find(|t| t.contains("Run #1 (flood)"));
+        let flood = flood.unwrap_or_else(|| panic!("{}: no flood result in {text}", db.name));
+        assert!(
+            flood.contains("Run #1 (flood) succeeded"),
+            "{}: {flood}",
+            db.name
+        );
+        assert!(flood.contains("000000000 "), "{}: first line kept", db.name);
+        assert!(flood.contains("the end"), "{}: last line kept", db.name);
+        assert!(
+            flood.len() < 6_000,
+            "{}: 10 MB of output posted as {} bytes",
+            db.name,
+            flood.len()
+        );
+        assert!(
+            text.contains("Run #2 (leak) succeeded"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(text.contains("token is [redacted]"), "{}: {text}", db.name);
+        assert!(
+            text.contains("Run #3 (notify) succeeded"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("restarting checkout, authorized by [redacted]"),
+            "{}: {text}",
+            db.name
+        );
+        assert!(
+            text.contains("Run #4 (unavailable) failed: HTTP 503"),
+            "{}: {text}",
+            db.name
+        );
+
+        let runs = h.store.action_runs_of(&id).await.unwrap();
+        let whole = std::process::Command::new(format!("{dir}/flood.sh"))
+            .output()
+            .unwrap()
+            .stdout;
+        assert_eq!(whole.len(), 10_000_008, "the fixture prints ten megabytes");
+        let digest = ring::digest::digest(&ring::digest::SHA256, &whole);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            runs[0].output_hash.as_deref(),
+            Some(hex.as_str()),
+            "{}",
+            db.name
+        );
+        assert!(
+            runs.iter()
+                .filter_map(|run| run.output.as_deref())
+                .all(|output| !output.contains(ACTION_TOKEN)),
+            "{}: the stored output is redacted too",
+            db.name
+        );
     }
 }

@@ -29,7 +29,10 @@ pub use page::{Page, PageState, UnknownPageState};
 pub use platform::{Platform, UnknownPlatform, UserId};
 pub use role::{Role, UnknownRole};
 pub use severity::Severity;
-pub use stats::{IncidentStats, Spread};
+pub use stats::{
+    DURATION_BUCKETS, DurationHistogram, IncidentStats, IncidentTimes, SeverityTotals, Spread,
+    missed_response,
+};
 pub use status::{Status, Transition, TransitionError, UnknownStatus};
 pub use text::{TextError, Title, UserText};
 pub use timeline::{EventKind, TimelineEvent};

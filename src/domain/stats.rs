@@ -1,6 +1,7 @@
 //! Incident KPIs over a set of incidents: counts by severity, time to acknowledge,
 //! mitigate and resolve (mean, median, 90th percentile), response targets missed,
-//! and postmortems written.
+//! and postmortems written; and the same per severity as histogram totals, for
+//! `/metrics`.
 //!
 //! Must not: choose the incidents (the caller leaves drills and old ones out) or
 //! read the clock (`now` is passed in, for incidents still unacknowledged).
@@ -72,8 +73,12 @@ impl IncidentStats {
             acknowledge.extend(incident.acknowledged_at.map(since));
             mitigate.extend(incident.mitigated_at.map(since));
             resolve.extend(incident.resolved_at.map(since));
-            let waited = since(incident.acknowledged_at.unwrap_or(now));
-            if respond_within(&incident.severity).is_some_and(|target| waited > target) {
+            if missed_response(
+                incident.declared_at,
+                incident.acknowledged_at,
+                respond_within(&incident.severity),
+                now,
+            ) {
                 response_missed += 1;
             }
         }
@@ -89,6 +94,103 @@ impl IncidentStats {
                 .filter(|incident| with_postmortem.contains(&incident.id))
                 .count(),
         }
+    }
+}
+
+/// Whether an incident missed its response target: acknowledged later than the
+/// target after it was declared, or still unacknowledged past it at `now`. A
+/// severity without a target never misses.
+pub fn missed_response(
+    declared_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    target: Option<TimeDelta>,
+    now: DateTime<Utc>,
+) -> bool {
+    let waited = acknowledged_at.unwrap_or(now) - declared_at;
+    target.is_some_and(|target| waited > target)
+}
+
+/// Upper bounds, in seconds, of the duration histograms: from a minute (a quick
+/// acknowledgement) to a day (a long resolution); anything longer is only in `+Inf`.
+pub const DURATION_BUCKETS: [i64; 9] = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
+/// One incident's milestones, as much as the per-severity totals need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentTimes {
+    pub severity: Severity,
+    pub declared_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub mitigated_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Whether its postmortem was posted.
+    pub postmortem: bool,
+}
+
+/// A histogram of durations over [`DURATION_BUCKETS`], as Prometheus counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurationHistogram {
+    /// `cumulative[i]`: observations of at most `DURATION_BUCKETS[i]` seconds.
+    pub cumulative: [u64; DURATION_BUCKETS.len()],
+    /// Every observation (the `+Inf` bucket).
+    pub count: u64,
+    /// The sum of the observations, in milliseconds (exact, unlike a float sum).
+    pub sum_millis: i64,
+}
+
+impl DurationHistogram {
+    fn observe(&mut self, elapsed: TimeDelta) {
+        let millis = elapsed.num_milliseconds();
+        for (bound, cumulative) in DURATION_BUCKETS.iter().zip(&mut self.cumulative) {
+            if millis <= bound * 1000 {
+                *cumulative += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_millis += millis;
+    }
+}
+
+/// The all-time KPIs of one severity's incidents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeverityTotals {
+    pub incidents: u64,
+    pub response_missed: u64,
+    pub postmortems: u64,
+    pub acknowledge: DurationHistogram,
+    pub mitigate: DurationHistogram,
+    pub resolve: DurationHistogram,
+}
+
+impl SeverityTotals {
+    /// Totals per severity, in one pass; the same definitions as [`IncidentStats`].
+    pub fn by_severity(
+        incidents: &[IncidentTimes],
+        respond_within: impl Fn(&Severity) -> Option<TimeDelta>,
+        now: DateTime<Utc>,
+    ) -> BTreeMap<Severity, SeverityTotals> {
+        let mut totals: BTreeMap<Severity, SeverityTotals> = BTreeMap::new();
+        for incident in incidents {
+            let target = respond_within(&incident.severity);
+            let entry = totals.entry(incident.severity.clone()).or_default();
+            entry.incidents += 1;
+            let since = |at: DateTime<Utc>| at - incident.declared_at;
+            if let Some(at) = incident.acknowledged_at {
+                entry.acknowledge.observe(since(at));
+            }
+            if let Some(at) = incident.mitigated_at {
+                entry.mitigate.observe(since(at));
+            }
+            if let Some(at) = incident.resolved_at {
+                entry.resolve.observe(since(at));
+            }
+            if missed_response(incident.declared_at, incident.acknowledged_at, target, now) {
+                entry.response_missed += 1;
+            }
+            if incident.postmortem {
+                entry.postmortems += 1;
+            }
+        }
+        totals
     }
 }
 
@@ -117,5 +219,16 @@ mod tests {
             (TimeDelta::minutes(7), TimeDelta::minutes(7))
         );
         assert_eq!(Spread::of(Vec::new()), None);
+    }
+
+    #[test]
+    fn histogram_buckets_hold_values_up_to_and_including_their_bound() {
+        let mut histogram = DurationHistogram::default();
+        for seconds in [60, 61, 86_400, 86_401] {
+            histogram.observe(TimeDelta::seconds(seconds));
+        }
+        assert_eq!(histogram.cumulative, [1, 2, 2, 2, 2, 2, 2, 2, 3]);
+        assert_eq!(histogram.count, 4);
+        assert_eq!(histogram.sum_millis, (60 + 61 + 86_400 + 86_401) * 1000);
     }
 }

@@ -47,8 +47,8 @@ pub use action_runs::RunReport;
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
-    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
-    RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
+    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, IncidentTimes,
+    Page, Platform, RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
@@ -444,6 +444,12 @@ impl Store {
     /// without an open incident are absent.
     pub async fn open_incidents_by_severity(&self) -> Result<Vec<(Severity, u64)>, StoreError> {
         reads::open_by_severity(&mut *self.pool.acquire().await?).await
+    }
+
+    /// Every incident's milestones and whether its postmortem was posted, drills
+    /// left out, for the KPI series on `/metrics`.
+    pub async fn incident_times(&self) -> Result<Vec<IncidentTimes>, StoreError> {
+        reads::incident_times(&mut *self.pool.acquire().await?).await
     }
 
     /// An incident's public status updates, oldest first.
@@ -948,6 +954,32 @@ impl Tx {
     /// The incident's pages, oldest first.
     pub async fn pages(&mut self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
         reminders::pages(&mut self.tx, incident).await
+    }
+
+    /// The incident's public status updates, oldest first.
+    pub async fn status_updates(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<StatusUpdate>, StoreError> {
+        status_page::updates_of(&mut self.tx, incident).await
+    }
+
+    /// The incident's timeline, oldest first.
+    pub async fn timeline(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<TimelineEvent>, StoreError> {
+        incidents::timeline(&mut self.tx, incident).await
+    }
+
+    /// The incident's follow-ups, by number.
+    pub async fn followups(&mut self, incident: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
+        incidents::followups(&mut self.tx, incident).await
+    }
+
+    /// Component states set explicitly, by component name.
+    pub async fn component_settings(&mut self) -> Result<Vec<ComponentSetting>, StoreError> {
+        status_page::component_settings(&mut self.tx).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

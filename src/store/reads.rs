@@ -1,13 +1,13 @@
 //! Read queries for the JSON API and the metrics: incidents page by page in the
-//! order they were declared, counts of open incidents, and which incidents had
-//! their postmortem posted.
+//! order they were declared, counts of open incidents, which incidents had their
+//! postmortem posted, and every incident's milestones for the KPI series.
 //!
 //! Must not: write, or judge what a caller may see (the web layer checks the token
 //! before asking).
 
-use super::rows::millis;
+use super::rows::{get_flag, get_opt_time, get_time, millis};
 use super::{IncidentFilter, StoreError};
-use crate::domain::{EventKind, Incident, IncidentId, Severity};
+use crate::domain::{EventKind, Incident, IncidentId, IncidentTimes, Severity};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
@@ -110,6 +110,34 @@ pub(super) async fn with_postmortem(
                 .map_err(|error: crate::domain::InvalidIncidentId| {
                     StoreError::Corrupt(format!("incident id `{id}`: {error}"))
                 })
+        })
+        .collect()
+}
+
+/// Every incident's milestones, drills left out, in one narrow read: the metrics
+/// fold them into per-severity totals at each scrape.
+pub(super) async fn incident_times(
+    conn: &mut AnyConnection,
+) -> Result<Vec<IncidentTimes>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT i.severity, i.declared_at, i.acknowledged_at, i.mitigated_at, i.resolved_at, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM timeline_events e WHERE e.incident_id = i.id AND e.kind = $1) \
+         THEN 1 ELSE 0 END AS BIGINT) AS postmortem \
+         FROM incidents i WHERE i.drill = 0",
+    )
+    .bind(EventKind::PostmortemPosted.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(IncidentTimes {
+                severity: Severity::new(row.try_get::<String, _>("severity")?),
+                declared_at: get_time(row, "declared_at")?,
+                acknowledged_at: get_opt_time(row, "acknowledged_at")?,
+                mitigated_at: get_opt_time(row, "mitigated_at")?,
+                resolved_at: get_opt_time(row, "resolved_at")?,
+                postmortem: get_flag(row, "postmortem")?,
+            })
         })
         .collect()
 }

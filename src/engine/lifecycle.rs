@@ -2,7 +2,7 @@
 //! severity changes and resolving.
 
 use super::session::Session;
-use super::{EngineError, Reply, Stop, cadence, mention, refuse};
+use super::{EngineError, Reply, Stop, cadence, checklist, mention, refuse};
 use crate::command::Params;
 use crate::domain::{
     EventKind, Incident, IncidentId, Severity, Status, StatusUpdate, Transition, UserText,
@@ -106,6 +106,7 @@ async fn change_status(
 
     let now = session.now;
     let previous = incident.status;
+    let went_through_monitoring = incident.mitigated_at.is_some();
     incident.status = status;
     match status {
         Status::Identified => {
@@ -169,6 +170,9 @@ async fn change_status(
             let message = render::status_changed(&incident, previous, &me, text.as_ref(), config);
             session.post_in_room(&incident, message.clone()).await?;
             session.announce(&incident, message).await?;
+            if transition == Transition::Resolve {
+                checklist::post(session, &incident, went_through_monitoring).await?;
+            }
         }
     }
     let reply = match transition {

@@ -10,6 +10,7 @@
 mod actions;
 mod cadence;
 mod capture;
+mod checklist;
 mod declare;
 mod lifecycle;
 mod postmortem;

@@ -10,6 +10,7 @@
 //! ping are the ones the engine put there.
 
 mod cadence;
+mod checklist;
 pub mod discord;
 mod layouts;
 mod postmortem;
@@ -20,6 +21,7 @@ pub use cadence::{
     SNOOZE_MINUTES, escalated, page_refused, paging_off, response_missed, snoozed, status_update,
     update_reminder,
 };
+pub use checklist::{ResolutionChecklist, resolution_checklist};
 pub use layouts::*;
 pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
 pub use stats::stats;

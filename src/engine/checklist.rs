@@ -10,7 +10,7 @@ use crate::domain::{EventKind, Incident, PageState, Status};
 use crate::render::{self, ResolutionChecklist};
 
 /// Posts the checklist of an incident resolved just now. `verified`: whether it
-/// had gone through monitoring before this resolve.
+/// was resolved from monitoring, so the fix was watched before closing.
 pub(super) async fn post(
     session: &mut Session<'_>,
     incident: &Incident,

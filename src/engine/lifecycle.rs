@@ -106,7 +106,6 @@ async fn change_status(
 
     let now = session.now;
     let previous = incident.status;
-    let went_through_monitoring = incident.mitigated_at.is_some();
     incident.status = status;
     match status {
         Status::Identified => {
@@ -171,7 +170,8 @@ async fn change_status(
             session.post_in_room(&incident, message.clone()).await?;
             session.announce(&incident, message).await?;
             if transition == Transition::Resolve {
-                checklist::post(session, &incident, went_through_monitoring).await?;
+                let verified = previous == Status::Monitoring;
+                checklist::post(session, &incident, verified).await?;
             }
         }
     }

@@ -11,7 +11,7 @@ use crate::domain::Incident;
 /// What warroom knows was done by the time the incident was resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResolutionChecklist {
-    /// The incident went through monitoring before it was resolved.
+    /// The incident was resolved from monitoring: the fix was watched first.
     pub verified: bool,
     /// A status update was given while the incident was identified.
     pub root_cause: bool,

@@ -32,13 +32,13 @@ pub(super) async fn scrape(State(state): State<WebState>) -> Response {
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    let database = database_gauges(&state).await;
+    let database = database_series(&state).await;
     text.push_str(&database);
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
 /// The series read from the store, in exposition format.
-async fn database_gauges(state: &WebState) -> String {
+async fn database_series(state: &WebState) -> String {
     let mut out = String::new();
     let now = state.clock.now();
     let backlog = state.store.outbox_backlog(now).await;
@@ -138,31 +138,31 @@ fn incident_kpis(out: &mut String, config: &Config, times: &[IncidentTimes], now
         "Incidents whose postmortem draft was posted, by severity; drills left out.",
         &counts(|t| t.postmortems),
     );
-    let spreads =
-        |spread: fn(&SeverityTotals) -> &DurationHistogram| -> Vec<(&str, &DurationHistogram)> {
+    let histograms =
+        |of: fn(&SeverityTotals) -> &DurationHistogram| -> Vec<(&str, &DurationHistogram)> {
             totals
                 .iter()
-                .map(|(severity, totals)| (severity.as_str(), spread(totals)))
+                .map(|(severity, totals)| (severity.as_str(), of(totals)))
                 .collect()
         };
     histogram(
         out,
         "warroom_incident_time_to_acknowledge_seconds",
         "Time from declaration to acknowledgement, by severity; drills left out.",
-        &spreads(|t| &t.acknowledge),
+        &histograms(|t| &t.acknowledge),
     );
     histogram(
         out,
         "warroom_incident_time_to_mitigate_seconds",
         "Time from declaration to mitigation (monitoring, or resolved directly), by severity; \
          drills left out.",
-        &spreads(|t| &t.mitigate),
+        &histograms(|t| &t.mitigate),
     );
     histogram(
         out,
         "warroom_incident_time_to_resolve_seconds",
         "Time from declaration to resolution, by severity; drills left out.",
-        &spreads(|t| &t.resolve),
+        &histograms(|t| &t.resolve),
     );
 }
 

@@ -19,6 +19,15 @@ use warroom::store::Store;
 use warroom::web::{self, WebState};
 
 const CONFIG: &str = r#"
+[bot]
+public_url = "https://warroom.example"
+
+[phrases]
+investigating = "Investigating."
+identified = "Identified."
+monitoring = "Monitoring."
+resolved = "Resolved."
+
 [[severity]]
 name = "sev1"
 respond_within = "15m"

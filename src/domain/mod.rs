@@ -30,8 +30,7 @@ pub use platform::{Platform, UnknownPlatform, UserId};
 pub use role::{Role, UnknownRole};
 pub use severity::Severity;
 pub use stats::{
-    DURATION_BUCKETS, DurationHistogram, IncidentStats, IncidentTimes, SeverityTotals, Spread,
-    missed_response,
+    DURATION_BUCKETS, DurationHistogram, IncidentStats, SeverityTotals, Spread, missed_response,
 };
 pub use status::{Status, Transition, TransitionError, UnknownStatus};
 pub use text::{TextError, Title, UserText};

@@ -1,7 +1,7 @@
 //! Incident KPIs over a set of incidents: counts by severity, time to acknowledge,
 //! mitigate and resolve (mean, median, 90th percentile), response targets missed,
-//! and postmortems written; and the same per severity as histogram totals, for
-//! `/metrics`.
+//! and postmortems written; and the shape of the same KPIs per severity as
+//! histograms, for `/metrics`.
 //!
 //! Must not: choose the incidents (the caller leaves drills and old ones out) or
 //! read the clock (`now` is passed in, for incidents still unacknowledged).
@@ -114,18 +114,6 @@ pub fn missed_response(
 /// acknowledgement) to a day (a long resolution); anything longer is only in `+Inf`.
 pub const DURATION_BUCKETS: [i64; 9] = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
 
-/// One incident's milestones, as much as the per-severity totals need.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentTimes {
-    pub severity: Severity,
-    pub declared_at: DateTime<Utc>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub mitigated_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    /// Whether its postmortem was posted.
-    pub postmortem: bool,
-}
-
 /// A histogram of durations over [`DURATION_BUCKETS`], as Prometheus counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DurationHistogram {
@@ -137,61 +125,21 @@ pub struct DurationHistogram {
     pub sum_millis: i64,
 }
 
-impl DurationHistogram {
-    fn observe(&mut self, elapsed: TimeDelta) {
-        let millis = elapsed.num_milliseconds();
-        for (bound, cumulative) in DURATION_BUCKETS.iter().zip(&mut self.cumulative) {
-            if millis <= bound * 1000 {
-                *cumulative += 1;
-            }
-        }
-        self.count += 1;
-        self.sum_millis += millis;
-    }
-}
-
-/// The all-time KPIs of one severity's incidents.
+/// The all-time KPIs of one severity's incidents, with the definitions of
+/// [`IncidentStats`]: the store aggregates them in SQL, so a scrape stays cheap
+/// however many incidents there are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SeverityTotals {
     pub incidents: u64,
+    /// As [`missed_response`] decides, at the time of reading.
     pub response_missed: u64,
     pub postmortems: u64,
+    /// Declared → acknowledged.
     pub acknowledge: DurationHistogram,
+    /// Declared → mitigated (monitoring, or resolved directly).
     pub mitigate: DurationHistogram,
+    /// Declared → resolved.
     pub resolve: DurationHistogram,
-}
-
-impl SeverityTotals {
-    /// Totals per severity, in one pass; the same definitions as [`IncidentStats`].
-    pub fn by_severity(
-        incidents: &[IncidentTimes],
-        respond_within: impl Fn(&Severity) -> Option<TimeDelta>,
-        now: DateTime<Utc>,
-    ) -> BTreeMap<Severity, SeverityTotals> {
-        let mut totals: BTreeMap<Severity, SeverityTotals> = BTreeMap::new();
-        for incident in incidents {
-            let target = respond_within(&incident.severity);
-            let entry = totals.entry(incident.severity.clone()).or_default();
-            entry.incidents += 1;
-            let since = |at: DateTime<Utc>| at - incident.declared_at;
-            if let Some(at) = incident.acknowledged_at {
-                entry.acknowledge.observe(since(at));
-            }
-            if let Some(at) = incident.mitigated_at {
-                entry.mitigate.observe(since(at));
-            }
-            if let Some(at) = incident.resolved_at {
-                entry.resolve.observe(since(at));
-            }
-            if missed_response(incident.declared_at, incident.acknowledged_at, target, now) {
-                entry.response_missed += 1;
-            }
-            if incident.postmortem {
-                entry.postmortems += 1;
-            }
-        }
-        totals
-    }
 }
 
 #[cfg(test)]
@@ -219,16 +167,5 @@ mod tests {
             (TimeDelta::minutes(7), TimeDelta::minutes(7))
         );
         assert_eq!(Spread::of(Vec::new()), None);
-    }
-
-    #[test]
-    fn histogram_buckets_hold_values_up_to_and_including_their_bound() {
-        let mut histogram = DurationHistogram::default();
-        for seconds in [60, 61, 86_400, 86_401] {
-            histogram.observe(TimeDelta::seconds(seconds));
-        }
-        assert_eq!(histogram.cumulative, [1, 2, 2, 2, 2, 2, 2, 2, 3]);
-        assert_eq!(histogram.count, 4);
-        assert_eq!(histogram.sum_millis, (60 + 61 + 86_400 + 86_401) * 1000);
     }
 }

@@ -47,12 +47,12 @@ pub use action_runs::RunReport;
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
-    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, IncidentTimes,
-    Page, Platform, RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
+    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
+    RunStatus, Severity, SeverityTotals, StatusUpdate, TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection};
@@ -446,10 +446,14 @@ impl Store {
         reads::open_by_severity(&mut *self.pool.acquire().await?).await
     }
 
-    /// Every incident's milestones and whether its postmortem was posted, drills
-    /// left out, for the KPI series on `/metrics`.
-    pub async fn incident_times(&self) -> Result<Vec<IncidentTimes>, StoreError> {
-        reads::incident_times(&mut *self.pool.acquire().await?).await
+    /// The KPI totals of every incident per severity, drills left out, for the
+    /// series on `/metrics`; `respond_within` gives the severities' response targets.
+    pub async fn severity_totals(
+        &self,
+        respond_within: &[(Severity, TimeDelta)],
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<Severity, SeverityTotals>, StoreError> {
+        reads::severity_totals(&mut *self.pool.acquire().await?, respond_within, now).await
     }
 
     /// An incident's public status updates, oldest first.

@@ -10,11 +10,11 @@
 
 use super::WebState;
 use crate::config::Config;
-use crate::domain::{DURATION_BUCKETS, DurationHistogram, IncidentTimes, SeverityTotals};
+use crate::domain::{DURATION_BUCKETS, DurationHistogram, Severity, SeverityTotals};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -43,8 +43,17 @@ async fn database_series(state: &WebState) -> String {
     let now = state.clock.now();
     let backlog = state.store.outbox_backlog(now).await;
     let open = state.store.open_incidents_by_severity().await;
-    let times = state.store.incident_times().await;
-    let up = backlog.is_ok() && open.is_ok() && times.is_ok();
+    let respond_within: Vec<(Severity, TimeDelta)> = state
+        .config
+        .severities()
+        .iter()
+        .filter_map(|level| {
+            let target = TimeDelta::from_std(level.respond_within).ok()?;
+            Some((level.name.clone(), target))
+        })
+        .collect();
+    let totals = state.store.severity_totals(&respond_within, now).await;
+    let up = backlog.is_ok() && open.is_ok() && totals.is_ok();
     gauge(
         &mut out,
         "warroom_database_up",
@@ -94,8 +103,8 @@ async fn database_series(state: &WebState) -> String {
         }
         Err(error) => tracing::warn!(%error, "metrics: open incidents unavailable"),
     }
-    match times {
-        Ok(times) => incident_kpis(&mut out, &state.config, &times, now),
+    match totals {
+        Ok(totals) => incident_kpis(&mut out, &state.config, totals),
         Err(error) => tracing::warn!(%error, "metrics: incident KPIs unavailable"),
     }
     out
@@ -103,13 +112,11 @@ async fn database_series(state: &WebState) -> String {
 
 /// The KPI families, every configured severity included (at 0 when it has no
 /// incident) so a graph starts at zero instead of at the first incident.
-fn incident_kpis(out: &mut String, config: &Config, times: &[IncidentTimes], now: DateTime<Utc>) {
-    let respond_within = |severity: &_| {
-        config
-            .severity(severity)
-            .and_then(|level| TimeDelta::from_std(level.respond_within).ok())
-    };
-    let mut totals = SeverityTotals::by_severity(times, respond_within, now);
+fn incident_kpis(
+    out: &mut String,
+    config: &Config,
+    mut totals: BTreeMap<Severity, SeverityTotals>,
+) {
     for level in config.severities() {
         totals.entry(level.name.clone()).or_default();
     }

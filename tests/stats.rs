@@ -245,10 +245,10 @@ impl Harness {
 
     /// Serves the HTTP endpoints over this engine's database and clock, and
     /// returns the `/metrics` text.
-    async fn scrape(&self, clock: SharedClock) -> String {
+    async fn scrape(&self) -> String {
         let state = WebState {
             store: self.engine.store().clone(),
-            clock,
+            clock: Arc::new(self.clock.clone()),
             config: self.config.clone(),
             api_token: None,
             metrics: warroom::telemetry::install(),
@@ -342,7 +342,7 @@ async fn fifty_incidents_give_the_hand_computed_stats_and_metrics() {
             "[{name}]"
         );
 
-        let metrics = h.scrape(Arc::new(h.clock.clone())).await;
+        let metrics = h.scrape().await;
         assert_families_once(&metrics, name);
         let lines: Vec<&str> = metrics.lines().collect();
         // Every incident ever declared but the drill: 49. Buckets (le, seconds) are 60,
@@ -499,5 +499,37 @@ fn assert_families_once(metrics: &str, name: &str) {
             .filter(|line| line.starts_with(&format!("# HELP {family} ")))
             .count();
         assert_eq!(helps, 1, "[{name}] {family}");
+    }
+}
+
+#[tokio::test]
+async fn without_the_database_a_scrape_keeps_the_process_series_and_says_so() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+    for backend in test_backends().await {
+        let name = backend.name;
+        let h = Harness::new(backend, now).await;
+        warroom::telemetry::install().expect("the Prometheus recorder is installed");
+        h.run("stats 7d").await;
+        h.engine.store().close().await;
+
+        let metrics = h.scrape().await;
+        let lines: Vec<&str> = metrics.lines().collect();
+        assert!(
+            lines.contains(&"warroom_database_up 0"),
+            "[{name}] {metrics}"
+        );
+        assert!(
+            metrics.contains("warroom_commands_total{kind=\"stats\",outcome=\"done\"}"),
+            "[{name}] the process's own series are still served: {metrics}"
+        );
+        for family in [
+            "warroom_incidents_total",
+            "warroom_incident_time_to_resolve_seconds",
+        ] {
+            assert!(
+                !metrics.contains(family),
+                "[{name}] {family} is left out rather than reported as 0: {metrics}"
+            );
+        }
     }
 }

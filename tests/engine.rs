@@ -344,10 +344,11 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
         // monitoring
         expected.extend(refresh.iter().map(|s| s.to_string()));
         expected.push(room_post.clone());
-        // resolve: refresh, room, announce
+        // resolve: refresh, room, announce, then the resolution checklist in the room
         expected.extend(refresh.iter().map(|s| s.to_string()));
         expected.push(room_post.clone());
         expected.push(format!("post:Channel(\"{ANNOUNCE}\")"));
+        expected.push(room_post.clone());
         assert_eq!(names, expected);
 
         // What the platform saw: one room, the right people in it, the summary

@@ -1108,3 +1108,92 @@ async fn user_text_reaches_slack_escaped_and_cannot_ping_anyone() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn the_resolution_checklist_reaches_slack_as_blocks_and_its_button_drafts_the_postmortem() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    let (id, _) = declare(&bot, &fake, &announce, "trigger-1").await;
+    let room = fake
+        .channel_named(&format!("{}-checkout-is-down", channel_stem(&id)))
+        .expect("the war room exists");
+    bot.command(&fake, "UALICE", &room.id, "resolve", "trigger-2")
+        .await;
+    fake.wait_for("the checklist posted", |f| {
+        f.messages_in(&room.id)
+            .iter()
+            .any(|m| m.text.starts_with("Resolution checklist"))
+    })
+    .await;
+    let checklist = fake
+        .messages_in(&room.id)
+        .into_iter()
+        .find(|m| m.text.starts_with("Resolution checklist"))
+        .expect("posted");
+    let blocks = checklist.blocks.as_array().expect("blocks are a list");
+    assert_eq!(
+        blocks[0],
+        json!({
+            "type": "header",
+            "text": { "type": "plain_text", "text": format!("Resolution checklist · {id}"), "emoji": true }
+        })
+    );
+    let sections: String = blocks
+        .iter()
+        .filter(|block| block["type"] == "section")
+        .map(|block| block["text"]["text"].as_str().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in [
+        "☐ Service restored and verified — check the service is healthy; next time, \
+         `/incident status monitoring` before resolving lets the fix prove itself",
+        "☐ Root cause identified — no cause was given when the incident was identified; \
+         write it in the postmortem",
+        "☑ Alerts cleared",
+        "☐ Status page updated — nothing was published; `/incident update &lt;text&gt;` \
+         posts to the status page",
+        "☐ Postmortem scheduled — draft it with the button below",
+    ] {
+        assert!(sections.contains(line), "missing `{line}` in {sections}");
+    }
+    assert_eq!(
+        blocks.last(),
+        Some(&json!({
+            "type": "actions",
+            "elements": [{
+                "type": "button",
+                "text": { "type": "plain_text", "text": "Draft postmortem", "emoji": true },
+                "action_id": "postmortem",
+                "value": id.to_string(),
+            }]
+        }))
+    );
+
+    let click = click_payload(
+        &fake,
+        "UDAVE",
+        &room.id,
+        &checklist.ts,
+        "postmortem",
+        &id.to_string(),
+        "1790000300.000100",
+    );
+    assert_eq!(bot.click(&click).await.status(), 200);
+    fake.wait_for("the postmortem draft posted", |f| {
+        f.messages_in(&room.id)
+            .iter()
+            .any(|m| m.text.starts_with(&format!("Postmortem draft · {id}")))
+    })
+    .await;
+    let timeline = bot.engine.store().timeline(&id).await.expect("timeline");
+    assert_eq!(
+        timeline
+            .iter()
+            .filter(|event| event.kind == EventKind::PostmortemPosted)
+            .count(),
+        1
+    );
+    bot.stop().await;
+}

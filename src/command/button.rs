@@ -18,6 +18,8 @@ pub enum ButtonAction {
     /// Approve or Deny on a run waiting for approval.
     Approve(i64),
     Deny(i64),
+    /// "Draft postmortem" on the resolution checklist.
+    Postmortem,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +34,7 @@ impl ButtonAction {
     pub fn parse(action: &str) -> Option<Self> {
         match action.split_once(':') {
             None if action == "ack" => Some(ButtonAction::Acknowledge),
+            None if action == "postmortem" => Some(ButtonAction::Postmortem),
             Some(("take", role)) => role.parse().ok().map(ButtonAction::TakeRole),
             Some(("snooze", minutes)) => super::snooze::minutes(minutes).map(ButtonAction::Snooze),
             Some(("approve", run)) => run.parse().ok().map(ButtonAction::Approve),
@@ -59,6 +62,7 @@ impl ButtonAction {
                 incident,
                 run: run.to_string(),
             },
+            ButtonAction::Postmortem => Command::Postmortem { incident },
         })
     }
 }
@@ -71,6 +75,7 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Snooze(minutes) => write!(f, "snooze:{minutes}"),
             ButtonAction::Approve(run) => write!(f, "approve:{run}"),
             ButtonAction::Deny(run) => write!(f, "deny:{run}"),
+            ButtonAction::Postmortem => f.write_str("postmortem"),
         }
     }
 }
@@ -157,5 +162,15 @@ mod tests {
             from_button("approve:seven", "INC-20261123-001", &carol),
             Err(ButtonError::UnknownAction(_))
         ));
+        assert_eq!(
+            from_button(
+                &ButtonAction::Postmortem.to_string(),
+                "INC-20261123-001",
+                &carol
+            ),
+            Ok(Command::Postmortem {
+                incident: Some("INC-20261123-001".parse().unwrap()),
+            })
+        );
     }
 }

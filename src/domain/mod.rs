@@ -31,7 +31,9 @@ pub use platform::{Platform, UnknownPlatform, UserId};
 pub use role::{Role, UnknownRole};
 pub use runbook_run::{RunbookRun, RunbookStatus, UnknownRunbookStatus};
 pub use severity::Severity;
-pub use stats::{IncidentStats, Spread};
+pub use stats::{
+    DURATION_BUCKETS, DurationHistogram, IncidentStats, SeverityTotals, Spread, missed_response,
+};
 pub use status::{Status, Transition, TransitionError, UnknownStatus};
 pub use text::{TextError, Title, UserText};
 pub use timeline::{EventKind, TimelineEvent};

@@ -1,6 +1,7 @@
 //! Incident KPIs over a set of incidents: counts by severity, time to acknowledge,
 //! mitigate and resolve (mean, median, 90th percentile), response targets missed,
-//! and postmortems written.
+//! and postmortems written; and the shape of the same KPIs per severity as
+//! histograms, for `/metrics`.
 //!
 //! Must not: choose the incidents (the caller leaves drills and old ones out) or
 //! read the clock (`now` is passed in, for incidents still unacknowledged).
@@ -72,8 +73,12 @@ impl IncidentStats {
             acknowledge.extend(incident.acknowledged_at.map(since));
             mitigate.extend(incident.mitigated_at.map(since));
             resolve.extend(incident.resolved_at.map(since));
-            let waited = since(incident.acknowledged_at.unwrap_or(now));
-            if respond_within(&incident.severity).is_some_and(|target| waited > target) {
+            if missed_response(
+                incident.declared_at,
+                incident.acknowledged_at,
+                respond_within(&incident.severity),
+                now,
+            ) {
                 response_missed += 1;
             }
         }
@@ -90,6 +95,51 @@ impl IncidentStats {
                 .count(),
         }
     }
+}
+
+/// Whether an incident missed its response target: acknowledged later than the
+/// target after it was declared, or still unacknowledged past it at `now`. A
+/// severity without a target never misses.
+pub fn missed_response(
+    declared_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    target: Option<TimeDelta>,
+    now: DateTime<Utc>,
+) -> bool {
+    let waited = acknowledged_at.unwrap_or(now) - declared_at;
+    target.is_some_and(|target| waited > target)
+}
+
+/// Upper bounds, in seconds, of the duration histograms: from a minute (a quick
+/// acknowledgement) to a day (a long resolution); anything longer is only in `+Inf`.
+pub const DURATION_BUCKETS: [i64; 9] = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
+/// A histogram of durations over [`DURATION_BUCKETS`], as Prometheus counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurationHistogram {
+    /// `cumulative[i]`: observations of at most `DURATION_BUCKETS[i]` seconds.
+    pub cumulative: [u64; DURATION_BUCKETS.len()],
+    /// Every observation (the `+Inf` bucket).
+    pub count: u64,
+    /// The sum of the observations, in milliseconds (exact, unlike a float sum).
+    pub sum_millis: i64,
+}
+
+/// The all-time KPIs of one severity's incidents, with the definitions of
+/// [`IncidentStats`]: the store aggregates them in SQL, so a scrape stays cheap
+/// however many incidents there are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeverityTotals {
+    pub incidents: u64,
+    /// As [`missed_response`] decides, at the time of reading.
+    pub response_missed: u64,
+    pub postmortems: u64,
+    /// Declared → acknowledged.
+    pub acknowledge: DurationHistogram,
+    /// Declared → mitigated (monitoring, or resolved directly).
+    pub mitigate: DurationHistogram,
+    /// Declared → resolved.
+    pub resolve: DurationHistogram,
 }
 
 #[cfg(test)]

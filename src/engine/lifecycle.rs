@@ -2,7 +2,7 @@
 //! severity changes and resolving.
 
 use super::session::Session;
-use super::{EngineError, Reply, Stop, cadence, mention, refuse};
+use super::{EngineError, Reply, Stop, cadence, checklist, mention, refuse};
 use crate::command::Params;
 use crate::domain::{
     EventKind, Incident, IncidentId, Severity, Status, StatusUpdate, Transition, UserText,
@@ -169,6 +169,10 @@ async fn change_status(
             let message = render::status_changed(&incident, previous, &me, text.as_ref(), config);
             session.post_in_room(&incident, message.clone()).await?;
             session.announce(&incident, message).await?;
+            if transition == Transition::Resolve {
+                let verified = previous == Status::Monitoring;
+                checklist::post(session, &incident, verified).await?;
+            }
         }
     }
     let reply = match transition {

@@ -11,6 +11,7 @@ mod action_effects;
 mod actions;
 mod cadence;
 mod capture;
+mod checklist;
 mod declare;
 mod lifecycle;
 mod postmortem;

@@ -10,6 +10,7 @@
 //! ping are the ones the engine put there.
 
 mod cadence;
+mod checklist;
 pub mod discord;
 mod layouts;
 mod postmortem;
@@ -21,6 +22,7 @@ pub use cadence::{
     SNOOZE_MINUTES, escalated, page_refused, paging_off, response_missed, snoozed, status_update,
     update_reminder,
 };
+pub use checklist::{ResolutionChecklist, resolution_checklist};
 pub use layouts::*;
 pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
 pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runbook_steps};

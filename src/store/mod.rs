@@ -49,11 +49,12 @@ pub use reads::DeclaredAfter;
 
 use crate::domain::{
     ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
-    RunStatus, RunbookRun, RunbookStatus, Severity, StatusUpdate, TimelineEvent, UserId,
+    RunStatus, RunbookRun, RunbookStatus, Severity, SeverityTotals, StatusUpdate, TimelineEvent,
+    UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection};
@@ -445,6 +446,16 @@ impl Store {
     /// without an open incident are absent.
     pub async fn open_incidents_by_severity(&self) -> Result<Vec<(Severity, u64)>, StoreError> {
         reads::open_by_severity(&mut *self.pool.acquire().await?).await
+    }
+
+    /// The KPI totals of every incident per severity, drills left out, for the
+    /// series on `/metrics`; `respond_within` gives the severities' response targets.
+    pub async fn severity_totals(
+        &self,
+        respond_within: &[(Severity, TimeDelta)],
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<Severity, SeverityTotals>, StoreError> {
+        reads::severity_totals(&mut *self.pool.acquire().await?, respond_within, now).await
     }
 
     /// An incident's public status updates, oldest first.
@@ -1077,6 +1088,32 @@ impl Tx {
     /// The incident's pages, oldest first.
     pub async fn pages(&mut self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
         reminders::pages(&mut self.tx, incident).await
+    }
+
+    /// The incident's public status updates, oldest first.
+    pub async fn status_updates(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<StatusUpdate>, StoreError> {
+        status_page::updates_of(&mut self.tx, incident).await
+    }
+
+    /// The incident's timeline, oldest first.
+    pub async fn timeline(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<TimelineEvent>, StoreError> {
+        incidents::timeline(&mut self.tx, incident).await
+    }
+
+    /// The incident's follow-ups, by number.
+    pub async fn followups(&mut self, incident: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
+        incidents::followups(&mut self.tx, incident).await
+    }
+
+    /// Component states set explicitly, by component name.
+    pub async fn component_settings(&mut self) -> Result<Vec<ComponentSetting>, StoreError> {
+        status_page::component_settings(&mut self.tx).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

@@ -1,16 +1,19 @@
 //! Read queries for the JSON API and the metrics: incidents page by page in the
-//! order they were declared, counts of open incidents, and which incidents had
-//! their postmortem posted.
+//! order they were declared, counts of open incidents, which incidents had their
+//! postmortem posted, and the per-severity KPI totals for the metrics.
 //!
 //! Must not: write, or judge what a caller may see (the web layer checks the token
 //! before asking).
 
-use super::rows::millis;
+use super::rows::{millis, narrow};
 use super::{IncidentFilter, StoreError};
-use crate::domain::{EventKind, Incident, IncidentId, Severity};
-use chrono::{DateTime, Utc};
+use crate::domain::{
+    DURATION_BUCKETS, DurationHistogram, EventKind, Incident, IncidentId, Severity, SeverityTotals,
+};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// Where a page of incidents starts, in declaration order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,4 +115,126 @@ pub(super) async fn with_postmortem(
                 })
         })
         .collect()
+}
+
+/// The milestones the duration histograms measure, by column prefix.
+const MILESTONES: [(&str, &str); 3] = [
+    ("ack", "acknowledged_at"),
+    ("mitigate", "mitigated_at"),
+    ("resolve", "resolved_at"),
+];
+
+/// Per-severity KPI totals of every incident, drills left out, aggregated in SQL
+/// (one grouped scan of the incidents, one of the postmortem events) so the cost
+/// does not grow with what is returned. A response is missed as
+/// [`crate::domain::missed_response`] says: acknowledged later than the severity's
+/// target, or unacknowledged at `now` and past it; a severity absent from
+/// `respond_within` never misses.
+pub(super) async fn severity_totals(
+    conn: &mut AnyConnection,
+    respond_within: &[(Severity, TimeDelta)],
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<Severity, SeverityTotals>, StoreError> {
+    let mut query =
+        sqlx::query(sqlx::AssertSqlSafe(totals_sql(respond_within.len()))).bind(millis(now));
+    for bound in DURATION_BUCKETS {
+        query = query.bind(bound * 1000);
+    }
+    for (severity, target) in respond_within {
+        query = query
+            .bind(severity.as_str().to_string())
+            .bind(target.num_milliseconds());
+    }
+    let mut totals = BTreeMap::new();
+    for row in query.fetch_all(&mut *conn).await? {
+        let count = |column: &str| -> Result<u64, StoreError> {
+            narrow(column, row.try_get::<i64, _>(column)?)
+        };
+        let histogram = |prefix: &str| -> Result<DurationHistogram, StoreError> {
+            let mut cumulative = [0; DURATION_BUCKETS.len()];
+            for (i, bucket) in cumulative.iter_mut().enumerate() {
+                *bucket = count(&format!("{prefix}_le{i}"))?;
+            }
+            Ok(DurationHistogram {
+                cumulative,
+                count: count(&format!("{prefix}_count"))?,
+                sum_millis: row.try_get(format!("{prefix}_sum").as_str())?,
+            })
+        };
+        let [acknowledge, mitigate, resolve] = MILESTONES.map(|(prefix, _)| histogram(prefix));
+        totals.insert(
+            Severity::new(row.try_get::<String, _>("severity")?),
+            SeverityTotals {
+                incidents: count("incidents")?,
+                response_missed: count("missed")?,
+                postmortems: 0,
+                acknowledge: acknowledge?,
+                mitigate: mitigate?,
+                resolve: resolve?,
+            },
+        );
+    }
+    let posted = sqlx::query(
+        "SELECT i.severity, CAST(COUNT(DISTINCT e.incident_id) AS BIGINT) AS posted \
+         FROM timeline_events e JOIN incidents i ON i.id = e.incident_id \
+         WHERE e.kind = $1 AND i.drill = 0 GROUP BY i.severity",
+    )
+    .bind(EventKind::PostmortemPosted.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in posted {
+        let severity = Severity::new(row.try_get::<String, _>("severity")?);
+        let posted: u64 = narrow("postmortems", row.try_get("posted")?)?;
+        totals.entry(severity).or_default().postmortems = posted;
+    }
+    Ok(totals)
+}
+
+/// The grouped scan behind [`severity_totals`]. `$1` is now, `$2…$10` the bucket
+/// bounds in milliseconds, then a (severity, target in milliseconds) pair per
+/// severity with a target. Only placeholders vary, never values.
+fn totals_sql(targets: usize) -> String {
+    let bounds = 2..2 + DURATION_BUCKETS.len();
+    let first_target = bounds.end;
+    let target = if targets == 0 {
+        "CAST(NULL AS BIGINT)".to_string()
+    } else {
+        let arms: String = (0..targets)
+            .map(|i| {
+                let at = first_target + 2 * i;
+                format!(" WHEN ${at} THEN ${}", at + 1)
+            })
+            .collect();
+        format!("(CASE severity{arms} ELSE NULL END)")
+    };
+    let count_if = |condition: String| {
+        format!("CAST(COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+    };
+    let mut columns = vec![
+        "severity".to_string(),
+        "CAST(COUNT(*) AS BIGINT) AS incidents".to_string(),
+        format!(
+            "{} AS missed",
+            count_if(format!(
+                "COALESCE(acknowledged_at, $1) - declared_at > {target}"
+            ))
+        ),
+    ];
+    for (prefix, column) in MILESTONES {
+        let elapsed = format!("{column} - declared_at");
+        columns.push(format!("CAST(COUNT({column}) AS BIGINT) AS {prefix}_count"));
+        columns.push(format!(
+            "CAST(COALESCE(SUM({elapsed}), 0) AS BIGINT) AS {prefix}_sum"
+        ));
+        for (i, bound) in bounds.clone().enumerate() {
+            columns.push(format!(
+                "{} AS {prefix}_le{i}",
+                count_if(format!("{elapsed} <= ${bound}"))
+            ));
+        }
+    }
+    format!(
+        "SELECT {} FROM incidents WHERE drill = 0 GROUP BY severity",
+        columns.join(", ")
+    )
 }

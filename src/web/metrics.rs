@@ -2,14 +2,19 @@
 //!
 //! Two sources: what this process counted (commands, acknowledgement latency,
 //! deliveries; see [`crate::telemetry`]), and what the database holds right now
-//! (outbox depth and age, open incidents per severity), read at scrape time so the
+//! (outbox depth and age, open incidents per severity, and the incident KPIs per
+//! severity: incidents, response targets missed, postmortems, and histograms of
+//! the time to acknowledge, mitigate and resolve), read at scrape time so the
 //! numbers are true whichever replica answers. If the database does not answer,
 //! the process's own series are still served, with `warroom_database_up 0`.
 
 use super::WebState;
+use crate::config::Config;
+use crate::domain::{DURATION_BUCKETS, DurationHistogram, Severity, SeverityTotals};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::TimeDelta;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -27,17 +32,28 @@ pub(super) async fn scrape(State(state): State<WebState>) -> Response {
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    let database = database_gauges(&state).await;
+    let database = database_series(&state).await;
     text.push_str(&database);
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
-/// The gauges read from the store, in exposition format.
-async fn database_gauges(state: &WebState) -> String {
+/// The series read from the store, in exposition format.
+async fn database_series(state: &WebState) -> String {
     let mut out = String::new();
-    let backlog = state.store.outbox_backlog(state.clock.now()).await;
+    let now = state.clock.now();
+    let backlog = state.store.outbox_backlog(now).await;
     let open = state.store.open_incidents_by_severity().await;
-    let up = backlog.is_ok() && open.is_ok();
+    let respond_within: Vec<(Severity, TimeDelta)> = state
+        .config
+        .severities()
+        .iter()
+        .filter_map(|level| {
+            let target = TimeDelta::from_std(level.respond_within).ok()?;
+            Some((level.name.clone(), target))
+        })
+        .collect();
+    let totals = state.store.severity_totals(&respond_within, now).await;
+    let up = backlog.is_ok() && open.is_ok() && totals.is_ok();
     gauge(
         &mut out,
         "warroom_database_up",
@@ -87,7 +103,107 @@ async fn database_gauges(state: &WebState) -> String {
         }
         Err(error) => tracing::warn!(%error, "metrics: open incidents unavailable"),
     }
+    match totals {
+        Ok(totals) => incident_kpis(&mut out, &state.config, totals),
+        Err(error) => tracing::warn!(%error, "metrics: incident KPIs unavailable"),
+    }
     out
+}
+
+/// The KPI families, every configured severity included (at 0 when it has no
+/// incident) so a graph starts at zero instead of at the first incident.
+fn incident_kpis(
+    out: &mut String,
+    config: &Config,
+    mut totals: BTreeMap<Severity, SeverityTotals>,
+) {
+    for level in config.severities() {
+        totals.entry(level.name.clone()).or_default();
+    }
+    let counts = |count: fn(&SeverityTotals) -> u64| -> Vec<(&str, u64)> {
+        totals
+            .iter()
+            .map(|(severity, totals)| (severity.as_str(), count(totals)))
+            .collect()
+    };
+    counter(
+        out,
+        "warroom_incidents_total",
+        "Incidents declared, by severity; drills left out.",
+        &counts(|t| t.incidents),
+    );
+    counter(
+        out,
+        "warroom_incident_response_targets_missed_total",
+        "Incidents acknowledged later than their severity's response target, or not \
+         acknowledged and past it; drills left out.",
+        &counts(|t| t.response_missed),
+    );
+    counter(
+        out,
+        "warroom_postmortems_total",
+        "Incidents whose postmortem draft was posted, by severity; drills left out.",
+        &counts(|t| t.postmortems),
+    );
+    let histograms =
+        |of: fn(&SeverityTotals) -> &DurationHistogram| -> Vec<(&str, &DurationHistogram)> {
+            totals
+                .iter()
+                .map(|(severity, totals)| (severity.as_str(), of(totals)))
+                .collect()
+        };
+    histogram(
+        out,
+        "warroom_incident_time_to_acknowledge_seconds",
+        "Time from declaration to acknowledgement, by severity; drills left out.",
+        &histograms(|t| &t.acknowledge),
+    );
+    histogram(
+        out,
+        "warroom_incident_time_to_mitigate_seconds",
+        "Time from declaration to mitigation (monitoring, or resolved directly), by severity; \
+         drills left out.",
+        &histograms(|t| &t.mitigate),
+    );
+    histogram(
+        out,
+        "warroom_incident_time_to_resolve_seconds",
+        "Time from declaration to resolution, by severity; drills left out.",
+        &histograms(|t| &t.resolve),
+    );
+}
+
+/// Writes one counter family, a sample per severity.
+fn counter(out: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (severity, value) in samples {
+        let _ = writeln!(out, "{name}{{severity=\"{}\"}} {value}", escape(severity));
+    }
+}
+
+/// Writes one histogram family: cumulative buckets, `_sum` (seconds) and `_count`
+/// per severity.
+fn histogram(out: &mut String, name: &str, help: &str, samples: &[(&str, &DurationHistogram)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (severity, histogram) in samples {
+        let severity = escape(severity);
+        for (bound, count) in DURATION_BUCKETS.iter().zip(histogram.cumulative) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{severity=\"{severity}\",le=\"{bound}\"}} {count}"
+            );
+        }
+        let count = histogram.count;
+        let sum = histogram.sum_millis as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{severity=\"{severity}\",le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(out, "{name}_sum{{severity=\"{severity}\"}} {sum}");
+        let _ = writeln!(out, "{name}_count{{severity=\"{severity}\"}} {count}");
+    }
 }
 
 /// Writes one gauge family: HELP, TYPE and a sample per (label, value).
@@ -132,5 +248,33 @@ mod tests {
             out,
             "# HELP g A gauge.\n# TYPE g gauge\ng{severity=\"se\\\"v\\\\1\"} 2\ng 0.5\n"
         );
+    }
+
+    #[test]
+    fn histograms_are_written_cumulative_with_sum_in_seconds_and_count() {
+        let mut out = String::new();
+        let observed = DurationHistogram {
+            cumulative: [0, 1, 1, 1, 1, 1, 1, 1, 2],
+            count: 3,
+            sum_millis: 90_500,
+        };
+        histogram(&mut out, "h", "A histogram.", &[("sev1", &observed)]);
+        let expected = [
+            "# HELP h A histogram.",
+            "# TYPE h histogram",
+            "h_bucket{severity=\"sev1\",le=\"60\"} 0",
+            "h_bucket{severity=\"sev1\",le=\"300\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"900\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"1800\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"3600\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"7200\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"14400\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"43200\"} 1",
+            "h_bucket{severity=\"sev1\",le=\"86400\"} 2",
+            "h_bucket{severity=\"sev1\",le=\"+Inf\"} 3",
+            "h_sum{severity=\"sev1\"} 90.5",
+            "h_count{severity=\"sev1\"} 3",
+        ];
+        assert_eq!(out, expected.map(|line| format!("{line}\n")).concat());
     }
 }

@@ -21,10 +21,19 @@ pub use cadence::{
     update_reminder,
 };
 pub use layouts::*;
-pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
+pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted, postmortem_within};
 pub use stats::stats;
 
-use crate::domain::UserId;
+use crate::domain::{Platform, UserId};
+
+/// The largest file a platform takes, in bytes.
+pub fn file_limit(platform: Platform) -> usize {
+    match platform {
+        Platform::Slack => slack::FILE_MAX,
+        Platform::Discord => discord::ATTACHMENT_MAX,
+        Platform::Testing => usize::MAX,
+    }
+}
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

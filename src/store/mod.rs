@@ -47,8 +47,8 @@ pub use action_runs::RunReport;
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
-    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
-    RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
+    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, IncidentRecord,
+    Page, Platform, RunStatus, Severity, StatusUpdate, TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
@@ -421,6 +421,14 @@ impl Store {
         incidents::followups(&mut *self.pool.acquire().await?, id).await
     }
 
+    /// An incident with its updates, timeline, follow-ups and action runs.
+    pub async fn incident_record(
+        &self,
+        id: &IncidentId,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        reads::record(&mut *self.pool.acquire().await?, id).await
+    }
+
     /// A page of incidents in declaration order (oldest first), drills included:
     /// those declared after `after` (all, without it), at most `limit`.
     pub async fn incidents_declared(
@@ -725,6 +733,14 @@ impl Tx {
     ) -> Result<Option<Incident>, StoreError> {
         let lock = self.backend == Backend::Postgres;
         incidents::by_room(&mut self.tx, platform, room, lock).await
+    }
+
+    /// Like [`Store::incident_record`], seeing what this transaction wrote.
+    pub async fn incident_record(
+        &mut self,
+        id: &IncidentId,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        reads::record(&mut self.tx, id).await
     }
 
     /// Writes every field of the incident (roles included) as it is now.

@@ -1,13 +1,13 @@
 //! Read queries for the JSON API and the metrics: incidents page by page in the
-//! order they were declared, counts of open incidents, and which incidents had
-//! their postmortem posted.
+//! order they were declared, counts of open incidents, which incidents had
+//! their postmortem posted, and one incident's whole record.
 //!
 //! Must not: write, or judge what a caller may see (the web layer checks the token
 //! before asking).
 
 use super::rows::millis;
 use super::{IncidentFilter, StoreError};
-use crate::domain::{EventKind, Incident, IncidentId, Severity};
+use crate::domain::{EventKind, Incident, IncidentId, IncidentRecord, Severity};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
@@ -112,4 +112,23 @@ pub(super) async fn with_postmortem(
                 })
         })
         .collect()
+}
+
+/// An incident with everything recorded about it, or `None` if there is no such
+/// incident. The API's draft and the one posted in the war room both come from
+/// here, so they are made from the same rows.
+pub(super) async fn record(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+) -> Result<Option<IncidentRecord>, StoreError> {
+    let Some(incident) = super::incidents::by_id(conn, id, false).await? else {
+        return Ok(None);
+    };
+    Ok(Some(IncidentRecord {
+        incident,
+        updates: super::status_page::updates_of(conn, id).await?,
+        timeline: super::incidents::timeline(conn, id).await?,
+        followups: super::incidents::followups(conn, id).await?,
+        action_runs: super::action_runs::of_incident(conn, id).await?,
+    }))
 }

@@ -57,7 +57,11 @@ pub fn postmortem(record: &PostmortemRecord<'_>, config: &Config) -> String {
 /// the whole draft when that fits; otherwise timeline events are left out from
 /// the middle (the start and the end of an incident say the most), and a line
 /// where they were says how many and where the whole draft is.
-pub fn postmortem_within(record: &PostmortemRecord<'_>, config: &Config, max_bytes: usize) -> String {
+pub fn postmortem_within(
+    record: &PostmortemRecord<'_>,
+    config: &Config,
+    max_bytes: usize,
+) -> String {
     let draft = Draft::new(record, config);
     if draft.whole_len() <= max_bytes {
         return postmortem(record, config);
@@ -94,7 +98,9 @@ pub fn postmortem_within(record: &PostmortemRecord<'_>, config: &Config, max_byt
         .count();
     let mut out = String::with_capacity(max_bytes.min(draft.whole_len()));
     out.push_str(&draft.head);
-    draft.lines[..first].iter().for_each(|line| out.push_str(line));
+    draft.lines[..first]
+        .iter()
+        .for_each(|line| out.push_str(line));
     out.push_str(&notice(total - first - last));
     draft.lines[total - last..]
         .iter()
@@ -403,9 +409,13 @@ fn actions_taken(out: &mut String, incident: &Incident, runs: &[ActionRun], conf
     );
     let person = |user| text(&who(user, incident.platform, config));
     for run in runs {
+        // The stored parameters include those every action gets from the incident
+        // (id, title, room, …); only the ones the action takes say what was asked.
+        let declared = config.action(&run.action).map(|action| &action.params);
         let params = run
             .params
             .iter()
+            .filter(|(name, _)| declared.is_none_or(|declared| declared.contains_key(*name)))
             .map(|(name, value)| format!("{name}={value}"))
             .collect::<Vec<_>>()
             .join(", ");

@@ -141,7 +141,10 @@ impl FakeSlack {
         };
         let router = Router::new()
             .route("/api/{method}", post(api))
-            .route("/upload/v1/{file}", post(upload))
+            .route(
+                "/upload/v1/{file}",
+                post(upload).layer(axum::extract::DefaultBodyLimit::max(FILE_MAX)),
+            )
             .route("/hooks/{name}", post(hook))
             .with_state(fake.clone());
         tokio::spawn(async move {

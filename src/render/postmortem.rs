@@ -46,11 +46,7 @@ impl<'a> PostmortemRecord<'a> {
 /// The postmortem draft as Markdown.
 pub fn postmortem(record: &PostmortemRecord<'_>, config: &Config) -> String {
     let draft = Draft::new(record, config);
-    let mut out = String::with_capacity(draft.whole_len());
-    out.push_str(&draft.head);
-    draft.lines.iter().for_each(|line| out.push_str(line));
-    out.push_str(&draft.tail);
-    out
+    [draft.head, draft.timeline, draft.tail].concat()
 }
 
 /// The draft within `max_bytes`, for platforms that limit a file's size. It is
@@ -63,10 +59,11 @@ pub fn postmortem_within(
     max_bytes: usize,
 ) -> String {
     let draft = Draft::new(record, config);
-    if draft.whole_len() <= max_bytes {
-        return postmortem(record, config);
+    let whole = draft.head.len() + draft.timeline.len() + draft.tail.len();
+    if whole <= max_bytes {
+        return [draft.head, draft.timeline, draft.tail].concat();
     }
-    let total = draft.lines.len();
+    let total = draft.ends.len();
     let url = draft_url(record.incident, config);
     let notice = |left_out: usize| {
         format!(
@@ -78,54 +75,42 @@ pub fn postmortem_within(
     // The notice is sized for the most it can say, so what is kept never outgrows it.
     let fixed = draft.head.len() + draft.tail.len() + notice(total).len();
     let budget = max_bytes.saturating_sub(fixed);
-    let mut used = 0;
-    let first = draft
-        .lines
-        .iter()
-        .take_while(|line| {
-            used += line.len();
-            used <= budget / 2
-        })
-        .count();
-    let mut used = draft.lines[..first].iter().map(String::len).sum::<usize>();
-    let last = draft.lines[first..]
-        .iter()
-        .rev()
-        .take_while(|line| {
-            used += line.len();
-            used <= budget
-        })
-        .count();
-    let mut out = String::with_capacity(max_bytes.min(draft.whole_len()));
+    let start_of = |line: usize| line.checked_sub(1).map_or(0, |before| draft.ends[before]);
+    // Whole lines from the start, up to half the budget; then whole lines from
+    // the end, as many as the rest of it takes.
+    let first = draft.ends.partition_point(|&end| end <= budget / 2);
+    let room = budget - start_of(first);
+    let resume = (first..total)
+        .find(|&line| draft.timeline.len() - start_of(line) <= room)
+        .unwrap_or(total);
+    let mut out = String::with_capacity(max_bytes);
     out.push_str(&draft.head);
-    draft.lines[..first]
-        .iter()
-        .for_each(|line| out.push_str(line));
-    out.push_str(&notice(total - first - last));
-    draft.lines[total - last..]
-        .iter()
-        .for_each(|line| out.push_str(line));
+    out.push_str(&draft.timeline[..start_of(first)]);
+    out.push_str(&notice(resume - first));
+    out.push_str(&draft.timeline[start_of(resume)..]);
     out.push_str(&draft.tail);
     if out.len() > max_bytes {
         // Only sections other than the timeline can be this long (thousands of
         // follow-ups); cut at a character boundary rather than exceed the limit.
-        let mut end = max_bytes.saturating_sub(notice(total).len());
+        let mut end = max_bytes.saturating_sub(notice(total).len() + 1);
         while !out.is_char_boundary(end) {
             end -= 1;
         }
         out.truncate(end);
         out.push('\n');
-        out.push_str(&notice(total - first - last));
+        out.push_str(&notice(resume - first));
     }
     out
 }
 
 /// The draft in three parts, so a size limit can be met by leaving timeline
-/// lines out: everything up to the timeline's first line, one line per event,
-/// and everything after.
+/// lines out: everything up to the timeline's first line, the timeline's lines
+/// (one per event), and everything after.
 struct Draft {
     head: String,
-    lines: Vec<String>,
+    timeline: String,
+    /// Where each event's line ends in `timeline`.
+    ends: Vec<usize>,
     tail: String,
 }
 
@@ -136,7 +121,8 @@ impl Draft {
         header(&mut head, incident, config);
         summary(&mut head, incident, config);
         impact(&mut head, incident, config);
-        let lines = timeline(&mut head, record, config);
+        let mut timeline = String::with_capacity(record.timeline.len() * 96);
+        let ends = timeline_lines(&mut head, &mut timeline, record, config);
         let mut tail = String::with_capacity(2048 + record.action_runs.len() * 128);
         root_cause(&mut tail, record);
         resolution(&mut tail, incident);
@@ -149,11 +135,12 @@ impl Draft {
         action_items(&mut tail, incident, record.followups, config);
         tail.push_str("\n## Lessons learned\n\n_To fill in._\n");
         metrics(&mut tail, incident, config);
-        Self { head, lines, tail }
-    }
-
-    fn whole_len(&self) -> usize {
-        self.head.len() + self.lines.iter().map(String::len).sum::<usize>() + self.tail.len()
+        Self {
+            head,
+            timeline,
+            ends,
+            tail,
+        }
     }
 }
 
@@ -305,13 +292,19 @@ fn impact(out: &mut String, incident: &Incident, config: &Config) {
     out.push_str("\n_To fill in: who was affected and how._\n");
 }
 
-/// Writes the timeline's heading into `out` and returns one line per event.
-fn timeline(out: &mut String, record: &PostmortemRecord<'_>, config: &Config) -> Vec<String> {
+/// Writes the timeline's heading into `head` and one line per event into
+/// `lines`; returns where each line ends.
+fn timeline_lines(
+    head: &mut String,
+    lines: &mut String,
+    record: &PostmortemRecord<'_>,
+    config: &Config,
+) -> Vec<usize> {
     let zone = config.timezone();
     let incident = record.incident;
-    let _ = writeln!(out, "\n## Timeline\n\nTimes are in {zone}.\n");
+    let _ = writeln!(head, "\n## Timeline\n\nTimes are in {zone}.\n");
     if record.timeline.is_empty() {
-        out.push_str("_Nothing was recorded._\n");
+        head.push_str("_Nothing was recorded._\n");
         return Vec::new();
     }
     let mut offsets = record
@@ -327,32 +320,29 @@ fn timeline(out: &mut String, record: &PostmortemRecord<'_>, config: &Config) ->
         changed
     });
     let first_day = incident.declared_at.with_timezone(&zone).date_naive();
-    record
-        .timeline
-        .iter()
-        .map(|event| {
-            let local = event.at.with_timezone(&zone);
-            let mut line = String::with_capacity(32 + event.text.len());
-            let format = if local.date_naive() == first_day {
-                "- %H:%M"
-            } else {
-                "- %Y-%m-%d %H:%M"
-            };
-            let _ = write!(line, "{}", local.format(format));
-            if changes_offset {
-                let _ = write!(line, " {}", local.format("%Z"));
+    let mut ends = Vec::with_capacity(record.timeline.len());
+    for event in record.timeline {
+        let local = event.at.with_timezone(&zone);
+        let format = if local.date_naive() == first_day {
+            "- %H:%M"
+        } else {
+            "- %Y-%m-%d %H:%M"
+        };
+        let _ = write!(lines, "{}", local.format(format));
+        if changes_offset {
+            let _ = write!(lines, " {}", local.format("%Z"));
+        }
+        match milestone(incident, event) {
+            Some(name) => {
+                let _ = writeln!(lines, " — **{name}** — {}", text(&event.text));
             }
-            match milestone(incident, event) {
-                Some(name) => {
-                    let _ = writeln!(line, " — **{name}** — {}", text(&event.text));
-                }
-                None => {
-                    let _ = writeln!(line, " — {}", text(&event.text));
-                }
+            None => {
+                let _ = writeln!(lines, " — {}", text(&event.text));
             }
-            line
-        })
-        .collect()
+        }
+        ends.push(lines.len());
+    }
+    ends
 }
 
 /// The milestone an event marks, if any: the first time the incident was

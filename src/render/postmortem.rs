@@ -45,8 +45,7 @@ impl<'a> PostmortemRecord<'a> {
 
 /// The postmortem draft as Markdown.
 pub fn postmortem(record: &PostmortemRecord<'_>, config: &Config) -> String {
-    let draft = Draft::new(record, config);
-    [draft.head, draft.timeline, draft.tail].concat()
+    Draft::new(record, config).text
 }
 
 /// The draft within `max_bytes`, for platforms that limit a file's size. It is
@@ -59,11 +58,10 @@ pub fn postmortem_within(
     max_bytes: usize,
 ) -> String {
     let draft = Draft::new(record, config);
-    let whole = draft.head.len() + draft.timeline.len() + draft.tail.len();
-    if whole <= max_bytes {
-        return [draft.head, draft.timeline, draft.tail].concat();
+    if draft.text.len() <= max_bytes {
+        return draft.text;
     }
-    let total = draft.ends.len();
+    let total = draft.line_ends.len();
     let url = draft_url(record.incident, config);
     let notice = |left_out: usize| {
         format!(
@@ -72,23 +70,28 @@ pub fn postmortem_within(
              API token)._\n"
         )
     };
+    let text = draft.text.as_str();
+    let (lines_start, lines_end) = (draft.lines_start, draft.lines_end());
     // The notice is sized for the most it can say, so what is kept never outgrows it.
-    let fixed = draft.head.len() + draft.tail.len() + notice(total).len();
+    let fixed = text.len() - (lines_end - lines_start) + notice(total).len();
     let budget = max_bytes.saturating_sub(fixed);
-    let start_of = |line: usize| line.checked_sub(1).map_or(0, |before| draft.ends[before]);
+    let start_of = |line: usize| {
+        line.checked_sub(1)
+            .map_or(lines_start, |before| draft.line_ends[before])
+    };
     // Whole lines from the start, up to half the budget; then whole lines from
     // the end, as many as the rest of it takes.
-    let first = draft.ends.partition_point(|&end| end <= budget / 2);
-    let room = budget - start_of(first);
+    let first = draft
+        .line_ends
+        .partition_point(|&end| end - lines_start <= budget / 2);
+    let room = budget - (start_of(first) - lines_start);
     let resume = (first..total)
-        .find(|&line| draft.timeline.len() - start_of(line) <= room)
+        .find(|&line| lines_end - start_of(line) <= room)
         .unwrap_or(total);
     let mut out = String::with_capacity(max_bytes);
-    out.push_str(&draft.head);
-    out.push_str(&draft.timeline[..start_of(first)]);
+    out.push_str(&text[..start_of(first)]);
     out.push_str(&notice(resume - first));
-    out.push_str(&draft.timeline[start_of(resume)..]);
-    out.push_str(&draft.tail);
+    out.push_str(&text[start_of(resume)..]);
     if out.len() > max_bytes {
         // Only sections other than the timeline can be this long (thousands of
         // follow-ups); cut at a character boundary rather than exceed the limit.
@@ -103,44 +106,46 @@ pub fn postmortem_within(
     out
 }
 
-/// The draft in three parts, so a size limit can be met by leaving timeline
-/// lines out: everything up to the timeline's first line, the timeline's lines
-/// (one per event), and everything after.
+/// The whole draft, with where its timeline's lines are, so a size limit can be
+/// met by leaving some of them out.
 struct Draft {
-    head: String,
-    timeline: String,
-    /// Where each event's line ends in `timeline`.
-    ends: Vec<usize>,
-    tail: String,
+    text: String,
+    /// Where the first timeline line starts.
+    lines_start: usize,
+    /// Where each timeline line (one per event) ends.
+    line_ends: Vec<usize>,
 }
 
 impl Draft {
     fn new(record: &PostmortemRecord<'_>, config: &Config) -> Self {
         let incident = record.incident;
-        let mut head = String::with_capacity(2048);
-        header(&mut head, incident, config);
-        summary(&mut head, incident, config);
-        impact(&mut head, incident, config);
-        let mut timeline = String::with_capacity(record.timeline.len() * 96);
-        let ends = timeline_lines(&mut head, &mut timeline, record, config);
-        let mut tail = String::with_capacity(2048 + record.action_runs.len() * 128);
-        root_cause(&mut tail, record);
-        resolution(&mut tail, incident);
-        actions_taken(&mut tail, incident, record.action_runs, config);
-        tail.push_str(
+        let mut text = String::with_capacity(
+            4096 + record.timeline.len() * 112 + record.action_runs.len() * 128,
+        );
+        header(&mut text, incident, config);
+        summary(&mut text, incident, config);
+        impact(&mut text, incident, config);
+        let (lines_start, line_ends) = timeline(&mut text, record, config);
+        root_cause(&mut text, record);
+        resolution(&mut text, incident);
+        actions_taken(&mut text, incident, record.action_runs, config);
+        text.push_str(
             "\n## What went well\n\n_To fill in._\n\
              \n## What went wrong\n\n_To fill in._\n\
              \n## Where we got lucky\n\n_To fill in._\n",
         );
-        action_items(&mut tail, incident, record.followups, config);
-        tail.push_str("\n## Lessons learned\n\n_To fill in._\n");
-        metrics(&mut tail, incident, config);
+        action_items(&mut text, incident, record.followups, config);
+        text.push_str("\n## Lessons learned\n\n_To fill in._\n");
+        metrics(&mut text, incident, config);
         Self {
-            head,
-            timeline,
-            ends,
-            tail,
+            text,
+            lines_start,
+            line_ends,
         }
+    }
+
+    fn lines_end(&self) -> usize {
+        self.line_ends.last().copied().unwrap_or(self.lines_start)
     }
 }
 
@@ -292,21 +297,21 @@ fn impact(out: &mut String, incident: &Incident, config: &Config) {
     out.push_str("\n_To fill in: who was affected and how._\n");
 }
 
-/// Writes the timeline's heading into `head` and one line per event into
-/// `lines`; returns where each line ends.
-fn timeline_lines(
-    head: &mut String,
-    lines: &mut String,
+/// Writes the timeline, one line per event; returns where its first line starts
+/// and where each line ends.
+fn timeline(
+    out: &mut String,
     record: &PostmortemRecord<'_>,
     config: &Config,
-) -> Vec<usize> {
+) -> (usize, Vec<usize>) {
     let zone = config.timezone();
     let incident = record.incident;
-    let _ = writeln!(head, "\n## Timeline\n\nTimes are in {zone}.\n");
+    let _ = writeln!(out, "\n## Timeline\n\nTimes are in {zone}.\n");
     if record.timeline.is_empty() {
-        head.push_str("_Nothing was recorded._\n");
-        return Vec::new();
+        out.push_str("_Nothing was recorded._\n");
+        return (out.len(), Vec::new());
     }
+    let start = out.len();
     let mut offsets = record
         .timeline
         .iter()
@@ -328,21 +333,21 @@ fn timeline_lines(
         } else {
             "- %Y-%m-%d %H:%M"
         };
-        let _ = write!(lines, "{}", local.format(format));
+        let _ = write!(out, "{}", local.format(format));
         if changes_offset {
-            let _ = write!(lines, " {}", local.format("%Z"));
+            let _ = write!(out, " {}", local.format("%Z"));
         }
         match milestone(incident, event) {
             Some(name) => {
-                let _ = writeln!(lines, " — **{name}** — {}", text(&event.text));
+                let _ = writeln!(out, " — **{name}** — {}", text(&event.text));
             }
             None => {
-                let _ = writeln!(lines, " — {}", text(&event.text));
+                let _ = writeln!(out, " — {}", text(&event.text));
             }
         }
-        ends.push(lines.len());
+        ends.push(out.len());
     }
-    ends
+    (start, ends)
 }
 
 /// The milestone an event marks, if any: the first time the incident was

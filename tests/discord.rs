@@ -1625,6 +1625,12 @@ async fn a_rate_limited_draft_is_posted_once_after_retry_after() {
     warroom.connected().await;
     let (incident, thread) = warroom.declare("checkout is down").await;
     warroom.summary(&thread).await;
+    // Every message of the declaration is out, so the next one is the draft.
+    let fake = &warroom.fake;
+    eventually("the announcement", WAIT, || {
+        fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+    })
+    .await;
     warroom.fake.rate_limit_next_message(1.0);
     let posted = warroom.postmortem(&incident, &thread).await;
 

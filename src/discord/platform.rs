@@ -253,6 +253,32 @@ mod tests {
     }
 
     #[test]
+    fn an_upload_has_one_nonce_within_discords_limit() {
+        let file = UploadFile {
+            filename: "postmortem-INC-20261123-001.md".into(),
+            title: "Postmortem draft".into(),
+            content: "# Postmortem".into(),
+        };
+        let first = nonce("200", &file);
+        assert_eq!(first.len(), NONCE_MAX);
+        assert_eq!(first, nonce("200", &file), "a retry sends the same nonce");
+        assert_ne!(
+            first,
+            nonce("201", &file),
+            "another channel, another message"
+        );
+        let later = UploadFile {
+            content: "# Postmortem, later".into(),
+            ..file
+        };
+        assert_ne!(
+            first,
+            nonce("200", &later),
+            "another draft, another message"
+        );
+    }
+
+    #[test]
     fn errors_decide_retries() {
         let limited = delivery(RestError::RateLimited {
             retry_after: std::time::Duration::from_secs(1),

@@ -285,6 +285,7 @@ impl ChatPlatform for SlackPlatform {
         file: &UploadFile,
         summary: &Message,
     ) -> Result<(), DeliveryError> {
+        const GET_URL: &str = "files.getUploadURLExternal";
         let bytes = file.content.as_bytes();
         if bytes.is_empty() || bytes.len() > FILE_MAX {
             return Err(DeliveryError::Permanent(format!(
@@ -293,7 +294,6 @@ impl ChatPlatform for SlackPlatform {
                 bytes.len()
             )));
         }
-        const GET_URL: &str = "files.getUploadURLExternal";
         let length = bytes.len().to_string();
         let answer = self
             .api

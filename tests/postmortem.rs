@@ -656,3 +656,49 @@ fn a_draft_over_a_size_limit_leaves_out_the_middle_of_the_timeline_and_says_wher
         "the sections before the timeline are whole"
     );
 }
+
+#[test]
+fn a_draft_too_long_outside_its_timeline_is_still_cut_to_the_limit() {
+    let config = Config::from_toml_str(
+        &CONFIG
+            .replace("TIMEZONE", "UTC")
+            .replace("FIXTURES", FIXTURES),
+    )
+    .expect("test config is valid");
+    let declared = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    let incident = common::incident(1, declared);
+    let followups: Vec<warroom::domain::FollowUp> = (1..=2_000)
+        .map(|number| warroom::domain::FollowUp {
+            number,
+            text: format!("follow-up {number} — ünïcode on every line"),
+            owner: None,
+            due: None,
+            done: false,
+            created_at: declared,
+        })
+        .collect();
+    let record = PostmortemRecord {
+        incident: &incident,
+        timeline: &[],
+        followups: &followups,
+        updates: &[],
+        action_runs: &[],
+    };
+    let limit = 20_000;
+    assert!(render::postmortem(&record, &config).len() > limit);
+    let cut = render::postmortem_within(&record, &config, limit);
+    assert!(cut.len() <= limit, "{} bytes", cut.len());
+    assert!(
+        cut.ends_with(&format!(
+            "_… the rest of this draft is left out to keep this file within the chat platform's \
+             size limit. The whole draft is at \
+             <https://warroom.test/api/incidents/{}/postmortem.md> (needs the API token)._\n",
+            incident.id
+        )),
+        "the cut says where the whole draft is"
+    );
+    assert!(
+        !cut.contains("timeline events are left out"),
+        "no timeline was cut"
+    );
+}

@@ -90,18 +90,23 @@ pub fn postmortem_within(
         .unwrap_or(total);
     let mut out = String::with_capacity(max_bytes);
     out.push_str(&text[..start_of(first)]);
-    out.push_str(&notice(resume - first));
+    if resume > first {
+        out.push_str(&notice(resume - first));
+    }
     out.push_str(&text[start_of(resume)..]);
     if out.len() > max_bytes {
         // Only sections other than the timeline can be this long (thousands of
-        // follow-ups); cut at a character boundary rather than exceed the limit.
-        let mut end = max_bytes.saturating_sub(notice(total).len() + 1);
+        // follow-ups): keep what fits, cut at a character boundary, and say so.
+        let rest = format!(
+            "\n_… the rest of this draft is left out to keep this file within the chat \
+             platform's size limit. The whole draft is at <{url}> (needs the API token)._\n"
+        );
+        let mut end = max_bytes.saturating_sub(rest.len());
         while !out.is_char_boundary(end) {
             end -= 1;
         }
         out.truncate(end);
-        out.push('\n');
-        out.push_str(&notice(resume - first));
+        out.push_str(&rest);
     }
     out
 }

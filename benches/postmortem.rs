@@ -2,17 +2,17 @@
 //!
 //! `cargo bench --bench postmortem` builds, in memory, a resolved SEV1 with 10,000
 //! timeline events (notes, updates, role changes, with Markdown-significant text to
-//! escape), 50 follow-ups and 1,000 public updates, renders the draft repeatedly and
-//! prints the time per render at p50 / p99 / max against the 50 ms target. It exits
-//! with an error when the p99 misses the target.
+//! escape), 50 follow-ups, 1,000 public updates and 100 action runs, renders the
+//! draft repeatedly and prints the time per render at p50 / p99 / max against the
+//! 50 ms target. It exits with an error when the p99 misses the target.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use warroom::config::Config;
 use warroom::domain::{
-    EventKind, FollowUp, Incident, IncidentId, Platform, Role, Severity, Status, StatusUpdate,
-    TimelineEvent, UserId,
+    ActionRun, EventKind, FollowUp, Incident, IncidentId, Platform, Role, RunStatus, Severity,
+    Status, StatusUpdate, TimelineEvent, UserId,
 };
 use warroom::render::{self, PostmortemRecord};
 
@@ -109,11 +109,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             text: format!("update {i}"),
         })
         .collect();
+    let action_runs: Vec<ActionRun> = (1..=100)
+        .map(|id| ActionRun {
+            id,
+            incident: incident.id.clone(),
+            action: "restart".into(),
+            params: BTreeMap::from([("service".to_string(), format!("shard-{}", id % 16))]),
+            status: RunStatus::Succeeded,
+            requested_by: UserId::new("UALICE"),
+            approved_by: Some(UserId::new("UALICE")),
+            created_at: at(id as usize * 50),
+            started_at: Some(at(id as usize * 50)),
+            finished_at: Some(at(id as usize * 50 + 7)),
+            attempts: 1,
+            result: Some("exit status: 0".into()),
+            output: None,
+            output_hash: None,
+            step: None,
+        })
+        .collect();
     let record = PostmortemRecord {
         incident: &incident,
         timeline: &timeline,
         followups: &followups,
         updates: &updates,
+        action_runs: &action_runs,
     };
 
     let mut times = Vec::with_capacity(RUNS);

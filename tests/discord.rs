@@ -15,13 +15,14 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use warroom::config::{Config, Settings};
-use warroom::domain::{EventKind, Incident, Role, Status, TimelineEvent, UserId};
+use warroom::domain::{EventKind, Incident, IncidentId, Role, Status, TimelineEvent, UserId};
 use warroom::engine::Engine;
 use warroom::render::clock_time;
 use warroom::schedule::{Reminder, ReminderKind};
 use warroom::startup::Application;
 use warroom::store::IncidentFilter;
 
+const API_TOKEN: &str = "fake-api-token-0123456789";
 const ALICE: &str = "110000000000000001";
 const BOB: &str = "110000000000000002";
 const CAROL: &str = "110000000000000003";
@@ -113,6 +114,7 @@ impl Running {
             ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
             ("DISCORD_PUBLIC_KEY", key.public_hex()),
             ("DISCORD_API_URL", fake.api_url.clone()),
+            ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
         ]);
         let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings");
         let config = Config::from_toml_str(config).expect("config");
@@ -812,6 +814,7 @@ fn the_fake_gateway_speaks_what_serenity_reads() {
             ] }],
             "allowed_mentions": { "parse": [], "users": [ALICE] }
         }),
+        files: Vec::new(),
         edits: 0,
         pinned: true,
     };
@@ -1374,4 +1377,280 @@ async fn a_long_update_is_cut_to_discords_limits_and_attached_whole() {
         }
         warroom.stop().await;
     }
+}
+
+impl Running {
+    /// Adds `count` notes of `text` to an incident's timeline, a second apart.
+    async fn add_notes(&self, incident: &Incident, count: i64, text: &str) {
+        let mut tx = self.engine.store().begin().await.expect("begin");
+        for n in 0..count {
+            let event = TimelineEvent {
+                at: incident.declared_at + TimeDelta::seconds(n),
+                kind: EventKind::Note,
+                actor: BOB.into(),
+                text: format!("{n:05} {text}"),
+            };
+            tx.record_event(&incident.id, &event).await.expect("record");
+        }
+        tx.commit().await.expect("commit");
+    }
+
+    /// The draft as `GET /api/incidents/{id}/postmortem.md` serves it now.
+    async fn api_draft(&self, id: &IncidentId) -> String {
+        let base = self
+            .interactions_url
+            .trim_end_matches("/discord/interactions");
+        let response = reqwest::Client::new()
+            .get(format!("{base}/api/incidents/{id}/postmortem.md"))
+            .bearer_auth(API_TOKEN)
+            .send()
+            .await
+            .expect("the API answers");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("a body")
+    }
+
+    /// Asks for the postmortem in the war room and waits for the message that
+    /// carries the draft.
+    async fn postmortem(&mut self, incident: &Incident, thread: &str) -> FakeMessage {
+        let reply = self.command(ALICE, thread, "postmortem", json!([])).await;
+        assert_eq!(
+            reply["content"],
+            format!(
+                "The postmortem draft of {} is posted in its war room.",
+                incident.id
+            ),
+            "[{}] {reply}",
+            self.backend
+        );
+        let fake = &self.fake;
+        eventually("the draft in the war room", WAIT, || {
+            fake.messages_in(thread)
+                .into_iter()
+                .find(|m| !m.files.is_empty())
+        })
+        .await
+    }
+
+    /// Every message body sent was accepted, and none broke a limit.
+    fn assert_nothing_refused(&self) {
+        let name = self.backend;
+        for sent in sent_messages(&self.fake) {
+            assert!(
+                sent.status < 300 || sent.status == 429,
+                "[{name}] {} {}",
+                sent.path,
+                sent.status
+            );
+            let body = if sent.path.starts_with("/api/v10/interactions/") {
+                &sent.body["data"]
+            } else {
+                &sent.body
+            };
+            let content = body["content"].as_str().map_or(0, |s| s.chars().count());
+            assert!(content <= CONTENT_MAX, "[{name}] {} {content}", sent.path);
+            assert!(embed_chars(body) <= 6000, "[{name}] {}", sent.path);
+            for (file, text) in &sent.files {
+                assert!(
+                    text.len() <= ATTACHMENT_MAX,
+                    "[{name}] {file}: {} bytes",
+                    text.len()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_postmortem_of_a_10000_event_incident_is_attached_whole_with_a_summary_embed() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        warroom.summary(&thread).await;
+        warroom
+            .add_notes(
+                &incident,
+                10_000,
+                "checked shard | p99 *high* <see dashboards> @everyone",
+            )
+            .await;
+
+        // `/incident timeline` stays within the limits: the content cut, the whole attached.
+        let timeline = warroom.command(CAROL, &thread, "timeline", json!([])).await;
+        let content = timeline["content"].as_str().unwrap_or_default();
+        assert_eq!(content.chars().count(), CONTENT_MAX, "[{name}]");
+        assert_eq!(
+            timeline["attachments"],
+            json!([{ "id": 0, "filename": "message.txt" }]),
+            "[{name}]"
+        );
+
+        let posted = warroom.postmortem(&incident, &thread).await;
+        let id = &incident.id;
+        let draft = warroom.api_draft(id).await;
+        assert!(draft.len() > 500_000, "[{name}] {} bytes", draft.len());
+        assert_eq!(posted.files.len(), 1, "[{name}]");
+        let (file, content) = &posted.files[0];
+        assert_eq!(file, &format!("postmortem-{id}.md"), "[{name}]");
+        assert!(
+            content == &draft,
+            "[{name}] the file is the API's draft, byte for byte"
+        );
+        assert_eq!(
+            posted.body["attachments"],
+            json!([{
+                "id": 0,
+                "filename": format!("postmortem-{id}.md"),
+                "description": format!("Postmortem draft · {id} · checkout is down"),
+            }]),
+            "[{name}]"
+        );
+        let embed = &posted.body["embeds"][0];
+        assert_eq!(
+            embed["title"],
+            format!("Postmortem draft · {id} · SEV1 · checkout is down"),
+            "[{name}]"
+        );
+        let fields: Vec<(&str, &str)> = embed["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap_or(""),
+                    f["value"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        let declared = clock_time(incident.declared_at, warroom.engine.config());
+        assert_eq!(
+            fields,
+            [
+                ("Severity", "SEV1 (Critical)"),
+                (
+                    "Duration",
+                    format!("still open (declared {declared})").as_str()
+                ),
+                ("Time to acknowledge", "not reached"),
+                ("Time to mitigate", "not reached"),
+                ("Time to resolve", "not reached"),
+            ],
+            "[{name}]"
+        );
+        assert!(
+            embed["description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!(
+                    "(<https://warroom.test/api/incidents/{id}/postmortem.md>)"
+                )),
+            "[{name}] {embed}"
+        );
+        assert_eq!(posted.body["enforce_nonce"], true, "[{name}]");
+        warroom.assert_nothing_refused();
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_draft_over_10_mib_is_cut_to_fit_and_says_where_the_whole_is() {
+    let backend = test_backends().await.remove(0);
+    let mut warroom = Running::start(&backend).await;
+    warroom.connected().await;
+    let (incident, thread) = warroom.declare("checkout is down").await;
+    warroom.summary(&thread).await;
+    warroom
+        .add_notes(
+            &incident,
+            1_100,
+            &"the same long log line again ".repeat(350),
+        )
+        .await;
+    let posted = warroom.postmortem(&incident, &thread).await;
+    let draft = warroom.api_draft(&incident.id).await;
+    assert!(
+        draft.len() > ATTACHMENT_MAX,
+        "the whole draft is {} bytes",
+        draft.len()
+    );
+
+    let (_, content) = &posted.files[0];
+    assert!(
+        content.len() <= ATTACHMENT_MAX,
+        "{} bytes attached",
+        content.len()
+    );
+    let notice = format!(
+        "timeline events are left out here to keep this file within the chat platform's \
+         size limit. The whole draft is at \
+         <https://warroom.test/api/incidents/{}/postmortem.md> (needs the API token).",
+        incident.id
+    );
+    let said = content
+        .lines()
+        .find(|line| line.contains(&notice))
+        .unwrap_or_else(|| panic!("no notice in the attached draft"));
+    let events = |text: &str| {
+        let start = text.find("\n## Timeline\n").expect("a timeline");
+        let end = text.find("\n## Root cause").expect("a root cause");
+        text[start..end]
+            .lines()
+            .filter(|line| line.starts_with("- ") && !line.starts_with("- _…"))
+            .count()
+    };
+    let (total, kept) = (events(&draft), events(content));
+    assert!(
+        total > 1_100 && kept > 0 && kept < total,
+        "{kept} of {total}"
+    );
+    assert!(
+        said.starts_with(&format!("- _… {} of {total} ", total - kept)),
+        "{said}"
+    );
+    let metrics = &draft[draft.find("\n## Metrics").expect("metrics")..];
+    assert!(
+        content.ends_with(metrics),
+        "the sections after the timeline are whole"
+    );
+    warroom.assert_nothing_refused();
+    warroom.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limited_draft_is_posted_once_after_retry_after() {
+    let backend = test_backends().await.remove(0);
+    let mut warroom = Running::start(&backend).await;
+    warroom.connected().await;
+    let (incident, thread) = warroom.declare("checkout is down").await;
+    warroom.summary(&thread).await;
+    // Every message of the declaration is out, so the next one is the draft.
+    let fake = &warroom.fake;
+    eventually("the announcement", WAIT, || {
+        fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+    })
+    .await;
+    warroom.fake.rate_limit_next_message(1.0);
+    let posted = warroom.postmortem(&incident, &thread).await;
+
+    let attempts: Vec<Recorded> = warroom
+        .fake
+        .requests_to(&Method::POST, &format!("/channels/{thread}/messages"))
+        .into_iter()
+        .filter(|r| !r.files.is_empty())
+        .collect();
+    let statuses: Vec<u16> = attempts.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 200], "refused once, then posted");
+    let waited = attempts[1].at - attempts[0].at;
+    assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
+    let with_files = warroom
+        .fake
+        .messages_in(&thread)
+        .into_iter()
+        .filter(|m| !m.files.is_empty())
+        .count();
+    assert_eq!(with_files, 1, "one draft in the room");
+    assert!(posted.files[0].1 == warroom.api_draft(&incident.id).await);
+    warroom.stop().await;
 }

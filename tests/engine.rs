@@ -205,6 +205,7 @@ fn op_name(op: &Operation) -> String {
         Operation::Post { to, .. } => format!("post:{to:?}"),
         Operation::Edit { handle, .. } => format!("edit:{handle}"),
         Operation::Pin { handle } => format!("pin:{handle}"),
+        Operation::Upload { file, .. } => format!("upload:{}", file.filename),
         Operation::Page { event, .. } => format!("page:{}", event.action.as_str()),
     }
 }
@@ -587,6 +588,7 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
                 Action::Post { posted, .. } => format!("post in {}", posted.channel),
                 Action::Edit { .. } => "edit".to_string(),
                 Action::Pin { .. } => "pin".to_string(),
+                Action::Upload { posted, .. } => format!("upload in {}", posted.channel),
             })
             .collect();
         let in_room = format!("post in {room}");

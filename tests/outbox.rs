@@ -204,6 +204,7 @@ async fn a_war_room_is_set_up_in_order() {
                 Action::Post { .. } => "post",
                 Action::Edit { .. } => "edit",
                 Action::Pin { .. } => "pin",
+                Action::Upload { .. } => "upload",
             })
             .collect();
         assert_eq!(

@@ -1,6 +1,7 @@
 //! The postmortem draft end to end: a scripted incident driven through the real
-//! engine on a manual clock renders exactly the checked-in draft, and times show in
-//! the configured zone across a clock change while the store keeps UTC.
+//! engine on a manual clock (a recovery action run by the real action worker
+//! included) renders exactly the checked-in draft, and times show in the
+//! configured zone across a clock change while the store keeps UTC.
 //!
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
@@ -9,8 +10,13 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::{Backend, fresh_store, insert_incidents, test_backends};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use warroom::actions::worker::ActionWorker;
+use warroom::actions::{EnvLookup, Runner};
 use warroom::clock::{ManualClock, SharedClock};
 use warroom::command;
 use warroom::config::Config;
@@ -68,9 +74,24 @@ identified = "We have identified the issue affecting {service}: {cause}."
 monitoring = "A fix for {service} is in place; we are monitoring."
 resolved = "The issue affecting {service} has been resolved."
 
+[actions.rollback]
+kind = "program"
+description = "Roll a service back"
+program = "FIXTURES/release.sh"
+args = ["{target}"]
+env = ["RELEASE_FIFO"]
+params = { target = { required = true, pattern = "[a-z-]+", description = "the service" } }
+approval = "commander"
+allowed_roles = ["commander", "technical"]
+
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+
+/// How long the test waits for the action's program to start.
+const PATIENCE: Duration = Duration::from_secs(15);
 
 const GOLDEN: &str = "tests/golden/postmortem-sev1.md";
 
@@ -79,8 +100,12 @@ struct Harness {
     store: Store,
     dispatcher: Dispatcher,
     platform: Arc<TestingPlatform>,
+    worker: ActionWorker,
     clock: ManualClock,
     config: Arc<Config>,
+    /// The FIFO the `rollback` action's program waits on.
+    release: PathBuf,
+    _fifo_dir: tempfile::TempDir,
     _backend: Backend,
 }
 
@@ -94,8 +119,12 @@ impl Harness {
         ));
         let store = fresh_store(&backend).await;
         let config = Arc::new(
-            Config::from_toml_str(&CONFIG.replace("TIMEZONE", timezone))
-                .expect("test config is valid"),
+            Config::from_toml_str(
+                &CONFIG
+                    .replace("TIMEZONE", timezone)
+                    .replace("FIXTURES", FIXTURES),
+            )
+            .expect("test config is valid"),
         );
         let wakeup = Arc::new(tokio::sync::Notify::new());
         let engine = Engine::new(
@@ -108,17 +137,32 @@ impl Harness {
         let dispatcher = Dispatcher::new(
             store.clone(),
             vec![platform.clone()],
-            shared,
+            shared.clone(),
             DispatcherSettings::default(),
             wakeup,
         );
+        let fifo_dir = tempfile::tempdir().expect("a temporary directory");
+        let release = fifo_dir.path().join("release");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&release)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", release.display());
+        let fifo = release.display().to_string();
+        let env: EnvLookup =
+            Arc::new(move |name: &str| (name == "RELEASE_FIFO").then(|| fifo.clone()));
+        let runner = Runner::new(env, config.actions().values());
+        let worker = ActionWorker::new(engine.clone(), runner, shared);
         Self {
             engine,
             store,
             dispatcher,
             platform,
+            worker,
             clock,
             config,
+            release,
+            _fifo_dir: fifo_dir,
             _backend: backend,
         }
     }
@@ -164,20 +208,50 @@ impl Harness {
         self.clock.advance(Duration::from_secs(minutes * 60));
     }
 
+    /// Lets the action worker run the queued `rollback`, which lasts `seconds`
+    /// on the test's clock: the program starts (its start time is recorded), the
+    /// clock moves on, and only then is the program let go.
+    async fn run_action_for(&self, seconds: u64) {
+        let worker = self.worker.clone();
+        let pass = tokio::spawn(async move { worker.run_due().await });
+        // Opening a FIFO to write without blocking succeeds only once a reader
+        // has it open: the program is running.
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let mut writer = loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&self.release)
+            {
+                Ok(writer) => break writer,
+                Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the action's program did not start"
+                    );
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(error) => panic!("open {}: {error}", self.release.display()),
+            }
+        };
+        self.clock.advance(Duration::from_secs(seconds));
+        writeln!(writer, "released").expect("write to the FIFO");
+        drop(writer);
+        let ran = pass
+            .await
+            .expect("the pass ends")
+            .expect("database answers");
+        assert_eq!(ran, 1, "one run was queued");
+    }
+
     async fn draft(&self, id: &IncidentId) -> String {
-        let incident = self.store.incident(id).await.expect("read").expect("found");
-        let timeline = self.store.timeline(id).await.expect("timeline");
-        let followups = self.store.followups(id).await.expect("follow-ups");
-        let updates = self.store.status_updates(id).await.expect("updates");
-        render::postmortem(
-            &PostmortemRecord {
-                incident: &incident,
-                timeline: &timeline,
-                followups: &followups,
-                updates: &updates,
-            },
-            &self.config,
-        )
+        let record = self
+            .store
+            .incident_record(id)
+            .await
+            .expect("read")
+            .expect("found");
+        render::postmortem(&PostmortemRecord::of(&record), &self.config)
     }
 }
 
@@ -236,7 +310,12 @@ async fn a_scripted_sev1_renders_exactly_the_golden_postmortem() {
             "status identified bad deploy of checkout-api (config *flag* | v2)",
         )
         .await;
-        h.minutes(4);
+        h.run("UBOB", &room, "run rollback target=checkout-api")
+            .await;
+        h.minutes(1);
+        h.run("UALICE", &room, "approve 1").await;
+        h.run_action_for(150).await;
+        h.clock.advance(Duration::from_secs(30));
         h.run("UCAROL", &room, "update rollback in progress").await;
         h.minutes(10);
         h.run("UBOB", &room, "status monitoring").await;
@@ -310,7 +389,7 @@ async fn a_clock_change_inside_an_incident_shows_local_times_and_keeps_utc_store
 }
 
 #[tokio::test]
-async fn the_postmortem_command_posts_a_summary_with_the_draft_link_and_records_it() {
+async fn the_postmortem_command_shares_the_draft_as_a_file_with_a_summary_and_records_it() {
     let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     for backend in test_backends().await {
         let h = Harness::new(backend, "UTC", start).await;
@@ -335,7 +414,11 @@ async fn the_postmortem_command_posts_a_summary_with_the_draft_link_and_records_
         assert!(
             last.starts_with(&format!(
                 "Postmortem draft · {id} · SEV1 · checkout is down\n\
-                 Duration 30m (14:00 UTC – 14:30 UTC), acknowledged after 3m, mitigated after 10m."
+                 Severity: SEV1 (Critical)\n\
+                 Duration: 30m (14:00 UTC – 14:30 UTC)\n\
+                 Time to acknowledge: 3m\n\
+                 Time to mitigate: 10m\n\
+                 Time to resolve: 30m\n"
             )),
             "{last}"
         );
@@ -355,7 +438,16 @@ async fn the_postmortem_command_posts_a_summary_with_the_draft_link_and_records_
                 "Postmortem draft posted"
             )
         );
-        assert!(h.draft(&id).await.contains("— Postmortem draft posted\n"));
+        let files = h.platform.files_in(&room);
+        assert_eq!(files.len(), 1, "one file shared");
+        let file = &files[0];
+        assert_eq!(file.filename, format!("postmortem-{id}.md"));
+        assert_eq!(
+            file.title,
+            format!("Postmortem draft · {id} · checkout is down")
+        );
+        assert_eq!(file.content, h.draft(&id).await, "the file is the draft");
+        assert!(file.content.contains("— Postmortem draft posted\n"));
     }
 }
 
@@ -480,4 +572,133 @@ async fn stats_over_an_empty_window_say_so() {
             "No incidents were declared in the last 90 days (drills excluded)."
         );
     }
+}
+
+#[test]
+fn a_draft_over_a_size_limit_leaves_out_the_middle_of_the_timeline_and_says_where_the_whole_is() {
+    let config = Config::from_toml_str(
+        &CONFIG
+            .replace("TIMEZONE", "UTC")
+            .replace("FIXTURES", FIXTURES),
+    )
+    .expect("test config is valid");
+    let declared = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    let incident = common::incident(1, declared);
+    let timeline: Vec<TimelineEvent> = (0..1_000)
+        .map(|n| TimelineEvent {
+            at: declared + chrono::TimeDelta::seconds(n),
+            kind: EventKind::Note,
+            actor: "alice".into(),
+            text: format!("note {n:04} {}", "x".repeat(80)),
+        })
+        .collect();
+    let record = PostmortemRecord {
+        incident: &incident,
+        timeline: &timeline,
+        followups: &[],
+        updates: &[],
+        action_runs: &[],
+    };
+    let whole = render::postmortem(&record, &config);
+    assert_eq!(
+        render::postmortem_within(&record, &config, whole.len()),
+        whole,
+        "a draft within the limit is whole"
+    );
+
+    let limit = whole.len() / 2;
+    let cut = render::postmortem_within(&record, &config, limit);
+    assert!(
+        cut.len() <= limit,
+        "{} bytes over a {limit}-byte limit",
+        cut.len()
+    );
+    let notes = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.contains(" — note "))
+            .map(str::to_string)
+            .collect()
+    };
+    let whole_notes = notes(&whole);
+    let notice_at = cut
+        .find("- _… ")
+        .expect("a notice where events were left out");
+    let (before, after) = (notes(&cut[..notice_at]), notes(&cut[notice_at..]));
+    let left_out = 1_000 - before.len() - after.len();
+    assert!(!before.is_empty() && !after.is_empty() && left_out > 0);
+    // The first and the last events stay, in order, around the notice.
+    assert!(
+        before[..] == whole_notes[..before.len()],
+        "the start is kept as it was"
+    );
+    assert!(
+        after[..] == whole_notes[1_000 - after.len()..],
+        "the end is kept as it was"
+    );
+    let notice = format!(
+        "- _… {left_out} of 1000 timeline events are left out here to keep this file within \
+         the chat platform's size limit. The whole draft is at \
+         <https://warroom.test/api/incidents/{}/postmortem.md> (needs the API token)._\n",
+        incident.id
+    );
+    assert!(
+        cut[notice_at..].starts_with(&notice),
+        "the notice says how many and where"
+    );
+    let tail = &whole[whole.find("\n## Root cause").expect("root cause")..];
+    assert!(
+        cut.ends_with(tail),
+        "the sections after the timeline are whole"
+    );
+    let head = &whole[..whole.find("- 14:00 — note 0000").expect("first note")];
+    assert!(
+        cut.starts_with(head),
+        "the sections before the timeline are whole"
+    );
+}
+
+#[test]
+fn a_draft_too_long_outside_its_timeline_is_still_cut_to_the_limit() {
+    let config = Config::from_toml_str(
+        &CONFIG
+            .replace("TIMEZONE", "UTC")
+            .replace("FIXTURES", FIXTURES),
+    )
+    .expect("test config is valid");
+    let declared = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    let incident = common::incident(1, declared);
+    let followups: Vec<warroom::domain::FollowUp> = (1..=2_000)
+        .map(|number| warroom::domain::FollowUp {
+            number,
+            text: format!("follow-up {number} — ünïcode on every line"),
+            owner: None,
+            due: None,
+            done: false,
+            created_at: declared,
+        })
+        .collect();
+    let record = PostmortemRecord {
+        incident: &incident,
+        timeline: &[],
+        followups: &followups,
+        updates: &[],
+        action_runs: &[],
+    };
+    let limit = 20_000;
+    assert!(render::postmortem(&record, &config).len() > limit);
+    let cut = render::postmortem_within(&record, &config, limit);
+    assert!(cut.len() <= limit, "{} bytes", cut.len());
+    assert!(
+        cut.ends_with(&format!(
+            "_… the rest of this draft is left out to keep this file within the chat platform's \
+             size limit. The whole draft is at \
+             <https://warroom.test/api/incidents/{}/postmortem.md> (needs the API token)._\n",
+            incident.id
+        )),
+        "the cut says where the whole draft is"
+    );
+    assert!(
+        !cut.contains("timeline events are left out"),
+        "no timeline was cut"
+    );
 }

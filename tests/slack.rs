@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warroom::config::{Config, Settings};
-use warroom::domain::{EventKind, IncidentId};
+use warroom::domain::{EventKind, IncidentId, TimelineEvent};
 use warroom::engine::Engine;
 use warroom::startup::Application;
 use warroom::store::IncidentFilter;
 
 const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
+const API_TOKEN: &str = "fake-api-token-0123456789";
 const OPS: &str = "C0OPS";
 
 fn config(mode: &str, announce: &str) -> Config {
@@ -88,6 +89,7 @@ impl Bot {
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
             ("SLACK_APP_TOKEN", slack_fake::APP_TOKEN.to_string()),
+            ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
         ]);
         let settings =
             Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings are valid");
@@ -1181,12 +1183,20 @@ async fn the_resolution_checklist_reaches_slack_as_blocks_and_its_button_drafts_
         "1790000300.000100",
     );
     assert_eq!(bot.click(&click).await.status(), 200);
-    fake.wait_for("the postmortem draft posted", |f| {
-        f.messages_in(&room.id)
-            .iter()
-            .any(|m| m.text.starts_with(&format!("Postmortem draft · {id}")))
+    fake.wait_for("the postmortem draft shared", |f| {
+        !f.files_in(&room.id).is_empty()
     })
     .await;
+    let files = fake.files_in(&room.id);
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].filename, format!("postmortem-{id}.md"));
+    assert!(
+        files[0]
+            .initial_comment
+            .starts_with(&format!("Postmortem draft · {id}")),
+        "{}",
+        files[0].initial_comment
+    );
     let timeline = bot.engine.store().timeline(&id).await.expect("timeline");
     assert_eq!(
         timeline
@@ -1195,5 +1205,195 @@ async fn the_resolution_checklist_reaches_slack_as_blocks_and_its_button_drafts_
             .count(),
         1
     );
+    bot.stop().await;
+}
+
+/// The war room of an incident.
+async fn room_of(bot: &Bot, id: &IncidentId) -> String {
+    bot.engine
+        .store()
+        .incident(id)
+        .await
+        .expect("store answers")
+        .and_then(|incident| incident.room)
+        .expect("the war room exists")
+}
+
+/// Adds `count` notes to an incident's timeline, one a second after it was declared.
+async fn add_notes(bot: &Bot, id: &IncidentId, count: i64) {
+    let store = bot.engine.store();
+    let declared = store
+        .incident(id)
+        .await
+        .expect("store answers")
+        .expect("the incident exists")
+        .declared_at;
+    let mut tx = store.begin().await.expect("begin");
+    for n in 0..count {
+        let event = TimelineEvent {
+            at: declared + chrono::TimeDelta::seconds(n),
+            kind: EventKind::Note,
+            actor: "UBOB".into(),
+            text: format!("checked shard {} | p99 *{n}ms* <see dashboards>", n % 16),
+        };
+        tx.record_event(id, &event).await.expect("record");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// The draft as `GET /api/incidents/{id}/postmortem.md` serves it now.
+async fn api_draft(bot: &Bot, id: &IncidentId) -> Vec<u8> {
+    let response = bot
+        .http
+        .get(format!(
+            "http://{}/api/incidents/{id}/postmortem.md",
+            bot.addr
+        ))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(response.status(), 200);
+    response.bytes().await.expect("a body").to_vec()
+}
+
+/// Slack's limits on a message: text, blocks, and each block's text.
+fn assert_within_slack_limits(what: &str, text: &str, blocks: &Value) {
+    assert!(text.chars().count() <= 40_000, "{what}: text too long");
+    let blocks = blocks.as_array().map(Vec::as_slice).unwrap_or_default();
+    assert!(blocks.len() <= 50, "{what}: {} blocks", blocks.len());
+    for block in blocks {
+        let limit = if block["type"] == "header" { 150 } else { 3000 };
+        let length = block["text"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .count();
+        assert!(length <= limit, "{what}: a block of {length} characters");
+    }
+}
+
+#[tokio::test]
+async fn the_postmortem_of_a_10000_event_incident_is_shared_whole_within_slacks_limits() {
+    for backend in test_backends().await {
+        let name = backend.name;
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let bot = Bot::start(&backend, &fake, "http", &announce).await;
+        let (id, _) = declare(&bot, &fake, &announce, "trigger-pm-1").await;
+        let room = room_of(&bot, &id).await;
+        add_notes(&bot, &id, 10_000).await;
+
+        // `/incident timeline` answers within the limits, however long the timeline.
+        let timeline = bot
+            .command(&fake, "UALICE", &room, "timeline", "trigger-pm-2")
+            .await;
+        assert_within_slack_limits("timeline", &text_of(&timeline), &timeline["blocks"]);
+        assert!(
+            timeline.to_string().contains("more block(s) not shown"),
+            "[{name}] the cut is said"
+        );
+
+        let answer = bot
+            .command(&fake, "UALICE", &room, "postmortem", "trigger-pm-3")
+            .await;
+        assert_eq!(
+            text_of(&answer),
+            format!("The postmortem draft of {id} is posted in its war room."),
+            "[{name}]"
+        );
+        fake.wait_for("the draft shared", |f| {
+            !f.done("files.completeUploadExternal").is_empty()
+        })
+        .await;
+
+        let files = fake.files_in(&room);
+        assert_eq!(files.len(), 1, "[{name}] one file in the room");
+        let file = &files[0];
+        assert_eq!(file.filename, format!("postmortem-{id}.md"), "[{name}]");
+        assert_eq!(
+            file.title,
+            format!("Postmortem draft · {id} · checkout is down"),
+            "[{name}]"
+        );
+        let draft = api_draft(&bot, &id).await;
+        assert!(draft.len() > 500_000, "[{name}] {} bytes", draft.len());
+        assert!(
+            file.content == draft,
+            "[{name}] the file is the API's draft, byte for byte"
+        );
+        assert!(
+            file.initial_comment.starts_with(&format!(
+                "Postmortem draft · {id} · SEV1 · checkout is down\n\
+                 Severity: SEV1 (Critical)\n\
+                 Duration: still open (declared "
+            )),
+            "[{name}] {}",
+            file.initial_comment
+        );
+        assert!(
+            file.initial_comment.contains(&format!(
+                "<https://warroom.test/api/incidents/{id}/postmortem.md|postmortem.md>"
+            )),
+            "[{name}] {}",
+            file.initial_comment
+        );
+
+        // The fake refuses what Slack refuses, limits included: nothing was refused.
+        let refused: Vec<String> = fake
+            .calls()
+            .iter()
+            .filter(|call| !call.ok)
+            .map(|call| format!("{} {}", call.method, call.status))
+            .collect();
+        assert!(refused.is_empty(), "[{name}] refused: {refused:?}");
+        assert!(
+            fake.sent_files()
+                .iter()
+                .all(|(_, _, status)| *status == 200),
+            "[{name}] {:?}",
+            fake.sent_files()
+        );
+        for post in fake.done("chat.postMessage") {
+            let blocks: Value = serde_json::from_str(post.arg("blocks")).unwrap_or(Value::Null);
+            assert_within_slack_limits("a post", post.arg("text"), &blocks);
+        }
+        bot.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limited_upload_completion_waits_retry_after_and_shares_one_file() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    let (id, _) = declare(&bot, &fake, &announce, "trigger-up-1").await;
+    let room = room_of(&bot, &id).await;
+    fake.rate_limit_next("files.completeUploadExternal", 1);
+    bot.command(&fake, "UALICE", &room, "postmortem", "trigger-up-2")
+        .await;
+    fake.wait_for("the draft shared", |f| {
+        !f.done("files.completeUploadExternal").is_empty()
+    })
+    .await;
+
+    let completions: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| call.method == "files.completeUploadExternal")
+        .collect();
+    assert_eq!(completions.len(), 2, "refused once, then done");
+    assert_eq!((completions[0].status, completions[1].ok), (429, true));
+    let waited = completions[1].at.duration_since(completions[0].at);
+    assert!(
+        waited >= Duration::from_secs(1),
+        "waited {waited:?} ≥ Retry-After"
+    );
+    // The retry started a new upload; the refused one was never shared.
+    assert_eq!(fake.done("files.getUploadURLExternal").len(), 2);
+    let files = fake.files_in(&room);
+    assert_eq!(files.len(), 1, "one file visible");
+    assert!(files[0].content == api_draft(&bot, &id).await);
     bot.stop().await;
 }

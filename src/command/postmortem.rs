@@ -7,9 +7,9 @@ pub(super) const POSTMORTEM: Subcommand = Subcommand {
     name: "postmortem",
     usage: &["/incident postmortem"],
     summary: "Draft the postmortem in the channel.",
-    help: "Drafts the postmortem from what the incident recorded and posts its summary in \
-           the war room, with a link to the full Markdown draft \
-           (GET /api/incidents/<id>/postmortem.md, behind the API token).",
+    help: "Drafts the postmortem from what the incident recorded and shares it in the war \
+           room as a Markdown file, with a summary of the headline numbers. The latest \
+           draft is always at GET /api/incidents/<id>/postmortem.md (behind the API token).",
     examples: &[
         "/incident postmortem",
         "/incident postmortem INC-20261123-001",

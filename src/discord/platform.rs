@@ -7,9 +7,9 @@
 use super::rest::{Rest, RestError, text_field};
 use crate::config::Config;
 use crate::domain::{Platform, UserId};
-use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec};
+use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::Message;
-use crate::render::discord::{self as markup, is_snowflake, truncate};
+use crate::render::discord::{self as markup, ATTACHMENT_MAX, is_snowflake, truncate};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -20,6 +20,9 @@ pub const THREAD_NAME_MAX: usize = 100;
 pub const AUTO_ARCHIVE_MINUTES: u32 = 10080;
 /// Channel type of a public thread.
 const PUBLIC_THREAD: u8 = 11;
+/// Discord's limits on a message's `nonce` and an attachment's description.
+const NONCE_MAX: usize = 25;
+const ATTACHMENT_DESCRIPTION_MAX: usize = 1024;
 
 /// Where war rooms open.
 #[derive(Debug, Clone)]
@@ -149,6 +152,73 @@ impl ChatPlatform for DiscordPlatform {
             .map_err(delivery)?;
         Ok(())
     }
+
+    /// One message: the summary (an embed, as a message with fields renders) with
+    /// the file as `files[0]`. Its `nonce` is derived from the channel and the
+    /// file, and `enforce_nonce` makes Discord return the message it already
+    /// created with that nonce in the last few minutes instead of a second one, so
+    /// a retry after a lost answer does not post the draft twice.
+    async fn upload(
+        &self,
+        channel: &str,
+        file: &UploadFile,
+        summary: &Message,
+    ) -> Result<(), DeliveryError> {
+        let bytes = file.content.as_bytes();
+        if bytes.len() > ATTACHMENT_MAX {
+            return Err(DeliveryError::Permanent(format!(
+                "{} is {} bytes; Discord takes attachments of at most {ATTACHMENT_MAX}",
+                file.filename,
+                bytes.len()
+            )));
+        }
+        let rendered = markup::render(summary, &self.config);
+        let mut files = vec![(file.filename.clone(), bytes.to_vec())];
+        files.extend(rendered.attachment);
+        // The draft is `files[0]`; a summary too long for its embed brings its own file.
+        let attachments: Vec<Value> = files
+            .iter()
+            .enumerate()
+            .map(|(id, (filename, _))| match id {
+                0 => json!({
+                    "id": id,
+                    "filename": filename,
+                    "description": truncate(&file.title, ATTACHMENT_DESCRIPTION_MAX),
+                }),
+                _ => json!({ "id": id, "filename": filename }),
+            })
+            .collect();
+        let mut body = rendered.body;
+        if let Some(map) = body.as_object_mut() {
+            map.insert("attachments".into(), Value::Array(attachments));
+            map.insert("nonce".into(), json!(nonce(channel, file)));
+            map.insert("enforce_nonce".into(), json!(true));
+        }
+        let path = format!("/channels/{channel}/messages");
+        self.rest
+            .with_files(Method::POST, &path, &body, &files)
+            .await
+            .map_err(delivery)?;
+        Ok(())
+    }
+}
+
+/// The same upload to the same channel always gets the same nonce: the first
+/// 25 hex digits of a SHA-256 over both.
+fn nonce(channel: &str, file: &UploadFile) -> String {
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [channel, &file.filename, &file.title, &file.content] {
+        hash.update(part.as_bytes());
+        hash.update(&[0]);
+    }
+    hash.finish()
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>()
+        .chars()
+        .take(NONCE_MAX)
+        .collect()
 }
 
 /// The room name within Discord's 100 characters, never empty.
@@ -180,6 +250,32 @@ mod tests {
         assert_eq!(name.chars().count(), THREAD_NAME_MAX);
         assert!(name.starts_with("INC-20261123-001 · "));
         assert_eq!(thread_name("  "), "incident");
+    }
+
+    #[test]
+    fn an_upload_has_one_nonce_within_discords_limit() {
+        let file = UploadFile {
+            filename: "postmortem-INC-20261123-001.md".into(),
+            title: "Postmortem draft".into(),
+            content: "# Postmortem".into(),
+        };
+        let first = nonce("200", &file);
+        assert_eq!(first.len(), NONCE_MAX);
+        assert_eq!(first, nonce("200", &file), "a retry sends the same nonce");
+        assert_ne!(
+            first,
+            nonce("201", &file),
+            "another channel, another message"
+        );
+        let later = UploadFile {
+            content: "# Postmortem, later".into(),
+            ..file
+        };
+        assert_ne!(
+            first,
+            nonce("200", &later),
+            "another draft, another message"
+        );
     }
 
     #[test]

@@ -95,33 +95,32 @@ impl Rest {
         path: &str,
         message: &DiscordMessage,
     ) -> Result<Value, RestError> {
-        self.with_files(method, path, &message.body, message.attachment.as_ref())
-            .await
+        let files: Vec<(String, Vec<u8>)> = message.attachment.iter().cloned().collect();
+        self.with_files(method, path, &message.body, &files).await
     }
 
-    /// `body` as JSON, or as `payload_json` beside one file.
-    async fn with_files(
+    /// `body` as JSON, or as `payload_json` beside `files[0]`, `files[1]`, … (whose
+    /// `attachments` entries the body lists with the same ids).
+    pub async fn with_files(
         &self,
         method: Method,
         path: &str,
         body: &Value,
-        attachment: Option<&(String, Vec<u8>)>,
+        files: &[(String, Vec<u8>)],
     ) -> Result<Value, RestError> {
         let request = self.request(method, path);
-        let request = match attachment {
-            None => request.json(body),
-            Some((name, bytes)) => {
-                let file = reqwest::multipart::Part::bytes(bytes.clone())
-                    .file_name(name.clone())
-                    .mime_str("text/plain; charset=utf-8")
-                    .map_err(|error| RestError::Decode(error.to_string()))?;
-                let form = reqwest::multipart::Form::new()
-                    .text("payload_json", body.to_string())
-                    .part("files[0]", file);
-                request.multipart(form)
-            }
-        };
-        self.send(request).await
+        if files.is_empty() {
+            return self.send(request.json(body)).await;
+        }
+        let mut form = reqwest::multipart::Form::new().text("payload_json", body.to_string());
+        for (index, (name, bytes)) in files.iter().enumerate() {
+            let file = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(name.clone())
+                .mime_str("text/plain; charset=utf-8")
+                .map_err(|error| RestError::Decode(error.to_string()))?;
+            form = form.part(format!("files[{index}]"), file);
+        }
+        self.send(request.multipart(form)).await
     }
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {

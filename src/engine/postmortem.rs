@@ -1,21 +1,23 @@
-//! `/incident postmortem`: posts the draft's summary in the war room and records
-//! that a postmortem was posted (the stats count it).
+//! `/incident postmortem`: shares the postmortem draft in the war room as a file,
+//! with a summary of the headline numbers, and records that a postmortem was
+//! posted (the stats count it).
 //!
-//! Must not: render the draft (the render layer does) or upload files; the full
-//! Markdown is served by the JSON API, which the posted message links to.
+//! Must not: render the draft (the render layer does) or talk to a platform (the
+//! outbox uploads it). The draft is rendered here, at the moment of the command,
+//! so the file shows the incident as it stood when it was asked for.
 
 use super::session::Session;
-use super::{Reply, Stop};
+use super::{Reply, Stop, refuse};
 use crate::domain::{EventKind, IncidentId};
-use crate::render;
+use crate::outbox::{Destination, Operation, UploadFile};
+use crate::render::{self, PostmortemRecord};
 
 pub(super) async fn post(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
-    let message = render::postmortem_posted(&incident, session.config());
-    session.post_in_room(&incident, message).await?;
+    // Recorded first, so the file has the same timeline as the API's draft from now on.
     session
         .record(
             &incident.id,
@@ -23,6 +25,28 @@ pub(super) async fn post(
             "Postmortem draft posted".to_string(),
         )
         .await?;
+    let Some(record) = session.tx.incident_record(&incident.id).await? else {
+        return Err(refuse(format!(
+            "{} could not be read back; nothing was posted.",
+            incident.id
+        )));
+    };
+    let config = session.config();
+    let content = render::postmortem_within(
+        &PostmortemRecord::of(&record),
+        config,
+        render::file_limit(incident.platform),
+    );
+    let upload = Operation::Upload {
+        to: Destination::Room,
+        file: UploadFile {
+            filename: format!("postmortem-{}.md", incident.id),
+            title: format!("Postmortem draft · {} · {}", incident.id, incident.title),
+            content,
+        },
+        summary: render::for_incident(&incident, render::postmortem_posted(&incident, config)),
+    };
+    session.enqueue(&incident, upload).await?;
     Ok(Reply::ephemeral(format!(
         "The postmortem draft of {} is posted in its war room.",
         incident.id

@@ -326,12 +326,9 @@ impl Inner {
                 message,
                 handle,
             } => {
-                let channel = match to {
-                    Destination::Channel(channel) => channel.clone(),
-                    Destination::Room => match self.room(incident).await? {
-                        Ok(room) => room,
-                        Err(error) => return Ok(Err(error)),
-                    },
+                let channel = match self.channel(to, incident).await? {
+                    Ok(channel) => channel,
+                    Err(error) => return Ok(Err(error)),
                 };
                 match handle {
                     None => platform
@@ -361,6 +358,16 @@ impl Inner {
                 Ok(posted) => platform.pin(&posted).await.map(|()| Delivered::Nothing),
                 Err(error) => Err(error),
             },
+            Operation::Upload { to, file, summary } => {
+                let channel = match self.channel(to, incident).await? {
+                    Ok(channel) => channel,
+                    Err(error) => return Ok(Err(error)),
+                };
+                platform
+                    .upload(&channel, file, summary)
+                    .await
+                    .map(|()| Delivered::Nothing)
+            }
             Operation::Page { .. } => Err(permanent("a page is not a chat operation")),
         })
     }
@@ -414,6 +421,18 @@ impl Inner {
                 None => Err(permanent(&format!("incident {id} does not exist"))),
             },
         )
+    }
+
+    /// The channel a destination names.
+    async fn channel(
+        &self,
+        to: &Destination,
+        incident: Option<&IncidentId>,
+    ) -> Result<Result<String, DeliveryError>, StoreError> {
+        match to {
+            Destination::Channel(channel) => Ok(Ok(channel.clone())),
+            Destination::Room => self.room(incident).await,
+        }
     }
 
     /// The message posted earlier under `handle`; like the room, it exists by now or never will.
@@ -478,6 +497,7 @@ fn operation_name(operation: &Operation) -> &'static str {
         Operation::Post { .. } => "post",
         Operation::Edit { .. } => "edit",
         Operation::Pin { .. } => "pin",
+        Operation::Upload { .. } => "upload",
         Operation::Page { .. } => "page",
     }
 }

@@ -43,6 +43,13 @@ pub enum Operation {
     Edit { handle: String, message: Message },
     /// Pin the message posted earlier under `handle` in the war room.
     Pin { handle: String },
+    /// Share a file with a summary message introducing it, as one post where the
+    /// platform allows (the postmortem draft).
+    Upload {
+        to: Destination,
+        file: UploadFile,
+        summary: Message,
+    },
     /// Send an event to the paging service. If the service refuses it for good,
     /// `if_refused` is posted in the war room with the service's reason, because
     /// people who were meant to be paged were not.
@@ -57,6 +64,16 @@ impl Operation {
     pub fn is_page(&self) -> bool {
         matches!(self, Operation::Page { .. })
     }
+}
+
+/// A text file to share; its content is already within the platform's size limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadFile {
+    /// e.g. `postmortem-INC-20261123-001.md`.
+    pub filename: String,
+    /// What the platform shows instead of the file name, where it shows one.
+    pub title: String,
+    pub content: String,
 }
 
 /// What a new war room looks like.
@@ -132,6 +149,15 @@ pub trait ChatPlatform: Send + Sync + 'static {
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError>;
 
     async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError>;
+
+    /// Shares `file` in `channel` with `summary`. A retry after a failure part-way
+    /// must not leave two visible copies where the platform lets us avoid it.
+    async fn upload(
+        &self,
+        channel: &str,
+        file: &UploadFile,
+        summary: &Message,
+    ) -> Result<(), DeliveryError>;
 
     /// A link that opens the room, for pages; `None` if the platform has none.
     fn room_url(&self, _room: &str) -> Option<String> {

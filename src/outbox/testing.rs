@@ -11,7 +11,7 @@
 //! whose name exists returns that room, inviting a member again changes nothing,
 //! and pinning a pinned message keeps one pin.
 
-use super::{ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, RoomSpec};
+use super::{ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, RoomSpec, UploadFile};
 use crate::clock::SharedClock;
 use crate::domain::{Platform, UserId};
 use crate::render::Message;
@@ -30,6 +30,7 @@ pub enum OperationKind {
     Post,
     Edit,
     Pin,
+    Upload,
 }
 
 /// How an operation should fail instead of happening.
@@ -78,6 +79,12 @@ pub enum Action {
     Pin {
         posted: MessageRef,
     },
+    /// A file shared with its summary; the summary is also in the room's messages.
+    Upload {
+        posted: MessageRef,
+        file: UploadFile,
+        summary: Message,
+    },
 }
 
 /// An operation refused through [`TestingPlatform::fail_next`].
@@ -105,6 +112,8 @@ pub struct PostedMessage {
     pub message: Message,
     pub edits: u32,
     pub pinned: bool,
+    /// The file shared with it, for an upload's summary.
+    pub file: Option<UploadFile>,
 }
 
 #[derive(Default)]
@@ -228,6 +237,14 @@ impl TestingPlatform {
             .map(|message| message.message.plain_text())
     }
 
+    /// The files shared in a room or channel, oldest first.
+    pub fn files_in(&self, channel: &str) -> Vec<UploadFile> {
+        self.messages_in(channel)
+            .into_iter()
+            .filter_map(|message| message.file)
+            .collect()
+    }
+
     /// Every pinned message.
     pub fn pinned(&self) -> Vec<MessageRef> {
         self.state()
@@ -347,6 +364,7 @@ impl TestingPlatform {
                 message: message.clone(),
                 edits: 0,
                 pinned: false,
+                file: None,
             });
             posted
         };
@@ -456,6 +474,39 @@ impl ChatPlatform for TestingPlatform {
             posted: posted.clone(),
         };
         self.record(OperationKind::Pin, action).await;
+        Ok(())
+    }
+
+    async fn upload(
+        &self,
+        channel: &str,
+        file: &UploadFile,
+        summary: &Message,
+    ) -> Result<(), DeliveryError> {
+        self.refuse(OperationKind::Upload)?;
+        let posted = {
+            let mut state = self.state();
+            state.next_message += 1;
+            let posted = MessageRef {
+                channel: channel.to_string(),
+                id: format!("m{}", state.next_message),
+            };
+            state.messages.push(PostedMessage {
+                posted: posted.clone(),
+                handle: None,
+                message: summary.clone(),
+                edits: 0,
+                pinned: false,
+                file: Some(file.clone()),
+            });
+            posted
+        };
+        let action = Action::Upload {
+            posted,
+            file: file.clone(),
+            summary: summary.clone(),
+        };
+        self.record(OperationKind::Upload, action).await;
         Ok(())
     }
 }

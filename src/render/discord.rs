@@ -21,6 +21,8 @@ pub const EMBED_DESCRIPTION_MAX: usize = 4096;
 pub const EMBED_FIELDS_MAX: usize = 25;
 pub const FIELD_NAME_MAX: usize = 256;
 pub const FIELD_VALUE_MAX: usize = 1024;
+/// Discord's limit on one attachment where the server has no boost: 10 MiB.
+pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
 /// Buttons per action row, and action rows per message.
 const ROW_BUTTONS_MAX: usize = 5;
 const ROWS_MAX: usize = 5;

@@ -24,11 +24,20 @@ pub use cadence::{
 };
 pub use checklist::{ResolutionChecklist, resolution_checklist};
 pub use layouts::*;
-pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted};
+pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted, postmortem_within};
 pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runbook_steps};
 pub use stats::stats;
 
-use crate::domain::UserId;
+use crate::domain::{Platform, UserId};
+
+/// The largest file a platform takes, in bytes.
+pub fn file_limit(platform: Platform) -> usize {
+    match platform {
+        Platform::Slack => slack::FILE_MAX,
+        Platform::Discord => discord::ATTACHMENT_MAX,
+        Platform::Testing => usize::MAX,
+    }
+}
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,12 @@
 //! text goes.
 
 use super::layouts::{duration, who};
-use super::{Block, Inline, Message};
+use super::{Block, Field, Inline, Message};
 use crate::config::Config;
-use crate::domain::{EventKind, FollowUp, Incident, Role, StatusUpdate, TimelineEvent};
+use crate::domain::{
+    ActionRun, EventKind, FollowUp, Incident, IncidentRecord, Role, RunStatus, StatusUpdate,
+    TimelineEvent,
+};
 use chrono::{DateTime, Offset, TimeDelta, Utc};
 use std::fmt::Write;
 
@@ -23,69 +26,183 @@ pub struct PostmortemRecord<'a> {
     pub followups: &'a [FollowUp],
     /// The public updates; the one given when the cause was identified is the root cause.
     pub updates: &'a [StatusUpdate],
+    /// Runs of recovery actions, oldest first.
+    pub action_runs: &'a [ActionRun],
+}
+
+impl<'a> PostmortemRecord<'a> {
+    /// The draft's view of an incident's whole record.
+    pub fn of(record: &'a IncidentRecord) -> Self {
+        Self {
+            incident: &record.incident,
+            timeline: &record.timeline,
+            followups: &record.followups,
+            updates: &record.updates,
+            action_runs: &record.action_runs,
+        }
+    }
 }
 
 /// The postmortem draft as Markdown.
 pub fn postmortem(record: &PostmortemRecord<'_>, config: &Config) -> String {
-    let incident = record.incident;
-    let mut out = String::with_capacity(1024 + record.timeline.len() * 96);
-    header(&mut out, incident, config);
-    summary(&mut out, incident, config);
-    impact(&mut out, incident, config);
-    timeline(&mut out, record, config);
-    root_cause(&mut out, record);
-    resolution(&mut out, incident);
-    out.push_str("\n## Actions taken\n\nNo recovery actions were run through warroom.\n");
-    out.push_str(
-        "\n## What went well\n\n_To fill in._\n\
-         \n## What went wrong\n\n_To fill in._\n\
-         \n## Where we got lucky\n\n_To fill in._\n",
-    );
-    action_items(&mut out, incident, record.followups, config);
-    out.push_str("\n## Lessons learned\n\n_To fill in._\n");
-    metrics(&mut out, incident, config);
+    Draft::new(record, config).text
+}
+
+/// The draft within `max_bytes`, for platforms that limit a file's size. It is
+/// the whole draft when that fits; otherwise timeline events are left out from
+/// the middle (the start and the end of an incident say the most), and a line
+/// where they were says how many and where the whole draft is.
+pub fn postmortem_within(
+    record: &PostmortemRecord<'_>,
+    config: &Config,
+    max_bytes: usize,
+) -> String {
+    let draft = Draft::new(record, config);
+    if draft.text.len() <= max_bytes {
+        return draft.text;
+    }
+    let total = draft.line_ends.len();
+    let url = draft_url(record.incident, config);
+    let notice = |left_out: usize| {
+        format!(
+            "- _… {left_out} of {total} timeline events are left out here to keep this file \
+             within the chat platform's size limit. The whole draft is at <{url}> (needs the \
+             API token)._\n"
+        )
+    };
+    let text = draft.text.as_str();
+    let (lines_start, lines_end) = (draft.lines_start, draft.lines_end());
+    // The notice is sized for the most it can say, so what is kept never outgrows it.
+    let fixed = text.len() - (lines_end - lines_start) + notice(total).len();
+    let budget = max_bytes.saturating_sub(fixed);
+    let start_of = |line: usize| {
+        line.checked_sub(1)
+            .map_or(lines_start, |before| draft.line_ends[before])
+    };
+    // Whole lines from the start, up to half the budget; then whole lines from
+    // the end, as many as the rest of it takes.
+    let first = draft
+        .line_ends
+        .partition_point(|&end| end - lines_start <= budget / 2);
+    let room = budget - (start_of(first) - lines_start);
+    let resume = (first..total)
+        .find(|&line| lines_end - start_of(line) <= room)
+        .unwrap_or(total);
+    let mut out = String::with_capacity(max_bytes);
+    out.push_str(&text[..start_of(first)]);
+    if resume > first {
+        out.push_str(&notice(resume - first));
+    }
+    out.push_str(&text[start_of(resume)..]);
+    if out.len() > max_bytes {
+        // Only sections other than the timeline can be this long (thousands of
+        // follow-ups): keep what fits, cut at a character boundary, and say so.
+        let rest = format!(
+            "\n_… the rest of this draft is left out to keep this file within the chat \
+             platform's size limit. The whole draft is at <{url}> (needs the API token)._\n"
+        );
+        let mut end = max_bytes.saturating_sub(rest.len());
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str(&rest);
+    }
     out
 }
 
-/// Posted in the war room with the draft: the headline numbers and where to read
-/// the whole draft (the JSON API's Markdown answer, behind the API token).
-pub fn postmortem_posted(incident: &Incident, config: &Config) -> Message {
-    let mut facts = vec![format!("Duration {}", incident_duration(incident, config))];
-    if let Some(at) = incident.acknowledged_at {
-        facts.push(format!(
-            "acknowledged after {}",
-            duration(at - incident.declared_at)
-        ));
+/// The whole draft, with where its timeline's lines are, so a size limit can be
+/// met by leaving some of them out.
+struct Draft {
+    text: String,
+    /// Where the first timeline line starts.
+    lines_start: usize,
+    /// Where each timeline line (one per event) ends.
+    line_ends: Vec<usize>,
+}
+
+impl Draft {
+    fn new(record: &PostmortemRecord<'_>, config: &Config) -> Self {
+        let incident = record.incident;
+        let mut text = String::with_capacity(
+            4096 + record.timeline.len() * 112 + record.action_runs.len() * 128,
+        );
+        header(&mut text, incident, config);
+        summary(&mut text, incident, config);
+        impact(&mut text, incident, config);
+        let (lines_start, line_ends) = timeline(&mut text, record, config);
+        root_cause(&mut text, record);
+        resolution(&mut text, incident);
+        actions_taken(&mut text, incident, record.action_runs, config);
+        text.push_str(
+            "\n## What went well\n\n_To fill in._\n\
+             \n## What went wrong\n\n_To fill in._\n\
+             \n## Where we got lucky\n\n_To fill in._\n",
+        );
+        action_items(&mut text, incident, record.followups, config);
+        text.push_str("\n## Lessons learned\n\n_To fill in._\n");
+        metrics(&mut text, incident, config);
+        Self {
+            text,
+            lines_start,
+            line_ends,
+        }
     }
-    if let Some(at) = incident.mitigated_at {
-        facts.push(format!(
-            "mitigated after {}",
-            duration(at - incident.declared_at)
-        ));
+
+    fn lines_end(&self) -> usize {
+        self.line_ends.last().copied().unwrap_or(self.lines_start)
     }
-    let url = format!(
+}
+
+/// Where the whole draft can be read: the JSON API's Markdown answer.
+fn draft_url(incident: &Incident, config: &Config) -> String {
+    format!(
         "{}/api/incidents/{}/postmortem.md",
         config.public_url().trim_end_matches('/'),
         incident.id
-    );
+    )
+}
+
+/// Posted in the war room with the draft: the headline numbers as fields (a
+/// Discord embed, Slack section fields) and where the whole draft is always
+/// served (the JSON API's Markdown answer, behind the API token).
+pub fn postmortem_posted(incident: &Incident, config: &Config) -> Message {
+    let since = |at: Option<DateTime<Utc>>| {
+        at.map(|at| duration(at - incident.declared_at))
+            .unwrap_or_else(|| "not reached".into())
+    };
+    let severity = match config.severity(&incident.severity) {
+        Some(s) => format!("{} ({})", incident.severity, s.label),
+        None => incident.severity.to_string(),
+    };
+    let field = |label: &str, value: String| Field {
+        label: label.into(),
+        value: vec![Inline::Text(value)],
+    };
     Message {
         blocks: vec![
             Block::Heading(vec![Inline::Text(format!(
                 "Postmortem draft · {} · {} · {}",
                 incident.id, incident.severity, incident.title
             ))]),
-            Block::Paragraph(vec![Inline::Text(format!("{}.", facts.join(", ")))]),
+            Block::Fields(vec![
+                field("Severity", severity),
+                field("Duration", incident_duration(incident, config)),
+                field("Time to acknowledge", since(incident.acknowledged_at)),
+                field("Time to mitigate", since(incident.mitigated_at)),
+                field("Time to resolve", since(incident.resolved_at)),
+            ]),
             Block::Paragraph(vec![
-                Inline::Text("Read and copy the draft: ".into()),
-                Inline::Link {
-                    label: "postmortem.md".into(),
-                    url,
-                },
                 Inline::Text(
-                    " (needs the API token). It is made from the timeline, updates and \
-                     follow-ups as they stand now; fill in the prompts."
+                    "The draft is attached, made from the timeline, updates, actions and \
+                     follow-ups as they stand now; fill in the prompts. Always the latest: "
                         .into(),
                 ),
+                Inline::Link {
+                    label: "postmortem.md".into(),
+                    url: draft_url(incident, config),
+                },
+                Inline::Text(" (needs the API token).".into()),
             ]),
         ],
     }
@@ -185,10 +302,21 @@ fn impact(out: &mut String, incident: &Incident, config: &Config) {
     out.push_str("\n_To fill in: who was affected and how._\n");
 }
 
-fn timeline(out: &mut String, record: &PostmortemRecord<'_>, config: &Config) {
+/// Writes the timeline, one line per event; returns where its first line starts
+/// and where each line ends.
+fn timeline(
+    out: &mut String,
+    record: &PostmortemRecord<'_>,
+    config: &Config,
+) -> (usize, Vec<usize>) {
     let zone = config.timezone();
     let incident = record.incident;
     let _ = writeln!(out, "\n## Timeline\n\nTimes are in {zone}.\n");
+    if record.timeline.is_empty() {
+        out.push_str("_Nothing was recorded._\n");
+        return (out.len(), Vec::new());
+    }
+    let start = out.len();
     let mut offsets = record
         .timeline
         .iter()
@@ -202,28 +330,29 @@ fn timeline(out: &mut String, record: &PostmortemRecord<'_>, config: &Config) {
         changed
     });
     let first_day = incident.declared_at.with_timezone(&zone).date_naive();
+    let mut ends = Vec::with_capacity(record.timeline.len());
     for event in record.timeline {
         let local = event.at.with_timezone(&zone);
-        let mut shown = if local.date_naive() == first_day {
-            local.format("%H:%M").to_string()
+        let format = if local.date_naive() == first_day {
+            "- %H:%M"
         } else {
-            local.format("%Y-%m-%d %H:%M").to_string()
+            "- %Y-%m-%d %H:%M"
         };
+        let _ = write!(out, "{}", local.format(format));
         if changes_offset {
-            let _ = write!(shown, " {}", local.format("%Z"));
+            let _ = write!(out, " {}", local.format("%Z"));
         }
         match milestone(incident, event) {
             Some(name) => {
-                let _ = writeln!(out, "- {shown} — **{name}** — {}", text(&event.text));
+                let _ = writeln!(out, " — **{name}** — {}", text(&event.text));
             }
             None => {
-                let _ = writeln!(out, "- {shown} — {}", text(&event.text));
+                let _ = writeln!(out, " — {}", text(&event.text));
             }
         }
+        ends.push(out.len());
     }
-    if record.timeline.is_empty() {
-        out.push_str("_Nothing was recorded._\n");
-    }
+    (start, ends)
 }
 
 /// The milestone an event marks, if any: the first time the incident was
@@ -265,6 +394,86 @@ fn resolution(out: &mut String, incident: &Incident) {
         }
         (_, Some(_)) => out.push_str("_To fill in: how service was restored._\n"),
         (_, None) => out.push_str("_The incident is not resolved yet._\n"),
+    }
+}
+
+fn actions_taken(out: &mut String, incident: &Incident, runs: &[ActionRun], config: &Config) {
+    out.push_str("\n## Actions taken\n\n");
+    if runs.is_empty() {
+        out.push_str("No recovery actions were run through warroom.\n");
+        return;
+    }
+    out.push_str(
+        "| Run | Action | Parameters | Requested by | Approved by | Result | Duration |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    let person = |user| text(&who(user, incident.platform, config));
+    for run in runs {
+        // The stored parameters include those every action gets from the incident
+        // (id, title, room, …); only the ones the action takes say what was asked.
+        let declared = config.action(&run.action).map(|action| &action.params);
+        let params = run
+            .params
+            .iter()
+            .filter(|(name, _)| declared.is_none_or(|declared| declared.contains_key(*name)))
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            run.id,
+            text(&run.action),
+            if params.is_empty() {
+                "—".into()
+            } else {
+                text(&params)
+            },
+            person(&run.requested_by),
+            run.approved_by
+                .as_ref()
+                .map(person)
+                .unwrap_or_else(|| "—".into()),
+            run_result(run),
+            run_duration(run),
+        );
+    }
+}
+
+/// How a run ended (or where it is), with its one-line detail.
+fn run_result(run: &ActionRun) -> String {
+    let state = match run.status {
+        RunStatus::AwaitingApproval => "awaiting approval",
+        RunStatus::Pending => "not started yet",
+        RunStatus::Queued => "queued",
+        RunStatus::Running => "running",
+        RunStatus::Succeeded => "succeeded",
+        RunStatus::Failed => "failed",
+        RunStatus::TimedOut => "timed out",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Interrupted => "interrupted",
+        RunStatus::Skipped => "skipped",
+    };
+    match run.result.as_deref().map(str::trim) {
+        Some(detail) if !detail.is_empty() => format!("{state}: {}", text(detail)),
+        _ => state.to_string(),
+    }
+}
+
+/// From start to finish, to the second: runs are short, and `4m` would hide
+/// whether one took 4 or nearly 5 minutes.
+fn run_duration(run: &ActionRun) -> String {
+    match (run.started_at, run.finished_at) {
+        (Some(started), Some(finished)) => {
+            let seconds = (finished - started).num_seconds().max(0);
+            if (60..3600).contains(&seconds) {
+                format!("{}m {}s", seconds / 60, seconds % 60)
+            } else {
+                duration(finished - started)
+            }
+        }
+        (Some(_), None) => "still running".into(),
+        _ => "not started".into(),
     }
 }
 

@@ -28,6 +28,8 @@ const BUTTON_VALUE_MAX: usize = 2000;
 const BUTTONS_PER_BLOCK: usize = 25;
 /// Slack's limit on the blocks of one message.
 pub const BLOCKS_MAX: usize = 50;
+/// Slack's limit on one uploaded file: 1 GB.
+pub const FILE_MAX: usize = 1_000_000_000;
 
 /// The Block Kit rendering of a message.
 #[derive(Debug, Clone, PartialEq)]

@@ -173,6 +173,41 @@ impl WebApi {
             .map(String::as_str)
     }
 
+    /// Sends a file's bytes to the `upload_url` that `files.getUploadURLExternal`
+    /// handed out. The URL itself authorises the upload, so the bot token is not
+    /// sent with it; Slack answers 200 when it has the bytes.
+    pub async fn send_file(&self, upload_url: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
+        const METHOD: &str = "upload_url";
+        let sent = self
+            .http
+            .post(upload_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|error| transient(METHOD, &error))?;
+        let status = sent.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(ApiError::RateLimited {
+                method: METHOD,
+                retry_after: retry_after(sent.headers()),
+            });
+        }
+        if status.is_server_error() {
+            return Err(ApiError::Transient {
+                method: METHOD,
+                reason: format!("HTTP {status}"),
+            });
+        }
+        if status != reqwest::StatusCode::OK {
+            return Err(ApiError::Unexpected {
+                method: METHOD,
+                reason: format!("HTTP {status}"),
+            });
+        }
+        Ok(())
+    }
+
     /// Posts a follow-up answer to a slash command's or click's `response_url`.
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), ApiError> {
         const METHOD: &str = "response_url";

@@ -20,6 +20,10 @@ pub const BOT_SCOPES: &[&str] = &[
     "chat:write",
     // Announce in slack.announce_channel without inviting the bot there first.
     "chat:write.public",
+    // files.getUploadURLExternal and files.completeUploadExternal: the postmortem
+    // draft. Slack asks for files:read beside files:write for this upload flow.
+    "files:write",
+    "files:read",
     // pins.add for the summary; pins:read to receive pin_added.
     "pins:write",
     "pins:read",

@@ -1,5 +1,5 @@
 //! The outbox's operations on Slack: war-room channels, invites, topics, messages,
-//! edits and pins, through the Web API.
+//! edits, pins and file uploads, through the Web API.
 //!
 //! Owns: Slack's channel-name rules and what "the same room again" means on
 //! Slack (at-least-once delivery may create a room twice). Must not: decide what
@@ -7,10 +7,10 @@
 
 use super::api::{ApiError, WebApi, string_at};
 use crate::domain::{Platform, UserId};
-use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec};
+use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::Message;
-use crate::render::slack::{escape, render};
-use serde_json::Value;
+use crate::render::slack::{FILE_MAX, escape, fallback_text, render};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Slack's limit on channel names.
@@ -264,6 +264,59 @@ impl ChatPlatform for SlackPlatform {
             Err(error) if error.is("already_pinned") => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Slack's external upload in three steps: ask for an upload URL, send the
+    /// bytes there, then complete the upload, which shares the file in the channel
+    /// with the summary as its `initial_comment`. One message then carries both,
+    /// so no retry can leave a summary without its file or post the summary twice,
+    /// as a separate summary message with the file in its thread could.
+    ///
+    /// A failure before the last step (a 429 or 5xx included) leaves an upload
+    /// that was never completed, which Slack discards; the retry starts over with
+    /// a new upload URL, and nothing shows twice. If `files.completeUploadExternal`
+    /// succeeded but its answer was lost (a timeout, a dropped connection), the
+    /// retry shares a second copy: Slack completes an upload only once and offers
+    /// no way to ask whether an earlier call did, so in that one case the draft
+    /// shows twice rather than not at all.
+    async fn upload(
+        &self,
+        channel: &str,
+        file: &UploadFile,
+        summary: &Message,
+    ) -> Result<(), DeliveryError> {
+        const GET_URL: &str = "files.getUploadURLExternal";
+        let bytes = file.content.as_bytes();
+        if bytes.is_empty() || bytes.len() > FILE_MAX {
+            return Err(DeliveryError::Permanent(format!(
+                "{} is {} bytes; Slack takes files of 1 byte to {FILE_MAX} bytes",
+                file.filename,
+                bytes.len()
+            )));
+        }
+        let length = bytes.len().to_string();
+        let answer = self
+            .api
+            .call(
+                GET_URL,
+                &[("filename", &file.filename), ("length", &length)],
+            )
+            .await?;
+        let upload_url = string_at(&answer, GET_URL, &["upload_url"])?;
+        let file_id = string_at(&answer, GET_URL, &["file_id"])?;
+        self.api.send_file(&upload_url, bytes.to_vec()).await?;
+        let files = json!([{ "id": file_id, "title": file.title }]).to_string();
+        self.api
+            .call(
+                "files.completeUploadExternal",
+                &[
+                    ("files", &files),
+                    ("channel_id", channel),
+                    ("initial_comment", &fallback_text(summary)),
+                ],
+            )
+            .await?;
+        Ok(())
     }
 }
 

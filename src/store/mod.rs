@@ -48,9 +48,9 @@ pub use action_runs::{RunReport, StepRun};
 pub use reads::DeclaredAfter;
 
 use crate::domain::{
-    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, Page, Platform,
-    RunStatus, RunbookRun, RunbookStatus, Severity, SeverityTotals, StatusUpdate, TimelineEvent,
-    UserId,
+    ActionRun, ComponentSetting, ComponentState, FollowUp, Incident, IncidentId, IncidentRecord,
+    Page, Platform, RunStatus, RunbookRun, RunbookStatus, Severity, SeverityTotals, StatusUpdate,
+    TimelineEvent, UserId,
 };
 use crate::outbox::{MessageRef, Operation};
 use crate::schedule::{Reminder, ReminderKind, ReminderOutcome};
@@ -423,6 +423,14 @@ impl Store {
         incidents::followups(&mut *self.pool.acquire().await?, id).await
     }
 
+    /// An incident with its updates, timeline, follow-ups and action runs.
+    pub async fn incident_record(
+        &self,
+        id: &IncidentId,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        reads::record(&mut *self.pool.acquire().await?, id).await
+    }
+
     /// A page of incidents in declaration order (oldest first), drills included:
     /// those declared after `after` (all, without it), at most `limit`.
     pub async fn incidents_declared(
@@ -751,6 +759,14 @@ impl Tx {
     ) -> Result<Option<Incident>, StoreError> {
         let lock = self.backend == Backend::Postgres;
         incidents::by_room(&mut self.tx, platform, room, lock).await
+    }
+
+    /// Like [`Store::incident_record`], seeing what this transaction wrote.
+    pub async fn incident_record(
+        &mut self,
+        id: &IncidentId,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        reads::record(&mut self.tx, id).await
     }
 
     /// Writes every field of the incident (roles included) as it is now.

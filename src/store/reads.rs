@@ -1,6 +1,7 @@
 //! Read queries for the JSON API and the metrics: incidents page by page in the
 //! order they were declared, counts of open incidents, which incidents had their
-//! postmortem posted, and the per-severity KPI totals for the metrics.
+//! postmortem posted, the per-severity KPI totals for the metrics, and one
+//! incident's whole record.
 //!
 //! Must not: write, or judge what a caller may see (the web layer checks the token
 //! before asking).
@@ -8,7 +9,8 @@
 use super::rows::{millis, narrow};
 use super::{IncidentFilter, StoreError};
 use crate::domain::{
-    DURATION_BUCKETS, DurationHistogram, EventKind, Incident, IncidentId, Severity, SeverityTotals,
+    DURATION_BUCKETS, DurationHistogram, EventKind, Incident, IncidentId, IncidentRecord, Severity,
+    SeverityTotals,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::AnyConnection;
@@ -237,4 +239,23 @@ fn totals_sql(targets: usize) -> String {
         "SELECT {} FROM incidents WHERE drill = 0 GROUP BY severity",
         columns.join(", ")
     )
+}
+
+/// An incident with everything recorded about it, or `None` if there is no such
+/// incident. The API's draft and the one posted in the war room both come from
+/// here, so they are made from the same rows.
+pub(super) async fn record(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+) -> Result<Option<IncidentRecord>, StoreError> {
+    let Some(incident) = super::incidents::by_id(conn, id, false).await? else {
+        return Ok(None);
+    };
+    Ok(Some(IncidentRecord {
+        incident,
+        updates: super::status_page::updates_of(conn, id).await?,
+        timeline: super::incidents::timeline(conn, id).await?,
+        followups: super::incidents::followups(conn, id).await?,
+        action_runs: super::action_runs::of_incident(conn, id).await?,
+    }))
 }

@@ -501,20 +501,12 @@ async fn postmortem(
         )
     };
     let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
-    let store = &state.store;
-    let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
-    let updates = store.status_updates(&incident_id).await?;
-    let timeline = store.timeline(&incident_id).await?;
-    let followups = store.followups(&incident_id).await?;
-    let draft = render::postmortem(
-        &PostmortemRecord {
-            incident: &incident,
-            timeline: &timeline,
-            followups: &followups,
-            updates: &updates,
-        },
-        &state.config,
-    );
+    let record = state
+        .store
+        .incident_record(&incident_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let draft = render::postmortem(&PostmortemRecord::of(&record), &state.config);
     Ok((
         [(
             header::CONTENT_TYPE,

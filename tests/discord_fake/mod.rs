@@ -64,9 +64,15 @@ pub struct FakeMessage {
     pub id: String,
     pub channel: String,
     pub body: Value,
+    /// Files attached when it was posted: (file name, content as text).
+    pub files: Vec<(String, String)>,
     pub edits: u32,
     pub pinned: bool,
 }
+
+/// Discord's limits on what a message carries (see `check_message`).
+pub const CONTENT_MAX: usize = 2000;
+pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
 
 #[derive(Default)]
 struct RestState {
@@ -100,6 +106,8 @@ impl FakeDiscord {
         let api_url = format!("http://{}", listener.local_addr().expect("address"));
         let app = axum::Router::new()
             .fallback(handle)
+            // Discord takes requests of up to 25 MiB.
+            .layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024))
             .with_state((rest.clone(), gateway.clone()));
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("fake REST serves");
@@ -220,7 +228,10 @@ async fn handle(
         .map(str::to_string);
     let mut state = rest.lock().unwrap_or_else(|e| e.into_inner());
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
-    let (status, answer) = route(&mut state, &method, &segments, &body_json, &gateway);
+    let (status, answer) = match check_message(&method, &segments, &body_json, &files) {
+        Some(refused) => refused,
+        None => route(&mut state, &method, &segments, &body_json, &files, &gateway),
+    };
     state.requests.push(Recorded {
         method,
         path,
@@ -236,11 +247,120 @@ async fn handle(
     }
 }
 
+/// What Discord refuses in a message body, wherever one is sent (channel
+/// messages, their edits, interaction answers, webhook messages), with its real
+/// error: content over 2000 characters, an embed over its limits (title 256,
+/// description 4096, 25 fields of 256 / 1024, 6000 in all), nothing to show, an
+/// attachment over 10 MiB (413), or attachment metadata naming no uploaded file.
+fn check_message(
+    method: &Method,
+    segments: &[&str],
+    body: &Value,
+    files: &[(String, String)],
+) -> Option<(StatusCode, Option<Value>)> {
+    let message = match (method.as_str(), segments) {
+        ("POST" | "PATCH", ["channels", _, "messages", ..]) if segments.get(3) != Some(&"pins") => {
+            body
+        }
+        ("POST" | "PATCH", ["webhooks", ..]) => body,
+        ("POST", ["interactions", _, _, "callback"]) if body["type"] == 4 || body["type"] == 7 => {
+            &body["data"]
+        }
+        _ => return None,
+    };
+    if files
+        .iter()
+        .any(|(_, content)| content.len() > ATTACHMENT_MAX)
+    {
+        return Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(json!({ "message": "Request entity too large", "code": 40005 })),
+        ));
+    }
+    let invalid = |field: &str, code: &str, text: String| {
+        Some((
+            StatusCode::BAD_REQUEST,
+            Some(json!({
+                "message": "Invalid Form Body",
+                "code": 50035,
+                "errors": { field: { "_errors": [{ "code": code, "message": text }] } },
+            })),
+        ))
+    };
+    let chars = |value: &Value| value.as_str().map_or(0, |s| s.chars().count());
+    if chars(&message["content"]) > CONTENT_MAX {
+        return invalid(
+            "content",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {CONTENT_MAX} or fewer in length."),
+        );
+    }
+    let embeds = message["embeds"].as_array().cloned().unwrap_or_default();
+    let mut total = 0;
+    for embed in &embeds {
+        let fields = embed["fields"].as_array().cloned().unwrap_or_default();
+        let too_long = chars(&embed["title"]) > 256
+            || chars(&embed["description"]) > 4096
+            || fields.len() > 25
+            || fields
+                .iter()
+                .any(|f| chars(&f["name"]) > 256 || chars(&f["value"]) > 1024);
+        if too_long {
+            return invalid(
+                "embeds",
+                "BASE_TYPE_MAX_LENGTH",
+                "An embed field is too long.".into(),
+            );
+        }
+        total += chars(&embed["title"])
+            + chars(&embed["description"])
+            + chars(&embed["footer"]["text"])
+            + chars(&embed["author"]["name"])
+            + fields
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum::<usize>();
+    }
+    if embeds.len() > 10 || total > 6000 {
+        return invalid(
+            "embeds",
+            "MAX_EMBED_SIZE_EXCEEDED",
+            "Embed size exceeds maximum size of 6000".into(),
+        );
+    }
+    let attachments = message["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if attachments
+        .iter()
+        .any(|a| a["id"].as_u64().is_none_or(|id| id as usize >= files.len()))
+    {
+        return invalid(
+            "attachments",
+            "ATTACHMENT_NOT_FOUND",
+            "Attachment data not found".into(),
+        );
+    }
+    let empty = chars(&message["content"]) == 0
+        && embeds.is_empty()
+        && files.is_empty()
+        && message["components"].as_array().is_none_or(Vec::is_empty);
+    if method == Method::POST && segments.first() == Some(&"channels") && empty {
+        return Some((
+            StatusCode::BAD_REQUEST,
+            Some(json!({ "message": "Cannot send an empty message", "code": 50006 })),
+        ));
+    }
+    None
+}
+
 fn route(
     state: &mut RestState,
     method: &Method,
     segments: &[&str],
     body: &Value,
+    files: &[(String, String)],
     gateway: &Gateway,
 ) -> (StatusCode, Option<Value>) {
     let gateway_url = gateway.url.as_str();
@@ -304,11 +424,25 @@ fn route(
                     ),
                 );
             }
+            // With `enforce_nonce`, a nonce this channel saw already returns that
+            // message instead of creating another.
+            let nonce = body["nonce"]
+                .as_str()
+                .filter(|_| body["enforce_nonce"] == true);
+            if let Some(earlier) = nonce.and_then(|nonce| {
+                state
+                    .messages
+                    .iter()
+                    .find(|m| m.channel == *channel && m.body["nonce"].as_str() == Some(nonce))
+            }) {
+                return ok(posted_object(earlier));
+            }
             let id = new_id();
             state.messages.push(FakeMessage {
                 id: id.clone(),
                 channel: channel.to_string(),
                 body: body.clone(),
+                files: files.to_vec(),
                 edits: 0,
                 pinned: false,
             });

@@ -1,6 +1,7 @@
 //! A fake Slack for the Slack tests and the ack benchmark: the Web API methods
 //! warroom calls, on 127.0.0.1, with Slack's documented request arguments, error
-//! codes and response shapes; `response_url` hooks; and a Socket Mode server.
+//! codes and response shapes; the external file upload (an `upload_url` that
+//! points back here); `response_url` hooks; and a Socket Mode server.
 //!
 //! It records every call (method, arguments, HTTP status, time) so tests can check
 //! what warroom sent, and it can be told to rate-limit the next call of a method.
@@ -73,11 +74,42 @@ pub struct Posted {
     pub edits: u32,
 }
 
+/// A file shared in a channel by `files.completeUploadExternal`.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    pub id: String,
+    pub channel: String,
+    pub filename: String,
+    pub title: String,
+    pub content: Vec<u8>,
+    /// The message text introducing the file.
+    pub initial_comment: String,
+}
+
+/// An upload begun with `files.getUploadURLExternal`.
+#[derive(Debug, Clone)]
+struct Upload {
+    filename: String,
+    length: usize,
+    /// What was sent to the `upload_url`, once it was.
+    bytes: Option<Vec<u8>>,
+    completed: bool,
+}
+
+/// Slack's limit on one file, and on a message's text (which Slack cuts; the
+/// fake refuses it instead, so a test cannot miss a message that long).
+pub const FILE_MAX: usize = 1_000_000_000;
+pub const TEXT_MAX: usize = 40_000;
+
 #[derive(Default)]
 struct Fake {
     calls: Vec<Call>,
     channels: Vec<Channel>,
     messages: Vec<Posted>,
+    uploads: BTreeMap<String, Upload>,
+    files: Vec<SharedFile>,
+    /// Bodies of the `upload_url` POSTs, in order: (file id, byte count, HTTP status).
+    sent_files: Vec<(String, usize, u16)>,
     /// `response_url` posts: (hook name, body).
     responses: Vec<(String, Value)>,
     rate_limits: HashMap<String, VecDeque<u64>>,
@@ -109,6 +141,10 @@ impl FakeSlack {
         };
         let router = Router::new()
             .route("/api/{method}", post(api))
+            .route(
+                "/upload/v1/{file}",
+                post(upload).layer(axum::extract::DefaultBodyLimit::max(FILE_MAX)),
+            )
             .route("/hooks/{name}", post(hook))
             .with_state(fake.clone());
         tokio::spawn(async move {
@@ -218,6 +254,21 @@ impl FakeSlack {
             .collect()
     }
 
+    /// Files shared in a channel, oldest first.
+    pub fn files_in(&self, channel: &str) -> Vec<SharedFile> {
+        self.state()
+            .files
+            .iter()
+            .filter(|file| file.channel == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// Every POST to an `upload_url`: (file id, bytes received, HTTP status).
+    pub fn sent_files(&self) -> Vec<(String, usize, u16)> {
+        self.state().sent_files.clone()
+    }
+
     pub fn responses(&self, name: &str) -> Vec<Value> {
         self.state()
             .responses
@@ -319,6 +370,50 @@ async fn hook(State(fake): State<FakeSlack>, Path(name): Path<String>, body: Byt
     StatusCode::OK
 }
 
+/// The `upload_url` of an upload: takes the file's bytes, raw or as the one
+/// file of a multipart form, and answers 200; anything else is not 200.
+async fn upload(
+    State(fake): State<FakeSlack>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let bytes = match headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("boundary=").nth(1))
+    {
+        Some(boundary) => multipart_file(&body, boundary),
+        None => Some(body.to_vec()),
+    };
+    let status = {
+        let mut state = fake.state();
+        let status = match (state.uploads.get_mut(&file), bytes) {
+            (Some(upload), Some(bytes)) if !upload.completed && bytes.len() == upload.length => {
+                upload.bytes = Some(bytes);
+                StatusCode::OK
+            }
+            (Some(upload), _) if upload.completed => StatusCode::NOT_FOUND,
+            (Some(_), _) => StatusCode::BAD_REQUEST,
+            (None, _) => StatusCode::NOT_FOUND,
+        };
+        let received = body.len();
+        state.sent_files.push((file, received, status.as_u16()));
+        status
+    };
+    fake.changed.notify_waiters();
+    status
+}
+
+/// The content of the first file part of a multipart body.
+fn multipart_file(body: &[u8], boundary: &str) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(body);
+    text.split(&format!("--{boundary}"))
+        .filter_map(|part| part.split_once("\r\n\r\n"))
+        .find(|(head, _)| head.contains("filename="))
+        .map(|(_, content)| content.trim_end_matches("\r\n").as_bytes().to_vec())
+}
+
 async fn api(
     State(fake): State<FakeSlack>,
     Path(method): Path<String>,
@@ -336,6 +431,7 @@ async fn api(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let base = format!("http://{}", fake.addr);
     let response = {
         let mut state = fake.state();
         let limited = state
@@ -345,7 +441,11 @@ async fn api(
         let (status, answer, retry_after) = match limited {
             Some(seconds) => (429, error("ratelimited"), Some(seconds)),
             None if !form && !body.is_empty() => (200, error("invalid_form_data"), None),
-            None => (200, reply_to(&mut state, &method, &args, &token), None),
+            None => (
+                200,
+                reply_to(&mut state, &method, &args, &token, &base),
+                None,
+            ),
         };
         state.calls.push(Call {
             method: method.clone(),
@@ -371,7 +471,13 @@ async fn api(
 }
 
 /// Slack's answer to one method call.
-fn reply_to(state: &mut Fake, method: &str, args: &BTreeMap<String, String>, token: &str) -> Value {
+fn reply_to(
+    state: &mut Fake,
+    method: &str,
+    args: &BTreeMap<String, String>,
+    token: &str,
+    base: &str,
+) -> Value {
     let arg = |name: &str| args.get(name).map(String::as_str).unwrap_or_default();
     if method == "apps.connections.open" {
         if token != APP_TOKEN {
@@ -549,6 +655,34 @@ fn reply_to(state: &mut Fake, method: &str, args: &BTreeMap<String, String>, tok
             message.pinned = true;
             json!({ "ok": true })
         }
+        "files.getUploadURLExternal" => {
+            let filename = arg("filename");
+            let Ok(length) = arg("length").parse::<usize>() else {
+                return error("invalid_arguments");
+            };
+            if filename.is_empty() || length == 0 {
+                return error("invalid_arguments");
+            }
+            if length > FILE_MAX {
+                return error("file_upload_size_restricted");
+            }
+            let id = new_id(state, 'F');
+            state.uploads.insert(
+                id.clone(),
+                Upload {
+                    filename: filename.to_string(),
+                    length,
+                    bytes: None,
+                    completed: false,
+                },
+            );
+            json!({
+                "ok": true,
+                "upload_url": format!("{base}/upload/v1/{id}"),
+                "file_id": id,
+            })
+        }
+        "files.completeUploadExternal" => complete_upload(state, args),
         "conversations.history" => {
             let channel = arg("channel");
             if !state.channels.iter().any(|c| c.id == channel) {
@@ -579,10 +713,63 @@ fn reply_to(state: &mut Fake, method: &str, args: &BTreeMap<String, String>, tok
     }
 }
 
-/// Slack's checks on `text` and `blocks`: one of them present, blocks a JSON
-/// array of at most 50, section text at most 3000 characters.
+/// Shares uploaded files: `files` a JSON array of `{id, title}`, each upload
+/// received in full and not completed before (Slack completes an upload once).
+fn complete_upload(state: &mut Fake, args: &BTreeMap<String, String>) -> Value {
+    let arg = |name: &str| args.get(name).map(String::as_str).unwrap_or_default();
+    let Ok(Value::Array(files)) = serde_json::from_str::<Value>(arg("files")) else {
+        return error("invalid_arguments");
+    };
+    let channel = arg("channel_id").to_string();
+    if !state.channels.iter().any(|c| c.id == channel) {
+        return error("channel_not_found");
+    }
+    let comment = arg("initial_comment").to_string();
+    if comment.chars().count() > TEXT_MAX {
+        return error("msg_too_long");
+    }
+    let mut wanted = Vec::new();
+    for file in &files {
+        let (Some(id), title) = (file["id"].as_str(), file["title"].as_str()) else {
+            return error("invalid_arguments");
+        };
+        match state.uploads.get(id) {
+            Some(upload) if !upload.completed && upload.bytes.is_some() => {
+                wanted.push((id.to_string(), title.map(str::to_string)));
+            }
+            _ => return error("file_not_found"),
+        }
+    }
+    let mut answered = Vec::new();
+    for (id, title) in wanted {
+        let Some(upload) = state.uploads.get_mut(&id) else {
+            return error("file_not_found");
+        };
+        upload.completed = true;
+        let title = title.unwrap_or_else(|| upload.filename.clone());
+        answered.push(json!({ "id": id, "title": title }));
+        let shared = SharedFile {
+            id,
+            channel: channel.clone(),
+            filename: upload.filename.clone(),
+            title,
+            content: upload.bytes.clone().unwrap_or_default(),
+            initial_comment: comment.clone(),
+        };
+        state.files.push(shared);
+    }
+    json!({ "ok": true, "files": answered })
+}
+
+/// Slack's checks on `text` and `blocks`: one of them present, text at most
+/// 40,000 characters, blocks a JSON array of at most 50, a header's text at most
+/// 150 characters, a section's text at most 3000 and its fields at most 10 of
+/// 2000 each.
 fn check_blocks(args: &BTreeMap<String, String>) -> Result<Value, &'static str> {
     let text = args.get("text").map(String::as_str).unwrap_or_default();
+    if text.chars().count() > TEXT_MAX {
+        return Err("msg_too_long");
+    }
     let Some(raw) = args.get("blocks") else {
         return if text.is_empty() {
             Err("no_text")
@@ -600,11 +787,20 @@ fn check_blocks(args: &BTreeMap<String, String>) -> Result<Value, &'static str> 
         if !["section", "header", "actions", "context", "divider"].contains(&kind) {
             return Err("invalid_blocks");
         }
+        let text_max = if kind == "header" { 150 } else { 3000 };
         if block["text"]["text"]
             .as_str()
-            .is_some_and(|t| t.chars().count() > 3000)
+            .is_some_and(|t| t.chars().count() > text_max)
         {
             return Err("invalid_blocks");
+        }
+        if let Some(fields) = block["fields"].as_array() {
+            let too_long = fields
+                .iter()
+                .any(|f| f["text"].as_str().is_some_and(|t| t.chars().count() > 2000));
+            if fields.len() > 10 || too_long {
+                return Err("invalid_blocks");
+            }
         }
     }
     Ok(blocks)

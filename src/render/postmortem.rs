@@ -11,10 +11,12 @@ use super::layouts::{duration, who};
 use super::{Block, Field, Inline, Message};
 use crate::config::Config;
 use crate::domain::{
-    ActionRun, EventKind, FollowUp, Incident, IncidentRecord, Role, RunStatus, StatusUpdate,
-    TimelineEvent,
+    ActionRun, EventKind, FollowUp, Incident, IncidentRecord, Platform, Role, RunStatus,
+    StatusUpdate, TimelineEvent,
 };
 use chrono::{DateTime, Offset, TimeDelta, Utc};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Everything the draft is made from, as recorded.
@@ -330,6 +332,7 @@ fn timeline(
         changed
     });
     let first_day = incident.declared_at.with_timezone(&zone).date_naive();
+    let names = people_ids(config, incident.platform);
     let mut ends = Vec::with_capacity(record.timeline.len());
     for event in record.timeline {
         let local = event.at.with_timezone(&zone);
@@ -344,15 +347,61 @@ fn timeline(
         }
         match milestone(incident, event) {
             Some(name) => {
-                let _ = writeln!(out, " — **{name}** — {}", text(&event.text));
+                let _ = writeln!(
+                    out,
+                    " — **{name}** — {}",
+                    text(&with_names(&event.text, &names))
+                );
             }
             None => {
-                let _ = writeln!(out, " — {}", text(&event.text));
+                let _ = writeln!(out, " — {}", text(&with_names(&event.text, &names)));
             }
         }
         ends.push(out.len());
     }
     (start, ends)
+}
+
+/// The configured people's ids on `platform`, each with the name the draft
+/// shows for them elsewhere (their key).
+fn people_ids(config: &Config, platform: Platform) -> HashMap<String, &str> {
+    config
+        .people()
+        .filter_map(|person| {
+            let id = config.person_id(&person.key, platform)?;
+            Some((id.as_str().to_owned(), person.key.as_str()))
+        })
+        .collect()
+}
+
+/// `text` with every word that is a configured person's id replaced by their
+/// name: the timeline records platform ids (`U024BE7LH`), which mean nothing to
+/// someone reading the postmortem later.
+fn with_names<'t>(text: &'t str, names: &HashMap<String, &str>) -> Cow<'t, str> {
+    if names.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut words = text
+        .char_indices()
+        .filter(|(_, c)| !c.is_ascii_alphanumeric())
+        .map(|(at, c)| (at, at + c.len_utf8()))
+        .chain(std::iter::once((text.len(), text.len())));
+    let mut start = 0;
+    for (end, next) in &mut words {
+        if let Some(name) = names.get(&text[start..end]) {
+            out.push_str(&text[copied..start]);
+            out.push_str(name);
+            copied = end;
+        }
+        start = next;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// The milestone an event marks, if any: the first time the incident was
@@ -595,7 +644,24 @@ fn text(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::text;
+    use super::{Cow, HashMap, text, with_names};
+
+    #[test]
+    fn platform_ids_in_timeline_text_read_as_names() {
+        let names = HashMap::from([("UALICE".to_owned(), "alice"), ("42".to_owned(), "bob")]);
+        assert_eq!(
+            with_names(
+                "Incident commander → UALICE (was 42); UALICE2 and x42y stay",
+                &names
+            ),
+            "Incident commander → alice (was bob); UALICE2 and x42y stay"
+        );
+        assert!(matches!(
+            with_names("nobody here", &names),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(with_names("42", &names), "bob");
+    }
 
     #[test]
     fn user_text_cannot_break_a_table_or_start_a_heading() {

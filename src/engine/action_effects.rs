@@ -13,8 +13,8 @@
 //! and its message, so it is reported once however many workers race for it.
 
 use super::runbooks;
-use super::session::Session;
-use super::{Actor, Context, Engine, EngineError, SYSTEM_USER, cadence};
+use super::session::{Session, SystemCaller};
+use super::{Engine, EngineError, cadence};
 use crate::actions::{self, Outcome, RunResult};
 use crate::config::{ActionConfig, ActionKind, ComponentState, Config, PageTarget};
 use crate::domain::{ActionRun, EventKind, Incident, RunStatus, UserId};
@@ -209,18 +209,10 @@ impl Engine {
             Some(action) => approval_expired_result(action),
             None => format!("approval expired: `{}` is no longer configured", run.action),
         };
-        let Some(found) = inner.store.incident(&run.incident).await? else {
+        let Some(caller) = SystemCaller::for_incident(inner, &run.incident).await? else {
             return Ok(false);
         };
-        let actor = Actor {
-            platform: found.platform,
-            user: UserId::new(SYSTEM_USER),
-        };
-        let context = Context {
-            channel: String::new(),
-            request_id: None,
-        };
-        let mut session = Session::begin(inner, &actor, &context).await?;
+        let mut session = Session::begin(inner, &caller.actor, &caller.context).await?;
         let Some(incident) = session.tx.lock_incident(&run.incident).await? else {
             return Ok(false);
         };

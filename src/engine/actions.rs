@@ -7,8 +7,8 @@
 
 use super::action_effects::{self, Effect};
 use super::runbooks;
-use super::session::Session;
-use super::{Actor, Context, Engine, EngineError, Reply, SYSTEM_USER, Stop, mention, refuse};
+use super::session::{Session, SystemCaller};
+use super::{Engine, EngineError, Reply, Stop, mention, refuse};
 use crate::actions::{self, Outcome, ParamError, RunResult};
 use crate::command::{ButtonAction, Params};
 use crate::config::ActionConfig;
@@ -92,20 +92,7 @@ pub(super) async fn run(
                 ". It needs the {}'s approval.",
                 role.title().to_lowercase()
             )));
-            let button = |action: ButtonAction, label: &str| Button {
-                action: action.to_string(),
-                value: incident.id.to_string(),
-                label: label.into(),
-            };
-            Message {
-                blocks: vec![
-                    Block::Paragraph(line),
-                    Block::Buttons(vec![
-                        button(ButtonAction::Approve(id), "Approve"),
-                        button(ButtonAction::Deny(id), "Deny"),
-                    ]),
-                ],
-            }
+            approval_request(&incident, id, line)
         }
         None => {
             line.push(Inline::Text(". Queued.".into()));
@@ -310,6 +297,24 @@ pub(super) fn param_problems(error: &ParamError) -> String {
     problems.join("; ")
 }
 
+/// `line` followed by the **Approve** / **Deny** buttons of run `run`.
+pub(super) fn approval_request(incident: &Incident, run: i64, line: Vec<Inline>) -> Message {
+    let button = |action: ButtonAction, label: &str| Button {
+        action: action.to_string(),
+        value: incident.id.to_string(),
+        label: label.into(),
+    };
+    Message {
+        blocks: vec![
+            Block::Paragraph(line),
+            Block::Buttons(vec![
+                button(ButtonAction::Approve(run), "Approve"),
+                button(ButtonAction::Deny(run), "Deny"),
+            ]),
+        ],
+    }
+}
+
 /// Whether `user` holds one of the roles allowed to run `action` (any member
 /// of the room when none is listed).
 pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
@@ -449,18 +454,10 @@ impl Engine {
         effect: Option<&Effect>,
     ) -> Result<bool, EngineError> {
         let inner = &*self.inner;
-        let Some(found) = inner.store.incident(&run.incident).await? else {
+        let Some(caller) = SystemCaller::for_incident(inner, &run.incident).await? else {
             return Ok(false);
         };
-        let actor = Actor {
-            platform: found.platform,
-            user: UserId::new(SYSTEM_USER),
-        };
-        let context = Context {
-            channel: String::new(),
-            request_id: None,
-        };
-        let mut session = Session::begin(inner, &actor, &context).await?;
+        let mut session = Session::begin(inner, &caller.actor, &caller.context).await?;
         let Some(incident) = session.tx.lock_incident(&run.incident).await? else {
             return Ok(false);
         };

@@ -40,8 +40,8 @@
 //! Must not: post directly or sleep on timers; every effect is an outbox row and
 //! every future effect is a reminder row.
 
-use super::session::Session;
-use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse};
+use super::session::{Session, SystemCaller};
+use super::{Engine, EngineError, Reply, Stop, refuse};
 use crate::config::SeverityConfig;
 use crate::domain::{EventKind, Incident, IncidentId, Page, PageState, Role, Status, UserId};
 use crate::outbox::{EventAction, Operation, PageEvent, PageSeverity};
@@ -321,20 +321,10 @@ impl Engine {
     /// was cancelled meanwhile, or whose lease was lost, changes nothing.
     pub async fn fire(&self, reminder: &Reminder, owner: &str) -> Result<Fired, EngineError> {
         let inner = &self.inner;
-        // The system actor acts on the incident's own platform; learning which
-        // takes a read before the transaction, which then locks and re-reads it.
-        let Some(found) = inner.store.incident(&reminder.incident).await? else {
+        let Some(caller) = SystemCaller::for_incident(inner, &reminder.incident).await? else {
             return Ok(Fired::Dropped);
         };
-        let actor = Actor {
-            platform: found.platform,
-            user: UserId::new(SYSTEM_USER),
-        };
-        let context = Context {
-            channel: String::new(),
-            request_id: None,
-        };
-        let mut session = Session::begin(inner, &actor, &context).await?;
+        let mut session = Session::begin(inner, &caller.actor, &caller.context).await?;
         let Some(incident) = session.tx.lock_incident(&reminder.incident).await? else {
             return Ok(Fired::Dropped);
         };

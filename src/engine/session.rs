@@ -1,7 +1,7 @@
 //! One command's unit of work: its transaction, its clock reading, and the helpers
 //! every handler uses to find the incident, record events and queue operations.
 
-use super::{Actor, Context, EngineError, Inner, Stop, refuse};
+use super::{Actor, Context, EngineError, Inner, SYSTEM_USER, Stop, refuse};
 use crate::command::UserRef;
 use crate::config::Config;
 use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
@@ -27,6 +27,35 @@ pub(super) struct Session<'a> {
     pub planned: bool,
     /// Whether an action run became runnable, for the action worker to look.
     pub actions_queued: bool,
+}
+
+/// Who the engine acts as when nobody typed a command (a reminder fires, an
+/// action run ends, an approval expires): the `warroom` system user, on the
+/// incident's own platform.
+pub(super) struct SystemCaller {
+    pub actor: Actor,
+    pub context: Context,
+}
+
+impl SystemCaller {
+    /// Learning the incident's platform takes a read before the transaction,
+    /// which then locks and re-reads the incident. `None` if there is no such
+    /// incident.
+    pub async fn for_incident(inner: &Inner, id: &IncidentId) -> Result<Option<Self>, EngineError> {
+        let Some(found) = inner.store.incident(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            actor: Actor {
+                platform: found.platform,
+                user: UserId::new(SYSTEM_USER),
+            },
+            context: Context {
+                channel: String::new(),
+                request_id: None,
+            },
+        }))
+    }
 }
 
 impl<'a> Session<'a> {

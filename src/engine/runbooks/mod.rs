@@ -11,16 +11,16 @@ mod steps;
 pub(in crate::engine) use steps::after_step;
 
 use super::action_effects;
-use super::actions::{builtins, may_run, param_problems};
+use super::actions::{approval_request, builtins, may_run, param_problems};
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
-use crate::command::{ButtonAction, Params};
+use crate::command::Params;
 use crate::config::{ActionConfig, Config, RunbookConfig};
 use crate::domain::{
     ActionRun, EventKind, Incident, Role, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
 };
-use crate::render::{self, Block, Button, Inline, Message};
+use crate::render::{self, Block, Inline, Message};
 use crate::store::StepRun;
 use std::collections::{BTreeMap, BTreeSet};
 use steps::record_step_queued;
@@ -252,20 +252,7 @@ pub(super) async fn start(
                 "It needs the {}'s approval, once, before step 1 (run #{first_run}) starts.",
                 role.title().to_lowercase()
             )));
-            let button = |action: ButtonAction, label: &str| Button {
-                action: action.to_string(),
-                value: incident.id.to_string(),
-                label: label.into(),
-            };
-            Message {
-                blocks: vec![
-                    Block::Paragraph(line),
-                    Block::Buttons(vec![
-                        button(ButtonAction::Approve(first_run), "Approve"),
-                        button(ButtonAction::Deny(first_run), "Deny"),
-                    ]),
-                ],
-            }
+            approval_request(&incident, first_run, line)
         }
         None => {
             session

@@ -344,6 +344,31 @@ impl TestingPlatform {
         Ok(())
     }
 
+    /// Adds a message (with its file, for an upload) to the room's history.
+    fn keep_message(
+        &self,
+        channel: &str,
+        message: &Message,
+        handle: Option<&str>,
+        file: Option<&UploadFile>,
+    ) -> MessageRef {
+        let mut state = self.state();
+        state.next_message += 1;
+        let posted = MessageRef {
+            channel: channel.to_string(),
+            id: format!("m{}", state.next_message),
+        };
+        state.messages.push(PostedMessage {
+            posted: posted.clone(),
+            handle: handle.map(str::to_string),
+            message: message.clone(),
+            edits: 0,
+            pinned: false,
+            file: file.cloned(),
+        });
+        posted
+    }
+
     async fn post_message(
         &self,
         channel: &str,
@@ -351,23 +376,7 @@ impl TestingPlatform {
         handle: Option<&str>,
     ) -> Result<MessageRef, DeliveryError> {
         self.refuse(OperationKind::Post)?;
-        let posted = {
-            let mut state = self.state();
-            state.next_message += 1;
-            let posted = MessageRef {
-                channel: channel.to_string(),
-                id: format!("m{}", state.next_message),
-            };
-            state.messages.push(PostedMessage {
-                posted: posted.clone(),
-                handle: handle.map(str::to_string),
-                message: message.clone(),
-                edits: 0,
-                pinned: false,
-                file: None,
-            });
-            posted
-        };
+        let posted = self.keep_message(channel, message, handle, None);
         let action = Action::Post {
             posted: posted.clone(),
             handle: handle.map(str::to_string),
@@ -484,23 +493,7 @@ impl ChatPlatform for TestingPlatform {
         summary: &Message,
     ) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::Upload)?;
-        let posted = {
-            let mut state = self.state();
-            state.next_message += 1;
-            let posted = MessageRef {
-                channel: channel.to_string(),
-                id: format!("m{}", state.next_message),
-            };
-            state.messages.push(PostedMessage {
-                posted: posted.clone(),
-                handle: None,
-                message: summary.clone(),
-                edits: 0,
-                pinned: false,
-                file: Some(file.clone()),
-            });
-            posted
-        };
+        let posted = self.keep_message(channel, summary, None, Some(file));
         let action = Action::Upload {
             posted,
             file: file.clone(),

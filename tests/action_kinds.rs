@@ -87,13 +87,12 @@ approval_expires_after = "30m"
 
 /// With `pager`, paging is on and pages go to it.
 async fn harness(backend: &Backend, pager: Option<Arc<dyn Pager>>) -> Harness {
-    let builder = Harness::builder(config()).quick_runner().delivering();
-    match pager {
-        Some(pager) => builder.pager(pager),
-        None => builder,
-    }
-    .build(backend)
-    .await
+    Harness::builder(config())
+        .quick_runner()
+        .delivering()
+        .pager(pager)
+        .build(backend)
+        .await
 }
 
 impl Harness {

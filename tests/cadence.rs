@@ -84,13 +84,12 @@ const ANNOUNCE: &str = "CANNOUNCE";
 /// With `pager`, paging is on and pages go to it; every command's messages
 /// are delivered before its reply returns.
 async fn harness(backend: &Backend, clock: ManualClock, pager: Option<Arc<dyn Pager>>) -> Harness {
-    let builder = Harness::builder(config()).clock(clock).delivering();
-    match pager {
-        Some(pager) => builder.pager(pager),
-        None => builder,
-    }
-    .build(backend)
-    .await
+    Harness::builder(config())
+        .clock(clock)
+        .delivering()
+        .pager(pager)
+        .build(backend)
+        .await
 }
 
 impl Harness {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use warroom::clock::ManualClock;
 use warroom::command::{self, Command};
 use warroom::domain::{EventKind, IncidentId, PageState, UserId};
-use warroom::outbox::EventAction;
 use warroom::outbox::testing::RecordingPager;
+use warroom::outbox::{EventAction, Pager};
 use warroom::render::{Block, Button};
 
 fn config() -> String {
@@ -41,7 +41,7 @@ async fn harness(backend: &Backend) -> (Harness, Arc<RecordingPager>) {
     let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
     let h = Harness::builder(config())
         .clock(clock)
-        .pager(pager.clone())
+        .pager(Some(pager.clone() as Arc<dyn Pager>))
         .build(backend)
         .await;
     (h, pager)

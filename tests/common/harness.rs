@@ -146,9 +146,9 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
         self
     }
 
-    /// Paging is on and pages go to `pager`.
-    pub fn pager(mut self, pager: Arc<dyn Pager>) -> Self {
-        self.pager = Some(pager);
+    /// With a pager, paging is on and pages go to it.
+    pub fn pager(mut self, pager: Option<Arc<dyn Pager>>) -> Self {
+        self.pager = pager;
         self
     }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::harness::{FIXTURES, Harness, SEV1, TEAM, TERSE_PHRASES, bot, serve};
+use common::harness::{FIXTURES, Harness, PEOPLE, SEV1, SEV1_ROLES, TERSE_PHRASES, bot, serve};
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +69,15 @@ approval = "commander"
 allowed_roles = ["commander", "technical"]
 "#
     );
-    [&bot("UTC"), SEV1, TEAM, TERSE_PHRASES, &actions].concat()
+    [
+        &bot("UTC"),
+        SEV1,
+        PEOPLE,
+        SEV1_ROLES,
+        TERSE_PHRASES,
+        &actions,
+    ]
+    .concat()
 }
 
 /// How every test here declares its incident.

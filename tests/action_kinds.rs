@@ -6,7 +6,9 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::harness::{FIXTURES, Harness, TERSE_PHRASES, bot, serve};
+use common::harness::{
+    FIXTURES, Harness, PEOPLE, SEV1_ROLES_WITH_COMMS, TERSE_PHRASES, bot, serve,
+};
 use common::pagerduty::FakeEvents;
 use common::{Backend, test_backends};
 use std::sync::Arc;
@@ -28,22 +30,11 @@ name = "sev1"
 label = "Critical"
 respond_within = "15m"
 
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
 [people.erin]
 name = "Erin"
 slack = "UERIN"
 [people.frank]
 slack = "UFRANK"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-comms = "carol"
 
 [levels]
 level2 = ["erin", "frank"]
@@ -82,7 +73,14 @@ approval = "commander"
 approval_expires_after = "30m"
 "#
     );
-    [&bot("UTC"), TERSE_PHRASES, &world].concat()
+    [
+        &bot("UTC"),
+        PEOPLE,
+        SEV1_ROLES_WITH_COMMS,
+        TERSE_PHRASES,
+        &world,
+    ]
+    .concat()
 }
 
 /// With `pager`, paging is on and pages go to it.

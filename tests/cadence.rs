@@ -9,7 +9,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::harness::{Harness, SERVICE_PHRASES, bot, id_in, start};
+use common::harness::{
+    Harness, PEOPLE, SERVICE_PHRASES, SEV1, SEV1_ROLES_WITH_COMMS, bot, id_in, start,
+};
 use common::pagerduty::FakeEvents;
 use common::{Backend, test_backends};
 use std::sync::Arc;
@@ -23,12 +25,8 @@ use warroom::render::Message;
 use warroom::schedule::{ReminderKind, ReminderOutcome};
 
 fn config() -> String {
+    // Goes on from `SEV1`: its reminders, pages and escalations first.
     let world = r#"
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-update_every = "15m"
 remind_while_monitoring = false
 page = true
 escalate = [{ after = "30m", to = "level2" }, { after = "60m", to = "level3" }]
@@ -53,21 +51,10 @@ label = "Load test"
 respond_within = "24h"
 update_every = "10s"
 
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
 [people.erin]
 slack = "UERIN"
 [people.frank]
 slack = "UFRANK"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-comms = "carol"
 
 [levels]
 level2 = ["erin"]
@@ -76,7 +63,15 @@ level3 = ["frank"]
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
-    [&bot("UTC"), SERVICE_PHRASES, world].concat()
+    [
+        &bot("UTC"),
+        SEV1,
+        world,
+        PEOPLE,
+        SEV1_ROLES_WITH_COMMS,
+        SERVICE_PHRASES,
+    ]
+    .concat()
 }
 
 const ANNOUNCE: &str = "CANNOUNCE";

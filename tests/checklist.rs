@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::harness::{Harness, PLAIN_PHRASES, bot, start};
+use common::harness::{Harness, PLAIN_PHRASES, SEV1, bot, start};
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::ManualClock;
@@ -18,12 +18,8 @@ use warroom::outbox::{EventAction, Pager};
 use warroom::render::{Block, Button};
 
 fn config() -> String {
+    // Goes on from `SEV1`: it pages.
     let world = r#"
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-update_every = "15m"
 page = true
 
 [people.alice]
@@ -32,7 +28,7 @@ slack = "UALICE"
 [assign.sev1]
 commander = "alice"
 "#;
-    [&bot("UTC"), world, PLAIN_PHRASES].concat()
+    [&bot("UTC"), SEV1, world, PLAIN_PHRASES].concat()
 }
 
 /// A harness that pages through a recording pager, and that pager.

@@ -9,7 +9,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::harness::{FIXTURES, Harness, SERVICE_PHRASES, TEAM, bot};
+use common::harness::{FIXTURES, Harness, PEOPLE, SERVICE_PHRASES, SEV1_ROLES, bot};
 use common::{Backend, insert_incidents, test_backends};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -66,7 +66,15 @@ allowed_roles = ["commander", "technical"]
 announce_channel = "CANNOUNCE"
 "#
     );
-    [&bot(timezone), TEAM, SERVICE_PHRASES, world, &actions].concat()
+    [
+        &bot(timezone),
+        PEOPLE,
+        SEV1_ROLES,
+        SERVICE_PHRASES,
+        world,
+        &actions,
+    ]
+    .concat()
 }
 
 /// How long the test waits for the action's program to start.

@@ -7,7 +7,7 @@
 mod common;
 
 use common::harness::{
-    FIXTURES, Harness, HarnessBuilder, SEV1, TEAM, TERSE_PHRASES, bot, serve, start,
+    FIXTURES, Harness, HarnessBuilder, PEOPLE, SEV1, SEV1_ROLES, TERSE_PHRASES, bot, serve, start,
 };
 use common::{Backend, test_backends};
 use std::path::{Path, PathBuf};
@@ -120,7 +120,15 @@ description = "Has a step only the commander may run"
 steps = [{{ action = "note", params = {{ word = "one" }} }}, "commanders-only"]
 "#
     );
-    [&bot("UTC"), SEV1, TEAM, TERSE_PHRASES, &actions].concat()
+    [
+        &bot("UTC"),
+        SEV1,
+        PEOPLE,
+        SEV1_ROLES,
+        TERSE_PHRASES,
+        &actions,
+    ]
+    .concat()
 }
 
 async fn harness(backend: &Backend) -> Harness {

@@ -36,7 +36,8 @@ timezone = "{timezone}"
     )
 }
 
-/// A sev1 with a 15 minute response target and update cadence.
+/// A sev1 with a 15 minute response target and update cadence; keys that
+/// follow it belong to it.
 pub const SEV1: &str = r#"
 [[severity]]
 name = "sev1"
@@ -45,18 +46,29 @@ respond_within = "15m"
 update_every = "15m"
 "#;
 
-/// Alice, Bob and Carol on Slack; Alice commands a sev1 and Bob is its technical lead.
-pub const TEAM: &str = r#"
+/// Alice, Bob and Carol on Slack.
+pub const PEOPLE: &str = r#"
 [people.alice]
 slack = "UALICE"
 [people.bob]
 slack = "UBOB"
 [people.carol]
 slack = "UCAROL"
+"#;
 
+/// Alice commands a sev1 and Bob is its technical lead.
+pub const SEV1_ROLES: &str = r#"
 [assign.sev1]
 commander = "alice"
 technical = "bob"
+"#;
+
+/// Alice commands a sev1, Bob is its technical lead and Carol its comms lead.
+pub const SEV1_ROLES_WITH_COMMS: &str = r#"
+[assign.sev1]
+commander = "alice"
+technical = "bob"
+comms = "carol"
 "#;
 
 /// One-word public phrases.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::harness::{FIXTURES, Harness, PEOPLE, SEV1, SEV1_ROLES, TERSE_PHRASES, bot, serve};
+use common::harness::{API_TOKEN, FIXTURES, Harness, api_incident, serve, sev1_team};
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,15 +69,7 @@ approval = "commander"
 allowed_roles = ["commander", "technical"]
 "#
     );
-    [
-        &bot("UTC"),
-        SEV1,
-        PEOPLE,
-        SEV1_ROLES,
-        TERSE_PHRASES,
-        &actions,
-    ]
-    .concat()
+    sev1_team() + &actions
 }
 
 /// How every test here declares its incident.
@@ -472,16 +464,8 @@ async fn the_api_shows_the_runs_of_an_incident() {
         h.click("UALICE", ButtonAction::Approve(1), &id, "approve")
             .await;
         h.work().await;
-        let (base, _served) = serve(h.web_state(Some("t0ken"))).await;
-        let detail: serde_json::Value = reqwest::Client::new()
-            .get(format!("{base}/api/incidents/{id}"))
-            .bearer_auth("t0ken")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (base, _served) = serve(h.web_state(Some(API_TOKEN))).await;
+        let detail = api_incident(&base, &id).await;
         let run = &detail["action_runs"][0];
         assert_eq!(run["number"], 1, "{}: {detail}", db.name);
         assert_eq!(run["action"], "failover");

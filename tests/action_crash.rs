@@ -10,7 +10,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::harness::{FIXTURES, Harness, TERSE_PHRASES, bot};
+use common::harness::{FIXTURES, Harness, bot, terse_phrases};
 use common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -56,7 +56,7 @@ program = "{nap}"
 "#,
         pid_file.display()
     );
-    [&bot("UTC"), TERSE_PHRASES, &world].concat()
+    [bot("UTC"), terse_phrases(), world].concat()
 }
 
 /// `warroom serve` on `database`, with a clean environment; killed when dropped.

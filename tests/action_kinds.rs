@@ -7,7 +7,8 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::harness::{
-    FIXTURES, Harness, PEOPLE, SEV1_ROLES_WITH_COMMS, TERSE_PHRASES, bot, serve,
+    API_TOKEN, FIXTURES, Harness, PEOPLE, SEV1_ROLES_WITH_COMMS, api_incident, bot, serve,
+    terse_phrases,
 };
 use common::pagerduty::FakeEvents;
 use common::{Backend, test_backends};
@@ -77,7 +78,7 @@ approval_expires_after = "30m"
         &bot("UTC"),
         PEOPLE,
         SEV1_ROLES_WITH_COMMS,
-        TERSE_PHRASES,
+        &terse_phrases(),
         &world,
     ]
     .concat()
@@ -102,7 +103,7 @@ impl Harness {
 
     /// Serves the status page and the JSON API of this database.
     async fn web(&self) -> String {
-        serve(self.web_state(Some("t0ken"))).await.0
+        serve(self.web_state(Some(API_TOKEN))).await.0
     }
 }
 
@@ -339,15 +340,7 @@ async fn a_status_action_sets_the_component_once_approved_and_posts_it() {
             vec!["run #1 (api-degraded) succeeded: checkout-api → degraded".to_string()]
         );
 
-        let detail: serde_json::Value = reqwest::Client::new()
-            .get(format!("{web}/api/incidents/{id}"))
-            .bearer_auth("t0ken")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail = api_incident(&web, &id).await;
         let run = &detail["action_runs"][0];
         assert_eq!(run["status"], "succeeded", "{}: {detail}", db.name);
         assert_eq!(run["result"], "checkout-api → degraded");

@@ -10,7 +10,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::harness::{
-    Harness, PEOPLE, SERVICE_PHRASES, SEV1, SEV1_ROLES_WITH_COMMS, bot, id_in, start,
+    Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, bot, id_in, service_phrases, start,
 };
 use common::pagerduty::FakeEvents;
 use common::{Backend, test_backends};
@@ -69,7 +69,7 @@ announce_channel = "CANNOUNCE"
         world,
         PEOPLE,
         SEV1_ROLES_WITH_COMMS,
-        SERVICE_PHRASES,
+        &service_phrases(),
     ]
     .concat()
 }

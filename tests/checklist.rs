@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::harness::{Harness, PLAIN_PHRASES, SEV1, bot, start};
+use common::harness::{Harness, SEV1, bot, plain_phrases, start};
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::ManualClock;
@@ -28,7 +28,7 @@ slack = "UALICE"
 [assign.sev1]
 commander = "alice"
 "#;
-    [&bot("UTC"), SEV1, world, PLAIN_PHRASES].concat()
+    [&bot("UTC"), SEV1, world, &plain_phrases()].concat()
 }
 
 /// A harness that pages through a recording pager, and that pager.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::harness::{Harness, PEOPLE, SERVICE_PHRASES, SEV1_ROLES, bot, id_in};
+use common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
 use common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ slack = "UDAVE"
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
-    [&bot("UTC"), PEOPLE, SEV1_ROLES, SERVICE_PHRASES, world].concat()
+    [&bot("UTC"), PEOPLE, SEV1_ROLES, &service_phrases(), world].concat()
 }
 
 const ANNOUNCE: &str = "CANNOUNCE";

@@ -9,7 +9,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::harness::{FIXTURES, Harness, PEOPLE, SERVICE_PHRASES, SEV1_ROLES, bot};
+use common::harness::{FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
 use common::{Backend, insert_incidents, test_backends};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -70,7 +70,7 @@ announce_channel = "CANNOUNCE"
         &bot(timezone),
         PEOPLE,
         SEV1_ROLES,
-        SERVICE_PHRASES,
+        &service_phrases(),
         world,
         &actions,
     ]

@@ -7,7 +7,7 @@
 mod common;
 
 use common::harness::{
-    FIXTURES, Harness, HarnessBuilder, PEOPLE, SEV1, SEV1_ROLES, TERSE_PHRASES, bot, serve, start,
+    API_TOKEN, FIXTURES, Harness, HarnessBuilder, api_incident, serve, sev1_team, start,
 };
 use common::{Backend, test_backends};
 use std::path::{Path, PathBuf};
@@ -120,15 +120,7 @@ description = "Has a step only the commander may run"
 steps = [{{ action = "note", params = {{ word = "one" }} }}, "commanders-only"]
 "#
     );
-    [
-        &bot("UTC"),
-        SEV1,
-        PEOPLE,
-        SEV1_ROLES,
-        TERSE_PHRASES,
-        &actions,
-    ]
-    .concat()
+    sev1_team() + &actions
 }
 
 async fn harness(backend: &Backend) -> Harness {
@@ -701,16 +693,8 @@ async fn the_api_shows_which_runbook_step_a_run_is() {
         h.run("UBOB", &room, &format!("run recover log={}", log.display()))
             .await;
         h.work_until_idle().await;
-        let (base, _served) = serve(h.web_state(Some("t0ken"))).await;
-        let detail: serde_json::Value = reqwest::Client::new()
-            .get(format!("{base}/api/incidents/{id}"))
-            .bearer_auth("t0ken")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (base, _served) = serve(h.web_state(Some(API_TOKEN))).await;
+        let detail = api_incident(&base, &id).await;
         let runbook = &detail["runbook_runs"][0];
         assert_eq!(runbook["number"], 1, "{}: {detail}", db.name);
         assert_eq!(runbook["runbook"], "recover");

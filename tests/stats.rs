@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::harness::{Harness, PLAIN_PHRASES, bot, serve};
+use common::harness::{Harness, bot, plain_phrases, serve};
 use common::{Backend, test_backends};
 use std::collections::BTreeMap;
 use warroom::domain::IncidentId;
@@ -31,7 +31,7 @@ name = "sev3"
 label = "Minor"
 respond_within = "2h"
 "#;
-    [&bot("UTC"), severities, PLAIN_PHRASES].concat()
+    [&bot("UTC"), severities, &plain_phrases()].concat()
 }
 
 /// A group of incidents with the same timings, declared one hour apart.

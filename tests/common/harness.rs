@@ -71,32 +71,49 @@ technical = "bob"
 comms = "carol"
 "#;
 
-/// One-word public phrases.
-pub const TERSE_PHRASES: &str = r#"
+/// `[phrases]`: what public updates say at each status.
+fn phrases(investigating: &str, identified: &str, monitoring: &str, resolved: &str) -> String {
+    format!(
+        r#"
 [phrases]
-investigating = "Investigating."
-identified = "Identified."
-monitoring = "Monitoring."
-resolved = "Resolved."
-"#;
+investigating = "{investigating}"
+identified = "{identified}"
+monitoring = "{monitoring}"
+resolved = "{resolved}"
+"#
+    )
+}
+
+/// One-word public phrases.
+pub fn terse_phrases() -> String {
+    phrases("Investigating.", "Identified.", "Monitoring.", "Resolved.")
+}
 
 /// Public phrases that name neither service nor cause.
-pub const PLAIN_PHRASES: &str = r#"
-[phrases]
-investigating = "We are investigating."
-identified = "We have found the cause."
-monitoring = "A fix is in place."
-resolved = "Resolved."
-"#;
+pub fn plain_phrases() -> String {
+    phrases(
+        "We are investigating.",
+        "We have found the cause.",
+        "A fix is in place.",
+        "Resolved.",
+    )
+}
 
 /// Public phrases that name the service and the cause.
-pub const SERVICE_PHRASES: &str = r#"
-[phrases]
-investigating = "We are investigating reports of issues with {service}."
-identified = "We have identified the issue affecting {service}: {cause}."
-monitoring = "A fix for {service} is in place; we are monitoring."
-resolved = "The issue affecting {service} has been resolved."
-"#;
+pub fn service_phrases() -> String {
+    phrases(
+        "We are investigating reports of issues with {service}.",
+        "We have identified the issue affecting {service}: {cause}.",
+        "A fix for {service} is in place; we are monitoring.",
+        "The issue affecting {service} has been resolved.",
+    )
+}
+
+/// What the action tests start from: `[bot]` in UTC, [`SEV1`], Alice, Bob and
+/// Carol in [`SEV1_ROLES`], and terse phrases.
+pub fn sev1_team() -> String {
+    [&bot("UTC"), SEV1, PEOPLE, SEV1_ROLES, &terse_phrases()].concat()
+}
 
 /// When a test's clock starts unless it says otherwise: 2026-11-23 14:00 UTC.
 pub fn start() -> DateTime<Utc> {
@@ -455,6 +472,22 @@ pub async fn serve(state: WebState) -> (String, tokio::task::JoinHandle<std::io:
     let served =
         tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
     (format!("http://{address}"), served)
+}
+
+/// The token [`Harness::web_state`] is given by tests that call the JSON API.
+pub const API_TOKEN: &str = "t0ken";
+
+/// `GET /api/incidents/{id}` from the server at `base`, with [`API_TOKEN`].
+pub async fn api_incident(base: &str, id: &IncidentId) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{base}/api/incidents/{id}"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .expect("the API answers")
+        .json()
+        .await
+        .expect("a JSON body")
 }
 
 /// The first incident id in `text`.

@@ -10,7 +10,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::harness::{FIXTURES, Harness, bot, terse_phrases};
+use common::harness::{FIXTURES, Harness, SEV1, bot, terse_phrases};
 use common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -37,11 +37,6 @@ fn config(pid_file: &Path) -> String {
     let nap = format!("{FIXTURES}/nap.sh");
     let world = format!(
         r#"
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-
 [actions.hang]
 kind = "program"
 description = "Records its pid, then hangs"
@@ -56,7 +51,7 @@ program = "{nap}"
 "#,
         pid_file.display()
     );
-    [bot("UTC"), terse_phrases(), world].concat()
+    [&bot("UTC"), SEV1, &terse_phrases(), &world].concat()
 }
 
 /// `warroom serve` on `database`, with a clean environment; killed when dropped.

@@ -7,7 +7,7 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::harness::{
-    API_TOKEN, FIXTURES, Harness, PEOPLE, SEV1_ROLES_WITH_COMMS, api_incident, bot, serve,
+    API_TOKEN, FIXTURES, Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, api_incident, bot, serve,
     terse_phrases,
 };
 use common::pagerduty::FakeEvents;
@@ -26,11 +26,6 @@ fn config() -> String {
     let dir = FIXTURES;
     let world = format!(
         r#"
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-
 [people.erin]
 name = "Erin"
 slack = "UERIN"
@@ -76,6 +71,7 @@ approval_expires_after = "30m"
     );
     [
         &bot("UTC"),
+        SEV1,
         PEOPLE,
         SEV1_ROLES_WITH_COMMS,
         &terse_phrases(),

@@ -27,6 +27,7 @@ use warroom::schedule::{ReminderKind, ReminderOutcome};
 fn config() -> String {
     // Goes on from `SEV1`: its reminders, pages and escalations first.
     let world = r#"
+update_every = "15m"
 remind_while_monitoring = false
 page = true
 escalate = [{ after = "30m", to = "level2" }, { after = "60m", to = "level3" }]

@@ -18,8 +18,9 @@ use warroom::outbox::{EventAction, Pager};
 use warroom::render::{Block, Button};
 
 fn config() -> String {
-    // Goes on from `SEV1`: it pages.
+    // Goes on from `SEV1`: its update cadence, and it pages.
     let world = r#"
+update_every = "15m"
 page = true
 
 [people.alice]

@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::harness::{Harness, bot, plain_phrases, serve};
+use common::harness::{Harness, SEV1, bot, plain_phrases, serve};
 use common::{Backend, test_backends};
 use std::collections::BTreeMap;
 use warroom::domain::IncidentId;
@@ -16,11 +16,6 @@ use warroom::web::WebState;
 
 fn config() -> String {
     let severities = r#"
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-
 [[severity]]
 name = "sev2"
 label = "Major"
@@ -31,7 +26,7 @@ name = "sev3"
 label = "Minor"
 respond_within = "2h"
 "#;
-    [&bot("UTC"), severities, &plain_phrases()].concat()
+    [&bot("UTC"), SEV1, severities, &plain_phrases()].concat()
 }
 
 /// A group of incidents with the same timings, declared one hour apart.

@@ -131,7 +131,6 @@ pub fn start() -> DateTime<Utc> {
 
 /// What a [`Harness`] is built from; kept by the harness so that a restart
 /// builds the same process again.
-#[derive(Clone)]
 pub struct HarnessBuilder<C = ManualClock> {
     config: String,
     clock: C,

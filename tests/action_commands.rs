@@ -4,55 +4,23 @@
 
 mod common;
 
-use chrono::{TimeZone, Utc};
-use common::{Backend, fresh_store, test_backends};
+use common::harness::{API_TOKEN, FIXTURES, Harness, api_incident, serve, sev1_team};
+use common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::actions::worker::ActionWorker;
 use warroom::actions::{EnvLookup, Runner};
-use warroom::clock::{ManualClock, SharedClock};
-use warroom::command::{self, ButtonAction, Command};
-use warroom::config::Config;
-use warroom::domain::{EventKind, IncidentId, Platform, RunStatus, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::TestingPlatform;
-use warroom::outbox::{Dispatcher, DispatcherSettings};
-use warroom::store::Store;
+use warroom::clock::Clock;
+use warroom::command::{self, ButtonAction};
+use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
 
 /// The value of the one secret the actions' environment holds.
 const ACTION_TOKEN: &str = "tok-5f3a9c71e2";
 
 fn config() -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
-    format!(
+    let dir = FIXTURES;
+    let actions = format!(
         r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-update_every = "15m"
-
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-
-[phrases]
-investigating = "Investigating."
-identified = "Identified."
-monitoring = "Monitoring."
-resolved = "Resolved."
-
 [actions.restart]
 kind = "program"
 description = "Restart a service"
@@ -100,157 +68,34 @@ args = ["db"]
 approval = "commander"
 allowed_roles = ["commander", "technical"]
 "#
-    )
+    );
+    sev1_team() + &actions
 }
 
-struct Harness {
-    engine: Engine,
-    store: Store,
-    platform: Arc<TestingPlatform>,
-    dispatcher: Dispatcher,
-    worker: ActionWorker,
-    clock: ManualClock,
-    config: Arc<Config>,
+/// How every test here declares its incident.
+const DECLARE: &str = "sev1 checkout is down service=checkout";
+
+async fn harness(backend: &Backend) -> Harness {
+    harness_with_actions(backend, "").await
 }
 
-impl Harness {
-    async fn new(backend: &Backend) -> Self {
-        Self::with_actions(backend, "").await
-    }
-
-    /// A harness whose config has `more` appended (more `[actions.NAME]`) and
-    /// whose environment holds [`ACTION_TOKEN`].
-    async fn with_actions(backend: &Backend, more: &str) -> Self {
-        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            shared.clone(),
-        ));
-        let store = fresh_store(backend).await;
-        let text = format!("{}{more}", config());
-        let config = Arc::new(Config::from_toml_str(&text).expect("test config is valid"));
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            EngineSettings::from_config(&config),
-            wakeup.clone(),
-        );
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            vec![platform.clone()],
-            shared.clone(),
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        let env: EnvLookup =
-            Arc::new(|name: &str| (name == "ACTION_TOKEN").then(|| ACTION_TOKEN.to_owned()));
-        let runner = Runner::new(env, config.actions().values())
-            .with_timings(Duration::from_millis(200), Duration::ZERO);
-        let worker = ActionWorker::new(engine.clone(), runner, shared);
-        Self {
-            engine,
-            store,
-            platform,
-            dispatcher,
-            worker,
-            clock,
-            config,
-        }
-    }
-
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        self.handle(user, channel, command, None).await
-    }
-
-    async fn handle(
-        &self,
-        user: &str,
-        channel: &str,
-        command: Command,
-        request: Option<&str>,
-    ) -> Reply {
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: request.map(str::to_string),
-        };
-        self.engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers")
-    }
-
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
-    }
-
-    async fn declare(&self) -> (IncidentId, String) {
-        let reply = self
-            .run(
-                "UALICE",
-                "CGENERAL",
-                "sev1 checkout is down service=checkout",
-            )
-            .await;
-        let text = reply.text();
-        let start = text.find("INC-").expect("an incident id");
-        let id: IncidentId = text[start..start + 16].parse().unwrap();
-        self.deliver().await;
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .unwrap()
-            .and_then(|i| i.room)
-            .unwrap();
-        (id, room)
-    }
-
-    async fn click(
-        &self,
-        user: &str,
-        button: ButtonAction,
-        id: &IncidentId,
-        request: &str,
-    ) -> Reply {
-        let command = button.command(id.as_str(), &UserId::new(user)).unwrap();
-        self.handle(user, "", command, Some(request)).await
-    }
-
-    async fn work(&self) -> usize {
-        let ran = self.worker.run_due().await.expect("worker pass");
-        self.deliver().await;
-        ran
-    }
-
-    fn room_text(&self, room: &str) -> String {
-        self.platform.texts_in(room).join("\n")
-    }
-
-    async fn statuses(&self, id: &IncidentId) -> Vec<RunStatus> {
-        self.store
-            .action_runs_of(id)
-            .await
-            .unwrap()
-            .iter()
-            .map(|run| run.status)
-            .collect()
-    }
+/// A harness whose config has `more` appended (more `[actions.NAME]`) and
+/// whose environment holds [`ACTION_TOKEN`].
+async fn harness_with_actions(backend: &Backend, more: &str) -> Harness {
+    let env: EnvLookup =
+        Arc::new(|name: &str| (name == "ACTION_TOKEN").then(|| ACTION_TOKEN.to_owned()));
+    Harness::builder(format!("{}{more}", config()))
+        .env(env)
+        .quick_runner()
+        .build(backend)
+        .await
 }
 
 #[tokio::test]
 async fn a_run_is_queued_run_by_the_worker_and_its_result_posted() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         let reply = h.run("UBOB", &room, "run restart target=checkout").await;
         assert_eq!(
             reply.text(),
@@ -288,8 +133,8 @@ async fn a_run_is_queued_run_by_the_worker_and_its_result_posted() {
 #[tokio::test]
 async fn failures_and_timeouts_are_posted_as_such() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run broken").await;
         h.run("UBOB", &room, "run stuck").await;
         assert_eq!(h.work().await, 2, "{}", db.name);
@@ -315,8 +160,8 @@ async fn failures_and_timeouts_are_posted_as_such() {
 #[tokio::test]
 async fn a_role_not_allowed_and_bad_params_are_refused() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         let reply = h.run("UCAROL", &room, "run restart target=checkout").await;
         assert!(
             reply
@@ -352,8 +197,8 @@ async fn a_role_not_allowed_and_bad_params_are_refused() {
 #[tokio::test]
 async fn an_approval_is_needed_given_by_the_commander_and_counted_once() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         let reply = h.run("UBOB", &room, "run failover").await;
         assert_eq!(
             reply.text(),
@@ -404,8 +249,8 @@ async fn an_approval_is_needed_given_by_the_commander_and_counted_once() {
 #[tokio::test]
 async fn deny_and_cancel_stop_a_run_before_it_starts() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run failover").await;
         h.run("UBOB", &room, "run restart target=api").await;
         let reply = h
@@ -439,8 +284,8 @@ async fn deny_and_cancel_stop_a_run_before_it_starts() {
 #[tokio::test]
 async fn a_shell_looking_param_reaches_the_program_as_one_argument() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         let dir = tempfile::tempdir().unwrap();
         let pwned = dir.path().join("pwned");
         // Chat params are one word each; `${IFS}` is a shell's space.
@@ -466,8 +311,8 @@ async fn a_shell_looking_param_reaches_the_program_as_one_argument() {
 #[tokio::test]
 async fn a_run_abandoned_by_a_stopped_worker_is_reported_interrupted_once() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run restart target=api").await;
         // A worker that claims the run and dies without finishing it.
         let claimed = h
@@ -494,8 +339,8 @@ async fn a_run_abandoned_by_a_stopped_worker_is_reported_interrupted_once() {
 #[tokio::test]
 async fn an_abandoned_run_of_a_rerun_on_restart_action_runs_again_once() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run again").await;
         h.store
             .claim_action_runs("dead-worker", h.clock_now(), Duration::from_secs(60), 10)
@@ -524,8 +369,8 @@ async fn an_abandoned_run_of_a_rerun_on_restart_action_runs_again_once() {
 #[tokio::test]
 async fn a_hundred_concurrent_requests_each_run_exactly_once_across_two_workers() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         let keys: Vec<String> = (0..100).map(|n| format!("req-{n}")).collect();
         let requests = keys.iter().map(|key| {
             let command = command::parse("run restart target=checkout", &*h.config).unwrap();
@@ -564,8 +409,8 @@ async fn a_hundred_concurrent_requests_each_run_exactly_once_across_two_workers(
 #[tokio::test]
 async fn cancel_stops_a_running_program() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run slow").await;
         let started = std::time::Instant::now();
         let worker = h.worker.clone();
@@ -613,31 +458,14 @@ async fn cancel_stops_a_running_program() {
 #[tokio::test]
 async fn the_api_shows_the_runs_of_an_incident() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
-        let (id, room) = h.declare().await;
+        let h = harness(&db).await;
+        let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run failover").await;
         h.click("UALICE", ButtonAction::Approve(1), &id, "approve")
             .await;
         h.work().await;
-        let state = warroom::web::WebState {
-            store: h.store.clone(),
-            clock: Arc::new(h.clock.clone()),
-            config: h.config.clone(),
-            api_token: Some(warroom::config::Secret::new("t0ken")),
-            metrics: None,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
-        let detail: serde_json::Value = reqwest::Client::new()
-            .get(format!("http://{addr}/api/incidents/{id}"))
-            .bearer_auth("t0ken")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (base, _served) = serve(h.web_state(Some(API_TOKEN))).await;
+        let detail = api_incident(&base, &id).await;
         let run = &detail["action_runs"][0];
         assert_eq!(run["number"], 1, "{}: {detail}", db.name);
         assert_eq!(run["action"], "failover");
@@ -653,7 +481,7 @@ async fn the_api_shows_the_runs_of_an_incident() {
 #[tokio::test]
 async fn a_drill_shows_what_would_run_and_runs_nothing() {
     for db in test_backends().await {
-        let h = Harness::new(&db).await;
+        let h = harness(&db).await;
         let reply = h
             .run("UALICE", "CGENERAL", "sev1 failover practice --drill")
             .await;
@@ -690,8 +518,7 @@ async fn a_drill_shows_what_would_run_and_runs_nothing() {
 }
 
 impl Harness {
-    fn clock_now(&self) -> chrono::DateTime<Utc> {
-        use warroom::clock::Clock;
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
 }
@@ -759,8 +586,8 @@ url = "{target}/broken/{{service}}"
 "#
     );
     for db in test_backends().await {
-        let h = Harness::with_actions(&db, &more).await;
-        let (id, room) = h.declare().await;
+        let h = harness_with_actions(&db, &more).await;
+        let (id, room) = h.declare(DECLARE).await;
         for run in ["run flood", "run leak", "run notify", "run unavailable"] {
             h.run("UBOB", &room, run).await;
         }

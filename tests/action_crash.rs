@@ -10,6 +10,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
+use common::harness::{FIXTURES, Harness, SEV1, bot, terse_phrases};
 use common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -18,12 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
-use warroom::actions::worker::ActionWorker;
 use warroom::actions::{EnvLookup, RunResult, Runner};
-use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
-use warroom::engine::{Engine, EngineSettings};
 use warroom::outbox::{Destination, Operation};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
@@ -35,26 +33,10 @@ const STARTUP: Duration = Duration::from_secs(60);
 const DEATH: Duration = Duration::from_secs(10);
 
 fn config(pid_file: &Path) -> String {
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
-    let program = format!("{fixtures}/record_pid.sh");
-    let nap = format!("{fixtures}/nap.sh");
-    format!(
+    let program = format!("{FIXTURES}/record_pid.sh");
+    let nap = format!("{FIXTURES}/nap.sh");
+    let world = format!(
         r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-
-[phrases]
-investigating = "Investigating."
-identified = "Identified."
-monitoring = "Monitoring."
-resolved = "Resolved."
-
 [actions.hang]
 kind = "program"
 description = "Records its pid, then hangs"
@@ -68,7 +50,8 @@ description = "Runs for half a second"
 program = "{nap}"
 "#,
         pid_file.display()
-    )
+    );
+    [&bot("UTC"), SEV1, &terse_phrases(), &world].concat()
 }
 
 /// `warroom serve` on `database`, with a clean environment; killed when dropped.
@@ -204,25 +187,14 @@ async fn kill_9_takes_the_program_along_and_the_run_is_reported_interrupted_once
         );
 
         // The next warroom, an hour later: long past the run's 12-minute lease.
-        let store = fresh_store(&db).await;
-        let clock = ManualClock::starting_at(Utc::now() + chrono::Duration::hours(1));
-        let config = Arc::new(Config::from_toml_str(&config(&pid_file)).expect("valid config"));
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            Arc::new(clock.clone()),
-            EngineSettings::from_config(&config),
-            Arc::new(tokio::sync::Notify::new()),
-        );
-        let env: EnvLookup = Arc::new(|_: &str| None);
-        let worker = ActionWorker::new(
-            engine,
-            Runner::new(env, config.actions().values()),
-            Arc::new(clock),
-        );
-        assert_eq!(worker.run_due().await.unwrap(), 0, "{}", db.name);
-        assert_eq!(worker.run_due().await.unwrap(), 0, "{}", db.name);
+        let h = Harness::builder(config(&pid_file))
+            .starting_at(Utc::now() + chrono::Duration::hours(1))
+            .build(&db)
+            .await;
+        assert_eq!(h.worker.run_due().await.unwrap(), 0, "{}", db.name);
+        assert_eq!(h.worker.run_due().await.unwrap(), 0, "{}", db.name);
 
+        let store = &h.store;
         let runs = store.action_runs_of(&id).await.unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].status, RunStatus::Interrupted, "{}", db.name);
@@ -262,7 +234,7 @@ async fn kill_9_takes_the_program_along_and_the_run_is_reported_interrupted_once
             db.name
         );
         assert_eq!(pids(&pid_file), vec![program], "{}: run once", db.name);
-        store.close().await;
+        h.store.close().await;
     }
 }
 

@@ -6,61 +6,34 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
+use common::harness::{
+    API_TOKEN, FIXTURES, Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, api_incident, bot, serve,
+    terse_phrases,
+};
 use common::pagerduty::FakeEvents;
-use common::{Backend, fresh_store, test_backends};
+use common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::actions::worker::ActionWorker;
-use warroom::actions::{EnvLookup, Runner};
-use warroom::clock::{ManualClock, SharedClock};
-use warroom::command::{self, ButtonAction, Command};
-use warroom::config::{ComponentState, Config, PagerDutySettings, Secret};
-use warroom::domain::{EventKind, IncidentId, Platform, RunStatus, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::TestingPlatform;
-use warroom::outbox::{Dispatcher, DispatcherSettings, Pager, PagerDuty};
-use warroom::store::Store;
+use warroom::command::ButtonAction;
+use warroom::config::{ComponentState, PagerDutySettings, Secret};
+use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
+use warroom::engine::Reply;
+use warroom::outbox::{Pager, PagerDuty};
 
 const ROUTING_KEY: &str = "R0UTING-KEY-0123456789abcdef";
 
 fn config() -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
-    format!(
+    let dir = FIXTURES;
+    let world = format!(
         r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
 [people.erin]
 name = "Erin"
 slack = "UERIN"
 [people.frank]
 slack = "UFRANK"
 
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-comms = "carol"
-
 [levels]
 level2 = ["erin", "frank"]
-
-[phrases]
-investigating = "Investigating."
-identified = "Identified."
-monitoring = "Monitoring."
-resolved = "Resolved."
 
 [status_page]
 title = "Example Status"
@@ -95,175 +68,39 @@ args = ["db"]
 approval = "commander"
 approval_expires_after = "30m"
 "#
-    )
+    );
+    [
+        &bot("UTC"),
+        SEV1,
+        PEOPLE,
+        SEV1_ROLES_WITH_COMMS,
+        &terse_phrases(),
+        &world,
+    ]
+    .concat()
 }
 
-struct Harness {
-    engine: Engine,
-    store: Store,
-    platform: Arc<TestingPlatform>,
-    dispatcher: Dispatcher,
-    worker: ActionWorker,
-    clock: ManualClock,
-    config: Arc<Config>,
+/// With `pager`, paging is on and pages go to it.
+async fn harness(backend: &Backend, pager: Option<Arc<dyn Pager>>) -> Harness {
+    Harness::builder(config())
+        .quick_runner()
+        .delivering()
+        .pager(pager)
+        .build(backend)
+        .await
 }
 
 impl Harness {
-    /// With `pager`, paging is on and pages go to it.
-    async fn new(backend: &Backend, pager: Option<Arc<dyn Pager>>) -> Self {
-        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            shared.clone(),
-        ));
-        let store = fresh_store(backend).await;
-        let config = Arc::new(Config::from_toml_str(&config()).expect("test config is valid"));
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let mut settings = EngineSettings::from_config(&config);
-        settings.paging = pager.is_some();
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            settings,
-            wakeup.clone(),
-        );
-        let dispatcher = Dispatcher::with_pager(
-            store.clone(),
-            vec![platform.clone()],
-            pager,
-            shared.clone(),
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        let worker = ActionWorker::new(engine.clone(), runner(&config), shared);
-        Self {
-            engine,
-            store,
-            platform,
-            dispatcher,
-            worker,
-            clock,
-            config,
-        }
-    }
-
-    /// A second worker on the same database, as another replica would run.
-    fn second_worker(&self) -> ActionWorker {
-        ActionWorker::new(
-            self.engine.clone(),
-            runner(&self.config),
-            Arc::new(self.clock.clone()),
-        )
-    }
-
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        self.handle(user, channel, command, None).await
-    }
-
-    async fn handle(
-        &self,
-        user: &str,
-        channel: &str,
-        command: Command,
-        request: Option<&str>,
-    ) -> Reply {
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: request.map(str::to_string),
-        };
-        let reply = self
-            .engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers");
-        self.deliver().await;
-        reply
-    }
-
-    async fn click(&self, user: &str, button: ButtonAction, id: &IncidentId) -> Reply {
-        let command = button.command(id.as_str(), &UserId::new(user)).unwrap();
+    /// `user` clicks `button` on incident `id`'s message.
+    async fn press(&self, user: &str, button: ButtonAction, id: &IncidentId) -> Reply {
         let request = format!("click-{user}-{button}");
-        self.handle(user, "", command, Some(&request)).await
-    }
-
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
-    }
-
-    async fn declare(&self, text: &str) -> (IncidentId, String) {
-        let reply = self.run("UALICE", "CGENERAL", text).await;
-        let text = reply.text();
-        let start = text.find("INC-").expect("an incident id");
-        let id: IncidentId = text[start..start + 16].parse().unwrap();
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .unwrap()
-            .and_then(|i| i.room)
-            .unwrap();
-        (id, room)
-    }
-
-    async fn work(&self) -> usize {
-        let ran = self.worker.run_due().await.expect("worker pass");
-        self.deliver().await;
-        ran
-    }
-
-    fn room_text(&self, room: &str) -> String {
-        self.platform.texts_in(room).join("\n")
-    }
-
-    async fn statuses(&self, id: &IncidentId) -> Vec<RunStatus> {
-        self.store
-            .action_runs_of(id)
-            .await
-            .unwrap()
-            .iter()
-            .map(|run| run.status)
-            .collect()
-    }
-
-    async fn timeline_texts(&self, id: &IncidentId, kind: EventKind) -> Vec<String> {
-        self.store
-            .timeline(id)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|event| event.kind == kind)
-            .map(|event| event.text)
-            .collect()
+        self.click(user, button, id, &request).await
     }
 
     /// Serves the status page and the JSON API of this database.
     async fn web(&self) -> String {
-        let state = warroom::web::WebState {
-            store: self.store.clone(),
-            clock: Arc::new(self.clock.clone()),
-            config: self.config.clone(),
-            api_token: Some(Secret::new("t0ken")),
-            metrics: None,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
-        format!("http://{addr}")
+        serve(self.web_state(Some(API_TOKEN))).await.0
     }
-}
-
-fn runner(config: &Config) -> Runner {
-    let env: EnvLookup = Arc::new(|_: &str| None);
-    Runner::new(env, config.actions().values())
-        .with_timings(Duration::from_millis(200), Duration::ZERO)
 }
 
 async fn pagerduty() -> (Arc<FakeEvents>, Arc<dyn Pager>) {
@@ -300,7 +137,7 @@ async fn status_page(base: &str) -> String {
 async fn a_page_action_pages_every_member_of_the_level_and_posts_who() {
     for db in test_backends().await {
         let (fake, pager) = pagerduty().await;
-        let h = Harness::new(&db, Some(pager)).await;
+        let h = harness(&db, Some(pager)).await;
         let (id, room) = h.declare("sev1 checkout is down service=checkout").await;
 
         let reply = h.run("UBOB", &room, "run page-level2").await;
@@ -382,7 +219,7 @@ async fn a_page_action_pages_every_member_of_the_level_and_posts_who() {
 async fn a_page_action_waits_for_approval_and_a_denied_one_pages_nobody() {
     for db in test_backends().await {
         let (fake, pager) = pagerduty().await;
-        let h = Harness::new(&db, Some(pager)).await;
+        let h = harness(&db, Some(pager)).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
 
         let reply = h.run("UBOB", &room, "run page-erin").await;
@@ -392,7 +229,7 @@ async fn a_page_action_waits_for_approval_and_a_denied_one_pages_nobody() {
         );
         assert_eq!(h.work().await, 0, "{}: nothing before approval", db.name);
         assert!(fake.received().is_empty());
-        let reply = h.click("UALICE", ButtonAction::Approve(1), &id).await;
+        let reply = h.press("UALICE", ButtonAction::Approve(1), &id).await;
         assert_eq!(reply.text(), "Run #1 approved.");
         assert_eq!(h.work().await, 1, "{}", db.name);
         let received = fake.received();
@@ -400,7 +237,7 @@ async fn a_page_action_waits_for_approval_and_a_denied_one_pages_nobody() {
         assert_eq!(received[0]["dedup_key"], format!("{id}/run-1/erin"));
 
         h.run("UBOB", &room, "run page-erin").await;
-        let reply = h.click("UALICE", ButtonAction::Deny(2), &id).await;
+        let reply = h.press("UALICE", ButtonAction::Deny(2), &id).await;
         assert_eq!(reply.text(), "Run #2 cancelled.");
         assert_eq!(h.work().await, 0, "{}", db.name);
         assert_eq!(
@@ -425,7 +262,7 @@ async fn a_page_action_waits_for_approval_and_a_denied_one_pages_nobody() {
 #[tokio::test]
 async fn a_page_action_without_paging_fails_and_says_why() {
     for db in test_backends().await {
-        let h = Harness::new(&db, None).await;
+        let h = harness(&db, None).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         h.run("UALICE", &room, "run page-level2").await;
         assert_eq!(h.work().await, 1, "{}", db.name);
@@ -445,7 +282,7 @@ async fn a_page_action_without_paging_fails_and_says_why() {
 #[tokio::test]
 async fn a_status_action_sets_the_component_once_approved_and_posts_it() {
     for db in test_backends().await {
-        let h = Harness::new(&db, None).await;
+        let h = harness(&db, None).await;
         let web = h.web().await;
         let (id, room) = h
             .declare("sev1 checkout is down service=checkout-api")
@@ -479,7 +316,7 @@ async fn a_status_action_sets_the_component_once_approved_and_posts_it() {
             db.name
         );
 
-        h.click("UALICE", ButtonAction::Approve(1), &id).await;
+        h.press("UALICE", ButtonAction::Approve(1), &id).await;
         assert_eq!(h.work().await, 1, "{}", db.name);
         let page = status_page(&web).await;
         assert!(
@@ -499,15 +336,7 @@ async fn a_status_action_sets_the_component_once_approved_and_posts_it() {
             vec!["run #1 (api-degraded) succeeded: checkout-api → degraded".to_string()]
         );
 
-        let detail: serde_json::Value = reqwest::Client::new()
-            .get(format!("{web}/api/incidents/{id}"))
-            .bearer_auth("t0ken")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail = api_incident(&web, &id).await;
         let run = &detail["action_runs"][0];
         assert_eq!(run["status"], "succeeded", "{}: {detail}", db.name);
         assert_eq!(run["result"], "checkout-api → degraded");
@@ -529,7 +358,7 @@ async fn a_status_action_sets_the_component_once_approved_and_posts_it() {
 async fn a_drill_shows_what_page_and_status_actions_would_do_and_does_neither() {
     for db in test_backends().await {
         let (fake, pager) = pagerduty().await;
-        let h = Harness::new(&db, Some(pager)).await;
+        let h = harness(&db, Some(pager)).await;
         let web = h.web().await;
         let (id, room) = h
             .declare("sev1 practice --drill service=checkout-api")
@@ -574,7 +403,7 @@ async fn a_drill_shows_what_page_and_status_actions_would_do_and_does_neither() 
 #[tokio::test]
 async fn an_unapproved_run_expires_at_its_deadline_once_with_two_workers_racing() {
     for db in test_backends().await {
-        let h = Harness::new(&db, None).await;
+        let h = harness(&db, None).await;
         let second = h.second_worker();
         let (id, room) = h.declare("sev1 checkout is down").await;
         h.run("UBOB", &room, "run failover").await;
@@ -628,14 +457,14 @@ async fn an_unapproved_run_expires_at_its_deadline_once_with_two_workers_racing(
 #[tokio::test]
 async fn an_approve_after_the_deadline_is_refused_and_runs_nothing() {
     for db in test_backends().await {
-        let h = Harness::new(&db, None).await;
+        let h = harness(&db, None).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         h.run("UBOB", &room, "run failover").await;
         h.run("UBOB", &room, "run failover").await;
         h.clock.advance(Duration::from_secs(30 * 60));
 
         // Past the deadline, before any worker noticed: still refused.
-        let reply = h.click("UALICE", ButtonAction::Approve(1), &id).await;
+        let reply = h.press("UALICE", ButtonAction::Approve(1), &id).await;
         assert_eq!(
             reply.text(),
             "Run #1 is not waiting for approval (it is cancelled: approval expired after 30m).",
@@ -665,7 +494,7 @@ async fn an_approve_after_the_deadline_is_refused_and_runs_nothing() {
 async fn a_page_run_abandoned_before_its_transaction_is_carried_out_once_after_a_restart() {
     for db in test_backends().await {
         let (fake, pager) = pagerduty().await;
-        let h = Harness::new(&db, Some(pager)).await;
+        let h = harness(&db, Some(pager)).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         h.run("UALICE", &room, "run page-level2").await;
         // A worker claims the run and dies before carrying it out.

@@ -8,30 +8,25 @@
 
 mod common;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+use common::harness::{
+    Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, bot, id_in, service_phrases, start,
+};
 use common::pagerduty::FakeEvents;
-use common::{Backend, fresh_store, test_backends};
+use common::{Backend, test_backends};
 use std::sync::Arc;
-use warroom::clock::{Clock, ManualClock, SharedClock};
+use warroom::clock::{Clock, ManualClock};
 use warroom::command::{self, Command};
-use warroom::config::{Config, PagerDutySettings, Secret};
+use warroom::config::{PagerDutySettings, Secret};
 use warroom::domain::{EventKind, IncidentId, PageState, Platform, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
 use warroom::outbox::testing::{RecordingPager, TestingPlatform};
-use warroom::outbox::{Destination, Dispatcher, DispatcherSettings, Operation, Pager, PagerDuty};
+use warroom::outbox::{Destination, Operation, Pager, PagerDuty};
 use warroom::render::Message;
-use warroom::schedule::{ReminderKind, ReminderOutcome, Scheduler, SchedulerSettings};
-use warroom::store::Store;
+use warroom::schedule::{ReminderKind, ReminderOutcome};
 
-const CONFIG: &str = r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
+fn config() -> String {
+    // Goes on from `SEV1`: its reminders, pages and escalations first.
+    let world = r#"
 update_every = "15m"
 remind_while_monitoring = false
 page = true
@@ -57,112 +52,43 @@ label = "Load test"
 respond_within = "24h"
 update_every = "10s"
 
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
 [people.erin]
 slack = "UERIN"
 [people.frank]
 slack = "UFRANK"
 
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-comms = "carol"
-
 [levels]
 level2 = ["erin"]
 level3 = ["frank"]
 
-[phrases]
-investigating = "We are investigating reports of issues with {service}."
-identified = "We have identified the issue affecting {service}: {cause}."
-monitoring = "A fix for {service} is in place; we are monitoring."
-resolved = "The issue affecting {service} has been resolved."
-
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
+    [
+        &bot("UTC"),
+        SEV1,
+        world,
+        PEOPLE,
+        SEV1_ROLES_WITH_COMMS,
+        &service_phrases(),
+    ]
+    .concat()
+}
 
 const ANNOUNCE: &str = "CANNOUNCE";
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap()
-}
-
-/// One warroom process: engine, scheduler and dispatcher on one database.
-struct Harness {
-    engine: Engine,
-    store: Store,
-    scheduler: Scheduler,
-    dispatcher: Dispatcher,
-    platform: Arc<TestingPlatform>,
-    clock: ManualClock,
-    config: Arc<Config>,
-    backend: Backend,
+/// With `pager`, paging is on and pages go to it; every command's messages
+/// are delivered before its reply returns.
+async fn harness(backend: &Backend, clock: ManualClock, pager: Option<Arc<dyn Pager>>) -> Harness {
+    Harness::builder(config())
+        .clock(clock)
+        .delivering()
+        .pager(pager)
+        .build(backend)
+        .await
 }
 
 impl Harness {
-    async fn new(backend: Backend, pager: Option<Arc<dyn Pager>>) -> Self {
-        Self::with_clock(backend, ManualClock::starting_at(start()), pager).await
-    }
-
-    async fn with_clock(
-        backend: Backend,
-        clock: ManualClock,
-        pager: Option<Arc<dyn Pager>>,
-    ) -> Self {
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            Arc::new(clock.clone()),
-        ));
-        Self::start(backend, platform, pager, clock).await
-    }
-
-    async fn start(
-        backend: Backend,
-        platform: Arc<TestingPlatform>,
-        pager: Option<Arc<dyn Pager>>,
-        clock: ManualClock,
-    ) -> Self {
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
-        let shared: SharedClock = Arc::new(clock.clone());
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let mut settings = EngineSettings::from_config(&config);
-        settings.paging = pager.is_some();
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            settings,
-            wakeup.clone(),
-        );
-        let scheduler =
-            Scheduler::new(engine.clone(), shared.clone(), SchedulerSettings::default());
-        let dispatcher = Dispatcher::with_pager(
-            store.clone(),
-            vec![platform.clone()],
-            pager,
-            shared,
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        Self {
-            engine,
-            store,
-            scheduler,
-            dispatcher,
-            platform,
-            clock,
-            config,
-            backend,
-        }
-    }
-
     /// Seconds since the test's start.
     fn offset(&self, at: DateTime<Utc>) -> i64 {
         (at - start()).num_seconds()
@@ -170,34 +96,6 @@ impl Harness {
 
     fn set(&self, seconds: i64) {
         self.clock.set(start() + chrono::Duration::seconds(seconds));
-    }
-
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        self.handle(user, channel, command).await
-    }
-
-    async fn handle(&self, user: &str, channel: &str, command: Command) -> Reply {
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: None,
-        };
-        let reply = self
-            .engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers");
-        self.deliver().await;
-        reply
-    }
-
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
     }
 
     /// Moves the clock through every reminder due up to `seconds`, firing each
@@ -222,19 +120,6 @@ impl Harness {
             }
         }
         self.clock.set(until);
-    }
-
-    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
-        let reply = self.run(user, "CGENERAL", text).await;
-        let id = id_in(&reply.text());
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .expect("read")
-            .and_then(|i| i.room)
-            .expect("the war room was created");
-        (id, room)
     }
 
     /// What the cadence did in a room, with the second it happened: reminders
@@ -266,23 +151,6 @@ impl Harness {
         }
         seen
     }
-
-    async fn restart(self, pager: Option<Arc<dyn Pager>>) -> Self {
-        let Harness {
-            engine,
-            store,
-            scheduler,
-            dispatcher,
-            platform,
-            clock,
-            config: _,
-            backend,
-        } = self;
-        drop((engine, scheduler, dispatcher));
-        store.close().await;
-        drop(store);
-        Self::start(backend, platform, pager, clock).await
-    }
 }
 
 fn mentioned(message: &Message) -> String {
@@ -292,13 +160,6 @@ fn mentioned(message: &Message) -> String {
         .map(|u| u.as_str().to_string())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-fn id_in(text: &str) -> IncidentId {
-    let start = text
-        .find("INC-")
-        .unwrap_or_else(|| panic!("no incident id in `{text}`"));
-    text[start..start + 16].parse().expect("a well-formed id")
 }
 
 fn pages(pager: &RecordingPager) -> Vec<(i64, String)> {
@@ -319,9 +180,9 @@ async fn a_sev1_through_two_hours_reminds_escalates_and_pages_to_the_second() {
     for backend in test_backends().await {
         let clock = ManualClock::starting_at(start());
         let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
-        let h = Harness::with_clock(backend, clock, Some(pager.clone())).await;
+        let h = harness(&backend, clock, Some(pager.clone())).await;
         let (id, room) = h
-            .declare("UALICE", "sev1 checkout is down service=checkout")
+            .declare_by("UALICE", "sev1 checkout is down service=checkout")
             .await;
         let inc = id.as_str();
 
@@ -502,18 +363,18 @@ async fn a_sev1_through_two_hours_reminds_escalates_and_pages_to_the_second() {
 #[tokio::test]
 async fn a_restart_fires_every_pending_reminder_once_and_an_overdue_one_once() {
     for backend in test_backends().await {
-        let h = Harness::new(backend, None).await;
+        let h = harness(&backend, ManualClock::starting_at(start()), None).await;
         // sev1: updates every 15m, escalations at 30m and 60m; sev2: updates every
         // 30m, escalation at 60m. Both acknowledged, so no response checks.
-        let (a, room_a) = h.declare("UALICE", "sev1 checkout is down").await;
-        let (b, room_b) = h.declare("UALICE", "sev2 search is slow").await;
+        let (a, room_a) = h.declare_by("UALICE", "sev1 checkout is down").await;
+        let (b, room_b) = h.declare_by("UALICE", "sev2 search is slow").await;
         h.run("UALICE", &room_a, "ack").await;
         h.run("UALICE", &room_b, "ack").await;
         h.run_until(60).await;
 
         // The bot dies at 14:01 and comes back at 14:16:40: A's first update
         // reminder (due 14:15) fell due while it was down; everything else is ahead.
-        let h = h.restart(None).await;
+        let h = h.restart(&backend).await;
         h.set(1000);
         h.run_until(3600).await;
 
@@ -569,9 +430,9 @@ async fn a_drill_runs_everything_but_pages_nobody_and_marks_every_message() {
     for backend in test_backends().await {
         let clock = ManualClock::starting_at(start());
         let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
-        let h = Harness::with_clock(backend, clock, Some(pager.clone())).await;
+        let h = harness(&backend, clock, Some(pager.clone())).await;
         let (id, room) = h
-            .declare("UALICE", "sev1 --drill monthly failover drill")
+            .declare_by("UALICE", "sev1 --drill monthly failover drill")
             .await;
         h.run_until(1800).await;
         h.run("UALICE", &room, "ack").await;
@@ -622,8 +483,8 @@ async fn a_drill_runs_everything_but_pages_nobody_and_marks_every_message() {
 #[tokio::test]
 async fn without_a_routing_key_the_room_is_told_once_that_nobody_is_paged() {
     for backend in test_backends().await {
-        let h = Harness::new(backend, None).await;
-        let (id, room) = h.declare("UALICE", "sev1 payments failing").await;
+        let h = harness(&backend, ManualClock::starting_at(start()), None).await;
+        let (id, room) = h.declare_by("UALICE", "sev1 payments failing").await;
         h.run_until(3600).await;
         let notices = h
             .platform
@@ -649,8 +510,8 @@ async fn a_severity_change_plans_the_new_cadence_and_pages_if_it_now_pages() {
     for backend in test_backends().await {
         let clock = ManualClock::starting_at(start());
         let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
-        let h = Harness::with_clock(backend, clock, Some(pager.clone())).await;
-        let (id, room) = h.declare("UALICE", "sev3 slow dashboards").await;
+        let h = harness(&backend, clock, Some(pager.clone())).await;
+        let (id, room) = h.declare_by("UALICE", "sev3 slow dashboards").await;
         assert!(pager.sent().is_empty(), "sev3 does not page");
         h.set(20 * 60);
         h.run("UALICE", &room, "update looking into it").await;
@@ -703,13 +564,13 @@ async fn a_severity_change_plans_the_new_cadence_and_pages_if_it_now_pages() {
 #[tokio::test]
 async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock() {
     for backend in test_backends().await {
-        let h = Harness::new(backend, None).await;
-        let (id, room) = h.declare("UALICE", "sev1 login broken").await;
+        let h = harness(&backend, ManualClock::starting_at(start()), None).await;
+        let (id, room) = h.declare_by("UALICE", "sev1 login broken").await;
         h.run("UALICE", &room, "ack").await;
         h.run_until(900).await;
         let click = command::from_button("snooze:30", id.as_str(), &UserId::new("UCAROL"))
             .expect("the reminder's button");
-        let reply = h.handle("UCAROL", &room, click).await;
+        let reply = h.handle("UCAROL", &room, click, None).await;
         assert!(reply.text().contains("until 14:45"), "{}", reply.text());
         let refused = h
             .handle(
@@ -719,6 +580,7 @@ async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock()
                     incident: Some(id.clone()),
                     minutes: 30,
                 },
+                None,
             )
             .await;
         assert!(
@@ -751,13 +613,18 @@ async fn pagerduty_gets_trigger_acknowledge_and_resolve_retried_on_429_and_500_a
         })
         .expect("client builds")
         .expect("a routing key turns paging on");
-        let h = Harness::new(backend, Some(Arc::new(pagerduty))).await;
+        let h = harness(
+            &backend,
+            ManualClock::starting_at(start()),
+            Some(Arc::new(pagerduty)),
+        )
+        .await;
 
         // The trigger meets a rate limit, then a server error, then gets through.
         fake.answer(429, Some(2), r#"{"status":"throttled"}"#);
         fake.answer(500, None, "");
         let (id, room) = h
-            .declare("UALICE", "sev1 checkout is down service=checkout")
+            .declare_by("UALICE", "sev1 checkout is down service=checkout")
             .await;
         assert_eq!(fake.received().len(), 1, "first attempt refused with 429");
         h.set(2);
@@ -803,7 +670,7 @@ async fn pagerduty_gets_trigger_acknowledge_and_resolve_retried_on_429_and_500_a
             None,
             r#"{"status":"invalid event","message":"Event object is invalid","errors":["'routing_key' is invalid"]}"#,
         );
-        let (second, second_room) = h.declare("UALICE", "sev1 payments failing").await;
+        let (second, second_room) = h.declare_by("UALICE", "sev1 payments failing").await;
         assert_eq!(fake.received().len(), 6);
         h.set(600);
         h.deliver().await;
@@ -834,13 +701,6 @@ async fn pagerduty_gets_trigger_acknowledge_and_resolve_retried_on_429_and_500_a
     }
 }
 
-/// One replica of the replicas test: its own pool, engine, scheduler and dispatcher.
-struct Replica {
-    engine: Engine,
-    scheduler: Scheduler,
-    dispatcher: Dispatcher,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_fire_every_reminder_exactly_once() {
     use std::io::Write;
@@ -859,62 +719,29 @@ async fn three_replicas_fire_every_reminder_exactly_once() {
     const INCIDENTS: usize = 300;
     const STEPS: i64 = 6;
     let clock = ManualClock::starting_at(start());
-    let shared: SharedClock = Arc::new(clock.clone());
     let platform = Arc::new(TestingPlatform::standing_in_for(
         Platform::Slack,
-        shared.clone(),
+        Arc::new(clock.clone()),
     ));
-    let config = Arc::new(Config::from_toml_str(CONFIG).unwrap());
     let mut replicas = Vec::new();
     for _ in 0..3 {
-        let store = fresh_store(&backend).await;
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            EngineSettings::from_config(&config),
-            wakeup.clone(),
-        );
-        let scheduler =
-            Scheduler::new(engine.clone(), shared.clone(), SchedulerSettings::default());
-        let dispatcher = Dispatcher::new(
-            store,
-            vec![platform.clone()],
-            shared.clone(),
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        replicas.push(Arc::new(Replica {
-            engine,
-            scheduler,
-            dispatcher,
-        }));
+        let replica = Harness::builder(config())
+            .clock(clock.clone())
+            .platform(platform.clone())
+            .build(&backend)
+            .await;
+        replicas.push(Arc::new(replica));
     }
 
     // 300 incidents with a 10 s cadence, declared through all three replicas.
     let mut declares = tokio::task::JoinSet::new();
     for (n, replica) in replicas.iter().enumerate() {
         let replica = replica.clone();
-        let config = config.clone();
         declares.spawn(async move {
             let mut ids = Vec::new();
             for i in 0..INCIDENTS / 3 {
                 let text = format!("fast load test {n}-{i}");
-                let command = command::parse(&text, &*config).unwrap();
-                let actor = Actor {
-                    platform: Platform::Slack,
-                    user: UserId::new("UALICE"),
-                };
-                let context = Context {
-                    channel: "CGENERAL".into(),
-                    request_id: None,
-                };
-                let reply = replica
-                    .engine
-                    .handle(&actor, &context, command)
-                    .await
-                    .unwrap();
+                let reply = replica.run("UALICE", "CGENERAL", &text).await;
                 ids.push(id_in(&reply.text()));
             }
             ids
@@ -927,7 +754,7 @@ async fn three_replicas_fire_every_reminder_exactly_once() {
     assert_eq!(ids.len(), INCIDENTS);
 
     // Each step: the clock moves 10 s, and all three replicas fire and deliver at once.
-    async fn all_at_once(replicas: &[Arc<Replica>]) {
+    async fn all_at_once(replicas: &[Arc<Harness>]) {
         let mut work = tokio::task::JoinSet::new();
         for replica in replicas {
             let replica = replica.clone();
@@ -1002,8 +829,8 @@ async fn fired_reminders_and_their_lateness_reach_the_metrics() {
     let fired = r#"warroom_reminders_total{kind="update",outcome="fired"}"#;
     let late = r#"warroom_reminder_lateness_seconds_count{kind="update"}"#;
     for backend in test_backends().await {
-        let h = Harness::new(backend, None).await;
-        let (_id, _room) = h.declare("UALICE", "sev1 checkout is down").await;
+        let h = harness(&backend, ManualClock::starting_at(start()), None).await;
+        let (_id, _room) = h.declare_by("UALICE", "sev1 checkout is down").await;
         let before = metrics.render();
         // The first update reminder of a SEV1 is due 15 minutes after declaring.
         h.run_until(15 * 60).await;

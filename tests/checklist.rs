@@ -7,29 +7,19 @@
 
 mod common;
 
-use chrono::{DateTime, TimeZone, Utc};
-use common::{Backend, fresh_store, test_backends};
+use common::harness::{Harness, SEV1, bot, plain_phrases, start};
+use common::{Backend, test_backends};
 use std::sync::Arc;
-use std::time::Duration;
-use warroom::clock::{ManualClock, SharedClock};
+use warroom::clock::ManualClock;
 use warroom::command::{self, Command};
-use warroom::config::Config;
-use warroom::domain::{EventKind, IncidentId, PageState, Platform, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::{RecordingPager, TestingPlatform};
-use warroom::outbox::{Dispatcher, DispatcherSettings, EventAction, Pager};
+use warroom::domain::{EventKind, IncidentId, PageState, UserId};
+use warroom::outbox::testing::RecordingPager;
+use warroom::outbox::{EventAction, Pager};
 use warroom::render::{Block, Button};
-use warroom::store::Store;
 
-const CONFIG: &str = r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
+fn config() -> String {
+    // Goes on from `SEV1`: its update cadence, and it pages.
+    let world = r#"
 update_every = "15m"
 page = true
 
@@ -38,117 +28,23 @@ slack = "UALICE"
 
 [assign.sev1]
 commander = "alice"
-
-[phrases]
-investigating = "We are investigating."
-identified = "We have found the cause."
-monitoring = "A fix is in place."
-resolved = "Resolved."
 "#;
+    [&bot("UTC"), SEV1, world, &plain_phrases()].concat()
+}
 
-struct Harness {
-    engine: Engine,
-    store: Store,
-    dispatcher: Dispatcher,
-    platform: Arc<TestingPlatform>,
-    pager: Arc<RecordingPager>,
-    clock: ManualClock,
-    config: Arc<Config>,
-    _backend: Backend,
+/// A harness that pages through a recording pager, and that pager.
+async fn harness(backend: &Backend) -> (Harness, Arc<RecordingPager>) {
+    let clock = ManualClock::starting_at(start());
+    let pager = Arc::new(RecordingPager::new(Arc::new(clock.clone())));
+    let h = Harness::builder(config())
+        .clock(clock)
+        .pager(Some(pager.clone() as Arc<dyn Pager>))
+        .build(backend)
+        .await;
+    (h, pager)
 }
 
 impl Harness {
-    async fn new(backend: Backend) -> Self {
-        let start: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
-        let clock = ManualClock::starting_at(start);
-        let shared: SharedClock = Arc::new(clock.clone());
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            shared.clone(),
-        ));
-        let pager = Arc::new(RecordingPager::new(shared.clone()));
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let mut settings = EngineSettings::from_config(&config);
-        settings.paging = true;
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            settings,
-            wakeup.clone(),
-        );
-        let dispatcher = Dispatcher::with_pager(
-            store.clone(),
-            vec![platform.clone()],
-            Some(pager.clone() as Arc<dyn Pager>),
-            shared,
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        Self {
-            engine,
-            store,
-            dispatcher,
-            platform,
-            pager,
-            clock,
-            config,
-            _backend: backend,
-        }
-    }
-
-    async fn handle(
-        &self,
-        user: &str,
-        channel: &str,
-        command: Command,
-        request: Option<&str>,
-    ) -> Reply {
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: request.map(str::to_string),
-        };
-        self.engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers")
-    }
-
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        self.handle(user, channel, command, None).await
-    }
-
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
-    }
-
-    async fn declare(&self, text: &str) -> (IncidentId, String) {
-        let reply = self.run("UALICE", "CGENERAL", text).await.text();
-        let start = reply.find("INC-").expect("an incident id in the reply");
-        let id: IncidentId = reply[start..start + 16].parse().expect("a well-formed id");
-        self.deliver().await;
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .expect("read")
-            .and_then(|i| i.room)
-            .expect("the war room was created");
-        (id, room)
-    }
-
-    fn minutes(&self, minutes: u64) {
-        self.clock.advance(Duration::from_secs(minutes * 60));
-    }
-
     /// The text of the newest message in the room that starts with `heading`.
     fn last_starting(&self, room: &str, heading: &str) -> String {
         self.platform
@@ -174,7 +70,7 @@ impl Harness {
 async fn resolving_ticks_what_was_done_and_hints_at_the_rest() {
     for backend in test_backends().await {
         let name = backend.name;
-        let h = Harness::new(backend).await;
+        let (h, pager) = harness(&backend).await;
 
         // Paged, acknowledged, identified with a cause (a public update), then resolved
         // straight away: never monitored, no postmortem planned.
@@ -212,7 +108,7 @@ async fn resolving_ticks_what_was_done_and_hints_at_the_rest() {
             "[{name}] the page was resolved, so alerts count as cleared: {pages:?}"
         );
         assert!(
-            h.pager
+            pager
                 .sent()
                 .iter()
                 .any(|(_, event)| event.action == EventAction::Resolve),
@@ -252,7 +148,7 @@ async fn resolving_ticks_what_was_done_and_hints_at_the_rest() {
 async fn the_draft_postmortem_button_posts_the_draft_once() {
     for backend in test_backends().await {
         let name = backend.name;
-        let h = Harness::new(backend).await;
+        let (h, _pager) = harness(&backend).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         h.minutes(3);
         h.run("UALICE", &room, "ack").await;

@@ -6,24 +6,17 @@
 
 mod common;
 
-use chrono::{TimeZone, Utc};
-use common::{Backend, fresh_store, test_backends};
+use common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
+use common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use warroom::clock::{ManualClock, SharedClock};
-use warroom::command::{self, Command};
-use warroom::config::Config;
-use warroom::domain::{EventKind, IncidentId, Platform, Status, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::{Action, OperationKind, TestingPlatform};
+use warroom::command;
+use warroom::domain::{EventKind, Status, UserId};
+use warroom::outbox::testing::{Action, OperationKind};
 use warroom::outbox::{Dispatcher, DispatcherSettings, Operation};
-use warroom::store::Store;
 
-const CONFIG: &str = r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
+fn config() -> String {
+    let world = r#"
 [[severity]]
 name = "sev1"
 aliases = ["p0", "critical"]
@@ -42,152 +35,19 @@ respond_within = "30m"
 update_every = "30m"
 page = true
 
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
 [people.dave]
 slack = "UDAVE"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-
-[phrases]
-investigating = "We are investigating reports of issues with {service}."
-identified = "We have identified the issue affecting {service}: {cause}."
-monitoring = "A fix for {service} is in place; we are monitoring."
-resolved = "The issue affecting {service} has been resolved."
 
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
+    [&bot("UTC"), PEOPLE, SEV1_ROLES, &service_phrases(), world].concat()
+}
 
 const ANNOUNCE: &str = "CANNOUNCE";
 
-struct Harness {
-    engine: Engine,
-    store: Store,
-    platform: Arc<TestingPlatform>,
-    dispatcher: Dispatcher,
-    clock: ManualClock,
-    config: Arc<Config>,
-    backend: Backend,
-}
-
-impl Harness {
-    async fn new(backend: Backend) -> Self {
-        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            shared.clone(),
-        ));
-        Self::start(backend, platform, clock).await
-    }
-
-    /// Everything warroom runs, on `backend`'s database, talking to `platform`.
-    async fn start(backend: Backend, platform: Arc<TestingPlatform>, clock: ManualClock) -> Self {
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
-        let shared: SharedClock = Arc::new(clock.clone());
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            EngineSettings::from_config(&config),
-            wakeup.clone(),
-        );
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            vec![platform.clone()],
-            shared,
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        Self {
-            engine,
-            store,
-            platform,
-            dispatcher,
-            clock,
-            config,
-            backend,
-        }
-    }
-
-    /// Drops the engine, the dispatcher and every database connection, then starts
-    /// again on the same database: what a restart after `kill -9` sees.
-    async fn restart(self) -> Self {
-        let Harness {
-            engine,
-            store,
-            platform,
-            dispatcher,
-            clock,
-            config: _,
-            backend,
-        } = self;
-        drop((engine, dispatcher, store));
-        Self::start(backend, platform, clock).await
-    }
-
-    /// Parses and handles `/incident <text>` typed by `user` in `channel`.
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        self.handle(user, channel, command, None).await
-    }
-
-    async fn handle(
-        &self,
-        user: &str,
-        channel: &str,
-        command: Command,
-        request: Option<&str>,
-    ) -> Reply {
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: request.map(str::to_string),
-        };
-        self.engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers")
-    }
-
-    /// Delivers everything queued, as the dispatcher loop would.
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
-    }
-
-    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
-        let reply = self.run(user, "CGENERAL", text).await;
-        let id = id_in(&reply.text());
-        self.deliver().await;
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .expect("read")
-            .and_then(|i| i.room)
-            .expect("the war room was created");
-        (id, room)
-    }
-}
-
-fn id_in(text: &str) -> IncidentId {
-    let start = text
-        .find("INC-")
-        .unwrap_or_else(|| panic!("no incident id in `{text}`"));
-    text[start..start + 16].parse().expect("a well-formed id")
+async fn harness(backend: &Backend) -> Harness {
+    Harness::builder(config()).build(backend).await
 }
 
 fn kinds(events: &[warroom::domain::TimelineEvent]) -> Vec<EventKind> {
@@ -213,9 +73,9 @@ fn op_name(op: &Operation) -> String {
 #[tokio::test]
 async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation() {
     for backend in test_backends().await {
-        let h = Harness::new(backend).await;
+        let h = harness(&backend).await;
         let (id, room) = h
-            .declare("UERIN", "sev1 checkout is down service=checkout")
+            .declare_by("UERIN", "sev1 checkout is down service=checkout")
             .await;
         assert_eq!(id.as_str(), "INC-20261123-001");
 
@@ -394,7 +254,7 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
 #[tokio::test]
 async fn two_hundred_concurrent_declares_get_distinct_ids_and_lose_no_events() {
     for backend in test_backends().await {
-        let h = Arc::new(Harness::new(backend).await);
+        let h = Arc::new(harness(&backend).await);
         let mut tasks = tokio::task::JoinSet::new();
         for task in 0..50 {
             let h = h.clone();
@@ -444,8 +304,8 @@ async fn two_hundred_concurrent_declares_get_distinct_ids_and_lose_no_events() {
 #[tokio::test]
 async fn only_the_commander_or_declarer_steers_and_anyone_may_take_an_open_role() {
     for backend in test_backends().await {
-        let h = Harness::new(backend).await;
-        let (id, room) = h.declare("UERIN", "sev1 api latency").await;
+        let h = harness(&backend).await;
+        let (id, room) = h.declare_by("UERIN", "sev1 api latency").await;
 
         let refused = h.run("UDAVE", &room, "resolve").await;
         assert!(
@@ -488,8 +348,8 @@ async fn only_the_commander_or_declarer_steers_and_anyone_may_take_an_open_role(
 #[tokio::test]
 async fn a_replayed_request_changes_nothing_twice_and_gets_the_first_answer() {
     for backend in test_backends().await {
-        let h = Harness::new(backend).await;
-        let (id, room) = h.declare("UALICE", "sev1 payments failing").await;
+        let h = harness(&backend).await;
+        let (id, room) = h.declare_by("UALICE", "sev1 payments failing").await;
         let command = command::parse("note retry storm from the mobile app", &*h.config).unwrap();
         let first = h
             .handle("UALICE", &room, command.clone(), Some("req-1"))
@@ -512,8 +372,8 @@ async fn a_replayed_request_changes_nothing_twice_and_gets_the_first_answer() {
 #[tokio::test]
 async fn a_resolved_incident_reopens_only_as_investigating() {
     for backend in test_backends().await {
-        let h = Harness::new(backend).await;
-        let (id, room) = h.declare("UALICE", "sev1 login broken").await;
+        let h = harness(&backend).await;
+        let (id, room) = h.declare_by("UALICE", "sev1 login broken").await;
         h.run("UALICE", &room, "resolve false alarm").await;
         let refused = h.run("UALICE", &room, "status monitoring").await;
         assert!(refused.text().contains("reopen"), "{}", refused.text());
@@ -530,7 +390,7 @@ async fn a_resolved_incident_reopens_only_as_investigating() {
 #[tokio::test]
 async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
     for backend in test_backends().await {
-        let h = Harness::new(backend).await;
+        let h = harness(&backend).await;
         let reply = h.run("UERIN", "CGENERAL", "sev1 search is down").await;
         let id = id_in(&reply.text());
 
@@ -553,7 +413,7 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
         assert_eq!(h.platform.rooms().len(), 1);
 
         // A new process on the same database, once the dead one's lease has run out.
-        let h = h.restart().await;
+        let h = h.restart(&backend).await;
         let before = h.store.outbox_of(&id).await.unwrap();
         assert!(
             before.iter().all(|row| row.delivered_at.is_none()),

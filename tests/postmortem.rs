@@ -9,29 +9,21 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Backend, fresh_store, insert_incidents, test_backends};
+use common::harness::{FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
+use common::{Backend, insert_incidents, test_backends};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::actions::worker::ActionWorker;
-use warroom::actions::{EnvLookup, Runner};
-use warroom::clock::{ManualClock, SharedClock};
-use warroom::command;
+use warroom::actions::EnvLookup;
 use warroom::config::Config;
-use warroom::domain::{EventKind, IncidentId, Platform, Severity, Status, TimelineEvent, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::TestingPlatform;
-use warroom::outbox::{Dispatcher, DispatcherSettings};
+use warroom::domain::{EventKind, IncidentId, Severity, Status, TimelineEvent};
 use warroom::render::{self, PostmortemRecord};
-use warroom::store::Store;
 
-const CONFIG: &str = r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "TIMEZONE"
-
+/// The config, with times shown in `timezone`.
+fn config(timezone: &str) -> String {
+    let world = r#"
 [[severity]]
 name = "sev1"
 label = "Critical"
@@ -46,18 +38,8 @@ label = "Major"
 description = "Partial outage"
 respond_within = "30m"
 
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
 [people.dave]
 slack = "UDAVE"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
 
 [[service]]
 name = "checkout"
@@ -67,151 +49,77 @@ rpo = "5m"
 [[service]]
 name = "payments"
 rto = "1h"
-
-[phrases]
-investigating = "We are investigating reports of issues with {service}."
-identified = "We have identified the issue affecting {service}: {cause}."
-monitoring = "A fix for {service} is in place; we are monitoring."
-resolved = "The issue affecting {service} has been resolved."
-
+"#;
+    let actions = format!(
+        r#"
 [actions.rollback]
 kind = "program"
 description = "Roll a service back"
-program = "FIXTURES/release.sh"
-args = ["{target}"]
+program = "{FIXTURES}/release.sh"
+args = ["{{target}}"]
 env = ["RELEASE_FIFO"]
-params = { target = { required = true, pattern = "[a-z-]+", description = "the service" } }
+params = {{ target = {{ required = true, pattern = "[a-z-]+", description = "the service" }} }}
 approval = "commander"
 allowed_roles = ["commander", "technical"]
 
 [slack]
 announce_channel = "CANNOUNCE"
-"#;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+"#
+    );
+    [
+        &bot(timezone),
+        PEOPLE,
+        SEV1_ROLES,
+        &service_phrases(),
+        world,
+        &actions,
+    ]
+    .concat()
+}
 
 /// How long the test waits for the action's program to start.
 const PATIENCE: Duration = Duration::from_secs(15);
 
 const GOLDEN: &str = "tests/golden/postmortem-sev1.md";
 
-struct Harness {
-    engine: Engine,
-    store: Store,
-    dispatcher: Dispatcher,
-    platform: Arc<TestingPlatform>,
-    worker: ActionWorker,
-    clock: ManualClock,
-    config: Arc<Config>,
-    /// The FIFO the `rollback` action's program waits on.
-    release: PathBuf,
-    _fifo_dir: tempfile::TempDir,
-    _backend: Backend,
+/// The FIFO the `rollback` action's program waits on until the test lets it go.
+struct Release {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Release {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("release");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", path.display());
+        Self { path, _dir: dir }
+    }
+}
+
+/// The bot with times shown in `timezone`, its clock at `start`; the action
+/// runner's environment names the FIFO as `RELEASE_FIFO`.
+async fn harness(backend: &Backend, timezone: &str, start: DateTime<Utc>) -> (Harness, Release) {
+    let release = Release::new();
+    let fifo = release.path.display().to_string();
+    let env: EnvLookup = Arc::new(move |name: &str| (name == "RELEASE_FIFO").then(|| fifo.clone()));
+    let h = Harness::builder(config(timezone))
+        .starting_at(start)
+        .env(env)
+        .build(backend)
+        .await;
+    (h, release)
 }
 
 impl Harness {
-    async fn new(backend: Backend, timezone: &str, start: DateTime<Utc>) -> Self {
-        let clock = ManualClock::starting_at(start);
-        let shared: SharedClock = Arc::new(clock.clone());
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            shared.clone(),
-        ));
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(
-            Config::from_toml_str(
-                &CONFIG
-                    .replace("TIMEZONE", timezone)
-                    .replace("FIXTURES", FIXTURES),
-            )
-            .expect("test config is valid"),
-        );
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            EngineSettings::from_config(&config),
-            wakeup.clone(),
-        );
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            vec![platform.clone()],
-            shared.clone(),
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        let fifo_dir = tempfile::tempdir().expect("a temporary directory");
-        let release = fifo_dir.path().join("release");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&release)
-            .status()
-            .expect("mkfifo runs");
-        assert!(made.success(), "mkfifo {}", release.display());
-        let fifo = release.display().to_string();
-        let env: EnvLookup =
-            Arc::new(move |name: &str| (name == "RELEASE_FIFO").then(|| fifo.clone()));
-        let runner = Runner::new(env, config.actions().values());
-        let worker = ActionWorker::new(engine.clone(), runner, shared);
-        Self {
-            engine,
-            store,
-            dispatcher,
-            platform,
-            worker,
-            clock,
-            config,
-            release,
-            _fifo_dir: fifo_dir,
-            _backend: backend,
-        }
-    }
-
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: None,
-        };
-        self.engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers")
-    }
-
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
-    }
-
-    async fn declare(&self, user: &str, text: &str) -> (IncidentId, String) {
-        let reply = self.run(user, "CGENERAL", text).await;
-        let reply = reply.text();
-        let start = reply.find("INC-").expect("an incident id in the reply");
-        let id: IncidentId = reply[start..start + 16].parse().expect("a well-formed id");
-        self.deliver().await;
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .expect("read")
-            .and_then(|i| i.room)
-            .expect("the war room was created");
-        (id, room)
-    }
-
-    fn minutes(&self, minutes: u64) {
-        self.clock.advance(Duration::from_secs(minutes * 60));
-    }
-
     /// Lets the action worker run the queued `rollback`, which lasts `seconds`
     /// on the test's clock: the program starts (its start time is recorded), the
     /// clock moves on, and only then is the program let go.
-    async fn run_action_for(&self, seconds: u64) {
+    async fn run_action_for(&self, release: &Release, seconds: u64) {
         let worker = self.worker.clone();
         let pass = tokio::spawn(async move { worker.run_due().await });
         // Opening a FIFO to write without blocking succeeds only once a reader
@@ -221,7 +129,7 @@ impl Harness {
             match std::fs::OpenOptions::new()
                 .write(true)
                 .custom_flags(libc::O_NONBLOCK)
-                .open(&self.release)
+                .open(&release.path)
             {
                 Ok(writer) => break writer,
                 Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
@@ -231,7 +139,7 @@ impl Harness {
                     );
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                Err(error) => panic!("open {}: {error}", self.release.display()),
+                Err(error) => panic!("open {}: {error}", release.path.display()),
             }
         };
         self.clock.advance(Duration::from_secs(seconds));
@@ -285,9 +193,9 @@ fn assert_golden(actual: &str, path: &str) {
 async fn a_scripted_sev1_renders_exactly_the_golden_postmortem() {
     let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     for backend in test_backends().await {
-        let h = Harness::new(backend, "UTC", start).await;
+        let (h, release) = harness(&backend, "UTC", start).await;
         let (id, room) = h
-            .declare(
+            .declare_by(
                 "UERIN",
                 "sev1 checkout is down | cards declined service=checkout service=payments",
             )
@@ -314,7 +222,7 @@ async fn a_scripted_sev1_renders_exactly_the_golden_postmortem() {
             .await;
         h.minutes(1);
         h.run("UALICE", &room, "approve 1").await;
-        h.run_action_for(150).await;
+        h.run_action_for(&release, 150).await;
         h.clock.advance(Duration::from_secs(30));
         h.run("UCAROL", &room, "update rollback in progress").await;
         h.minutes(10);
@@ -349,8 +257,8 @@ async fn a_clock_change_inside_an_incident_shows_local_times_and_keeps_utc_store
     // so 02:30 happens twice; the draft must tell them apart and count real time.
     let start = Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap();
     for backend in test_backends().await {
-        let h = Harness::new(backend, "Europe/Berlin", start).await;
-        let (id, room) = h.declare("UALICE", "sev1 checkout is down").await;
+        let (h, _release) = harness(&backend, "Europe/Berlin", start).await;
+        let (id, room) = h.declare_by("UALICE", "sev1 checkout is down").await;
         h.minutes(20);
         h.run("UALICE", &room, "status identified bad deploy").await;
         h.minutes(20);
@@ -392,8 +300,8 @@ async fn a_clock_change_inside_an_incident_shows_local_times_and_keeps_utc_store
 async fn the_postmortem_command_shares_the_draft_as_a_file_with_a_summary_and_records_it() {
     let start = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     for backend in test_backends().await {
-        let h = Harness::new(backend, "UTC", start).await;
-        let (id, room) = h.declare("UALICE", "sev1 checkout is down").await;
+        let (h, _release) = harness(&backend, "UTC", start).await;
+        let (id, room) = h.declare_by("UALICE", "sev1 checkout is down").await;
         h.minutes(3);
         h.run("UALICE", &room, "ack").await;
         h.minutes(7);
@@ -525,7 +433,7 @@ async fn stats_match_hand_computed_numbers_over_each_window() {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     for backend in test_backends().await {
         let name = backend.name;
-        let h = Harness::new(backend, "UTC", now).await;
+        let (h, _release) = harness(&backend, "UTC", now).await;
         seed_stats(&h, now).await;
 
         // 7 days: incidents 1–7. Acknowledged: 5, 10, 15, 20, 45 → mean 19, p50 15, p90 45.
@@ -566,7 +474,7 @@ async fn stats_match_hand_computed_numbers_over_each_window() {
 async fn stats_over_an_empty_window_say_so() {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     for backend in test_backends().await {
-        let h = Harness::new(backend, "UTC", now).await;
+        let (h, _release) = harness(&backend, "UTC", now).await;
         assert_eq!(
             h.run("UDAVE", "CGENERAL", "stats 90d").await.text(),
             "No incidents were declared in the last 90 days (drills excluded)."
@@ -576,12 +484,7 @@ async fn stats_over_an_empty_window_say_so() {
 
 #[test]
 fn a_draft_over_a_size_limit_leaves_out_the_middle_of_the_timeline_and_says_where_the_whole_is() {
-    let config = Config::from_toml_str(
-        &CONFIG
-            .replace("TIMEZONE", "UTC")
-            .replace("FIXTURES", FIXTURES),
-    )
-    .expect("test config is valid");
+    let config = Config::from_toml_str(&config("UTC")).expect("test config is valid");
     let declared = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     let incident = common::incident(1, declared);
     let timeline: Vec<TimelineEvent> = (0..1_000)
@@ -659,12 +562,7 @@ fn a_draft_over_a_size_limit_leaves_out_the_middle_of_the_timeline_and_says_wher
 
 #[test]
 fn a_draft_too_long_outside_its_timeline_is_still_cut_to_the_limit() {
-    let config = Config::from_toml_str(
-        &CONFIG
-            .replace("TIMEZONE", "UTC")
-            .replace("FIXTURES", FIXTURES),
-    )
-    .expect("test config is valid");
+    let config = Config::from_toml_str(&config("UTC")).expect("test config is valid");
     let declared = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
     let incident = common::incident(1, declared);
     let followups: Vec<warroom::domain::FollowUp> = (1..=2_000)

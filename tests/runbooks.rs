@@ -6,55 +6,20 @@
 
 mod common;
 
-use chrono::{DateTime, TimeZone, Utc};
-use common::{Backend, fresh_store, test_backends};
+use common::harness::{
+    API_TOKEN, FIXTURES, Harness, HarnessBuilder, api_incident, serve, sev1_team, start,
+};
+use common::{Backend, test_backends};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
-use warroom::actions::worker::ActionWorker;
-use warroom::actions::{EnvLookup, Runner};
-use warroom::clock::{ManualClock, SharedClock, TokioClock};
-use warroom::command::{self, ButtonAction, Command};
-use warroom::config::Config;
-use warroom::domain::{ActionRun, EventKind, IncidentId, Platform, RunStatus, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::outbox::testing::TestingPlatform;
-use warroom::outbox::{Dispatcher, DispatcherSettings};
-use warroom::store::Store;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
+use warroom::clock::{Clock, TokioClock};
+use warroom::command::ButtonAction;
+use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
 
 fn config() -> String {
     let dir = FIXTURES;
-    format!(
+    let actions = format!(
         r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-update_every = "15m"
-
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-
-[phrases]
-investigating = "Investigating."
-identified = "Identified."
-monitoring = "Monitoring."
-resolved = "Resolved."
-
 [actions.note]
 kind = "program"
 description = "Note a word in a log"
@@ -154,152 +119,19 @@ steps = ["once", {{ action = "note", params = {{ word = "two" }} }}]
 description = "Has a step only the commander may run"
 steps = [{{ action = "note", params = {{ word = "one" }} }}, "commanders-only"]
 "#
-    )
+    );
+    sev1_team() + &actions
 }
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap()
+async fn harness(backend: &Backend) -> Harness {
+    builder().build(backend).await
 }
 
-struct Harness {
-    engine: Engine,
-    store: Store,
-    platform: Arc<TestingPlatform>,
-    dispatcher: Dispatcher,
-    worker: ActionWorker,
-    config: Arc<Config>,
+fn builder() -> HarnessBuilder {
+    Harness::builder(config()).quick_runner()
 }
 
-impl Harness {
-    async fn new(backend: &Backend, clock: SharedClock) -> Self {
-        let platform = Arc::new(TestingPlatform::standing_in_for(
-            Platform::Slack,
-            clock.clone(),
-        ));
-        Self::open(backend, platform, clock).await
-    }
-
-    /// The bot on `backend` (a restart when the database was used before),
-    /// posting to `platform`.
-    async fn open(backend: &Backend, platform: Arc<TestingPlatform>, clock: SharedClock) -> Self {
-        let store = fresh_store(backend).await;
-        let config = Arc::new(Config::from_toml_str(&config()).expect("test config is valid"));
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            clock.clone(),
-            EngineSettings::from_config(&config),
-            wakeup.clone(),
-        );
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            vec![platform.clone()],
-            clock.clone(),
-            DispatcherSettings::default(),
-            wakeup,
-        );
-        let env: EnvLookup = Arc::new(|_: &str| None);
-        let runner = Runner::new(env, config.actions().values())
-            .with_timings(Duration::from_millis(200), Duration::ZERO);
-        let worker = ActionWorker::new(engine.clone(), runner, clock);
-        Self {
-            engine,
-            store,
-            platform,
-            dispatcher,
-            worker,
-            config,
-        }
-    }
-
-    async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        self.handle(user, channel, command, None).await
-    }
-
-    async fn handle(
-        &self,
-        user: &str,
-        channel: &str,
-        command: Command,
-        request: Option<&str>,
-    ) -> Reply {
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: request.map(str::to_string),
-        };
-        self.engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers")
-    }
-
-    async fn deliver(&self) {
-        while self.dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
-    }
-
-    async fn declare(&self, text: &str) -> (IncidentId, String) {
-        let reply = self.run("UALICE", "CGENERAL", text).await;
-        let text = reply.text();
-        let start = text.find("INC-").expect("an incident id");
-        let id: IncidentId = text[start..start + 16].parse().unwrap();
-        self.deliver().await;
-        let room = self
-            .store
-            .incident(&id)
-            .await
-            .unwrap()
-            .and_then(|i| i.room)
-            .unwrap();
-        (id, room)
-    }
-
-    async fn click(
-        &self,
-        user: &str,
-        button: ButtonAction,
-        id: &IncidentId,
-        request: &str,
-    ) -> Reply {
-        let command = button.command(id.as_str(), &UserId::new(user)).unwrap();
-        self.handle(user, "", command, Some(request)).await
-    }
-
-    /// Worker passes until no run is left to run; how many runs ran.
-    async fn work(&self) -> usize {
-        let mut ran = 0;
-        loop {
-            let pass = self.worker.run_due().await.expect("worker pass");
-            self.deliver().await;
-            if pass == 0 {
-                return ran;
-            }
-            ran += pass;
-        }
-    }
-
-    fn room_text(&self, room: &str) -> String {
-        self.platform.texts_in(room).join("\n")
-    }
-
-    async fn runs(&self, id: &IncidentId) -> Vec<ActionRun> {
-        self.store.action_runs_of(id).await.unwrap()
-    }
-
-    async fn statuses(&self, id: &IncidentId) -> Vec<(String, RunStatus)> {
-        self.runs(id)
-            .await
-            .into_iter()
-            .map(|run| (run.action, run.status))
-            .collect()
-    }
-
+impl<C: Clock + Clone> Harness<C> {
     async fn runbook_statuses(&self, id: &IncidentId) -> Vec<String> {
         self.store
             .runbook_runs_of(id)
@@ -309,22 +141,6 @@ impl Harness {
             .map(|run| run.status.to_string())
             .collect()
     }
-
-    async fn timeline(&self, id: &IncidentId) -> Vec<(EventKind, String)> {
-        self.store
-            .timeline(id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|event| (event.kind, event.text))
-            .collect()
-    }
-}
-
-fn manual_clock() -> (ManualClock, SharedClock) {
-    let clock = ManualClock::starting_at(start());
-    let shared: SharedClock = Arc::new(clock.clone());
-    (clock, shared)
 }
 
 /// The words the steps noted, in order; empty if no step wrote the log.
@@ -364,7 +180,10 @@ fn seconds(cell: &str) -> f64 {
 async fn a_failed_step_rescued_by_its_fallback_lets_the_rest_run_in_order() {
     for db in test_backends().await {
         // Durations are measured: this harness reads the real time.
-        let h = Harness::new(&db, Arc::new(TokioClock::starting_at(start()))).await;
+        let h = builder()
+            .clock(TokioClock::starting_at(start()))
+            .build(&db)
+            .await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
@@ -377,7 +196,7 @@ async fn a_failed_step_rescued_by_its_fallback_lets_the_rest_run_in_order() {
             "{}",
             db.name
         );
-        let ran = h.work().await;
+        let ran = h.work_until_idle().await;
         assert_eq!(ran, 5, "{}: four steps and one fallback", db.name);
         assert_eq!(
             noted(&log),
@@ -455,17 +274,16 @@ async fn a_failed_step_rescued_by_its_fallback_lets_the_rest_run_in_order() {
 #[tokio::test]
 async fn a_failure_without_fallback_stops_the_runbook_and_skips_the_rest() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         h.run("UBOB", &room, &format!("run halt log={}", log.display()))
             .await;
-        assert_eq!(h.work().await, 2, "{}", db.name);
+        assert_eq!(h.work_until_idle().await, 2, "{}", db.name);
         assert_eq!(noted(&log), ["one"], "{}: steps 3 and 4 never ran", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("note".to_owned(), RunStatus::Succeeded),
                 ("broken".to_owned(), RunStatus::Failed),
@@ -490,8 +308,7 @@ async fn a_failure_without_fallback_stops_the_runbook_and_skips_the_rest() {
 #[tokio::test]
 async fn a_step_that_may_fail_lets_the_later_steps_run() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
@@ -501,7 +318,7 @@ async fn a_step_that_may_fail_lets_the_later_steps_run() {
             &format!("run press-on log={}", log.display()),
         )
         .await;
-        assert_eq!(h.work().await, 3, "{}", db.name);
+        assert_eq!(h.work_until_idle().await, 3, "{}", db.name);
         assert_eq!(noted(&log), ["one", "three"], "{}", db.name);
         let text = h.room_text(&room);
         assert!(
@@ -517,8 +334,7 @@ async fn a_step_that_may_fail_lets_the_later_steps_run() {
 #[tokio::test]
 async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
@@ -530,7 +346,7 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
             "Runbook `guarded` is waiting for approval (run #1)."
         );
         assert_eq!(
-            h.work().await,
+            h.work_until_idle().await,
             0,
             "{}: nothing runs before approval",
             db.name
@@ -544,7 +360,7 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
             "{}",
             reply.text()
         );
-        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
 
         let reply = h
             .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
@@ -561,7 +377,7 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
             "{}",
             double.text()
         );
-        assert_eq!(h.work().await, 2, "{}", db.name);
+        assert_eq!(h.work_until_idle().await, 2, "{}", db.name);
         assert_eq!(
             noted(&log),
             ["one", "failover"],
@@ -588,8 +404,7 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
 #[tokio::test]
 async fn a_denied_runbook_ends_and_no_step_runs() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
@@ -599,10 +414,10 @@ async fn a_denied_runbook_ends_and_no_step_runs() {
             .click("UALICE", ButtonAction::Deny(1), &id, "deny-1")
             .await;
         assert_eq!(reply.text(), "Runbook `guarded` cancelled.");
-        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
         assert!(!log.exists(), "{}: no step ran", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("note".to_owned(), RunStatus::Cancelled),
                 ("failover".to_owned(), RunStatus::Skipped),
@@ -629,8 +444,7 @@ async fn a_denied_runbook_ends_and_no_step_runs() {
 #[tokio::test]
 async fn a_step_not_allowed_and_missing_params_are_refused_naming_them() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let reply = h.run("UBOB", &room, "run restricted log=/tmp/x").await;
         assert_eq!(
@@ -662,15 +476,14 @@ async fn a_step_not_allowed_and_missing_params_are_refused_naming_them() {
 #[tokio::test]
 async fn a_drill_shows_each_step_and_runs_nothing() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 failover practice --drill").await;
         let reply = h.run("UBOB", &room, "run recover log=/srv/log").await;
         assert_eq!(
             reply.text(),
             "Drill: runbook `recover` was not run; the room shows what each step would execute."
         );
-        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
         assert!(h.runs(&id).await.is_empty(), "{}", db.name);
         assert!(h.runbook_statuses(&id).await.is_empty(), "{}", db.name);
         let text = h.room_text(&room);
@@ -691,8 +504,7 @@ async fn a_drill_shows_each_step_and_runs_nothing() {
 #[tokio::test]
 async fn cancelling_a_running_step_stops_it_and_starts_no_later_step() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
@@ -707,10 +519,10 @@ async fn cancelling_a_running_step_stops_it_and_starts_no_later_step() {
             "Runbook `stuck` is being cancelled: run #1 is being stopped."
         );
         assert_eq!(pass.await.unwrap().unwrap(), 1, "{}", db.name);
-        assert_eq!(h.work().await, 0, "{}: no later step", db.name);
+        assert_eq!(h.work_until_idle().await, 0, "{}: no later step", db.name);
         assert!(!log.exists(), "{}", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("block".to_owned(), RunStatus::Cancelled),
                 ("note".to_owned(), RunStatus::Skipped),
@@ -748,8 +560,7 @@ async fn restart_mid_step(
     params: &str,
     commands: &[&str],
 ) -> (Harness, IncidentId, String) {
-    let (clock, shared) = manual_clock();
-    let h = Harness::new(db, shared.clone()).await;
+    let h = harness(db).await;
     let (id, room) = h.declare("sev1 checkout is down").await;
     h.run("UBOB", &room, &format!("run {name} {params}")).await;
     let worker = h.worker.clone();
@@ -760,11 +571,10 @@ async fn restart_mid_step(
     for command in commands {
         h.run("UBOB", &room, command).await;
     }
-    let platform = h.platform.clone();
-    h.store.close().await;
-    drop(h);
+    let clock = h.clock.clone();
+    let stopped = h.shut_down().await;
     clock.advance(Duration::from_secs(3600));
-    let h = Harness::open(db, platform, shared).await;
+    let h = stopped.build(db).await;
     (h, id, room)
 }
 
@@ -775,11 +585,16 @@ async fn a_restart_mid_step_ends_the_runbook_as_interrupted_once() {
         let log = dir.path().join("log");
         let params = format!("log={}", log.display());
         let (h, id, room) = restart_mid_step(&db, "stuck", &params, &[]).await;
-        assert_eq!(h.work().await, 0, "{}: nothing runs again", db.name);
-        assert_eq!(h.work().await, 0, "{}", db.name);
+        assert_eq!(
+            h.work_until_idle().await,
+            0,
+            "{}: nothing runs again",
+            db.name
+        );
+        assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
         assert!(!log.exists(), "{}: step 2 never ran", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("block".to_owned(), RunStatus::Interrupted),
                 ("note".to_owned(), RunStatus::Skipped),
@@ -811,7 +626,12 @@ async fn a_restart_mid_step_of_a_rerun_on_restart_action_runs_it_again_and_goes_
         let log = dir.path().join("log");
         let params = format!("marker={} log={}", marker.display(), log.display());
         let (h, id, room) = restart_mid_step(&db, "resumable", &params, &[]).await;
-        assert_eq!(h.work().await, 2, "{}: step 1 again, then step 2", db.name);
+        assert_eq!(
+            h.work_until_idle().await,
+            2,
+            "{}: step 1 again, then step 2",
+            db.name
+        );
         assert_eq!(noted(&log), ["two"], "{}", db.name);
         let runs = h.runs(&id).await;
         assert_eq!(runs[0].attempts, 2, "{}", db.name);
@@ -839,12 +659,12 @@ async fn a_runbook_cancelled_before_a_restart_does_not_run_its_step_again() {
         let log = dir.path().join("log");
         let params = format!("marker={} log={}", marker.display(), log.display());
         let (h, id, room) = restart_mid_step(&db, "resumable", &params, &["cancel 1"]).await;
-        assert_eq!(h.work().await, 0, "{}: nothing runs", db.name);
+        assert_eq!(h.work_until_idle().await, 0, "{}: nothing runs", db.name);
         assert!(!log.exists(), "{}", db.name);
         let runs = h.runs(&id).await;
         assert_eq!(runs[0].attempts, 1, "{}: {runs:?}", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("once".to_owned(), RunStatus::Cancelled),
                 ("note".to_owned(), RunStatus::Skipped),
@@ -866,33 +686,15 @@ async fn a_runbook_cancelled_before_a_restart_does_not_run_its_step_again() {
 #[tokio::test]
 async fn the_api_shows_which_runbook_step_a_run_is() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock.clone()).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         h.run("UBOB", &room, &format!("run recover log={}", log.display()))
             .await;
-        h.work().await;
-        let state = warroom::web::WebState {
-            store: h.store.clone(),
-            clock,
-            config: h.config.clone(),
-            api_token: Some(warroom::config::Secret::new("t0ken")),
-            metrics: None,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, warroom::web::router(state)).await });
-        let detail: serde_json::Value = reqwest::Client::new()
-            .get(format!("http://{addr}/api/incidents/{id}"))
-            .bearer_auth("t0ken")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        h.work_until_idle().await;
+        let (base, _served) = serve(h.web_state(Some(API_TOKEN))).await;
+        let detail = api_incident(&base, &id).await;
         let runbook = &detail["runbook_runs"][0];
         assert_eq!(runbook["number"], 1, "{}: {detail}", db.name);
         assert_eq!(runbook["runbook"], "recover");
@@ -912,9 +714,8 @@ async fn the_api_shows_which_runbook_step_a_run_is() {
 
 #[tokio::test]
 async fn the_actions_list_shows_runbooks_with_their_steps() {
-    let (_, clock) = manual_clock();
     let db = test_backends().await.remove(0);
-    let h = Harness::new(&db, clock).await;
+    let h = harness(&db).await;
     let (_, room) = h.declare("sev1 checkout is down").await;
     let text = h.run("UBOB", &room, "actions").await.text();
     assert!(
@@ -929,8 +730,7 @@ async fn the_actions_list_shows_runbooks_with_their_steps() {
 #[tokio::test]
 async fn a_status_step_runs_in_its_turn_like_any_other() {
     for db in test_backends().await {
-        let (_, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
@@ -940,10 +740,10 @@ async fn a_status_step_runs_in_its_turn_like_any_other() {
             &format!("run announce log={}", log.display()),
         )
         .await;
-        h.work().await;
+        h.work_until_idle().await;
         assert_eq!(noted(&log), ["one"], "{}", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("note".to_owned(), RunStatus::Succeeded),
                 ("degrade".to_owned(), RunStatus::Succeeded),
@@ -964,26 +764,25 @@ async fn a_status_step_runs_in_its_turn_like_any_other() {
 #[tokio::test]
 async fn an_expired_approval_ends_the_runbook_and_no_step_runs() {
     for db in test_backends().await {
-        let (manual, clock) = manual_clock();
-        let h = Harness::new(&db, clock).await;
+        let h = harness(&db).await;
         let (id, room) = h.declare("sev1 checkout is down").await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         h.run("UBOB", &room, &format!("run guarded log={}", log.display()))
             .await;
-        manual.advance(Duration::from_secs(29 * 60));
-        assert_eq!(h.work().await, 0, "{}", db.name);
+        h.clock.advance(Duration::from_secs(29 * 60));
+        assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
         assert_eq!(
             h.runbook_statuses(&id).await,
             ["awaiting_approval"],
             "{}",
             db.name
         );
-        manual.advance(Duration::from_secs(60));
-        assert_eq!(h.work().await, 0, "{}", db.name);
+        h.clock.advance(Duration::from_secs(60));
+        assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
         assert!(!log.exists(), "{}: no step ran", db.name);
         assert_eq!(
-            h.statuses(&id).await,
+            h.named_statuses(&id).await,
             [
                 ("note".to_owned(), RunStatus::Cancelled),
                 ("failover".to_owned(), RunStatus::Skipped),

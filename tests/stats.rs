@@ -7,26 +7,15 @@
 mod common;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::{Backend, fresh_store, test_backends};
+use common::harness::{Harness, SEV1, bot, plain_phrases, serve};
+use common::{Backend, test_backends};
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use warroom::clock::{ManualClock, SharedClock};
-use warroom::command;
-use warroom::config::Config;
-use warroom::domain::{IncidentId, Platform, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
-use warroom::web::{self, WebState};
+use warroom::domain::IncidentId;
+use warroom::engine::Reply;
+use warroom::web::WebState;
 
-const CONFIG: &str = r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
-label = "Critical"
-respond_within = "15m"
-
+fn config() -> String {
+    let severities = r#"
 [[severity]]
 name = "sev2"
 label = "Major"
@@ -36,13 +25,9 @@ respond_within = "30m"
 name = "sev3"
 label = "Minor"
 respond_within = "2h"
-
-[phrases]
-investigating = "We are investigating."
-identified = "We have found the cause."
-monitoring = "A fix is in place."
-resolved = "Resolved."
 "#;
+    [&bot("UTC"), SEV1, severities, &plain_phrases()].concat()
+}
 
 /// A group of incidents with the same timings, declared one hour apart.
 struct Group {
@@ -127,49 +112,17 @@ enum Step {
     Postmortem,
 }
 
-struct Harness {
-    engine: Engine,
-    clock: ManualClock,
-    config: Arc<Config>,
-    _backend: Backend,
+async fn harness(backend: &Backend, start: DateTime<Utc>) -> Harness {
+    Harness::builder(config())
+        .starting_at(start)
+        .build(backend)
+        .await
 }
 
 impl Harness {
-    async fn new(backend: Backend, start: DateTime<Utc>) -> Self {
-        let clock = ManualClock::starting_at(start);
-        let shared: SharedClock = Arc::new(clock.clone());
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("test config is valid"));
-        let engine = Engine::new(
-            store,
-            config.clone(),
-            shared,
-            EngineSettings::from_config(&config),
-            Arc::new(tokio::sync::Notify::new()),
-        );
-        Self {
-            engine,
-            clock,
-            config,
-            _backend: backend,
-        }
-    }
-
-    async fn run(&self, text: &str) -> Reply {
-        let command = command::parse(text, &*self.config)
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"));
-        let actor = Actor {
-            platform: Platform::Slack,
-            user: UserId::new("UALICE"),
-        };
-        let context = Context {
-            channel: "C-ops".into(),
-            request_id: None,
-        };
-        self.engine
-            .handle(&actor, &context, command)
-            .await
-            .expect("database answers")
+    /// Handles `/incident <text>` typed by Alice in `#ops`.
+    async fn ask(&self, text: &str) -> Reply {
+        self.run("UALICE", "C-ops", text).await
     }
 
     /// Plays every group's steps in the order they happen, on the manual clock.
@@ -203,7 +156,7 @@ impl Harness {
             self.clock.set(at);
             let (command, answer) = match (step, ids.get(&number)) {
                 (Step::Declare, _) => {
-                    let id = self.declare(number).await;
+                    let id = self.declare_number(number).await;
                     ids.insert(number, id);
                     continue;
                 }
@@ -219,18 +172,18 @@ impl Harness {
                 ),
                 (_, None) => panic!("incident {number} is used before it is declared"),
             };
-            let reply = self.run(&command).await.text();
+            let reply = self.ask(&command).await.text();
             assert!(reply.starts_with(&answer), "`{command}`: {reply}");
         }
         self.clock.set(now);
     }
 
     /// Declares incident `number` of `GROUPS` and returns its id.
-    async fn declare(&self, number: usize) -> IncidentId {
+    async fn declare_number(&self, number: usize) -> IncidentId {
         let group = group_of(number);
         let drill = if group.drill { " --drill" } else { "" };
         let reply = self
-            .run(&format!("{} incident {number}{drill}", group.severity))
+            .ask(&format!("{} incident {number}{drill}", group.severity))
             .await
             .text();
         reply
@@ -247,18 +200,11 @@ impl Harness {
     /// returns the `/metrics` text.
     async fn scrape(&self) -> String {
         let state = WebState {
-            store: self.engine.store().clone(),
-            clock: Arc::new(self.clock.clone()),
-            config: self.config.clone(),
-            api_token: None,
             metrics: warroom::telemetry::install(),
+            ..self.web_state(None)
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
-        let address = listener.local_addr().expect("bound");
-        let served = tokio::spawn(async move { axum::serve(listener, web::router(state)).await });
-        let response = reqwest::get(format!("http://{address}/metrics"))
+        let (base, served) = serve(state).await;
+        let response = reqwest::get(format!("{base}/metrics"))
             .await
             .expect("GET /metrics");
         assert_eq!(response.status(), 200);
@@ -284,7 +230,7 @@ async fn fifty_incidents_give_the_hand_computed_stats_and_metrics() {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
     for backend in test_backends().await {
         let name = backend.name;
-        let h = Harness::new(backend, now - TimeDelta::days(50)).await;
+        let h = harness(&backend, now - TimeDelta::days(50)).await;
         h.seed(now).await;
 
         // 7 days: R1–R6 = 8 + 6 + 4 + 3 + 2 + 2 = 25 incidents (the drill R7 left out);
@@ -300,7 +246,7 @@ async fn fifty_incidents_give_the_hand_computed_stats_and_metrics() {
         //   9–14); p90 rank ⌈18.9⌉ = 19 → 600m = 10h 0m.
         // Missed: R3 (20m > 15m) 4 + R5 (never acknowledged, days > 15m) 2 = 6.
         // Postmortems: R3 4 + R4 1 = 5.
-        let week = h.run("stats 7d").await.text();
+        let week = h.ask("stats 7d").await.text();
         assert_eq!(
             week,
             "Incident stats · last 7 days (drills excluded)\n\
@@ -329,7 +275,7 @@ async fn fifty_incidents_give_the_hand_computed_stats_and_metrics() {
         //   rank 19 → 60m = 1h 0m; p90 rank 35 → 240m = 4h 0m.
         // Missed: 6 + O2 (45m > 30m) 5 + O3 (never acknowledged, past 2h) 2 = 13.
         // Postmortems: 5 + O2 2 = 7.
-        let month = h.run("stats 30d").await.text();
+        let month = h.ask("stats 30d").await.text();
         assert_eq!(
             month,
             "Incident stats · last 30 days (drills excluded)\n\
@@ -507,9 +453,9 @@ async fn without_the_database_a_scrape_keeps_the_process_series_and_says_so() {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
     for backend in test_backends().await {
         let name = backend.name;
-        let h = Harness::new(backend, now).await;
+        let h = harness(&backend, now).await;
         warroom::telemetry::install().expect("the Prometheus recorder is installed");
-        h.run("stats 7d").await;
+        h.ask("stats 7d").await;
         h.engine.store().close().await;
 
         let metrics = h.scrape().await;

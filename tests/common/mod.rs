@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test crate uses its own part of this module
 
 pub mod app;
+pub mod harness;
 pub mod pagerduty;
 
 use chrono::{DateTime, TimeZone, Utc};

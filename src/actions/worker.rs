@@ -105,14 +105,15 @@ impl ActionWorker {
 
     /// Hands the runs that have waited for approval at least as long as the
     /// shortest expiry to the engine, which cancels those past their own
-    /// action's deadline.
+    /// action's deadline. Every action counts, not only those with `approval`:
+    /// a runbook's first step waits for the runbook's approval under its own
+    /// action's expiry.
     async fn expire_approvals(&self) -> Result<(), EngineError> {
         let shortest = self
             .engine
             .config()
             .actions()
             .values()
-            .filter(|action| action.approval.is_some())
             .map(|action| action.approval_expires_after)
             .min()
             .unwrap_or_default();

@@ -64,10 +64,7 @@ pub(super) async fn run(
         RunStatus::Queued
     };
     let shown = show_params(&params);
-    let mut values = params;
-    for (key, value) in builtins(&incident) {
-        values.entry(key.to_owned()).or_insert(value);
-    }
+    let values = with_builtins(&incident, params);
     let id = session
         .tx
         .request_action_run(&incident.id, &name, &values, status, &me, session.now)
@@ -224,10 +221,7 @@ async fn dry_run(
     action: &ActionConfig,
     params: &BTreeMap<String, String>,
 ) -> Result<Reply, Stop> {
-    let mut values = params.clone();
-    for (key, value) in builtins(incident) {
-        values.entry(key.to_owned()).or_insert(value);
-    }
+    let values = with_builtins(incident, params.clone());
     let would = action_effects::describe(session.config(), action, &values);
     session
         .record(
@@ -350,10 +344,14 @@ async fn find<'c>(
     Ok((run, action))
 }
 
-/// The incident's own values for an action's templates (`{incident}`,
-/// `{service}`, …), kept with the run so it runs with what was asked for.
-pub(super) fn builtins(incident: &Incident) -> [(&'static str, String); 6] {
-    [
+/// `params` with the incident's own values for an action's templates
+/// (`{incident}`, `{service}`, …) added where a param does not set them, kept
+/// with the run so it runs with what was asked for.
+pub(super) fn with_builtins(
+    incident: &Incident,
+    mut params: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let builtins = [
         ("incident", incident.id.to_string()),
         ("title", incident.title.to_string()),
         ("severity", incident.severity.to_string()),
@@ -363,7 +361,11 @@ pub(super) fn builtins(incident: &Incident) -> [(&'static str, String); 6] {
             incident.services.first().cloned().unwrap_or_default(),
         ),
         ("room", incident.room.clone().unwrap_or_default()),
-    ]
+    ];
+    for (key, value) in builtins {
+        params.entry(key.to_owned()).or_insert(value);
+    }
+    params
 }
 
 fn show_params(params: &BTreeMap<String, String>) -> String {

@@ -29,6 +29,7 @@ pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runboo
 pub use stats::stats;
 
 use crate::domain::{Platform, UserId};
+use serde::{Deserialize, Serialize};
 
 /// The largest file a platform takes, in bytes.
 pub fn file_limit(platform: Platform) -> usize {
@@ -38,7 +39,6 @@ pub fn file_limit(platform: Platform) -> usize {
         Platform::Testing => usize::MAX,
     }
 }
-use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

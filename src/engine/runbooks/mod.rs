@@ -11,7 +11,7 @@ mod steps;
 pub(in crate::engine) use steps::after_step;
 
 use super::action_effects;
-use super::actions::{approval_request, builtins, may_run, param_problems};
+use super::actions::{approval_request, may_run, param_problems, with_builtins};
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
@@ -200,10 +200,7 @@ pub(super) async fn start(
         .await?;
     let mut first_run = 0;
     for (index, step) in planned.iter().enumerate() {
-        let mut values = step.params.clone();
-        for (key, value) in builtins(&incident) {
-            values.entry(key.to_owned()).or_insert(value);
-        }
+        let values = with_builtins(&incident, step.params.clone());
         let place = StepRef {
             runbook_run,
             index,
@@ -287,11 +284,7 @@ async fn dry_run(
 ) -> Result<Reply, Stop> {
     let config = session.config();
     let describe = |action: &ActionConfig, params: &BTreeMap<String, String>| {
-        let mut values = params.clone();
-        for (key, value) in builtins(incident) {
-            values.entry(key.to_owned()).or_insert(value);
-        }
-        action_effects::describe(config, action, &values)
+        action_effects::describe(config, action, &with_builtins(incident, params.clone()))
     };
     let name = &runbook.name;
     let mut blocks = vec![Block::Paragraph(vec![

@@ -9,7 +9,7 @@ use crate::config::{RunbookConfig, RunbookStep};
 use crate::domain::{
     ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
 };
-use crate::engine::actions::builtins;
+use crate::engine::actions::with_builtins;
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};
@@ -184,7 +184,7 @@ async fn queue_fallback(
             &step_params(action, &BTreeMap::new(), &runbook_run.params),
         )
     });
-    let Some(Ok(mut values)) = resolved else {
+    let Some(Ok(resolved)) = resolved else {
         let line = format!(
             "Runbook {}: the fallback {name} of step {} could not be queued: it is no longer \
              configured, or its parameters no longer check out.",
@@ -194,9 +194,7 @@ async fn queue_fallback(
         session.post_in_room(incident, Message::text(line)).await?;
         return Ok(false);
     };
-    for (key, value) in builtins(incident) {
-        values.entry(key.to_owned()).or_insert(value);
-    }
+    let values = with_builtins(incident, resolved);
     let place = StepRef {
         runbook_run: runbook_run.id,
         index,

@@ -122,18 +122,7 @@ impl WebApi {
             .await
             .map_err(|error| transient(method, &error))?;
         let status = sent.status();
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(ApiError::RateLimited {
-                method,
-                retry_after: retry_after(sent.headers()),
-            });
-        }
-        if status.is_server_error() {
-            return Err(ApiError::Transient {
-                method,
-                reason: format!("HTTP {status}"),
-            });
-        }
+        retry_later(method, &sent)?;
         let headers = sent.headers().clone();
         let body: Value = sent.json().await.map_err(|error| {
             if error.is_timeout() || error.is_body() {
@@ -186,19 +175,8 @@ impl WebApi {
             .send()
             .await
             .map_err(|error| transient(METHOD, &error))?;
+        retry_later(METHOD, &sent)?;
         let status = sent.status();
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(ApiError::RateLimited {
-                method: METHOD,
-                retry_after: retry_after(sent.headers()),
-            });
-        }
-        if status.is_server_error() {
-            return Err(ApiError::Transient {
-                method: METHOD,
-                reason: format!("HTTP {status}"),
-            });
-        }
         if status != reqwest::StatusCode::OK {
             return Err(ApiError::Unexpected {
                 method: METHOD,
@@ -256,6 +234,25 @@ fn transient(method: &'static str, error: &reqwest::Error) -> ApiError {
         method,
         reason: reason.to_string(),
     }
+}
+
+/// The answers worth another try, whatever was called: a 429 (after its
+/// `Retry-After`) and a 5xx.
+fn retry_later(method: &'static str, sent: &reqwest::Response) -> Result<(), ApiError> {
+    let status = sent.status();
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(ApiError::RateLimited {
+            method,
+            retry_after: retry_after(sent.headers()),
+        });
+    }
+    if status.is_server_error() {
+        return Err(ApiError::Transient {
+            method,
+            reason: format!("HTTP {status}"),
+        });
+    }
+    Ok(())
 }
 
 /// `Retry-After` in seconds, as Slack sends it.

@@ -20,11 +20,11 @@ use std::time::Duration;
 use warroom::clock::{SharedClock, SystemClock};
 use warroom::config::Config;
 use warroom::domain::{Incident, IncidentId, Platform, Role, Severity, Status, UserId};
-use warroom::engine::{Engine, EngineSettings};
+use warroom::engine::{Engine, EngineSettings, Wakeups};
 use warroom::outbox::testing::{Action, TestingPlatform};
-use warroom::outbox::{Dispatcher, DispatcherSettings};
-use warroom::schedule::{ReminderKind, ReminderOutcome, Scheduler, SchedulerSettings};
+use warroom::schedule::{ReminderKind, ReminderOutcome};
 use warroom::store::Store;
+use warroom::workers::{Dispatcher, DispatcherSettings, Scheduler, SchedulerSettings};
 
 const CONFIG: &str = r#"
 [bot]
@@ -162,13 +162,13 @@ async fn main() {
     );
 
     let config = Arc::new(Config::from_toml_str(CONFIG).unwrap());
-    let wakeup = Arc::new(tokio::sync::Notify::new());
+    let wakeups = Wakeups::default();
     let engine = Engine::new(
         store.clone(),
         config.clone(),
         clock.clone(),
         EngineSettings::from_config(&config),
-        wakeup.clone(),
+        wakeups.clone(),
     );
     let platform = Arc::new(TestingPlatform::new(clock.clone()));
     let dispatcher = Dispatcher::new(
@@ -176,9 +176,14 @@ async fn main() {
         vec![platform.clone()],
         clock.clone(),
         DispatcherSettings::default(),
-        wakeup,
+        wakeups.outbox.clone(),
     );
-    let scheduler = Scheduler::new(engine.clone(), clock.clone(), SchedulerSettings::default());
+    let scheduler = Scheduler::new(
+        engine.clone(),
+        clock.clone(),
+        SchedulerSettings::default(),
+        wakeups.schedule,
+    );
 
     // Wait for the first reminder's time before measuring.
     let lead = (first - clock.now()).to_std().unwrap_or_default();

@@ -12,7 +12,7 @@ use warroom::clock::SystemClock;
 use warroom::command::{self, Command};
 use warroom::config::Config;
 use warroom::domain::{IncidentId, Platform, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Wakeups};
 use warroom::store::Store;
 
 const CONFIG: &str = r#"
@@ -107,7 +107,7 @@ async fn run(name: &str, url: &str) {
         config.clone(),
         Arc::new(SystemClock),
         EngineSettings::from_config(&config),
-        Arc::new(tokio::sync::Notify::new()),
+        Wakeups::default(),
     );
     let bench = Arc::new(Bench { engine, config });
 

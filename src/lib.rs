@@ -4,14 +4,15 @@
 //! - [`command`] turns `/incident …` text into a [`command::Command`];
 //! - [`engine`] decides what that command means for an incident and writes the
 //!   outcome, in one transaction, through [`store`];
-//! - [`outbox`] delivers the chat operations (and pages) the engine queued, in order,
-//!   with retries;
-//! - [`schedule`] hands due reminders and escalations back to the engine;
+//! - [`outbox`] names the chat operations (and pages) the engine queues, and
+//!   [`schedule`] the reminders it plans; [`store`] keeps both;
+//! - [`workers`] deliver those operations in order with retries, hand due reminders
+//!   back to the engine, and run queued actions;
 //! - [`slack`] translates Slack requests in and delivers operations out;
 //! - [`discord`] does the same for Discord;
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
-//! [`actions`] runs recovery actions (programs and HTTP requests).
+//! [`actions`] runs one recovery action (a program or an HTTP request).
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
 //! [`render`] the platform-neutral messages, [`clock`] the time everyone reads,
@@ -32,3 +33,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod workers;

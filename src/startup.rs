@@ -5,25 +5,25 @@
 //! and the startup log that says which platforms run and why the others do not.
 //! Must not: hold incident logic.
 
-use crate::actions::worker::ActionWorker;
 use crate::actions::{EnvLookup, Runner};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, Settings};
 use crate::discord::{Discord, DiscordError};
-use crate::engine::{Engine, EngineSettings};
-use crate::outbox::{
-    ChatPlatform, Dispatcher, DispatcherSettings, Pager, PagerDuty, PagerSetupError,
-};
-use crate::schedule::{Scheduler, SchedulerSettings};
+use crate::engine::{Engine, EngineSettings, Wakeups};
+use crate::outbox::{ChatPlatform, Pager, PagerDuty, PagerSetupError};
 use crate::slack::{Slack, SlackError, SlackService};
 use crate::store::{Store, StoreError};
 use crate::telemetry;
 use crate::web::{self, WebState};
+use crate::workers::{
+    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Scheduler,
+    SchedulerSettings,
+};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +95,7 @@ impl Application {
             }
             _ => None,
         };
-        let wakeup = Arc::new(Notify::new());
+        let wakeups = Wakeups::default();
         let mut engine_settings = EngineSettings::from_config(&config);
         engine_settings.paging = pager.is_some();
         let config = Arc::new(config);
@@ -104,7 +104,7 @@ impl Application {
             config.clone(),
             clock.clone(),
             engine_settings,
-            wakeup.clone(),
+            wakeups.clone(),
         );
         let discord = if discord_status.is_enabled() {
             let mut discord = Discord::new(&settings.discord, config.clone(), engine.clone())?;
@@ -120,13 +120,24 @@ impl Application {
             pager,
             clock.clone(),
             DispatcherSettings::default(),
-            wakeup,
+            wakeups.outbox.clone(),
         );
         let slack = slack.map(|slack| slack.attach(engine.clone(), clock.clone()));
-        let scheduler = Scheduler::new(engine.clone(), clock.clone(), SchedulerSettings::default());
+        let scheduler = Scheduler::new(
+            engine.clone(),
+            clock.clone(),
+            SchedulerSettings::default(),
+            wakeups.schedule.clone(),
+        );
         let env: EnvLookup = Arc::new(|name: &str| std::env::var(name).ok());
         let runner = Runner::new(env, config.actions().values());
-        let actions = ActionWorker::new(engine.clone(), runner, clock.clone());
+        let actions = ActionWorker::new(
+            engine.clone(),
+            runner,
+            clock.clone(),
+            ActionWorkerSettings::default(),
+            wakeups.actions,
+        );
 
         let listener =
             TcpListener::bind(settings.listen)

@@ -8,11 +8,11 @@ use common::harness::{API_TOKEN, FIXTURES, Harness, api_incident, serve, sev1_te
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::actions::worker::ActionWorker;
 use warroom::actions::{EnvLookup, Runner};
 use warroom::clock::Clock;
 use warroom::command::{self, ButtonAction};
 use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
+use warroom::workers::{ActionWorker, ActionWorkerSettings};
 
 /// The value of the one secret the actions' environment holds.
 const ACTION_TOKEN: &str = "tok-5f3a9c71e2";
@@ -381,6 +381,8 @@ async fn a_hundred_concurrent_requests_each_run_exactly_once_across_two_workers(
             h.engine.clone(),
             Runner::new(Arc::new(|_: &str| None), h.config.actions().values()),
             Arc::new(h.clock.clone()),
+            ActionWorkerSettings::default(),
+            Arc::default(),
         );
         let mut ran = 0;
         loop {

@@ -11,7 +11,7 @@ use warroom::clock::{ManualClock, SharedClock};
 use warroom::command;
 use warroom::config::Config;
 use warroom::domain::{Platform, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Wakeups};
 use warroom::outbox::Operation;
 use warroom::render::Block;
 use warroom::store::{IncidentFilter, Store};
@@ -189,13 +189,12 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
         let clock =
             ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 30, 0).unwrap());
         let shared: SharedClock = Arc::new(clock);
-        let wakeup = Arc::new(tokio::sync::Notify::new());
         let engine = Engine::new(
             store.clone(),
             config.clone(),
             shared,
             EngineSettings::default(),
-            wakeup,
+            Wakeups::default(),
         );
         let alice = Actor {
             platform: Platform::Slack,
@@ -285,13 +284,12 @@ async fn hostile_titles_are_kept_verbatim_and_rendered_inert() {
         let store = fresh_store(&backend).await;
         let config = Arc::new(Config::from_toml_str(CONFIG).expect("valid test config"));
         let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap());
-        let wakeup = Arc::new(tokio::sync::Notify::new());
         let engine = Engine::new(
             store.clone(),
             config.clone(),
             Arc::new(clock),
             EngineSettings::default(),
-            wakeup,
+            Wakeups::default(),
         );
         let actor = Actor {
             platform: Platform::Slack,

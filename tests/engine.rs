@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use warroom::command;
 use warroom::domain::{EventKind, Status, UserId};
+use warroom::outbox::Operation;
 use warroom::outbox::testing::{Action, OperationKind};
-use warroom::outbox::{Dispatcher, DispatcherSettings, Operation};
+use warroom::workers::{Dispatcher, DispatcherSettings};
 
 fn config() -> String {
     let world = r#"

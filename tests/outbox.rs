@@ -13,9 +13,10 @@ use std::time::Duration;
 use warroom::clock::{Clock, SharedClock};
 use warroom::domain::{Platform, UserId};
 use warroom::outbox::testing::{Action, Failure, OperationKind, TestingPlatform};
-use warroom::outbox::{Destination, Dispatcher, DispatcherSettings, Operation, RoomSpec};
+use warroom::outbox::{Destination, Operation, RoomSpec};
 use warroom::render::{Block, Inline, Message};
 use warroom::store::Store;
+use warroom::workers::{Dispatcher, DispatcherSettings};
 
 /// A clock that moves only when the test says so.
 #[derive(Clone)]

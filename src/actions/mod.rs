@@ -5,16 +5,15 @@
 //! A program is exec'd directly with its arguments, never through a shell: each
 //! rendered argument template is one argument, whatever a parameter's value holds.
 //!
-//! Owns: executing one run and describing its result; [`worker`] feeds it the
-//! queued runs. Must not: write SQL, decide who may run what, or post anything
-//! (the store and the engine do).
+//! Owns: executing one run and describing its result; `workers::ActionWorker`
+//! feeds it the queued runs. Must not: write SQL, decide who may run what, or post
+//! anything (the store and the engine do).
 
 mod http;
 mod output;
 mod params;
 mod program;
 mod spawner;
-pub mod worker;
 
 pub use output::{Capture, Redactor};
 pub use params::{ParamError, resolve};

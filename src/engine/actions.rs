@@ -1,20 +1,22 @@
 //! Action runs as incident events: `/incident run`, `approve` and `cancel`
-//! (and the Approve / Deny buttons), and the results the action worker reports.
+//! (and the Approve / Deny buttons). How runs end is `run_end`'s.
 //!
 //! A run is a row created in the command's transaction; the worker executes it
 //! later. Every change is compare-and-set on the run's status, so a replayed
 //! request or a double-clicked Approve changes a run once.
 
-use super::action_effects::{self, Effect};
+use super::run_policy::{
+    approval_deadline, approval_expired_result, approval_request, describe, may_run,
+    param_problems, show_params, with_builtins,
+};
 use super::runbooks;
-use super::session::{Session, SystemCaller};
-use super::{Engine, EngineError, Reply, Stop, mention, refuse};
-use crate::actions::{self, Outcome, ParamError, RunResult};
-use crate::command::{ButtonAction, Params};
+use super::session::Session;
+use super::{Reply, Stop, mention, refuse};
+use crate::actions;
+use crate::command::Params;
 use crate::config::ActionConfig;
 use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunStatus, UserId};
-use crate::render::{Block, Button, Inline, Message};
-use crate::store::RunReport;
+use crate::render::{Inline, Message};
 use std::collections::BTreeMap;
 
 pub(super) async fn run(
@@ -93,7 +95,7 @@ pub(super) async fn run(
         }
         None => {
             line.push(Inline::Text(". Queued.".into()));
-            session.actions_queued = true;
+            session.wake.actions = true;
             Message::line(line)
         }
     };
@@ -128,9 +130,9 @@ pub(super) async fn approve(
             run.id
         )));
     }
-    let expired = action_effects::approval_expired_result(action);
+    let expired = approval_expired_result(action);
     let past_deadline = run.status == RunStatus::AwaitingApproval
-        && session.now >= action_effects::approval_deadline(session.config(), &run);
+        && session.now >= approval_deadline(session.config(), &run);
     if past_deadline || run.result.as_deref() == Some(expired.as_str()) {
         return Err(refuse(format!(
             "Run #{} is not waiting for approval (it is {}: {expired}).",
@@ -151,7 +153,7 @@ pub(super) async fn approve(
             format!("run #{} approved by {me}", run.id),
         )
         .await?;
-    session.actions_queued = true;
+    session.wake.actions = true;
     let line = vec![
         Inline::Text(format!("Run #{} (", run.id)),
         Inline::Strong(run.action.clone()),
@@ -222,7 +224,7 @@ async fn dry_run(
     params: &BTreeMap<String, String>,
 ) -> Result<Reply, Stop> {
     let values = with_builtins(incident, params.clone());
-    let would = action_effects::describe(session.config(), action, &values);
+    let would = describe(session.config(), action, &values);
     session
         .record(
             &incident.id,
@@ -276,49 +278,6 @@ async fn stop(
     )))
 }
 
-/// What is wrong with a run's parameters, in one line: `missing: a; not accepted: b`.
-pub(super) fn param_problems(error: &ParamError) -> String {
-    let mut problems = Vec::new();
-    if !error.missing.is_empty() {
-        problems.push(format!("missing: {}", error.missing.join(", ")));
-    }
-    if !error.invalid.is_empty() {
-        problems.push(format!("not accepted: {}", error.invalid.join(", ")));
-    }
-    if !error.unknown.is_empty() {
-        problems.push(format!("unknown: {}", error.unknown.join(", ")));
-    }
-    problems.join("; ")
-}
-
-/// `line` followed by the **Approve** / **Deny** buttons of run `run`.
-pub(super) fn approval_request(incident: &Incident, run: i64, line: Vec<Inline>) -> Message {
-    let button = |action: ButtonAction, label: &str| Button {
-        action: action.to_string(),
-        value: incident.id.to_string(),
-        label: label.into(),
-    };
-    Message {
-        blocks: vec![
-            Block::Paragraph(line),
-            Block::Buttons(vec![
-                button(ButtonAction::Approve(run), "Approve"),
-                button(ButtonAction::Deny(run), "Deny"),
-            ]),
-        ],
-    }
-}
-
-/// Whether `user` holds one of the roles allowed to run `action` (any member
-/// of the room when none is listed).
-pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
-    action.allowed_roles.is_empty()
-        || action
-            .allowed_roles
-            .iter()
-            .any(|role| incident.holds(user, *role))
-}
-
 /// The run a command names (`7` or `#7`) and its action's config.
 async fn find<'c>(
     session: &mut Session<'c>,
@@ -342,181 +301,4 @@ async fn find<'c>(
         ))
     })?;
     Ok((run, action))
-}
-
-/// `params` with the incident's own values for an action's templates
-/// (`{incident}`, `{service}`, …) added where a param does not set them, kept
-/// with the run so it runs with what was asked for.
-pub(super) fn with_builtins(
-    incident: &Incident,
-    mut params: BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let builtins = [
-        ("incident", incident.id.to_string()),
-        ("title", incident.title.to_string()),
-        ("severity", incident.severity.to_string()),
-        ("status", incident.status.to_string()),
-        (
-            "service",
-            incident.services.first().cloned().unwrap_or_default(),
-        ),
-        ("room", incident.room.clone().unwrap_or_default()),
-    ];
-    for (key, value) in builtins {
-        params.entry(key.to_owned()).or_insert(value);
-    }
-    params
-}
-
-fn show_params(params: &BTreeMap<String, String>) -> String {
-    params
-        .iter()
-        .map(|(key, value)| format!(" {key}={value}"))
-        .collect()
-}
-
-/// How a run came to be reported.
-enum RunEnd<'a> {
-    /// The worker `owner` that held it ran it to the end.
-    Finished {
-        owner: &'a str,
-        report: &'a RunReport<'a>,
-    },
-    /// Its worker stopped mid-way and its lease ran out.
-    Abandoned { rerun: bool },
-}
-
-impl Engine {
-    /// Records how a run the worker `owner` held ended and posts it in the war
-    /// room; false if the run was no longer the worker's (then nothing changes).
-    pub async fn action_finished(
-        &self,
-        run: &ActionRun,
-        owner: &str,
-        outcome: &Outcome,
-    ) -> Result<bool, EngineError> {
-        self.finish_run(run, owner, outcome, None).await
-    }
-
-    /// Like [`Engine::action_finished`], writing `effect` (what a page or status
-    /// run does) in the same transaction as the run's end.
-    pub(super) async fn finish_run(
-        &self,
-        run: &ActionRun,
-        owner: &str,
-        outcome: &Outcome,
-        effect: Option<&Effect>,
-    ) -> Result<bool, EngineError> {
-        let status = match outcome.result {
-            RunResult::Succeeded => RunStatus::Succeeded,
-            RunResult::Failed => RunStatus::Failed,
-            RunResult::TimedOut => RunStatus::TimedOut,
-            RunResult::Cancelled => RunStatus::Cancelled,
-        };
-        let report = RunReport {
-            status,
-            result: &outcome.detail,
-            output: &outcome.output,
-            output_hash: &outcome.output_hash,
-        };
-        let end = RunEnd::Finished {
-            owner,
-            report: &report,
-        };
-        self.report_run(run, end, &outcome.detail, &outcome.output, effect)
-            .await
-    }
-
-    /// Ends a run abandoned by a stopped worker (running, its lease run out),
-    /// queuing it again when `rerun` (its action's `rerun_on_restart`), and
-    /// posts that once; false if it was no longer abandoned.
-    pub async fn action_interrupted(
-        &self,
-        run: &ActionRun,
-        rerun: bool,
-    ) -> Result<bool, EngineError> {
-        let detail = if rerun {
-            "interrupted by a restart; running it again"
-        } else {
-            "interrupted by a restart; not run again"
-        };
-        self.report_run(run, RunEnd::Abandoned { rerun }, detail, "", None)
-            .await
-    }
-
-    /// Records how a run ended (only if it still can: the worker still holds
-    /// it, or it is still abandoned), writes its `effect`, posts it, and, for a
-    /// runbook step, decides what follows, all in one transaction.
-    async fn report_run(
-        &self,
-        run: &ActionRun,
-        end: RunEnd<'_>,
-        detail: &str,
-        output: &str,
-        effect: Option<&Effect>,
-    ) -> Result<bool, EngineError> {
-        let inner = &*self.inner;
-        let Some(caller) = SystemCaller::for_incident(inner, &run.incident).await? else {
-            return Ok(false);
-        };
-        let mut session = Session::begin(inner, &caller.actor, &caller.context).await?;
-        let Some(incident) = session.tx.lock_incident(&run.incident).await? else {
-            return Ok(false);
-        };
-        if let Some(effect) = effect {
-            action_effects::apply(&mut session, &incident, run, effect).await?;
-        }
-        let now = session.now;
-        // What to tell the room, and the run's status now: an interrupted run
-        // of a `rerun_on_restart` action is queued again.
-        let (status, now_status) = match end {
-            RunEnd::Finished { owner, report } => {
-                if !session
-                    .tx
-                    .finish_action_run(run.id, owner, report, now)
-                    .await?
-                {
-                    return Ok(false);
-                }
-                (report.status, report.status)
-            }
-            RunEnd::Abandoned { rerun } => {
-                let Some(now_status) = session.tx.interrupt_action_run(run.id, now, rerun).await?
-                else {
-                    return Ok(false);
-                };
-                (RunStatus::Interrupted, now_status)
-            }
-        };
-        let ended = ActionRun {
-            status: now_status,
-            ..run.clone()
-        };
-        session
-            .record(
-                &incident.id,
-                EventKind::ActionFinished,
-                format!("run #{} ({}) {status}: {detail}", run.id, run.action),
-            )
-            .await?;
-        let mut blocks = vec![Block::Paragraph(vec![
-            Inline::Text(format!("Run #{} (", run.id)),
-            Inline::Strong(run.action.clone()),
-            Inline::Text(") ".into()),
-            Inline::Strong(status.to_string()),
-            Inline::Text(format!(": {detail}")),
-        ])];
-        if !output.is_empty() {
-            blocks.push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
-        }
-        session.post_in_room(&incident, Message { blocks }).await?;
-        runbooks::after_step(&mut session, &incident, &ended).await?;
-        let (queued, actions_queued) = (session.queued, session.actions_queued);
-        session.tx.commit().await?;
-        inner.after_commit(queued, false);
-        if actions_queued {
-            inner.actions_wakeup.notify_one();
-        }
-        Ok(true)
-    }
 }

@@ -40,7 +40,7 @@
 //! Must not: post directly or sleep on timers; every effect is an outbox row and
 //! every future effect is a reminder row.
 
-use super::session::{Session, SystemCaller};
+use super::session::Session;
 use super::{Engine, EngineError, Reply, Stop, refuse};
 use crate::config::SeverityConfig;
 use crate::domain::{EventKind, Incident, IncidentId, Page, PageState, Role, Status, UserId};
@@ -157,7 +157,7 @@ async fn plan(
         .tx
         .plan_reminder(incident, kind, due, target, now)
         .await?;
-    session.planned = true;
+    session.wake.schedule = true;
     Ok(())
 }
 
@@ -305,7 +305,7 @@ pub(super) async fn snooze(
             incident.id
         )));
     }
-    session.planned = true;
+    session.wake.schedule = true;
     let message = render::snoozed(&incident, &me, until, session.config());
     session.post_in_room(&incident, message).await?;
     Ok(Reply::ephemeral(format!(
@@ -320,12 +320,9 @@ impl Engine {
     /// the row and queues what it means, as the `warroom` system actor. A row that
     /// was cancelled meanwhile, or whose lease was lost, changes nothing.
     pub async fn fire(&self, reminder: &Reminder, owner: &str) -> Result<Fired, EngineError> {
-        let inner = &self.inner;
-        let Some(caller) = SystemCaller::for_incident(inner, &reminder.incident).await? else {
-            return Ok(Fired::Dropped);
-        };
-        let mut session = Session::begin(inner, &caller.actor, &caller.context).await?;
-        let Some(incident) = session.tx.lock_incident(&reminder.incident).await? else {
+        let Some((mut session, incident)) =
+            Session::as_system(&self.inner, &reminder.incident).await?
+        else {
             return Ok(Fired::Dropped);
         };
         let outcome = match reminder.kind {
@@ -338,9 +335,7 @@ impl Engine {
             }
         };
         if let Fired::Done(_) = outcome {
-            let (queued, planned) = (session.queued, session.planned);
-            session.tx.commit().await?;
-            inner.after_commit(queued, planned);
+            session.commit().await?;
         }
         Ok(outcome)
     }

@@ -41,7 +41,7 @@ impl Engine {
         context: &Context,
         message: CapturedMessage,
     ) -> Result<Capture, EngineError> {
-        let mut session = Session::begin(&self.inner, actor, context).await?;
+        let mut session = Session::begin(&self.inner, actor.clone(), context.clone()).await?;
         let Some(incident) = session
             .tx
             .lock_incident_by_room(actor.platform, &context.channel)
@@ -68,7 +68,7 @@ impl Engine {
             text,
         };
         session.tx.record_event(&incident.id, &event).await?;
-        session.tx.commit().await?;
+        session.commit().await?;
         Ok(Capture::Recorded(incident.id))
     }
 }

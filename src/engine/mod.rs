@@ -7,7 +7,6 @@
 //! Must not: call a chat API (the outbox delivers), write SQL (the store does), or
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
-mod action_effects;
 mod actions;
 mod cadence;
 mod capture;
@@ -19,13 +18,15 @@ pub mod public;
 mod queries;
 mod records;
 mod roles;
+mod run_end;
+mod run_policy;
 mod runbooks;
 mod session;
 mod stats;
 
-pub use action_effects::performed_by_engine;
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
+pub use run_policy::performed_by_engine;
 
 use crate::clock::SharedClock;
 use crate::command::Command;
@@ -34,7 +35,7 @@ use crate::domain::{Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{self, CommandOutcome};
-use session::Session;
+use session::{Session, Wake};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -141,33 +142,43 @@ struct Inner {
     config: Arc<Config>,
     clock: SharedClock,
     settings: EngineSettings,
-    outbox_wakeup: Arc<Notify>,
-    /// Poked after every commit that planned or moved reminders.
-    schedule_wakeup: Arc<Notify>,
-    /// Poked after every commit that queued an action run.
-    actions_wakeup: Arc<Notify>,
+    wakeups: Wakeups,
 }
 
-impl Inner {
-    fn after_commit(&self, queued: bool, planned: bool) {
-        if queued {
-            self.outbox_wakeup.notify_one();
-        }
-        if planned {
-            self.schedule_wakeup.notify_one();
+/// The notifiers that make each worker look for work at once instead of at its
+/// next poll. Built once, where the workers are; the engine pokes the ones a
+/// commit gave work to.
+#[derive(Debug, Clone, Default)]
+pub struct Wakeups {
+    /// The dispatcher: operations were queued.
+    pub outbox: Arc<Notify>,
+    /// The scheduler: reminders were planned or moved.
+    pub schedule: Arc<Notify>,
+    /// The action worker: a run became runnable (requested, approved, the next step).
+    pub actions: Arc<Notify>,
+}
+
+impl Wakeups {
+    fn after_commit(&self, wake: Wake) {
+        for (woken, notify) in [
+            (wake.outbox, &self.outbox),
+            (wake.schedule, &self.schedule),
+            (wake.actions, &self.actions),
+        ] {
+            if woken {
+                notify.notify_one();
+            }
         }
     }
 }
 
 impl Engine {
-    /// `outbox_wakeup` is poked after every commit that queued operations, so the
-    /// dispatcher delivers at once instead of at its next poll.
     pub fn new(
         store: Store,
         config: Arc<Config>,
         clock: SharedClock,
         settings: EngineSettings,
-        outbox_wakeup: Arc<Notify>,
+        wakeups: Wakeups,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -175,22 +186,9 @@ impl Engine {
                 config,
                 clock,
                 settings,
-                outbox_wakeup,
-                schedule_wakeup: Arc::new(Notify::new()),
-                actions_wakeup: Arc::new(Notify::new()),
+                wakeups,
             }),
         }
-    }
-
-    /// The notifier poked whenever reminders are planned or moved, so the
-    /// scheduler need not wait for its next poll to see an earlier one.
-    pub fn schedule_notifier(&self) -> Arc<Notify> {
-        self.inner.schedule_wakeup.clone()
-    }
-
-    /// The notifier poked whenever an action run is queued (requested or approved).
-    pub fn actions_notifier(&self) -> Arc<Notify> {
-        self.inner.actions_wakeup.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -229,8 +227,7 @@ impl Engine {
         if let Some(reply) = queries::answer(self, actor, context, &command).await? {
             return Ok((reply, CommandOutcome::Done));
         }
-        let inner = &self.inner;
-        let mut session = Session::begin(inner, actor, context).await?;
+        let mut session = Session::begin(&self.inner, actor.clone(), context.clone()).await?;
         if let Some(key) = &context.request_id {
             let key = request_key(actor.platform, key);
             if let Some(first) = session.tx.claim_request(&key, session.now).await? {
@@ -305,15 +302,7 @@ impl Engine {
                         .save_reply(&request_key(actor.platform, key), &stored)
                         .await?;
                 }
-                let (queued, planned) = (session.queued, session.planned);
-                let actions_queued = session.actions_queued;
-                let observed = std::mem::take(&mut session.observed);
-                session.tx.commit().await?;
-                inner.after_commit(queued, planned);
-                if actions_queued {
-                    inner.actions_wakeup.notify_one();
-                }
-                observed.into_iter().for_each(telemetry::observe);
+                session.commit().await?;
                 Ok((reply, CommandOutcome::Done))
             }
         }

@@ -8,61 +8,40 @@ use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
 use crate::outbox::{Destination, Operation};
 use crate::render::{self, Message};
 use crate::store::Tx;
-use crate::telemetry::Observation;
+use crate::telemetry::{self, Observation};
 use chrono::{DateTime, Utc};
 
 pub(super) struct Session<'a> {
     pub inner: &'a Inner,
-    pub actor: &'a Actor,
-    pub context: &'a Context,
+    pub actor: Actor,
+    pub context: Context,
     pub tx: Tx,
     /// One reading of the clock for the whole command, so every row it writes agrees.
     pub now: DateTime<Utc>,
-    /// Whether the dispatcher has something new to deliver after commit.
-    pub queued: bool,
+    /// Which workers have new work once this session commits.
+    pub wake: Wake,
     /// Metrics to record once the transaction has committed, so a command that
     /// fails to commit is not counted as having happened.
     pub observed: Vec<Observation>,
-    /// Whether reminder rows were planned or moved, for the scheduler to look again.
-    pub planned: bool,
-    /// Whether an action run became runnable, for the action worker to look.
-    pub actions_queued: bool,
 }
 
-/// Who the engine acts as when nobody typed a command (a reminder fires, an
-/// action run ends, an approval expires): the `warroom` system user, on the
-/// incident's own platform.
-pub(super) struct SystemCaller {
-    pub actor: Actor,
-    pub context: Context,
-}
-
-impl SystemCaller {
-    /// Learning the incident's platform takes a read before the transaction,
-    /// which then locks and re-reads the incident. `None` if there is no such
-    /// incident.
-    pub async fn for_incident(inner: &Inner, id: &IncidentId) -> Result<Option<Self>, EngineError> {
-        let Some(found) = inner.store.incident(id).await? else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            actor: Actor {
-                platform: found.platform,
-                user: UserId::new(SYSTEM_USER),
-            },
-            context: Context {
-                channel: String::new(),
-                request_id: None,
-            },
-        }))
-    }
+/// The workers a session's changes give work to, woken once its transaction
+/// has committed (before, they would find nothing).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Wake {
+    /// Operations were queued for the dispatcher.
+    pub outbox: bool,
+    /// Reminder rows were planned or moved, so the scheduler's next one may be earlier.
+    pub schedule: bool,
+    /// An action run became runnable.
+    pub actions: bool,
 }
 
 impl<'a> Session<'a> {
     pub async fn begin(
         inner: &'a Inner,
-        actor: &'a Actor,
-        context: &'a Context,
+        actor: Actor,
+        context: Context,
     ) -> Result<Self, EngineError> {
         let tx = inner.store.begin().await?;
         Ok(Self {
@@ -71,18 +50,60 @@ impl<'a> Session<'a> {
             context,
             tx,
             now: inner.clock.now(),
-            queued: false,
+            wake: Wake::default(),
             observed: Vec::new(),
-            planned: false,
-            actions_queued: false,
         })
+    }
+
+    /// How everything nobody typed begins (a reminder fires, an action run ends,
+    /// an approval expires): a session as the `warroom` system user on the
+    /// incident's own platform, with the incident locked. `None` if there is no
+    /// such incident.
+    pub async fn as_system(
+        inner: &'a Inner,
+        id: &IncidentId,
+    ) -> Result<Option<(Self, Incident)>, EngineError> {
+        // The platform is learnt by a read before the transaction, which then
+        // locks and re-reads the incident.
+        let Some(found) = inner.store.incident(id).await? else {
+            return Ok(None);
+        };
+        let actor = Actor {
+            platform: found.platform,
+            user: UserId::new(SYSTEM_USER),
+        };
+        let context = Context {
+            channel: String::new(),
+            request_id: None,
+        };
+        let mut session = Self::begin(inner, actor, context).await?;
+        let Some(incident) = session.tx.lock_incident(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((session, incident)))
+    }
+
+    /// Commits everything the session wrote, then wakes the workers it gave
+    /// work to and records its metrics. The one way a session ends in a change.
+    pub async fn commit(self) -> Result<(), EngineError> {
+        let Session {
+            inner,
+            tx,
+            wake,
+            observed,
+            ..
+        } = self;
+        tx.commit().await?;
+        inner.wakeups.after_commit(wake);
+        observed.into_iter().for_each(telemetry::observe);
+        Ok(())
     }
 
     pub fn config(&self) -> &'a Config {
         &self.inner.config
     }
 
-    pub fn me(&self) -> &'a UserId {
+    pub fn me(&self) -> &UserId {
         &self.actor.user
     }
 
@@ -163,7 +184,7 @@ impl<'a> Session<'a> {
         self.tx
             .enqueue(Some(&incident.id), incident.platform, &operation, self.now)
             .await?;
-        self.queued = true;
+        self.wake.outbox = true;
         Ok(())
     }
 

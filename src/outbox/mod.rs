@@ -1,20 +1,20 @@
-//! Delivering what the engine queued: chat operations, in order, at least once.
+//! What the engine queues for delivery: chat operations and pages, and the
+//! contract of whoever delivers them.
 //!
 //! Owns: the platform-neutral [`Operation`]s, the [`ChatPlatform`] trait that each
-//! adapter implements, the [`Pager`] that pages go through, and the [`Dispatcher`]
-//! that leases queued rows, delivers them per incident in FIFO order, retries with
-//! backoff, and honours `Retry-After`.
-//! Must not: decide what to say (the engine wrote that) or hold platform types.
+//! adapter implements, the [`Pager`] that pages go through, and why a delivery
+//! failed ([`DeliveryError`]). The loop that leases queued rows and delivers them
+//! is `workers::Dispatcher`.
+//! Must not: decide what to say (the engine wrote that), hold platform types, or
+//! touch the store (it sits below it: the store keeps these values).
 //!
 //! Delivery is at-least-once: a crash between "sent" and "marked delivered" sends
 //! again. Creating a room is the one operation where a repeat would be visible, so
 //! [`ChatPlatform::create_room`] must return the room an earlier attempt made.
 
-mod dispatcher;
 mod pager;
 pub mod testing;
 
-pub use dispatcher::{Dispatcher, DispatcherSettings};
 pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError};
 
 use crate::domain::{Platform, UserId};

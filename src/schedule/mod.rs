@@ -1,21 +1,18 @@
 //! Due work on the clock: status-update reminders, response-time checks and
 //! escalation steps.
 //!
-//! Owns: the [`Reminder`] vocabulary and the [`Scheduler`] loop, which leases due
-//! reminder rows (the store's one lease mechanism, so Postgres replicas share the
-//! work and each row fires once) and hands each to the engine as a system actor.
+//! Owns: the [`Reminder`] vocabulary: what a reminder row is for and how it ended.
+//! `workers::Scheduler` leases due rows (the store's one lease mechanism, so
+//! Postgres replicas share the work and each row fires once) and hands each to
+//! the engine as a system actor.
 //! Must not: decide what a reminder means or post anything: planning rows and
-//! firing them is the engine's ([`crate::engine::Engine::fire`]), delivering the
-//! result is the outbox's.
+//! firing them is the engine's (`Engine::fire`), delivering the result is the
+//! dispatcher's. It sits below the store, which keeps these values.
 //!
 //! A reminder is a row with a `due_at`, written by the engine in the same
 //! transaction as the state change that planned it. Nothing is kept in memory:
-//! after a restart the loop simply finds what is due, and a reminder that fell
-//! due while the bot was down fires once, at start.
-
-mod scheduler;
-
-pub use scheduler::{Scheduler, SchedulerSettings};
+//! after a restart the scheduler simply finds what is due, and a reminder that
+//! fell due while the bot was down fires once, at start.
 
 use crate::domain::IncidentId;
 use chrono::{DateTime, Utc};

@@ -9,18 +9,20 @@ use super::{Backend, fresh_store};
 use chrono::{DateTime, TimeZone, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::actions::worker::ActionWorker;
 use warroom::actions::{EnvLookup, Runner};
 use warroom::clock::{Clock, ManualClock, SharedClock};
 use warroom::command::{self, ButtonAction, Command};
 use warroom::config::{Config, Secret};
 use warroom::domain::{ActionRun, EventKind, IncidentId, Platform, RunStatus, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply};
+use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply, Wakeups};
+use warroom::outbox::Pager;
 use warroom::outbox::testing::TestingPlatform;
-use warroom::outbox::{Dispatcher, DispatcherSettings, Pager};
-use warroom::schedule::{Scheduler, SchedulerSettings};
 use warroom::store::Store;
 use warroom::web::WebState;
+use warroom::workers::{
+    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Scheduler,
+    SchedulerSettings,
+};
 
 /// The programs the `program` actions of the test configs run.
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
@@ -217,7 +219,7 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
         });
         let store = fresh_store(backend).await;
         let config = Arc::new(Config::from_toml_str(&self.config).expect("test config is valid"));
-        let wakeup = Arc::new(tokio::sync::Notify::new());
+        let wakeups = Wakeups::default();
         let mut settings = EngineSettings::from_config(&config);
         settings.paging = self.pager.is_some();
         let engine = Engine::new(
@@ -225,7 +227,7 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
             config.clone(),
             shared.clone(),
             settings,
-            wakeup.clone(),
+            wakeups.clone(),
         );
         let dispatcher = Dispatcher::with_pager(
             store.clone(),
@@ -233,11 +235,21 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
             self.pager.clone(),
             shared.clone(),
             DispatcherSettings::default(),
-            wakeup,
+            wakeups.outbox.clone(),
         );
-        let scheduler =
-            Scheduler::new(engine.clone(), shared.clone(), SchedulerSettings::default());
-        let worker = ActionWorker::new(engine.clone(), self.runner(&config), shared);
+        let scheduler = Scheduler::new(
+            engine.clone(),
+            shared.clone(),
+            SchedulerSettings::default(),
+            wakeups.schedule.clone(),
+        );
+        let worker = ActionWorker::new(
+            engine.clone(),
+            self.runner(&config),
+            shared,
+            ActionWorkerSettings::default(),
+            wakeups.actions,
+        );
         Harness {
             engine,
             store,
@@ -316,6 +328,8 @@ impl<C: Clock + Clone> Harness<C> {
             self.engine.clone(),
             self.setup.runner(&self.config),
             self.shared_clock(),
+            ActionWorkerSettings::default(),
+            Arc::default(),
         )
     }
 

@@ -10,8 +10,7 @@ mod steps;
 
 pub(in crate::engine) use steps::after_step;
 
-use super::action_effects;
-use super::actions::{approval_request, may_run, param_problems, with_builtins};
+use super::run_policy::{self, approval_request, may_run, param_problems, with_builtins};
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
@@ -260,7 +259,7 @@ pub(super) async fn start(
                 )
                 .await?;
             record_step_queued(session, &incident, runbook, runbook_run, 0, first_run).await?;
-            session.actions_queued = true;
+            session.wake.actions = true;
             line.push(Inline::Text(format!(
                 "Step 1 is queued as run #{first_run}."
             )));
@@ -284,7 +283,7 @@ async fn dry_run(
 ) -> Result<Reply, Stop> {
     let config = session.config();
     let describe = |action: &ActionConfig, params: &BTreeMap<String, String>| {
-        action_effects::describe(config, action, &with_builtins(incident, params.clone()))
+        run_policy::describe(config, action, &with_builtins(incident, params.clone()))
     };
     let name = &runbook.name;
     let mut blocks = vec![Block::Paragraph(vec![
@@ -386,7 +385,7 @@ pub(super) async fn approve(
         )
         .await?;
     record_step_queued(session, incident, runbook, id, 0, run.id).await?;
-    session.actions_queued = true;
+    session.wake.actions = true;
     let line = vec![
         Inline::Text("Runbook ".into()),
         Inline::Strong(name.clone()),

@@ -9,7 +9,7 @@ use crate::config::{RunbookConfig, RunbookStep};
 use crate::domain::{
     ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
 };
-use crate::engine::actions::with_builtins;
+use crate::engine::run_policy::with_builtins;
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};
@@ -147,7 +147,7 @@ async fn queue_step(
     if !session.tx.queue_pending_step(next.id).await? {
         return Ok(());
     }
-    session.actions_queued = true;
+    session.wake.actions = true;
     record_step_queued(session, incident, runbook, runbook_run.id, index, next.id).await?;
     let line = vec![
         Inline::Text("Runbook ".into()),
@@ -211,7 +211,7 @@ async fn queue_fallback(
         .tx
         .request_step_run(&incident.id, &run, &runbook_run.requested_by, now)
         .await?;
-    session.actions_queued = true;
+    session.wake.actions = true;
     session
         .record(
             &incident.id,

@@ -14,20 +14,43 @@
 //!
 //! Must not: write SQL or post anything itself (the store and the engine do).
 
-use super::{Outcome, RunResult, Runner};
+use super::{run_loop, unique_owner};
+use crate::actions::{Outcome, RunResult, Runner};
 use crate::clock::SharedClock;
 use crate::domain::ActionRun;
 use crate::engine::{Engine, EngineError, performed_by_engine};
-use futures_util::future::join_all;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Mutex, Notify, watch};
+use tokio::task::{JoinError, JoinSet};
 
 /// Extra lease time beyond a run's timeouts, for its backoff and reporting.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
 /// How often a running run's row is checked for a stop request.
 const STOP_POLL: Duration = Duration::from_millis(500);
+
+/// Tuning of the action worker's loop.
+#[derive(Debug, Clone)]
+pub struct ActionWorkerSettings {
+    /// Names this worker in leases; unique per process.
+    pub owner: String,
+    /// How many queued runs one pass claims.
+    pub batch: u32,
+    /// The longest the loop sleeps without looking (runs queued by other replicas
+    /// do not poke this process).
+    pub poll_interval: Duration,
+}
+
+impl Default for ActionWorkerSettings {
+    fn default() -> Self {
+        Self {
+            owner: unique_owner("actions"),
+            batch: 16,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct ActionWorker {
@@ -36,27 +59,27 @@ pub struct ActionWorker {
     clock: SharedClock,
     owner: Arc<str>,
     wakeup: Arc<Notify>,
-    /// How many queued runs one pass claims.
     batch: u32,
-    /// The longest the loop sleeps without looking (runs queued by other replicas
-    /// do not poke this process).
     poll_interval: Duration,
 }
 
 impl ActionWorker {
-    pub fn new(engine: Engine, runner: Runner, clock: SharedClock) -> Self {
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|since| since.as_nanos())
-            .unwrap_or_default();
+    /// `wakeup` is the notifier the engine pokes after committing a runnable run.
+    pub fn new(
+        engine: Engine,
+        runner: Runner,
+        clock: SharedClock,
+        settings: ActionWorkerSettings,
+        wakeup: Arc<Notify>,
+    ) -> Self {
         Self {
-            wakeup: engine.actions_notifier(),
             engine,
             runner,
             clock,
-            owner: format!("actions-{}-{started}", std::process::id()).into(),
-            batch: 16,
-            poll_interval: Duration::from_secs(5),
+            owner: settings.owner.into(),
+            wakeup,
+            batch: settings.batch,
+            poll_interval: settings.poll_interval,
         }
     }
 
@@ -80,10 +103,25 @@ impl ActionWorker {
         longest.saturating_add(LEASE_MARGIN)
     }
 
-    /// One pass: cancels runs whose approval is overdue, reports runs abandoned
-    /// by a stopped process, then claims the queued runs and runs them
-    /// (concurrently) to the end. Returns how many ran.
+    /// One pass run to its end: [`ActionWorker::start_due`], then waits for
+    /// every run it started. Returns how many ran.
     pub async fn run_due(&self) -> Result<usize, EngineError> {
+        let mut running = JoinSet::new();
+        let count = self.start_due(&mut running).await?;
+        while let Some(ended) = running.join_next().await {
+            ended.unwrap_or_else(task_died)?;
+        }
+        Ok(count)
+    }
+
+    /// Cancels runs whose approval is overdue, reports runs abandoned by a
+    /// stopped process, then claims the queued runs and starts each in
+    /// `running`, where it goes on beside the next passes: a long run must not
+    /// keep a run queued after it waiting. Returns how many it started.
+    async fn start_due(
+        &self,
+        running: &mut JoinSet<Result<(), EngineError>>,
+    ) -> Result<usize, EngineError> {
         self.expire_approvals().await?;
         let store = self.engine.store();
         for abandoned in store.abandoned_action_runs(self.clock.now()).await? {
@@ -98,8 +136,10 @@ impl ActionWorker {
             .claim_action_runs(&self.owner, self.clock.now(), self.lease(), self.batch)
             .await?;
         let count = claimed.len();
-        let results = join_all(claimed.iter().map(|run| self.execute(run))).await;
-        results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        for run in claimed {
+            let worker = self.clone();
+            running.spawn(async move { worker.execute(&run).await });
+        }
         Ok(count)
     }
 
@@ -202,27 +242,39 @@ impl ActionWorker {
     /// shutdown is dropped with its program; on the next start it is reported
     /// as interrupted once its lease has run out.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        tracing::info!(owner = %self.owner, "action worker started");
-        loop {
-            let pass = self.clone();
-            let task = tokio::spawn(async move {
-                if let Err(error) = pass.run_due().await {
-                    tracing::warn!(%error, "action worker pass failed; its runs return when their leases end");
+        // Passes never overlap; the lock only lends the set to each in turn.
+        let running = Mutex::new(JoinSet::new());
+        let (this, running_ref) = (&self, &running);
+        let pass = move || async move {
+            let mut running = running_ref.lock().await;
+            // Report the runs that ended since the last pass, so the set holds
+            // only those under way.
+            while let Some(ended) = running.try_join_next() {
+                if let Err(error) = ended.unwrap_or_else(task_died) {
+                    tracing::warn!(%error, "recording an action run's end failed; the run returns when its lease ends");
                 }
-            });
-            tokio::select! {
-                biased;
-                () = &mut shutdown => {
-                    task.abort();
-                    break;
-                }
-                () = self.wakeup.notified() => {}
-                () = tokio::time::sleep(self.poll_interval) => {}
             }
-        }
-        tracing::info!(owner = %self.owner, "action worker stopped");
+            this.start_due(&mut running).await?;
+            Ok::<_, EngineError>(this.poll_interval)
+        };
+        run_loop(
+            "action worker",
+            &self.owner,
+            self.wakeup.clone(),
+            self.poll_interval,
+            shutdown,
+            pass,
+        )
+        .await;
+        running.into_inner().shutdown().await;
     }
+}
+
+/// A run whose task panicked: its row stays leased, and the run is reported
+/// as interrupted once the lease ends, like a run of a stopped process.
+fn task_died(died: JoinError) -> Result<(), EngineError> {
+    tracing::error!(error = %died, "an action run's task died; the run is reported when its lease ends");
+    Ok(())
 }
 
 fn failure(detail: String) -> Outcome {

@@ -1,12 +1,12 @@
 //! The scheduler loop: lease due reminder rows and hand each to the engine.
 
-use super::Reminder;
+use super::{run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::engine::{Engine, EngineError, Fired};
+use crate::schedule::Reminder;
 use crate::telemetry;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -24,26 +24,10 @@ pub struct SchedulerSettings {
     pub poll_interval: Duration,
 }
 
-impl SchedulerSettings {
-    /// An owner name unique to this process and call.
-    pub fn unique_owner() -> String {
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|since| since.as_nanos())
-            .unwrap_or_default();
-        format!(
-            "scheduler-{}-{started}-{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-}
-
 impl Default for SchedulerSettings {
     fn default() -> Self {
         Self {
-            owner: Self::unique_owner(),
+            owner: unique_owner("scheduler"),
             lease: Duration::from_secs(60),
             batch: 64,
             poll_interval: Duration::from_secs(5),
@@ -61,8 +45,14 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(engine: Engine, clock: SharedClock, settings: SchedulerSettings) -> Self {
-        let wakeup = engine.schedule_notifier();
+    /// `wakeup` is the notifier the engine pokes after planning or moving reminders,
+    /// so an earlier one is not missed while the loop sleeps.
+    pub fn new(
+        engine: Engine,
+        clock: SharedClock,
+        settings: SchedulerSettings,
+        wakeup: Arc<Notify>,
+    ) -> Self {
         Self {
             engine,
             clock,
@@ -106,30 +96,25 @@ impl Scheduler {
     /// due (or the engine plans an earlier one). Rows left unfired stay in the
     /// database for the next process.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
         let settings = &self.settings;
-        tracing::info!(owner = %settings.owner, "scheduler started");
-        loop {
-            let full = match self.run_due().await {
-                Ok(claimed) => claimed >= settings.batch as usize,
-                Err(error) => {
-                    tracing::warn!(%error, "scheduler pass failed; its rows return when their leases end");
-                    false
-                }
-            };
-            let pause = if full {
+        let this = &self;
+        let pass = move || async move {
+            let claimed = this.run_due().await?;
+            Ok::<_, EngineError>(if claimed >= settings.batch as usize {
                 Duration::ZERO
             } else {
-                self.until_next_due().await
-            };
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                () = self.wakeup.notified(), if !full => {}
-                () = tokio::time::sleep(pause) => {}
-            }
-        }
-        tracing::info!(owner = %settings.owner, "scheduler stopped");
+                this.until_next_due().await
+            })
+        };
+        run_loop(
+            "scheduler",
+            &settings.owner,
+            self.wakeup.clone(),
+            settings.poll_interval,
+            shutdown,
+            pass,
+        )
+        .await;
     }
 
     /// How long to sleep: until the next row is due, at most the poll interval.

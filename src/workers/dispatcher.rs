@@ -12,9 +12,12 @@
 //! another. Rate limits do not count as failed attempts: the platform told us when
 //! to come back, and a long 429 storm must not make us drop messages.
 
-use super::{ChatPlatform, DeliveryError, Destination, MessageRef, Operation, PageEvent, Pager};
+use super::{run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
+use crate::outbox::{
+    ChatPlatform, DeliveryError, Destination, MessageRef, Operation, PageEvent, Pager,
+};
 use crate::render::{Block, Inline, Message};
 use crate::store::{Delivered, OutboxEntry, Store, StoreError};
 use crate::telemetry::{self, DeliveryResult};
@@ -22,7 +25,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -30,7 +32,7 @@ use tokio::task::JoinSet;
 /// Tuning of the delivery loop.
 #[derive(Debug, Clone)]
 pub struct DispatcherSettings {
-    /// Names this dispatcher in leases; unique per process (see [`DispatcherSettings::unique_owner`]).
+    /// Names this dispatcher in leases; unique per process (see [`unique_owner`]).
     pub owner: String,
     /// How long a claimed row stays ours; a crashed process's rows return after it.
     pub lease: Duration,
@@ -48,26 +50,10 @@ pub struct DispatcherSettings {
     pub poll_interval: Duration,
 }
 
-impl DispatcherSettings {
-    /// An owner name unique to this process and call: pid, start time and a counter.
-    pub fn unique_owner() -> String {
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|since| since.as_nanos())
-            .unwrap_or_default();
-        format!(
-            "dispatcher-{}-{started}-{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-}
-
 impl Default for DispatcherSettings {
     fn default() -> Self {
         Self {
-            owner: Self::unique_owner(),
+            owner: unique_owner("dispatcher"),
             lease: Duration::from_secs(60),
             delivery_timeout: Duration::from_secs(30),
             batch: 32,
@@ -180,31 +166,27 @@ impl Dispatcher {
     /// Delivers until `shutdown` completes. Work in flight when it does is finished
     /// first; anything left is delivered by the next process (the rows stay queued).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
         let settings = &self.inner.settings;
-        tracing::info!(owner = %settings.owner, "outbox dispatcher started");
-        loop {
-            let busy = match self.deliver_due().await {
-                Ok(attempted) => attempted > 0,
-                Err(error) => {
-                    tracing::warn!(%error, "outbox pass failed; trying again after the poll interval");
-                    false
-                }
-            };
+        let this = &self;
+        let pass = move || async move {
+            let attempted = this.deliver_due().await?;
             // After a busy pass the next rows of those lanes may be due at once.
-            let pause = if busy {
+            Ok::<_, StoreError>(if attempted > 0 {
                 Duration::ZERO
             } else {
                 settings.poll_interval
-            };
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                () = self.inner.wakeup.notified(), if !busy => {}
-                () = tokio::time::sleep(pause) => {}
-            }
-        }
-        tracing::info!(owner = %settings.owner, "outbox dispatcher stopped");
+            })
+        };
+        let wakeup = self.inner.wakeup.clone();
+        run_loop(
+            "outbox dispatcher",
+            &settings.owner,
+            wakeup,
+            settings.poll_interval,
+            shutdown,
+            pass,
+        )
+        .await;
     }
 }
 
@@ -514,14 +496,6 @@ mod tests {
             .map(|&n| backoff(&settings, n).as_secs())
             .collect();
         assert_eq!(waits, [1, 2, 4, 256, 300, 300]);
-    }
-
-    #[test]
-    fn owners_are_unique() {
-        assert_ne!(
-            DispatcherSettings::unique_owner(),
-            DispatcherSettings::unique_owner()
-        );
     }
 
     #[test]

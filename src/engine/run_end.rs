@@ -1,27 +1,31 @@
-//! What `page` and `status` actions do, and approvals that run out.
+//! How action runs end: the worker's report of a program or request, the
+//! engine's own carrying out of `page` and `status` runs, a run abandoned by a
+//! stopped worker, and an approval that ran out. Each is one transaction as the
+//! system user that records the end, tells the room and, for a runbook step,
+//! decides what follows.
 //!
 //! A page or status run has no program or request to wait for: its whole effect
 //! is rows (page events in the outbox, a component's state). So the engine, not
 //! the runner, carries it out, in the very transaction that finishes the run:
 //! the run either happened completely and is reported once, or did not happen
 //! at all and may safely be run again after a restart. Delivering the page stays
-//! the outbox's job; a page PagerDuty refuses is reported in the room from there.
+//! the dispatcher's job; a page PagerDuty refuses is reported in the room from there.
 //!
 //! A run waiting for approval is cancelled once its action's
 //! `approval_expires_after` has passed, by whichever worker gets to it first:
 //! the cancel is a compare-and-set in the same transaction as its timeline event
 //! and its message, so it is reported once however many workers race for it.
 
+use super::run_policy::{approval_deadline, approval_expired_result, paged_people, people_names};
 use super::runbooks;
-use super::session::{Session, SystemCaller};
+use super::session::Session;
 use super::{Engine, EngineError, cadence};
-use crate::actions::{self, Outcome, RunResult};
-use crate::config::{ActionConfig, ActionKind, ComponentState, Config, PageTarget};
+use crate::actions::{Outcome, RunResult};
+use crate::config::{ActionKind, ComponentState};
 use crate::domain::{ActionRun, EventKind, Incident, RunStatus, UserId};
 use crate::outbox::Operation;
-use crate::render::{Inline, Message};
-use chrono::{DateTime, TimeDelta, Utc};
-use std::collections::BTreeMap;
+use crate::render::{Block, Inline, Message};
+use crate::store::RunReport;
 
 /// What a page or status run writes, decided before its transaction.
 pub(super) enum Effect {
@@ -31,57 +35,6 @@ pub(super) enum Effect {
         component: String,
         state: ComponentState,
     },
-}
-
-/// Whether runs of `action` are carried out by the engine rather than the runner.
-pub fn performed_by_engine(action: &ActionConfig) -> bool {
-    matches!(action.kind, ActionKind::Page(_) | ActionKind::Status(_))
-}
-
-/// The people a page action reaches: the person, or every member of the level.
-fn paged_people(config: &Config, target: &PageTarget) -> Vec<String> {
-    match target {
-        PageTarget::Person(person) => vec![person.clone()],
-        PageTarget::Level(level) => config
-            .level(level)
-            .map(<[String]>::to_vec)
-            .unwrap_or_default(),
-    }
-}
-
-fn names(config: &Config, people: &[String]) -> String {
-    let shown: Vec<&str> = people
-        .iter()
-        .map(|key| {
-            config
-                .person(key)
-                .map_or(key.as_str(), |p| p.display_name())
-        })
-        .collect();
-    shown.join(", ")
-}
-
-/// What running `action` with `params` would do, in one line, for a drill.
-pub(super) fn describe(
-    config: &Config,
-    action: &ActionConfig,
-    params: &BTreeMap<String, String>,
-) -> String {
-    match &action.kind {
-        ActionKind::Page(page) => {
-            format!(
-                "page {}",
-                names(config, &paged_people(config, &page.target))
-            )
-        }
-        ActionKind::Status(status) => {
-            format!(
-                "set {} → {} on the status page",
-                status.component, status.state
-            )
-        }
-        ActionKind::Program(_) | ActionKind::Http(_) => actions::describe(action, params),
-    }
 }
 
 /// Writes `effect` for `run` into the session's transaction.
@@ -140,24 +93,141 @@ async fn page(
     Ok(())
 }
 
-/// The result an expired run is left with, and the reason a late approval is refused.
-pub(super) fn approval_expired_result(action: &ActionConfig) -> String {
-    format!(
-        "approval expired after {}",
-        humantime::format_duration(action.approval_expires_after)
-    )
+/// How a run came to be reported.
+enum RunEnd<'a> {
+    /// The worker `owner` that held it ran it to the end.
+    Finished {
+        owner: &'a str,
+        report: &'a RunReport<'a>,
+    },
+    /// Its worker stopped mid-way and its lease ran out.
+    Abandoned { rerun: bool },
 }
 
-/// When `run`, waiting for approval, expires. A run whose action is no longer
-/// configured can never be approved, so it expires at once.
-pub(super) fn approval_deadline(config: &Config, run: &ActionRun) -> DateTime<Utc> {
-    let after = config
-        .action(&run.action)
-        .map(|action| TimeDelta::from_std(action.approval_expires_after).unwrap_or(TimeDelta::MAX))
-        .unwrap_or_default();
-    run.created_at
-        .checked_add_signed(after)
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+impl Engine {
+    /// Records how a run the worker `owner` held ended and posts it in the war
+    /// room; false if the run was no longer the worker's (then nothing changes).
+    pub async fn action_finished(
+        &self,
+        run: &ActionRun,
+        owner: &str,
+        outcome: &Outcome,
+    ) -> Result<bool, EngineError> {
+        self.finish_run(run, owner, outcome, None).await
+    }
+
+    /// Like [`Engine::action_finished`], writing `effect` (what a page or status
+    /// run does) in the same transaction as the run's end.
+    pub(super) async fn finish_run(
+        &self,
+        run: &ActionRun,
+        owner: &str,
+        outcome: &Outcome,
+        effect: Option<&Effect>,
+    ) -> Result<bool, EngineError> {
+        let status = match outcome.result {
+            RunResult::Succeeded => RunStatus::Succeeded,
+            RunResult::Failed => RunStatus::Failed,
+            RunResult::TimedOut => RunStatus::TimedOut,
+            RunResult::Cancelled => RunStatus::Cancelled,
+        };
+        let report = RunReport {
+            status,
+            result: &outcome.detail,
+            output: &outcome.output,
+            output_hash: &outcome.output_hash,
+        };
+        let end = RunEnd::Finished {
+            owner,
+            report: &report,
+        };
+        self.report_run(run, end, &outcome.detail, &outcome.output, effect)
+            .await
+    }
+
+    /// Ends a run abandoned by a stopped worker (running, its lease run out),
+    /// queuing it again when `rerun` (its action's `rerun_on_restart`), and
+    /// posts that once; false if it was no longer abandoned.
+    pub async fn action_interrupted(
+        &self,
+        run: &ActionRun,
+        rerun: bool,
+    ) -> Result<bool, EngineError> {
+        let detail = if rerun {
+            "interrupted by a restart; running it again"
+        } else {
+            "interrupted by a restart; not run again"
+        };
+        self.report_run(run, RunEnd::Abandoned { rerun }, detail, "", None)
+            .await
+    }
+
+    /// Records how a run ended (only if it still can: the worker still holds
+    /// it, or it is still abandoned), writes its `effect`, posts it, and, for a
+    /// runbook step, decides what follows, all in one transaction.
+    async fn report_run(
+        &self,
+        run: &ActionRun,
+        end: RunEnd<'_>,
+        detail: &str,
+        output: &str,
+        effect: Option<&Effect>,
+    ) -> Result<bool, EngineError> {
+        let Some((mut session, incident)) = Session::as_system(&self.inner, &run.incident).await?
+        else {
+            return Ok(false);
+        };
+        if let Some(effect) = effect {
+            apply(&mut session, &incident, run, effect).await?;
+        }
+        let now = session.now;
+        // What to tell the room, and the run's status now: an interrupted run
+        // of a `rerun_on_restart` action is queued again.
+        let (status, now_status) = match end {
+            RunEnd::Finished { owner, report } => {
+                if !session
+                    .tx
+                    .finish_action_run(run.id, owner, report, now)
+                    .await?
+                {
+                    return Ok(false);
+                }
+                (report.status, report.status)
+            }
+            RunEnd::Abandoned { rerun } => {
+                let Some(now_status) = session.tx.interrupt_action_run(run.id, now, rerun).await?
+                else {
+                    return Ok(false);
+                };
+                (RunStatus::Interrupted, now_status)
+            }
+        };
+        let ended = ActionRun {
+            status: now_status,
+            ..run.clone()
+        };
+        session
+            .record(
+                &incident.id,
+                EventKind::ActionFinished,
+                format!("run #{} ({}) {status}: {detail}", run.id, run.action),
+            )
+            .await?;
+        let mut blocks = vec![Block::Paragraph(vec![
+            Inline::Text(format!("Run #{} (", run.id)),
+            Inline::Strong(run.action.clone()),
+            Inline::Text(") ".into()),
+            Inline::Strong(status.to_string()),
+            Inline::Text(format!(": {detail}")),
+        ])];
+        if !output.is_empty() {
+            blocks.push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
+        }
+        session.post_in_room(&incident, Message { blocks }).await?;
+        runbooks::after_step(&mut session, &incident, &ended).await?;
+        session.commit().await?;
+        Ok(true)
+    }
 }
 
 impl Engine {
@@ -173,7 +243,7 @@ impl Engine {
             ActionKind::Page(page) => {
                 let people = paged_people(config, &page.target);
                 if self.inner.settings.paging {
-                    let detail = format!("paged {}", names(config, &people));
+                    let detail = format!("paged {}", people_names(config, &people));
                     (
                         Some(Effect::Page(people)),
                         done(RunResult::Succeeded, detail),
@@ -209,11 +279,7 @@ impl Engine {
             Some(action) => approval_expired_result(action),
             None => format!("approval expired: `{}` is no longer configured", run.action),
         };
-        let Some(caller) = SystemCaller::for_incident(inner, &run.incident).await? else {
-            return Ok(false);
-        };
-        let mut session = Session::begin(inner, &caller.actor, &caller.context).await?;
-        let Some(incident) = session.tx.lock_incident(&run.incident).await? else {
+        let Some((mut session, incident)) = Session::as_system(inner, &run.incident).await? else {
             return Ok(false);
         };
         let now = session.now;
@@ -245,9 +311,7 @@ impl Engine {
             ..run.clone()
         };
         runbooks::after_step(&mut session, &incident, &ended).await?;
-        let queued = session.queued;
-        session.tx.commit().await?;
-        inner.after_commit(queued, false);
+        session.commit().await?;
         Ok(true)
     }
 }

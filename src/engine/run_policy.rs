@@ -1,0 +1,162 @@
+//! What the engine's action rules say, before any transaction: who may run
+//! what, the values an action's templates get from the incident, what a run
+//! would do, when an approval expires, and how a run asks for one.
+//!
+//! Owns: those rules as plain functions of the config and the incident.
+//! Must not: take a session, read or write the store, or call back into the
+//! commands and reports built on it (`actions`, `runbooks`, `run_end`).
+
+use crate::actions::{self, ParamError};
+use crate::command::ButtonAction;
+use crate::config::{ActionConfig, ActionKind, Config, PageTarget};
+use crate::domain::{ActionRun, Incident, UserId};
+use crate::render::{Block, Button, Inline, Message};
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::BTreeMap;
+
+/// Whether `user` holds one of the roles allowed to run `action` (any member
+/// of the room when none is listed).
+pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId) -> bool {
+    action.allowed_roles.is_empty()
+        || action
+            .allowed_roles
+            .iter()
+            .any(|role| incident.holds(user, *role))
+}
+
+/// `params` with the incident's own values for an action's templates
+/// (`{incident}`, `{service}`, …) added where a param does not set them, kept
+/// with the run so it runs with what was asked for.
+pub(super) fn with_builtins(
+    incident: &Incident,
+    mut params: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let builtins = [
+        ("incident", incident.id.to_string()),
+        ("title", incident.title.to_string()),
+        ("severity", incident.severity.to_string()),
+        ("status", incident.status.to_string()),
+        (
+            "service",
+            incident.services.first().cloned().unwrap_or_default(),
+        ),
+        ("room", incident.room.clone().unwrap_or_default()),
+    ];
+    for (key, value) in builtins {
+        params.entry(key.to_owned()).or_insert(value);
+    }
+    params
+}
+
+/// `params` as typed after an action's name: ` key=value` each.
+pub(super) fn show_params(params: &BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .map(|(key, value)| format!(" {key}={value}"))
+        .collect()
+}
+
+/// What is wrong with a run's parameters, in one line: `missing: a; not accepted: b`.
+pub(super) fn param_problems(error: &ParamError) -> String {
+    let mut problems = Vec::new();
+    if !error.missing.is_empty() {
+        problems.push(format!("missing: {}", error.missing.join(", ")));
+    }
+    if !error.invalid.is_empty() {
+        problems.push(format!("not accepted: {}", error.invalid.join(", ")));
+    }
+    if !error.unknown.is_empty() {
+        problems.push(format!("unknown: {}", error.unknown.join(", ")));
+    }
+    problems.join("; ")
+}
+
+/// `line` followed by the **Approve** / **Deny** buttons of run `run`.
+pub(super) fn approval_request(incident: &Incident, run: i64, line: Vec<Inline>) -> Message {
+    let button = |action: ButtonAction, label: &str| Button {
+        action: action.to_string(),
+        value: incident.id.to_string(),
+        label: label.into(),
+    };
+    Message {
+        blocks: vec![
+            Block::Paragraph(line),
+            Block::Buttons(vec![
+                button(ButtonAction::Approve(run), "Approve"),
+                button(ButtonAction::Deny(run), "Deny"),
+            ]),
+        ],
+    }
+}
+
+/// Whether runs of `action` are carried out by the engine rather than the runner.
+pub fn performed_by_engine(action: &ActionConfig) -> bool {
+    matches!(action.kind, ActionKind::Page(_) | ActionKind::Status(_))
+}
+
+/// The people a page action reaches: the person, or every member of the level.
+pub(super) fn paged_people(config: &Config, target: &PageTarget) -> Vec<String> {
+    match target {
+        PageTarget::Person(person) => vec![person.clone()],
+        PageTarget::Level(level) => config
+            .level(level)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default(),
+    }
+}
+
+/// The configured names of `people` (keys of `[people]`), for a message.
+pub(super) fn people_names(config: &Config, people: &[String]) -> String {
+    let shown: Vec<&str> = people
+        .iter()
+        .map(|key| {
+            config
+                .person(key)
+                .map_or(key.as_str(), |p| p.display_name())
+        })
+        .collect();
+    shown.join(", ")
+}
+
+/// What running `action` with `params` would do, in one line, for a drill.
+pub(super) fn describe(
+    config: &Config,
+    action: &ActionConfig,
+    params: &BTreeMap<String, String>,
+) -> String {
+    match &action.kind {
+        ActionKind::Page(page) => {
+            format!(
+                "page {}",
+                people_names(config, &paged_people(config, &page.target))
+            )
+        }
+        ActionKind::Status(status) => {
+            format!(
+                "set {} → {} on the status page",
+                status.component, status.state
+            )
+        }
+        ActionKind::Program(_) | ActionKind::Http(_) => actions::describe(action, params),
+    }
+}
+
+/// The result an expired run is left with, and the reason a late approval is refused.
+pub(super) fn approval_expired_result(action: &ActionConfig) -> String {
+    format!(
+        "approval expired after {}",
+        humantime::format_duration(action.approval_expires_after)
+    )
+}
+
+/// When `run`, waiting for approval, expires. A run whose action is no longer
+/// configured can never be approved, so it expires at once.
+pub(super) fn approval_deadline(config: &Config, run: &ActionRun) -> DateTime<Utc> {
+    let after = config
+        .action(&run.action)
+        .map(|action| TimeDelta::from_std(action.approval_expires_after).unwrap_or(TimeDelta::MAX))
+        .unwrap_or_default();
+    run.created_at
+        .checked_add_signed(after)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}

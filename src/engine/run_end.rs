@@ -28,7 +28,7 @@ use crate::render::{Block, Inline, Message};
 use crate::store::RunReport;
 
 /// What a page or status run writes, decided before its transaction.
-pub(super) enum Effect {
+enum Effect {
     /// Pages each of these people (keys of `[people]`) and invites them.
     Page(Vec<String>),
     Status {
@@ -38,7 +38,7 @@ pub(super) enum Effect {
 }
 
 /// Writes `effect` for `run` into the session's transaction.
-pub(super) async fn apply(
+async fn apply(
     session: &mut Session<'_>,
     incident: &Incident,
     run: &ActionRun,
@@ -118,7 +118,7 @@ impl Engine {
 
     /// Like [`Engine::action_finished`], writing `effect` (what a page or status
     /// run does) in the same transaction as the run's end.
-    pub(super) async fn finish_run(
+    async fn finish_run(
         &self,
         run: &ActionRun,
         owner: &str,
@@ -228,9 +228,7 @@ impl Engine {
         session.commit().await?;
         Ok(true)
     }
-}
 
-impl Engine {
     /// Carries out a page or status run the worker `owner` holds and finishes
     /// it, both in one transaction, posting the result like any other run's.
     /// False if the run was no longer the worker's (then nothing happened).

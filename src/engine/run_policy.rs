@@ -160,3 +160,19 @@ pub(super) fn approval_deadline(config: &Config, run: &ActionRun) -> DateTime<Ut
         .checked_add_signed(after)
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
+
+/// A step's parameters before checking: the step's fixed `params`, then those
+/// given on the command that the action takes and the step does not fix.
+pub(super) fn step_params(
+    action: &ActionConfig,
+    fixed: &BTreeMap<String, String>,
+    given: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut params = fixed.clone();
+    for (key, value) in given {
+        if action.params.contains_key(key) && !fixed.contains_key(key) {
+            params.insert(key.clone(), value.clone());
+        }
+    }
+    params
+}

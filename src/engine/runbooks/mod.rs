@@ -10,7 +10,9 @@ mod steps;
 
 pub(in crate::engine) use steps::after_step;
 
-use super::run_policy::{self, approval_request, may_run, param_problems, with_builtins};
+use super::run_policy::{
+    self, approval_request, may_run, param_problems, step_params, with_builtins,
+};
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
@@ -44,22 +46,6 @@ fn approval_role(config: &Config, runbook: &RunbookConfig) -> Option<Role> {
     } else {
         Role::Commander
     })
-}
-
-/// A step's parameters before checking: the step's fixed `params`, then those
-/// given on the command that the action takes and the step does not fix.
-fn step_params(
-    action: &ActionConfig,
-    fixed: &BTreeMap<String, String>,
-    given: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut params = fixed.clone();
-    for (key, value) in given {
-        if action.params.contains_key(key) && !fixed.contains_key(key) {
-            params.insert(key.clone(), value.clone());
-        }
-    }
-    params
 }
 
 /// One step as it will run: its action and checked parameters, and its fallback's.

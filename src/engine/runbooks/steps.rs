@@ -3,13 +3,12 @@
 //! the transaction that records how the step ended, so a crash can neither
 //! lose the next step nor start it twice.
 
-use super::step_params;
 use crate::actions;
 use crate::config::{RunbookConfig, RunbookStep};
 use crate::domain::{
     ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
 };
-use crate::engine::run_policy::with_builtins;
+use crate::engine::run_policy::{step_params, with_builtins};
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};

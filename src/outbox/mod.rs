@@ -11,10 +11,12 @@
 //! [`ChatPlatform::create_room`] must return the room an earlier attempt made.
 
 mod dispatcher;
+mod entry;
 mod pager;
 pub mod testing;
 
 pub use dispatcher::{Dispatcher, DispatcherSettings};
+pub use entry::{Delivered, OutboxEntry};
 pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError};
 
 use crate::domain::{Platform, UserId};

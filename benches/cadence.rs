@@ -13,10 +13,15 @@
 //! done − due) and of the delivery (post seen by the platform − due) at p50 / p99 /
 //! max, and the process's CPU time over the window as a share of one core.
 
+#[allow(dead_code)] // the bench reads reminders only
+#[path = "../tests/common/store_reads.rs"]
+mod store_reads;
+
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+use store_reads::StoreReads;
 use warroom::clock::{SharedClock, SystemClock};
 use warroom::config::Config;
 use warroom::domain::{Incident, IncidentId, Platform, Role, Severity, Status, UserId};

@@ -11,6 +11,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::harness::{FIXTURES, Harness, SEV1, bot, terse_phrases};
+use common::store_reads::StoreReads;
 use common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -11,6 +11,7 @@ use common::harness::{
     terse_phrases,
 };
 use common::pagerduty::FakeEvents;
+use common::store_reads::StoreReads;
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
+use common::store_reads::StoreReads;
 use common::{fresh_store, test_backends};
 use std::sync::Arc;
 use warroom::clock::{ManualClock, SharedClock};

@@ -13,6 +13,7 @@ use common::harness::{
     Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, bot, id_in, service_phrases, start,
 };
 use common::pagerduty::FakeEvents;
+use common::store_reads::StoreReads;
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::{Clock, ManualClock};

@@ -8,6 +8,7 @@
 mod common;
 
 use common::harness::{Harness, SEV1, bot, plain_phrases, start};
+use common::store_reads::StoreReads;
 use common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::ManualClock;

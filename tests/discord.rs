@@ -8,6 +8,7 @@ mod common;
 mod discord_fake;
 
 use chrono::{TimeDelta, Utc};
+use common::store_reads::StoreReads;
 use common::{Backend, test_backends};
 use discord_fake::*;
 use reqwest::Method;

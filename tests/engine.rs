@@ -7,6 +7,7 @@
 mod common;
 
 use common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
+use common::store_reads::StoreReads;
 use common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;

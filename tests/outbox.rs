@@ -7,6 +7,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
+use common::store_reads::StoreReads;
 use common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

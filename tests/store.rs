@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::store_reads::StoreReads;
 use common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -12,9 +12,11 @@
 //! again. Creating a room is the one operation where a repeat would be visible, so
 //! [`ChatPlatform::create_room`] must return the room an earlier attempt made.
 
+mod entry;
 mod pager;
 pub mod testing;
 
+pub use entry::{Delivered, OutboxEntry};
 pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError};
 
 use crate::domain::{Platform, UserId};

@@ -8,52 +8,29 @@
 //!
 //! Must not: decide who may run, approve or cancel what, or execute anything.
 
-use super::StoreError;
 use super::lease::{self, Leased};
-use super::rows::{
-    get_flag, get_json, get_opt_time, get_parsed, get_time, millis, narrow, to_json,
-};
+use super::queries::{self, moved_one, of_incident_by_id};
+use super::rows::{get_flag, get_json, get_opt_time, get_opt_user, get_parsed, get_time};
+use super::rows::{get_user, millis, narrow, to_json};
+use super::{Store, StoreError, Tx};
 use crate::domain::{ActionRun, IncidentId, RunStatus, StepRef, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-const RUNS: Leased = Leased {
-    table: "action_runs",
-    claimable: "status = 'queued'",
-};
 
 const COLUMNS: &str = "SELECT id, incident_id, action, params, status, requested_by, approved_by, \
      created_at, started_at, finished_at, attempts, result, output, output_hash, \
      runbook_run_id, step_index, fallback FROM action_runs";
 
-/// Records a requested run; returns its number.
-pub(super) async fn request(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    action: &str,
-    params: &BTreeMap<String, String>,
-    status: RunStatus,
-    requested_by: &UserId,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let params = to_json("action_runs.params", params)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO action_runs (incident_id, action, params, status, requested_by, created_at, attempts) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id",
-    )
-    .bind(incident.as_str())
-    .bind(action)
-    .bind(params)
-    .bind(status.as_str())
-    .bind(requested_by.as_str())
-    .bind(millis(now))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
-}
+const RUNS: Leased = Leased {
+    table: "action_runs",
+    select: COLUMNS,
+    candidates: "WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $1) \
+                 ORDER BY id LIMIT $2",
+    claimable: "status = 'queued'",
+};
 
 /// The run of a runbook step, or of its fallback, to record.
 pub struct StepRun<'a> {
@@ -63,250 +40,12 @@ pub struct StepRun<'a> {
     pub step: StepRef,
 }
 
-/// Records the run of a runbook step (or of its fallback); returns its number.
-pub(super) async fn request_step(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    run: &StepRun<'_>,
-    requested_by: &UserId,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let StepRun {
-        action,
-        params,
-        status,
-        step,
-    } = *run;
-    let params = to_json("action_runs.params", params)?;
-    let index = i64::try_from(step.index)
-        .map_err(|_| StoreError::Corrupt(format!("step index {} is too large", step.index)))?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO action_runs (incident_id, action, params, status, requested_by, created_at, \
-         attempts, runbook_run_id, step_index, fallback) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING id",
-    )
-    .bind(incident.as_str())
-    .bind(action)
-    .bind(params)
-    .bind(status.as_str())
-    .bind(requested_by.as_str())
-    .bind(millis(now))
-    .bind(step.runbook_run)
-    .bind(index)
-    .bind(i64::from(step.fallback))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
-}
-
-/// The runs of a runbook run's steps, in step order, each step before its fallback.
-pub(super) async fn of_runbook_run(
-    conn: &mut AnyConnection,
-    runbook_run: i64,
-) -> Result<Vec<ActionRun>, StoreError> {
-    let sql = format!("{COLUMNS} WHERE runbook_run_id = $1 ORDER BY step_index, fallback, id");
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(runbook_run)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(run).collect()
-}
-
-/// A pending runbook step whose turn has come: `pending` → `queued`. False if
-/// it was no longer pending.
-pub(super) async fn queue_pending(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE action_runs SET status = 'queued' WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(moved.rows_affected() == 1)
-}
-
-/// Marks every still-pending step of a runbook run skipped; returns how many.
-pub(super) async fn skip_pending(
-    conn: &mut AnyConnection,
-    runbook_run: i64,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let skipped = sqlx::query(
-        "UPDATE action_runs SET status = 'skipped', finished_at = $2 \
-         WHERE runbook_run_id = $1 AND status = 'pending'",
-    )
-    .bind(runbook_run)
-    .bind(millis(now))
-    .execute(conn)
-    .await?;
-    Ok(skipped.rows_affected())
-}
-
-pub(super) async fn get(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    id: i64,
-) -> Result<Option<ActionRun>, StoreError> {
-    let sql = format!("{COLUMNS} WHERE incident_id = $1 AND id = $2");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(incident.as_str())
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(run).transpose()
-}
-
-pub(super) async fn of_incident(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-) -> Result<Vec<ActionRun>, StoreError> {
-    let sql = format!("{COLUMNS} WHERE incident_id = $1 ORDER BY id");
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(incident.as_str())
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(run).collect()
-}
-
-/// An approval: `awaiting_approval` → `queued`. False if the run was no longer
-/// waiting (approved, denied or cancelled already).
-pub(super) async fn approve(
-    conn: &mut AnyConnection,
-    id: i64,
-    by: &UserId,
-) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE action_runs SET status = 'queued', approved_by = $2 \
-         WHERE id = $1 AND status = 'awaiting_approval'",
-    )
-    .bind(id)
-    .bind(by.as_str())
-    .execute(conn)
-    .await?;
-    Ok(moved.rows_affected() == 1)
-}
-
-/// A denial or a cancel of a run that has not started; false if it had
-/// (a running run is stopped by the worker holding it).
-pub(super) async fn cancel(
-    conn: &mut AnyConnection,
-    id: i64,
-    by: &UserId,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
-         result = $2, lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1 AND status IN ('awaiting_approval', 'queued')",
-    )
-    .bind(id)
-    .bind(format!("cancelled by {by}"))
-    .bind(millis(now))
-    .execute(conn)
-    .await?;
-    Ok(moved.rows_affected() == 1)
-}
-
-/// Cancels a run whose approval did not come in time: `awaiting_approval` →
-/// `cancelled`, with `result` saying why. False if it was no longer waiting
-/// (approved, denied or expired already), so only one caller reports it.
-pub(super) async fn expire(
-    conn: &mut AnyConnection,
-    id: i64,
-    result: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE action_runs SET status = 'cancelled', finished_at = $3, result = $2 \
-         WHERE id = $1 AND status = 'awaiting_approval'",
-    )
-    .bind(id)
-    .bind(result)
-    .bind(millis(now))
-    .execute(conn)
-    .await?;
-    Ok(moved.rows_affected() == 1)
-}
-
-/// The runs waiting for an approval that were requested at or before `before`, oldest first.
-pub(super) async fn awaiting_approval(
-    conn: &mut AnyConnection,
-    before: DateTime<Utc>,
-) -> Result<Vec<ActionRun>, StoreError> {
-    let sql =
-        format!("{COLUMNS} WHERE status = 'awaiting_approval' AND created_at <= $1 ORDER BY id");
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(millis(before))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(run).collect()
-}
-
-/// Asks the worker running run `id` to stop it; false if it is not running
-/// or a stop was asked for already.
-pub(super) async fn request_stop(
-    conn: &mut AnyConnection,
-    id: i64,
-    by: &UserId,
-) -> Result<bool, StoreError> {
-    let asked = sqlx::query(
-        "UPDATE action_runs SET stop_requested_by = $2 \
-         WHERE id = $1 AND status = 'running' AND stop_requested_by IS NULL",
-    )
-    .bind(id)
-    .bind(by.as_str())
-    .execute(conn)
-    .await?;
-    Ok(asked.rows_affected() == 1)
-}
-
-/// Whether someone asked to stop run `id`.
-pub(super) async fn stop_requested(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
-    let by: Option<Option<String>> =
-        sqlx::query_scalar("SELECT stop_requested_by FROM action_runs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(by.flatten().is_some())
-}
-
-/// Leases up to `limit` queued runs, oldest first, and marks the won ones running.
-pub(super) async fn claim(
-    pool: &AnyPool,
-    owner: &str,
-    now: DateTime<Utc>,
-    lease: Duration,
-    limit: u32,
-) -> Result<Vec<ActionRun>, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let sql = format!(
-        "{COLUMNS} WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $1) \
-         ORDER BY id LIMIT $2"
-    );
-    let candidates = sqlx::query(AssertSqlSafe(sql))
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
-    let won = lease::claim_each(&mut conn, &RUNS, &candidates, owner, now, lease, run).await?;
-    let mut running = Vec::with_capacity(won.len());
-    for mut claimed in won {
-        let started = sqlx::query(
-            "UPDATE action_runs SET status = 'running', started_at = $3, attempts = attempts + 1 \
-             WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
-        )
-        .bind(claimed.id)
-        .bind(owner)
-        .bind(millis(now))
-        .execute(&mut *conn)
-        .await?;
-        if started.rows_affected() == 1 {
-            claimed.status = RunStatus::Running;
-            claimed.started_at = Some(now);
-            claimed.attempts += 1;
-            running.push(claimed);
-        }
-    }
-    Ok(running)
+/// A run to record: of an action asked for by itself, or of a runbook step.
+struct NewRun<'a> {
+    action: &'a str,
+    params: &'a BTreeMap<String, String>,
+    status: RunStatus,
+    step: Option<StepRef>,
 }
 
 /// What a finished run produced.
@@ -317,80 +56,345 @@ pub struct RunReport<'a> {
     pub output_hash: &'a str,
 }
 
-/// Ends a running run `owner` holds; false if the lease went elsewhere (the
-/// run was marked interrupted meanwhile).
-pub(super) async fn finish(
-    conn: &mut AnyConnection,
-    id: i64,
-    owner: &str,
-    report: &RunReport<'_>,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let sql = lease::finish_if(
-        &RUNS,
-        "status = $3, result = $4, output = $5, output_hash = $6, finished_at = $7",
-        "status = 'running'",
-    );
-    let finished = sqlx::query(sql)
+impl Store {
+    /// Leases up to `limit` queued action runs, oldest first, and marks them
+    /// running. A lease expires after `lease`; the holder must finish before.
+    pub async fn claim_action_runs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        let _turn = self.writer_turn().await;
+        let mut conn = self.pool.acquire().await?;
+        let won = lease::claim(&mut conn, &RUNS, owner, now, lease, limit, run).await?;
+        let mut running = Vec::with_capacity(won.len());
+        for mut claimed in won {
+            let start = sqlx::query(
+                "UPDATE action_runs SET status = 'running', started_at = $3, attempts = attempts + 1 \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
+            )
+            .bind(claimed.id)
+            .bind(owner)
+            .bind(millis(now));
+            if moved_one(start, &mut conn).await? {
+                claimed.status = RunStatus::Running;
+                claimed.started_at = Some(now);
+                claimed.attempts += 1;
+                running.push(claimed);
+            }
+        }
+        Ok(running)
+    }
+
+    /// The running action runs whose holder stopped (their lease ran out by
+    /// `now`); each is ended with [`Tx::interrupt_action_run`].
+    pub async fn abandoned_action_runs(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        self.runs_where(
+            "status = 'running' AND (lease_until IS NULL OR lease_until < $1)",
+            now,
+        )
+        .await
+    }
+
+    /// The action runs still waiting for an approval that were requested at or
+    /// before `before`, oldest first.
+    pub async fn action_runs_awaiting_approval(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        self.runs_where("status = 'awaiting_approval' AND created_at <= $1", before)
+            .await
+    }
+
+    /// The runs meeting `condition`, in which `$1` is `at`, oldest first.
+    async fn runs_where(
+        &self,
+        condition: &'static str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        let sql = format!("{COLUMNS} WHERE {condition} ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(at))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(run).collect()
+    }
+
+    /// Whether someone asked to stop action run `id` while it ran.
+    pub async fn action_run_stop_requested(&self, id: i64) -> Result<bool, StoreError> {
+        let by: Option<Option<String>> =
+            sqlx::query_scalar("SELECT stop_requested_by FROM action_runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(by.flatten().is_some())
+    }
+
+    /// Every action run of an incident, oldest first.
+    pub async fn action_runs_of(
+        &self,
+        incident: &IncidentId,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        of_incident(&mut *self.pool.acquire().await?, incident).await
+    }
+}
+
+impl Tx {
+    /// Records a requested action run; returns its number.
+    pub async fn request_action_run(
+        &mut self,
+        incident: &IncidentId,
+        action: &str,
+        params: &BTreeMap<String, String>,
+        status: RunStatus,
+        requested_by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let run = NewRun {
+            action,
+            params,
+            status,
+            step: None,
+        };
+        self.insert_run(incident, &run, requested_by, now).await
+    }
+
+    /// Records the run of a runbook step or of its fallback; returns its number.
+    pub async fn request_step_run(
+        &mut self,
+        incident: &IncidentId,
+        run: &StepRun<'_>,
+        requested_by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let run = NewRun {
+            action: run.action,
+            params: run.params,
+            status: run.status,
+            step: Some(run.step),
+        };
+        self.insert_run(incident, &run, requested_by, now).await
+    }
+
+    async fn insert_run(
+        &mut self,
+        incident: &IncidentId,
+        run: &NewRun<'_>,
+        requested_by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let NewRun {
+            action,
+            params,
+            status,
+            step,
+        } = *run;
+        let params = to_json("action_runs.params", params)?;
+        let index = step
+            .map(|step| {
+                i64::try_from(step.index).map_err(|_| {
+                    StoreError::Corrupt(format!("step index {} is too large", step.index))
+                })
+            })
+            .transpose()?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO action_runs (incident_id, action, params, status, requested_by, created_at, \
+             attempts, runbook_run_id, step_index, fallback) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING id",
+        )
+        .bind(incident.as_str())
+        .bind(action)
+        .bind(params)
+        .bind(status.as_str())
+        .bind(requested_by.as_str())
+        .bind(millis(now))
+        .bind(step.map(|step| step.runbook_run))
+        .bind(index)
+        .bind(i64::from(step.is_some_and(|step| step.fallback)))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Run `id` of an incident, if there is one.
+    pub async fn action_run(
+        &mut self,
+        incident: &IncidentId,
+        id: i64,
+    ) -> Result<Option<ActionRun>, StoreError> {
+        of_incident_by_id(&mut self.tx, COLUMNS, incident, id, run).await
+    }
+
+    /// Approves a run awaiting approval (`awaiting_approval` → `queued`); false if
+    /// it no longer was (approved, denied or cancelled already).
+    pub async fn approve_action_run(&mut self, id: i64, by: &UserId) -> Result<bool, StoreError> {
+        let update = sqlx::query(
+            "UPDATE action_runs SET status = 'queued', approved_by = $2 \
+             WHERE id = $1 AND status = 'awaiting_approval'",
+        )
         .bind(id)
-        .bind(owner)
-        .bind(report.status.as_str())
-        .bind(report.result)
-        .bind(report.output)
-        .bind(report.output_hash)
+        .bind(by.as_str());
+        moved_one(update, &mut self.tx).await
+    }
+
+    /// Denies or cancels a run that has not started; false if it had (a running
+    /// run is stopped by the worker holding it).
+    pub async fn cancel_action_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let update = sqlx::query(
+            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
+             result = $2, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status IN ('awaiting_approval', 'queued')",
+        )
+        .bind(id)
+        .bind(format!("cancelled by {by}"))
+        .bind(millis(now));
+        moved_one(update, &mut self.tx).await
+    }
+
+    /// Cancels a run whose approval did not come in time, with `result` saying
+    /// why; false if it was no longer waiting for one (approved, denied or
+    /// expired already), so only one caller reports it.
+    pub async fn expire_action_run(
+        &mut self,
+        id: i64,
+        result: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let update = sqlx::query(
+            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, result = $2 \
+             WHERE id = $1 AND status = 'awaiting_approval'",
+        )
+        .bind(id)
+        .bind(result)
+        .bind(millis(now));
+        moved_one(update, &mut self.tx).await
+    }
+
+    /// Asks the worker running run `id` to stop it; false if it is not running
+    /// or a stop was asked for already.
+    pub async fn request_stop_action_run(
+        &mut self,
+        id: i64,
+        by: &UserId,
+    ) -> Result<bool, StoreError> {
+        let update = sqlx::query(
+            "UPDATE action_runs SET stop_requested_by = $2 \
+             WHERE id = $1 AND status = 'running' AND stop_requested_by IS NULL",
+        )
+        .bind(id)
+        .bind(by.as_str());
+        moved_one(update, &mut self.tx).await
+    }
+
+    /// Ends an abandoned run (running, its lease run out by `now`): queued again
+    /// when `rerun`, else interrupted. The new status, or `None` if it was no
+    /// longer abandoned (so each abandoned run is reported once).
+    pub async fn interrupt_action_run(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        rerun: bool,
+    ) -> Result<Option<RunStatus>, StoreError> {
+        let (status, finished_at) = if rerun {
+            (RunStatus::Queued, None)
+        } else {
+            (RunStatus::Interrupted, Some(millis(now)))
+        };
+        let update = sqlx::query(
+            "UPDATE action_runs SET status = $3, finished_at = $4, \
+             result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
+        )
+        .bind(id)
         .bind(millis(now))
-        .execute(conn)
+        .bind(status.as_str())
+        .bind(finished_at);
+        Ok(moved_one(update, &mut self.tx).await?.then_some(status))
+    }
+
+    /// Ends a running run `owner` holds; false if its lease went elsewhere (the
+    /// run was marked interrupted meanwhile).
+    pub async fn finish_action_run(
+        &mut self,
+        id: i64,
+        owner: &str,
+        report: &RunReport<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = lease::finish_if(
+            &RUNS,
+            "status = $3, result = $4, output = $5, output_hash = $6, finished_at = $7",
+            "status = 'running'",
+        );
+        let update = sqlx::query(sql)
+            .bind(id)
+            .bind(owner)
+            .bind(report.status.as_str())
+            .bind(report.result)
+            .bind(report.output)
+            .bind(report.output_hash)
+            .bind(millis(now));
+        moved_one(update, &mut self.tx).await
+    }
+
+    /// The runs of a runbook run's steps, in step order, each before its fallback.
+    pub async fn step_runs(&mut self, runbook_run: i64) -> Result<Vec<ActionRun>, StoreError> {
+        let sql = format!("{COLUMNS} WHERE runbook_run_id = $1 ORDER BY step_index, fallback, id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(runbook_run)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(run).collect()
+    }
+
+    /// Queues a pending runbook step whose turn has come (`pending` → `queued`);
+    /// false if it was no longer pending.
+    pub async fn queue_pending_step(&mut self, id: i64) -> Result<bool, StoreError> {
+        let update = sqlx::query(
+            "UPDATE action_runs SET status = 'queued' WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id);
+        moved_one(update, &mut self.tx).await
+    }
+
+    /// Marks a runbook run's pending steps skipped; returns how many.
+    pub async fn skip_pending_steps(
+        &mut self,
+        runbook_run: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let skipped = sqlx::query(
+            "UPDATE action_runs SET status = 'skipped', finished_at = $2 \
+             WHERE runbook_run_id = $1 AND status = 'pending'",
+        )
+        .bind(runbook_run)
+        .bind(millis(now))
+        .execute(&mut *self.tx)
         .await?;
-    Ok(finished.rows_affected() == 1)
+        Ok(skipped.rows_affected())
+    }
 }
 
-/// The running runs whose lease has run out at `now`: their holder stopped.
-pub(super) async fn abandoned(
+/// Every action run of an incident, oldest first.
+pub(super) async fn of_incident(
     conn: &mut AnyConnection,
-    now: DateTime<Utc>,
+    incident: &IncidentId,
 ) -> Result<Vec<ActionRun>, StoreError> {
-    let sql = format!(
-        "{COLUMNS} WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id"
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(millis(now))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(run).collect()
-}
-
-/// Ends a running run whose lease ran out by `now`: back to `queued` when
-/// `rerun`, else `interrupted`. Returns the new status, or `None` if the run
-/// was no longer abandoned (so each abandoned run is reported once).
-pub(super) async fn interrupt(
-    conn: &mut AnyConnection,
-    id: i64,
-    now: DateTime<Utc>,
-    rerun: bool,
-) -> Result<Option<RunStatus>, StoreError> {
-    let (status, finished_at) = if rerun {
-        (RunStatus::Queued, None)
-    } else {
-        (RunStatus::Interrupted, Some(millis(now)))
-    };
-    let moved = sqlx::query(
-        "UPDATE action_runs SET status = $3, finished_at = $4, \
-         result = 'interrupted by a restart', lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
-    )
-    .bind(id)
-    .bind(millis(now))
-    .bind(status.as_str())
-    .bind(finished_at)
-    .execute(conn)
-    .await?;
-    Ok((moved.rows_affected() == 1).then_some(status))
+    queries::of_incident(conn, COLUMNS, incident, run).await
 }
 
 fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {
-    let approved_by: Option<String> = row.try_get("approved_by")?;
     let attempts: i64 = row.try_get("attempts")?;
-    let requested_by: String = row.try_get("requested_by")?;
     let runbook_run: Option<i64> = row.try_get("runbook_run_id")?;
     let step_index: Option<i64> = row.try_get("step_index")?;
     let step = match (runbook_run, step_index) {
@@ -407,8 +411,8 @@ fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {
         action: row.try_get("action")?,
         params: get_json(row, "params")?,
         status: get_parsed(row, "status")?,
-        requested_by: UserId::new(requested_by),
-        approved_by: approved_by.map(UserId::new),
+        requested_by: get_user(row, "requested_by")?,
+        approved_by: get_opt_user(row, "approved_by")?,
         created_at: get_time(row, "created_at")?,
         started_at: get_opt_time(row, "started_at")?,
         finished_at: get_opt_time(row, "finished_at")?,

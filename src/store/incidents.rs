@@ -10,7 +10,7 @@ use super::rows::{
     date_text, get_flag, get_json, get_opt_date, get_opt_time, get_parsed, get_time, millis,
     narrow, opt_millis, to_json,
 };
-use super::{IncidentFilter, StoreError};
+use super::{Backend, Store, StoreError, Tx};
 use crate::domain::{
     EventKind, FollowUp, Incident, IncidentId, Platform, Role, Severity, TimelineEvent, UserId,
 };
@@ -20,6 +20,221 @@ use sqlx::any::{Any, AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
+
+/// `SELECT` of incidents joined with their roles; `$where` filters the incidents,
+/// `$tail` follows the ordering (a limit, or Postgres' row lock). The status page
+/// and the API's reads select incidents through it too.
+macro_rules! incidents_with_roles {
+    ($where:literal, $tail:literal) => {
+        concat!(
+            "SELECT i.id, i.title, i.severity, i.status, i.drill, i.services, i.platform, ",
+            "i.origin_channel, i.room, i.declared_by, i.declared_at, i.acknowledged_at, ",
+            "i.identified_at, i.mitigated_at, i.resolved_at, i.last_update_at, i.summary, ",
+            "r.role, r.user_id ",
+            "FROM incidents i LEFT JOIN incident_roles r ON r.incident_id = i.id ",
+            "WHERE ",
+            $where,
+            " ORDER BY i.declared_at DESC, i.id DESC, r.role",
+            $tail
+        )
+    };
+}
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentFilter {
+    Open,
+    Resolved,
+    All,
+}
+
+impl Store {
+    pub async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        by_id(&mut *self.pool.acquire().await?, id, false).await
+    }
+
+    pub async fn incident_by_room(
+        &self,
+        platform: Platform,
+        room: &str,
+    ) -> Result<Option<Incident>, StoreError> {
+        by_room(&mut *self.pool.acquire().await?, platform, room, false).await
+    }
+
+    /// Newest first.
+    pub async fn incidents(
+        &self,
+        filter: IncidentFilter,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
+        // The limit applies to incidents, not to joined rows, so it sits in a subquery.
+        let sql = match filter {
+            IncidentFilter::Open => incidents_with_roles!(
+                "i.id IN (SELECT id FROM incidents WHERE status <> 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
+                ""
+            ),
+            IncidentFilter::Resolved => incidents_with_roles!(
+                "i.id IN (SELECT id FROM incidents WHERE status = 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
+                ""
+            ),
+            IncidentFilter::All => incidents_with_roles!(
+                "i.id IN (SELECT id FROM incidents ORDER BY declared_at DESC, id DESC LIMIT $1)",
+                ""
+            ),
+        };
+        let rows = sqlx::query(sql)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        from_rows(&rows)
+    }
+
+    /// Oldest first (by `at`, then by insertion).
+    pub async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
+        timeline(&mut *self.pool.acquire().await?, id).await
+    }
+
+    pub async fn followups(&self, id: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
+        followups(&mut *self.pool.acquire().await?, id).await
+    }
+}
+
+impl Tx {
+    /// The next incident number of a UTC day; unique even under concurrent declares.
+    pub async fn next_incident_number(&mut self, day: NaiveDate) -> Result<u32, StoreError> {
+        // The upsert takes the counter row's lock, so concurrent declares on Postgres wait
+        // for each other under READ COMMITTED instead of failing; SQLite's write lock
+        // already serialises them.
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO incident_counters (day, last) VALUES ($1, 1) \
+             ON CONFLICT (day) DO UPDATE SET last = incident_counters.last + 1 RETURNING last",
+        )
+        .bind(day.format("%Y%m%d").to_string())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        narrow("incident_counters.last", last)
+    }
+
+    pub async fn insert_incident(&mut self, incident: &Incident) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO incidents (id, title, severity, status, drill, services, platform, origin_channel, room, \
+             declared_by, declared_at, acknowledged_at, identified_at, mitigated_at, resolved_at, last_update_at, summary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        );
+        bind_columns(insert, incident)?
+            .execute(&mut *self.tx)
+            .await?;
+        insert_roles(&mut self.tx, incident).await
+    }
+
+    /// Loads an incident and locks it until commit (Postgres `FOR UPDATE`; SQLite
+    /// transactions are already serialised), so concurrent commands on one incident
+    /// apply one after the other and its outbox rows keep their order.
+    pub async fn lock_incident(&mut self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        let lock = self.backend == Backend::Postgres;
+        by_id(&mut self.tx, id, lock).await
+    }
+
+    /// The incident whose war room is `room`, locked like [`Tx::lock_incident`].
+    pub async fn lock_incident_by_room(
+        &mut self,
+        platform: Platform,
+        room: &str,
+    ) -> Result<Option<Incident>, StoreError> {
+        let lock = self.backend == Backend::Postgres;
+        by_room(&mut self.tx, platform, room, lock).await
+    }
+
+    /// Writes every field of the incident (roles included) as it is now.
+    pub async fn update_incident(&mut self, incident: &Incident) -> Result<(), StoreError> {
+        let update = sqlx::query(
+            "UPDATE incidents SET title = $2, severity = $3, status = $4, drill = $5, services = $6, platform = $7, \
+             origin_channel = $8, room = $9, declared_by = $10, declared_at = $11, acknowledged_at = $12, \
+             identified_at = $13, mitigated_at = $14, resolved_at = $15, last_update_at = $16, summary = $17 \
+             WHERE id = $1",
+        );
+        let updated = bind_columns(update, incident)?
+            .execute(&mut *self.tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(sqlx::Error::RowNotFound.into());
+        }
+        sqlx::query("DELETE FROM incident_roles WHERE incident_id = $1")
+            .bind(incident.id.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        insert_roles(&mut self.tx, incident).await
+    }
+
+    pub async fn record_event(
+        &mut self,
+        incident: &IncidentId,
+        event: &TimelineEvent,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO timeline_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)")
+            .bind(incident.as_str())
+            .bind(millis(event.at))
+            .bind(event.kind.as_str())
+            .bind(&event.actor)
+            .bind(&event.text)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a follow-up and returns its number within the incident (1, 2, …).
+    /// Call it with the incident locked, which serialises numbering.
+    pub async fn add_followup(
+        &mut self,
+        incident: &IncidentId,
+        text: &str,
+        owner: Option<&UserId>,
+        due: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO followups (incident_id, number, text, owner, due, done, created_at) \
+             SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, $4, 0, $5 FROM followups WHERE incident_id = $1 \
+             RETURNING number",
+        )
+        .bind(incident.as_str())
+        .bind(text)
+        .bind(owner.map(UserId::as_str))
+        .bind(due.map(date_text))
+        .bind(millis(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(number)
+    }
+
+    /// Marks follow-up `number` done; false if the incident has no such follow-up.
+    pub async fn complete_followup(
+        &mut self,
+        incident: &IncidentId,
+        number: i64,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE followups SET done = 1 WHERE incident_id = $1 AND number = $2")
+                .bind(incident.as_str())
+                .bind(number)
+                .execute(&mut *self.tx)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The incident's timeline, oldest first.
+    pub async fn timeline(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<TimelineEvent>, StoreError> {
+        timeline(&mut self.tx, incident).await
+    }
+
+    /// The incident's follow-ups, by number.
+    pub async fn followups(&mut self, incident: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
+        followups(&mut self.tx, incident).await
+    }
+}
 
 pub(super) async fn by_id(
     conn: &mut AnyConnection,
@@ -35,7 +250,7 @@ pub(super) async fn by_id(
     Ok(from_rows(&rows)?.into_iter().next())
 }
 
-pub(super) async fn by_room(
+async fn by_room(
     conn: &mut AnyConnection,
     platform: Platform,
     room: &str,
@@ -52,33 +267,6 @@ pub(super) async fn by_room(
         .fetch_all(conn)
         .await?;
     Ok(from_rows(&rows)?.into_iter().next())
-}
-
-pub(super) async fn list(
-    conn: &mut AnyConnection,
-    filter: IncidentFilter,
-    limit: u32,
-) -> Result<Vec<Incident>, StoreError> {
-    // The limit applies to incidents, not to joined rows, so it sits in a subquery.
-    let sql = match filter {
-        IncidentFilter::Open => incidents_with_roles!(
-            "i.id IN (SELECT id FROM incidents WHERE status <> 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
-            ""
-        ),
-        IncidentFilter::Resolved => incidents_with_roles!(
-            "i.id IN (SELECT id FROM incidents WHERE status = 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
-            ""
-        ),
-        IncidentFilter::All => incidents_with_roles!(
-            "i.id IN (SELECT id FROM incidents ORDER BY declared_at DESC, id DESC LIMIT $1)",
-            ""
-        ),
-    };
-    let rows = sqlx::query(sql)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await?;
-    from_rows(&rows)
 }
 
 /// Folds joined rows (one per role, ordered by incident) into incidents.
@@ -123,36 +311,6 @@ fn incident(row: &AnyRow, id: &str) -> Result<Incident, StoreError> {
     })
 }
 
-pub(super) async fn next_number(
-    conn: &mut AnyConnection,
-    day: NaiveDate,
-) -> Result<u32, StoreError> {
-    // The upsert takes the counter row's lock, so concurrent declares on Postgres wait
-    // for each other under READ COMMITTED instead of failing; SQLite's write lock
-    // already serialises them.
-    let last: i64 = sqlx::query_scalar(
-        "INSERT INTO incident_counters (day, last) VALUES ($1, 1) \
-         ON CONFLICT (day) DO UPDATE SET last = incident_counters.last + 1 RETURNING last",
-    )
-    .bind(day.format("%Y%m%d").to_string())
-    .fetch_one(conn)
-    .await?;
-    narrow("incident_counters.last", last)
-}
-
-pub(super) async fn insert(
-    conn: &mut AnyConnection,
-    incident: &Incident,
-) -> Result<(), StoreError> {
-    let insert = sqlx::query(
-        "INSERT INTO incidents (id, title, severity, status, drill, services, platform, origin_channel, room, \
-         declared_by, declared_at, acknowledged_at, identified_at, mitigated_at, resolved_at, last_update_at, summary) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    );
-    bind_columns(insert, incident)?.execute(&mut *conn).await?;
-    insert_roles(conn, incident).await
-}
-
 /// Binds every column of `incidents` as `$1…$17`, in the one order both the
 /// insert and the update name them.
 fn bind_columns<'q>(
@@ -179,27 +337,6 @@ fn bind_columns<'q>(
         .bind(incident.summary.as_deref()))
 }
 
-pub(super) async fn update(
-    conn: &mut AnyConnection,
-    incident: &Incident,
-) -> Result<(), StoreError> {
-    let update = sqlx::query(
-        "UPDATE incidents SET title = $2, severity = $3, status = $4, drill = $5, services = $6, platform = $7, \
-         origin_channel = $8, room = $9, declared_by = $10, declared_at = $11, acknowledged_at = $12, \
-         identified_at = $13, mitigated_at = $14, resolved_at = $15, last_update_at = $16, summary = $17 \
-         WHERE id = $1",
-    );
-    let updated = bind_columns(update, incident)?.execute(&mut *conn).await?;
-    if updated.rows_affected() == 0 {
-        return Err(sqlx::Error::RowNotFound.into());
-    }
-    sqlx::query("DELETE FROM incident_roles WHERE incident_id = $1")
-        .bind(incident.id.as_str())
-        .execute(&mut *conn)
-        .await?;
-    insert_roles(conn, incident).await
-}
-
 async fn insert_roles(conn: &mut AnyConnection, incident: &Incident) -> Result<(), StoreError> {
     if incident.roles.is_empty() {
         return Ok(());
@@ -215,22 +352,6 @@ async fn insert_roles(conn: &mut AnyConnection, incident: &Incident) -> Result<(
         query = query.bind(role.as_str()).bind(user.as_str());
     }
     query.execute(conn).await?;
-    Ok(())
-}
-
-pub(super) async fn record_event(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    event: &TimelineEvent,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO timeline_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)")
-        .bind(incident.as_str())
-        .bind(millis(event.at))
-        .bind(event.kind.as_str())
-        .bind(&event.actor)
-        .bind(&event.text)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 
@@ -257,42 +378,6 @@ pub(super) async fn timeline(
             })
         })
         .collect()
-}
-
-pub(super) async fn add_followup(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    text: &str,
-    owner: Option<&UserId>,
-    due: Option<NaiveDate>,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO followups (incident_id, number, text, owner, due, done, created_at) \
-         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, $4, 0, $5 FROM followups WHERE incident_id = $1 \
-         RETURNING number",
-    )
-    .bind(incident.as_str())
-    .bind(text)
-    .bind(owner.map(UserId::as_str))
-    .bind(due.map(date_text))
-    .bind(millis(now))
-    .fetch_one(conn)
-    .await?;
-    Ok(number)
-}
-
-pub(super) async fn complete_followup(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    number: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE followups SET done = 1 WHERE incident_id = $1 AND number = $2")
-        .bind(incident.as_str())
-        .bind(number)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn followups(

@@ -23,6 +23,11 @@ use std::time::Duration;
 /// A table whose rows are leased.
 pub(super) struct Leased {
     pub table: &'static str,
+    /// `SELECT <columns> FROM <table>`: what a claimed row is read from (with its `id`).
+    pub select: &'static str,
+    /// Which rows may be claimed, in the order to claim them: `WHERE … ORDER BY …
+    /// LIMIT $2`, where `$1` is "now" in ms.
+    pub candidates: &'static str,
     /// Extra condition a row must still meet to be claimed; `$4` is "now" in ms.
     pub claimable: &'static str,
 }
@@ -33,20 +38,26 @@ fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
     millis(now).saturating_add(lease_ms)
 }
 
-/// Leases, in order, each candidate row (read beforehand by the caller, with an
-/// `id` column) that is still free, and reads the ones this owner won.
-pub(super) async fn claim_each<T>(
+/// Leases, in order, up to `limit` candidate rows that are still free, and reads
+/// the ones this owner won.
+pub(super) async fn claim<T>(
     conn: &mut AnyConnection,
     leased: &Leased,
-    candidates: &[AnyRow],
     owner: &str,
     now: DateTime<Utc>,
     lease: Duration,
+    limit: u32,
     read: impl Fn(&AnyRow) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
+    let sql = format!("{} {}", leased.select, leased.candidates);
+    let candidates = sqlx::query(AssertSqlSafe(sql))
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
     let until_ms = until(now, lease);
     let mut claimed = Vec::with_capacity(candidates.len());
-    for row in candidates {
+    for row in &candidates {
         let id: i64 = row.try_get("id")?;
         if acquire(conn, leased, id, owner, now, until_ms).await? {
             claimed.push(read(row)?);

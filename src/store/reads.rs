@@ -7,7 +7,7 @@
 //! before asking).
 
 use super::rows::{millis, narrow};
-use super::{IncidentFilter, StoreError};
+use super::{IncidentFilter, Store, StoreError, Tx};
 use crate::domain::{
     DURATION_BUCKETS, DurationHistogram, EventKind, Incident, IncidentId, IncidentRecord, Severity,
     SeverityTotals,
@@ -27,98 +27,6 @@ pub struct DeclaredAfter {
     pub id: Option<IncidentId>,
 }
 
-/// Incidents in declaration order (oldest first), drills included, at most `limit`.
-pub(super) async fn page(
-    conn: &mut AnyConnection,
-    filter: IncidentFilter,
-    after: Option<&DeclaredAfter>,
-    limit: u32,
-) -> Result<Vec<Incident>, StoreError> {
-    let filter = match filter {
-        IncidentFilter::All => "all",
-        IncidentFilter::Open => "open",
-        IncidentFilter::Resolved => "resolved",
-    };
-    // One statement for every combination: no cursor is "after the smallest time",
-    // and an inclusive `since` is "after the empty id at that time", since every
-    // id sorts after the empty string.
-    let (at, id) = match after {
-        None => (i64::MIN, String::new()),
-        Some(after) => (
-            millis(after.at),
-            after
-                .id
-                .as_ref()
-                .map(|id| id.as_str().to_string())
-                .unwrap_or_default(),
-        ),
-    };
-    let rows = sqlx::query(incidents_with_roles!(
-        "i.id IN (SELECT id FROM incidents WHERE \
-         ($1 = 'all' OR ($1 = 'open' AND status <> 'resolved') OR ($1 = 'resolved' AND status = 'resolved')) \
-         AND (declared_at > $2 OR (declared_at = $2 AND id > $3)) \
-         ORDER BY declared_at, id LIMIT $4)",
-        ""
-    ))
-    .bind(filter)
-    .bind(at)
-    .bind(id)
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
-    // The shared select orders newest first; a page reads oldest first.
-    let mut incidents = super::incidents::from_rows(&rows)?;
-    incidents.reverse();
-    Ok(incidents)
-}
-
-/// Open incidents per severity, drills left out.
-pub(super) async fn open_by_severity(
-    conn: &mut AnyConnection,
-) -> Result<Vec<(Severity, u64)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT severity, COUNT(*) AS open FROM incidents WHERE status <> 'resolved' AND drill = 0 \
-         GROUP BY severity ORDER BY severity",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let count: i64 = row.try_get("open")?;
-            Ok((
-                Severity::new(row.try_get::<String, _>("severity")?),
-                super::rows::narrow("open incidents", count)?,
-            ))
-        })
-        .collect()
-}
-
-/// The incidents declared at `since` or later, drills left out, whose timeline
-/// records a postmortem posted (however often it was posted).
-pub(super) async fn with_postmortem(
-    conn: &mut AnyConnection,
-    since: DateTime<Utc>,
-) -> Result<Vec<IncidentId>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT e.incident_id AS id FROM timeline_events e \
-         JOIN incidents i ON i.id = e.incident_id \
-         WHERE e.kind = $1 AND i.declared_at >= $2 AND i.drill = 0 ORDER BY e.incident_id",
-    )
-    .bind(EventKind::PostmortemPosted.as_str())
-    .bind(millis(since))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let id: String = row.try_get("id")?;
-            id.parse()
-                .map_err(|error: crate::domain::InvalidIncidentId| {
-                    StoreError::Corrupt(format!("incident id `{id}`: {error}"))
-                })
-        })
-        .collect()
-}
-
 /// The milestones the duration histograms measure, by column prefix.
 const MILESTONES: [(&str, &str); 3] = [
     ("ack", "acknowledged_at"),
@@ -126,73 +34,186 @@ const MILESTONES: [(&str, &str); 3] = [
     ("resolve", "resolved_at"),
 ];
 
-/// Per-severity KPI totals of every incident, drills left out, aggregated in SQL
-/// (one grouped scan of the incidents, one of the postmortem events) so the cost
-/// does not grow with what is returned. A response is missed as
-/// [`crate::domain::missed_response`] says: acknowledged later than the severity's
-/// target, or unacknowledged at `now` and past it; a severity absent from
-/// `respond_within` never misses.
-pub(super) async fn severity_totals(
-    conn: &mut AnyConnection,
-    respond_within: &[(Severity, TimeDelta)],
-    now: DateTime<Utc>,
-) -> Result<BTreeMap<Severity, SeverityTotals>, StoreError> {
-    let mut query =
-        sqlx::query(sqlx::AssertSqlSafe(totals_sql(respond_within.len()))).bind(millis(now));
-    for bound in DURATION_BUCKETS {
-        query = query.bind(bound * 1000);
+impl Store {
+    /// An incident with its updates, timeline, follow-ups and action runs.
+    pub async fn incident_record(
+        &self,
+        id: &IncidentId,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        record(&mut *self.pool.acquire().await?, id).await
     }
-    for (severity, target) in respond_within {
-        query = query
-            .bind(severity.as_str().to_string())
-            .bind(target.num_milliseconds());
-    }
-    let mut totals = BTreeMap::new();
-    for row in query.fetch_all(&mut *conn).await? {
-        let count = |column: &str| -> Result<u64, StoreError> {
-            narrow(column, row.try_get::<i64, _>(column)?)
+
+    /// A page of incidents in declaration order (oldest first), drills included:
+    /// those declared after `after` (all, without it), at most `limit`.
+    pub async fn incidents_declared(
+        &self,
+        filter: IncidentFilter,
+        after: Option<&DeclaredAfter>,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let filter = match filter {
+            IncidentFilter::All => "all",
+            IncidentFilter::Open => "open",
+            IncidentFilter::Resolved => "resolved",
         };
-        let histogram = |prefix: &str| -> Result<DurationHistogram, StoreError> {
-            let mut cumulative = [0; DURATION_BUCKETS.len()];
-            for (i, bucket) in cumulative.iter_mut().enumerate() {
-                *bucket = count(&format!("{prefix}_le{i}"))?;
-            }
-            Ok(DurationHistogram {
-                cumulative,
-                count: count(&format!("{prefix}_count"))?,
-                sum_millis: row.try_get(format!("{prefix}_sum").as_str())?,
+        // One statement for every combination: no cursor is "after the smallest time",
+        // and an inclusive `since` is "after the empty id at that time", since every
+        // id sorts after the empty string.
+        let (at, id) = match after {
+            None => (i64::MIN, String::new()),
+            Some(after) => (
+                millis(after.at),
+                after
+                    .id
+                    .as_ref()
+                    .map(|id| id.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+        };
+        let rows = sqlx::query(incidents_with_roles!(
+            "i.id IN (SELECT id FROM incidents WHERE \
+             ($1 = 'all' OR ($1 = 'open' AND status <> 'resolved') OR ($1 = 'resolved' AND status = 'resolved')) \
+             AND (declared_at > $2 OR (declared_at = $2 AND id > $3)) \
+             ORDER BY declared_at, id LIMIT $4)",
+            ""
+        ))
+        .bind(filter)
+        .bind(at)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        // The shared select orders newest first; a page reads oldest first.
+        let mut incidents = super::incidents::from_rows(&rows)?;
+        incidents.reverse();
+        Ok(incidents)
+    }
+
+    /// Incidents declared at `since` or later (drills left out) whose postmortem
+    /// was posted (however often it was posted).
+    pub async fn incidents_with_postmortem(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<IncidentId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT e.incident_id AS id FROM timeline_events e \
+             JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.kind = $1 AND i.declared_at >= $2 AND i.drill = 0 ORDER BY e.incident_id",
+        )
+        .bind(EventKind::PostmortemPosted.as_str())
+        .bind(millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                id.parse()
+                    .map_err(|error: crate::domain::InvalidIncidentId| {
+                        StoreError::Corrupt(format!("incident id `{id}`: {error}"))
+                    })
             })
-        };
-        let [acknowledge, mitigate, resolve] = MILESTONES.map(|(prefix, _)| histogram(prefix));
-        totals.insert(
-            Severity::new(row.try_get::<String, _>("severity")?),
-            SeverityTotals {
-                incidents: count("incidents")?,
-                response_missed: count("missed")?,
-                postmortems: 0,
-                acknowledge: acknowledge?,
-                mitigate: mitigate?,
-                resolve: resolve?,
-            },
-        );
+            .collect()
     }
-    let posted = sqlx::query(
-        "SELECT i.severity, CAST(COUNT(DISTINCT e.incident_id) AS BIGINT) AS posted \
-         FROM timeline_events e JOIN incidents i ON i.id = e.incident_id \
-         WHERE e.kind = $1 AND i.drill = 0 GROUP BY i.severity",
-    )
-    .bind(EventKind::PostmortemPosted.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in posted {
-        let severity = Severity::new(row.try_get::<String, _>("severity")?);
-        let posted: u64 = narrow("postmortems", row.try_get("posted")?)?;
-        totals.entry(severity).or_default().postmortems = posted;
+
+    /// How many incidents are open per severity, drills left out; severities
+    /// without an open incident are absent.
+    pub async fn open_incidents_by_severity(&self) -> Result<Vec<(Severity, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT severity, COUNT(*) AS open FROM incidents WHERE status <> 'resolved' AND drill = 0 \
+             GROUP BY severity ORDER BY severity",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get("open")?;
+                Ok((
+                    Severity::new(row.try_get::<String, _>("severity")?),
+                    super::rows::narrow("open incidents", count)?,
+                ))
+            })
+            .collect()
     }
-    Ok(totals)
+
+    /// Per-severity KPI totals of every incident, drills left out, aggregated in SQL
+    /// (one grouped scan of the incidents, one of the postmortem events) so the cost
+    /// does not grow with what is returned. A response is missed as
+    /// [`crate::domain::missed_response`] says: acknowledged later than the severity's
+    /// target, or unacknowledged at `now` and past it; a severity absent from
+    /// `respond_within` never misses.
+    pub async fn severity_totals(
+        &self,
+        respond_within: &[(Severity, TimeDelta)],
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<Severity, SeverityTotals>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut query =
+            sqlx::query(sqlx::AssertSqlSafe(totals_sql(respond_within.len()))).bind(millis(now));
+        for bound in DURATION_BUCKETS {
+            query = query.bind(bound * 1000);
+        }
+        for (severity, target) in respond_within {
+            query = query
+                .bind(severity.as_str().to_string())
+                .bind(target.num_milliseconds());
+        }
+        let mut totals = BTreeMap::new();
+        for row in query.fetch_all(&mut *conn).await? {
+            let count = |column: &str| -> Result<u64, StoreError> {
+                narrow(column, row.try_get::<i64, _>(column)?)
+            };
+            let histogram = |prefix: &str| -> Result<DurationHistogram, StoreError> {
+                let mut cumulative = [0; DURATION_BUCKETS.len()];
+                for (i, bucket) in cumulative.iter_mut().enumerate() {
+                    *bucket = count(&format!("{prefix}_le{i}"))?;
+                }
+                Ok(DurationHistogram {
+                    cumulative,
+                    count: count(&format!("{prefix}_count"))?,
+                    sum_millis: row.try_get(format!("{prefix}_sum").as_str())?,
+                })
+            };
+            let [acknowledge, mitigate, resolve] = MILESTONES.map(|(prefix, _)| histogram(prefix));
+            totals.insert(
+                Severity::new(row.try_get::<String, _>("severity")?),
+                SeverityTotals {
+                    incidents: count("incidents")?,
+                    response_missed: count("missed")?,
+                    postmortems: 0,
+                    acknowledge: acknowledge?,
+                    mitigate: mitigate?,
+                    resolve: resolve?,
+                },
+            );
+        }
+        let posted = sqlx::query(
+            "SELECT i.severity, CAST(COUNT(DISTINCT e.incident_id) AS BIGINT) AS posted \
+             FROM timeline_events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.kind = $1 AND i.drill = 0 GROUP BY i.severity",
+        )
+        .bind(EventKind::PostmortemPosted.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in posted {
+            let severity = Severity::new(row.try_get::<String, _>("severity")?);
+            let posted: u64 = narrow("postmortems", row.try_get("posted")?)?;
+            totals.entry(severity).or_default().postmortems = posted;
+        }
+        Ok(totals)
+    }
 }
 
-/// The grouped scan behind [`severity_totals`]. `$1` is now, `$2…$10` the bucket
+impl Tx {
+    /// Like [`Store::incident_record`], seeing what this transaction wrote.
+    pub async fn incident_record(
+        &mut self,
+        id: &IncidentId,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        record(&mut self.tx, id).await
+    }
+}
+
+/// The grouped scan behind [`Store::severity_totals`]. `$1` is now, `$2…$10` the bucket
 /// bounds in milliseconds, then a (severity, target in milliseconds) pair per
 /// severity with a target. Only placeholders vary, never values.
 fn totals_sql(targets: usize) -> String {
@@ -244,7 +265,7 @@ fn totals_sql(targets: usize) -> String {
 /// An incident with everything recorded about it, or `None` if there is no such
 /// incident. The API's draft and the one posted in the war room both come from
 /// here, so they are made from the same rows.
-pub(super) async fn record(
+async fn record(
     conn: &mut AnyConnection,
     id: &IncidentId,
 ) -> Result<Option<IncidentRecord>, StoreError> {

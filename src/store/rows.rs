@@ -5,6 +5,7 @@
 //! Must not: run queries.
 
 use super::StoreError;
+use crate::domain::UserId;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -33,6 +34,14 @@ pub(super) fn get_opt_time(
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     let ms: Option<i64> = row.try_get(column)?;
     ms.map(|ms| time(column, ms)).transpose()
+}
+
+pub(super) fn get_user(row: &AnyRow, column: &str) -> Result<UserId, StoreError> {
+    Ok(UserId::new(row.try_get::<String, _>(column)?))
+}
+
+pub(super) fn get_opt_user(row: &AnyRow, column: &str) -> Result<Option<UserId>, StoreError> {
+    Ok(row.try_get::<Option<String>, _>(column)?.map(UserId::new))
 }
 
 /// A column holding a name that parses back into a domain type.

@@ -8,8 +8,8 @@
 //! rows and the open incidents) or what counts as public (the engine writes only
 //! what it published).
 
-use super::StoreError;
 use super::rows::{get_flag, get_parsed, get_time, millis};
+use super::{Store, StoreError, Tx};
 use crate::domain::{
     ComponentSetting, ComponentState, Incident, IncidentId, SettingIncident, StatusUpdate,
 };
@@ -17,45 +17,139 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::BTreeMap;
 
-pub(super) async fn insert_update(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-    update: &StatusUpdate,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO status_updates (incident_id, at, status, text) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(incident.as_str())
-    .bind(millis(update.at))
-    .bind(update.status.as_str())
-    .bind(&update.text)
-    .execute(conn)
-    .await?;
-    Ok(())
+impl Store {
+    /// An incident's public status updates, oldest first.
+    pub async fn status_updates(&self, id: &IncidentId) -> Result<Vec<StatusUpdate>, StoreError> {
+        updates_of(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// What the public status page lists: every open incident and those resolved at
+    /// or after `resolved_since`, newest first, at most `limit`, each with its
+    /// status updates (oldest first). Never a drill. Both reads share one connection
+    /// but not one snapshot: an update committed in between may show on an incident
+    /// listed in its earlier state, which the next page load corrects.
+    pub async fn public_incidents(
+        &self,
+        resolved_since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(Incident, Vec<StatusUpdate>)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(incidents_with_roles!(
+            "i.id IN (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
+             ORDER BY declared_at DESC, id DESC LIMIT $2)",
+            ""
+        ))
+        .bind(millis(resolved_since))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+        let incidents = super::incidents::from_rows(&rows)?;
+        // The updates of exactly the incidents above, by the same condition.
+        let rows = sqlx::query(
+            "SELECT incident_id, at, status, text FROM status_updates WHERE incident_id IN \
+             (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
+             ORDER BY declared_at DESC, id DESC LIMIT $2) ORDER BY at, id",
+        )
+        .bind(millis(resolved_since))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut updates: BTreeMap<IncidentId, Vec<StatusUpdate>> = BTreeMap::new();
+        for row in &rows {
+            let id: IncidentId = get_parsed(row, "incident_id")?;
+            updates.entry(id).or_default().push(update(row)?);
+        }
+        Ok(incidents
+            .into_iter()
+            .map(|incident| {
+                let own = updates.remove(&incident.id).unwrap_or_default();
+                (incident, own)
+            })
+            .collect())
+    }
+
+    /// One incident as the public may see it, with its status updates; `None` for
+    /// an unknown id and for a drill alike.
+    pub async fn public_incident(
+        &self,
+        id: &IncidentId,
+    ) -> Result<Option<(Incident, Vec<StatusUpdate>)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(incidents_with_roles!("i.id = $1 AND i.drill = 0", ""))
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+        let Some(incident) = super::incidents::from_rows(&rows)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let updates = updates_of(&mut conn, id).await?;
+        Ok(Some((incident, updates)))
+    }
+
+    /// Component states set explicitly, by component name.
+    pub async fn component_settings(&self) -> Result<Vec<ComponentSetting>, StoreError> {
+        component_settings(&mut *self.pool.acquire().await?).await
+    }
 }
 
-pub(super) async fn set_component_state(
-    conn: &mut AnyConnection,
-    component: &str,
-    state: ComponentState,
-    incident: Option<&IncidentId>,
-    set_by: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO component_states (component, state, incident_id, set_by, set_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (component) DO UPDATE SET state = excluded.state, incident_id = excluded.incident_id, \
-         set_by = excluded.set_by, set_at = excluded.set_at",
-    )
-    .bind(component)
-    .bind(state.as_str())
-    .bind(incident.map(IncidentId::as_str))
-    .bind(set_by)
-    .bind(millis(now))
-    .execute(conn)
-    .await?;
-    Ok(())
+impl Tx {
+    /// Publishes a status update of an incident (the status page and feed show it).
+    pub async fn record_status_update(
+        &mut self,
+        incident: &IncidentId,
+        update: &StatusUpdate,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO status_updates (incident_id, at, status, text) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(incident.as_str())
+        .bind(millis(update.at))
+        .bind(update.status.as_str())
+        .bind(&update.text)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a status-page component's state explicitly, replacing what was set
+    /// before. With an incident, the state holds while that incident is open.
+    pub async fn set_component_state(
+        &mut self,
+        component: &str,
+        state: ComponentState,
+        incident: Option<&IncidentId>,
+        set_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO component_states (component, state, incident_id, set_by, set_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (component) DO UPDATE SET state = excluded.state, incident_id = excluded.incident_id, \
+             set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(component)
+        .bind(state.as_str())
+        .bind(incident.map(IncidentId::as_str))
+        .bind(set_by)
+        .bind(millis(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The incident's public status updates, oldest first.
+    pub async fn status_updates(
+        &mut self,
+        incident: &IncidentId,
+    ) -> Result<Vec<StatusUpdate>, StoreError> {
+        updates_of(&mut self.tx, incident).await
+    }
+
+    /// Component states set explicitly, by component name.
+    pub async fn component_settings(&mut self) -> Result<Vec<ComponentSetting>, StoreError> {
+        component_settings(&mut self.tx).await
+    }
 }
 
 /// One incident's updates, oldest first (drills included: this is for the API).
@@ -72,62 +166,8 @@ pub(super) async fn updates_of(
     rows.iter().map(update).collect()
 }
 
-/// The incidents the public page shows: every open one, and those resolved at or
-/// after `resolved_since`; never drills. Newest first, at most `limit`.
-pub(super) async fn public_incidents(
-    conn: &mut AnyConnection,
-    resolved_since: DateTime<Utc>,
-    limit: u32,
-) -> Result<Vec<Incident>, StoreError> {
-    let rows = sqlx::query(incidents_with_roles!(
-        "i.id IN (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
-         ORDER BY declared_at DESC, id DESC LIMIT $2)",
-        ""
-    ))
-    .bind(millis(resolved_since))
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
-    super::incidents::from_rows(&rows)
-}
-
-/// The updates of exactly the incidents [`public_incidents`] returns for the same
-/// arguments, oldest first.
-pub(super) async fn public_updates(
-    conn: &mut AnyConnection,
-    resolved_since: DateTime<Utc>,
-    limit: u32,
-) -> Result<Vec<(IncidentId, StatusUpdate)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT incident_id, at, status, text FROM status_updates WHERE incident_id IN \
-         (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
-         ORDER BY declared_at DESC, id DESC LIMIT $2) ORDER BY at, id",
-    )
-    .bind(millis(resolved_since))
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| Ok((get_parsed(row, "incident_id")?, update(row)?)))
-        .collect()
-}
-
-/// A public incident by id: `None` for an unknown id and for a drill alike.
-pub(super) async fn public_incident(
-    conn: &mut AnyConnection,
-    id: &IncidentId,
-) -> Result<Option<Incident>, StoreError> {
-    let rows = sqlx::query(incidents_with_roles!("i.id = $1 AND i.drill = 0", ""))
-        .bind(id.as_str())
-        .fetch_all(conn)
-        .await?;
-    Ok(super::incidents::from_rows(&rows)?.into_iter().next())
-}
-
 /// Every explicitly set component state, with where its incident stands now.
-pub(super) async fn component_settings(
-    conn: &mut AnyConnection,
-) -> Result<Vec<ComponentSetting>, StoreError> {
+async fn component_settings(conn: &mut AnyConnection) -> Result<Vec<ComponentSetting>, StoreError> {
     let rows = sqlx::query(
         "SELECT c.component, c.state, c.incident_id, c.set_by, c.set_at, i.status, i.drill \
          FROM component_states c LEFT JOIN incidents i ON i.id = c.incident_id ORDER BY c.component",

@@ -16,10 +16,11 @@ use super::{run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
 use crate::outbox::{
-    ChatPlatform, DeliveryError, Destination, MessageRef, Operation, PageEvent, Pager,
+    ChatPlatform, Delivered, DeliveryError, Destination, MessageRef, Operation, OutboxEntry,
+    PageEvent, Pager,
 };
 use crate::render::{Block, Inline, Message};
-use crate::store::{Delivered, OutboxEntry, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::telemetry::{self, DeliveryResult};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;

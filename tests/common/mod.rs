@@ -7,6 +7,7 @@
 pub mod app;
 pub mod harness;
 pub mod pagerduty;
+pub mod store_reads;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Connection;

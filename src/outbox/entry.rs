@@ -1,0 +1,35 @@
+//! A queued operation as it is read back from the store, and what delivering it produced.
+//!
+//! Owns: [`OutboxEntry`] and [`Delivered`], the values the store hands to the
+//! dispatcher and takes back from it. Must not: read or write rows (the store does).
+
+use super::{MessageRef, Operation};
+use crate::domain::{IncidentId, Platform};
+use chrono::{DateTime, Utc};
+
+/// A queued operation as the dispatcher sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub incident: Option<IncidentId>,
+    pub platform: Platform,
+    pub operation: Operation,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// What a delivery produced that later operations need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    Nothing,
+    /// `create room` made this room: it becomes the incident's room.
+    Room(String),
+    /// A post under a handle: later edits and pins find it.
+    Message {
+        handle: String,
+        posted: MessageRef,
+    },
+}

@@ -42,6 +42,7 @@ mod words;
 
 pub use button::{ButtonAction, ButtonError, from_button};
 pub use error::{ErrorKind, ParseError};
+pub use suggest::nearest;
 pub use words::decode_slack_text;
 
 use crate::domain::{IncidentId, Role, Severity, Status, Title, UserId, UserText};

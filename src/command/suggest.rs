@@ -6,10 +6,7 @@
 /// (`stauts` → `status` is one). Ties go to the candidate of the same length, then
 /// to one with the same first letter; a tie left after that (`sev9` among `sev1` …
 /// `sev4`) suggests nothing rather than guessing.
-pub(super) fn nearest<'c>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
+pub fn nearest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let word: Vec<char> = word.to_lowercase().chars().collect();
     let allowed = match word.len() {
         0 => return None,

@@ -16,7 +16,8 @@ use super::raw::{
     RawBot, RawDiscord, RawEscalation, RawPerson, RawService, RawSeverity, RawSlack, RawStatusPage,
 };
 use super::template::{Braces, placeholders};
-use crate::domain::{Role, Severity, Status, UserId};
+use crate::command::nearest;
+use crate::domain::{Role, Severity, Status, UserId, is_snowflake};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -737,10 +738,6 @@ fn is_http_url(url: &str) -> bool {
     })
 }
 
-fn is_snowflake(id: &str) -> bool {
-    (1..=20).contains(&id.len()) && id.chars().all(|c| c.is_ascii_digit())
-}
-
 /// `unknown person `alcie` (did you mean `alice`?)`, or the known names when there are few.
 fn unknown<'a>(what: &str, word: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
     let hint = suggestion(word, known.clone());
@@ -755,36 +752,12 @@ fn unknown<'a>(what: &str, word: &str, known: impl Iterator<Item = &'a str> + Cl
     }
 }
 
-/// ` (did you mean `x`?)` for the closest name within two edits, or nothing.
+/// ` (did you mean `x`?)` for the name a mistyped word most likely meant, by the
+/// same rule the command parser suggests with, or nothing.
 fn suggestion<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> String {
-    known
-        .map(|k| {
-            (
-                edit_distance(&word.to_ascii_lowercase(), &k.to_ascii_lowercase()),
-                k,
-            )
-        })
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+    nearest(word, known)
+        .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 /// serde's wording in config terms; an unknown key gets a did-you-mean when

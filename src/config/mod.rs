@@ -128,6 +128,7 @@ impl Config {
         match platform {
             Platform::Slack => person.slack.clone(),
             Platform::Discord => person.discord.clone(),
+            #[cfg(any(test, feature = "testing"))]
             Platform::Testing => Some(UserId::new(person.key.clone())),
         }
     }
@@ -139,6 +140,7 @@ impl Config {
             .find(|p| match platform {
                 Platform::Slack => p.slack.as_ref() == Some(id),
                 Platform::Discord => p.discord.as_ref() == Some(id),
+                #[cfg(any(test, feature = "testing"))]
                 Platform::Testing => p.key == id.as_str(),
             })
             .map(|p| p.key.as_str())

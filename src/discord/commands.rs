@@ -466,7 +466,7 @@ fn params(text: &str) -> Result<Params, OptionError> {
 }
 
 fn clip(text: &str, max: usize) -> String {
-    crate::render::discord::truncate(text, max)
+    super::embeds::truncate(text, max)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! Must not: decide anything about incidents (the engine does).
 
 use super::commands::{self, COMMAND_NAME};
+use super::embeds::{self as markup, DiscordMessage, parse_custom_id};
 use super::rest::Rest;
 use super::wire::{self, Interaction};
 use crate::command;
@@ -19,7 +20,6 @@ use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Context, Engine, Reply, Visibility};
 use crate::render::Message;
-use crate::render::discord::{self as markup, DiscordMessage, parse_custom_id};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! Discord: slash commands, buttons and pins in; threads, embeds and pins out.
 //!
 //! Owns: translating Discord interactions and gateway events into [`Command`]s
-//! (and captured messages) for the engine, and delivering the outbox's operations
-//! through Discord's REST API. Every REST call goes to `DISCORD_API_URL`, and the
+//! (and captured messages) for the engine, delivering the outbox's operations
+//! through Discord's REST API, and Discord's markup: a
+//! [`Message`](crate::render::Message) as content, embeds and buttons. Every REST call goes to `DISCORD_API_URL`, and the
 //! gateway is found through it, so the whole adapter can be pointed at another server.
 //! Must not: hold incident logic or SQL; the engine decides and the store keeps.
 //!
@@ -11,12 +12,14 @@
 //! - [`interactions`]: answering within Discord's 3 s, shared by both ways in:
 //!   [`gateway`] (default) and [`http`] (`POST /discord/interactions`, verified by [`verify`]);
 //! - [`platform`]: the outbox's [`ChatPlatform`] (war rooms are threads);
+//! - [`embeds`]: messages as content, embeds and buttons, within Discord's limits;
 //! - [`capture`]: 📌 and pins onto the timeline; [`invite`]: the OAuth2 URL.
 //!
 //! [`Command`]: crate::command::Command
 
 pub mod capture;
 pub mod commands;
+pub mod embeds;
 pub mod gateway;
 pub mod http;
 pub mod interactions;

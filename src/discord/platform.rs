@@ -4,16 +4,18 @@
 //! Owns: mapping [`ChatPlatform`] calls onto Discord's endpoints and its errors onto
 //! [`DeliveryError`]. Must not: decide what to post, or retry (the dispatcher does).
 
+use super::embeds::{self as markup, truncate};
 use super::rest::{Rest, RestError, text_field};
 use crate::config::Config;
-use crate::domain::{Platform, UserId};
+use crate::domain::{Platform, UserId, is_snowflake};
 use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::Message;
-use crate::render::discord::{self as markup, ATTACHMENT_MAX, is_snowflake, truncate};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Discord's limit on one attachment.
+const ATTACHMENT_MAX: usize = Platform::Discord.file_limit();
 /// Thread names are at most 100 characters.
 pub const THREAD_NAME_MAX: usize = 100;
 /// A week of quiet before the thread leaves the channel list (the longest Discord allows).

@@ -6,8 +6,8 @@
 //! so the outbox (which keeps per-incident order) decides when to try again.
 //! Must not: retry by itself, or log tokens or message bodies.
 
+use super::embeds::DiscordMessage;
 use crate::config::Secret;
-use crate::render::discord::DiscordMessage;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::Duration;

@@ -28,7 +28,7 @@ pub use followup::FollowUp;
 pub use incident::Incident;
 pub use incident_id::{IncidentId, InvalidIncidentId};
 pub use page::{Page, PageState, UnknownPageState};
-pub use platform::{Platform, UnknownPlatform, UserId};
+pub use platform::{Platform, UnknownPlatform, UserId, is_snowflake};
 pub use record::IncidentRecord;
 pub use role::{Role, UnknownRole};
 pub use runbook_run::{RunbookRun, RunbookStatus, UnknownRunbookStatus};

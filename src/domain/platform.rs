@@ -8,7 +8,8 @@ use std::str::FromStr;
 pub enum Platform {
     Slack,
     Discord,
-    /// The in-process platform used by tests and `warroom bench`.
+    /// The in-process platform of the tests and benches; release builds have no such platform.
+    #[cfg(any(test, feature = "testing"))]
     Testing,
 }
 
@@ -21,7 +22,19 @@ impl Platform {
         match self {
             Platform::Slack => "slack",
             Platform::Discord => "discord",
+            #[cfg(any(test, feature = "testing"))]
             Platform::Testing => "testing",
+        }
+    }
+
+    /// The largest file the platform takes, in bytes: Slack's 1 GB upload, and
+    /// Discord's 10 MiB attachment on a server without a boost.
+    pub const fn file_limit(self) -> usize {
+        match self {
+            Platform::Slack => 1_000_000_000,
+            Platform::Discord => 10 * 1024 * 1024,
+            #[cfg(any(test, feature = "testing"))]
+            Platform::Testing => usize::MAX,
         }
     }
 }
@@ -33,6 +46,7 @@ impl FromStr for Platform {
         match s {
             "slack" => Ok(Platform::Slack),
             "discord" => Ok(Platform::Discord),
+            #[cfg(any(test, feature = "testing"))]
             "testing" => Ok(Platform::Testing),
             other => Err(UnknownPlatform(other.to_string())),
         }
@@ -64,4 +78,9 @@ impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether `id` has the form of a Discord id: a decimal snowflake of at most 20 digits.
+pub fn is_snowflake(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }

@@ -35,7 +35,7 @@ pub(super) async fn post(
     let content = render::postmortem_within(
         &PostmortemRecord::of(&record),
         config,
-        render::file_limit(incident.platform),
+        incident.platform.file_limit(),
     );
     let upload = Operation::Upload {
         to: Destination::Room,

@@ -14,6 +14,7 @@
 
 mod entry;
 mod pager;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use entry::{Delivered, OutboxEntry};
@@ -120,7 +121,7 @@ pub enum DeliveryError {
 }
 
 /// A chat platform as the outbox sees it. The Slack and Discord adapters implement
-/// this; so does [`testing::TestingPlatform`].
+/// this; so does the in-process `testing::TestingPlatform` of the tests and benches.
 #[async_trait::async_trait]
 pub trait ChatPlatform: Send + Sync + 'static {
     fn platform(&self) -> Platform;

@@ -3,7 +3,9 @@
 //! Owns: the platform-neutral [`Message`] (blocks of inline pieces, fields and
 //! buttons) and the layouts the bot posts (summary, announcement, …).
 //! Must not: decide what to say (the engine does) or speak a platform's format
-//! (the Slack and Discord adapters turn a `Message` into blocks or embeds).
+//! (`slack::blocks` and `discord::embeds` turn a `Message` into blocks or embeds;
+//! the plain text, the aligned table lines and the fenced table here are what
+//! both share).
 //!
 //! User-written words only ever travel as [`Inline::Text`], which every renderer
 //! escapes; mentions travel as [`Inline::Mention`], so the only people a message can
@@ -11,11 +13,9 @@
 
 mod cadence;
 mod checklist;
-pub mod discord;
 mod layouts;
 mod postmortem;
 mod runbook;
-pub mod slack;
 mod stats;
 
 pub use cadence::{
@@ -28,17 +28,8 @@ pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted, postmortem
 pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runbook_steps};
 pub use stats::stats;
 
-use crate::domain::{Platform, UserId};
+use crate::domain::UserId;
 use serde::{Deserialize, Serialize};
-
-/// The largest file a platform takes, in bytes.
-pub fn file_limit(platform: Platform) -> usize {
-    match platform {
-        Platform::Slack => slack::FILE_MAX,
-        Platform::Discord => discord::ATTACHMENT_MAX,
-        Platform::Testing => usize::MAX,
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

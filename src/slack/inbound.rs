@@ -7,10 +7,10 @@
 //! signatures (the HTTP layer does, before a payload gets here).
 
 use super::api::WebApi;
+use super::blocks::render;
 use crate::command::{self, from_button};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Capture, CapturedMessage, Context, Engine, Reply, Visibility};
-use crate::render::slack::render;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};

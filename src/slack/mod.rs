@@ -2,7 +2,8 @@
 //!
 //! Owns: translating Slack requests (slash commands, button clicks, events, over
 //! HTTP or Socket Mode) into [`Command`](crate::command::Command)s and engine
-//! calls, and delivering the outbox's operations through the Slack Web API.
+//! calls, delivering the outbox's operations through the Slack Web API, and
+//! Slack's markup: a [`Message`](crate::render::Message) as Block Kit.
 //! Must not: hold incident logic (the engine decides) or SQL (the store has it).
 //!
 //! Built on `reqwest` and `tokio-tungstenite` against Slack's documented JSON
@@ -15,9 +16,11 @@
 //! - [`verify`]: request signatures; [`http`]: the endpoints; [`socket`]: Socket Mode;
 //! - [`inbound`]: payloads into engine calls, shared by both transports;
 //! - [`platform`]: the outbox's [`ChatPlatform`]; [`api`]: the Web API client;
+//! - [`blocks`]: messages as Block Kit, within Slack's limits;
 //! - [`manifest`]: the app manifest.
 
 pub mod api;
+pub mod blocks;
 pub mod http;
 pub mod inbound;
 pub mod manifest;

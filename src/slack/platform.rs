@@ -3,16 +3,18 @@
 //!
 //! Owns: Slack's channel-name rules and what "the same room again" means on
 //! Slack (at-least-once delivery may create a room twice). Must not: decide what
-//! to post; the engine queued it and [`crate::render::slack`] shapes it.
+//! to post; the engine queued it and [`super::blocks`] shapes it.
 
 use super::api::{ApiError, WebApi, string_at};
+use super::blocks::{escape, fallback_text, render};
 use crate::domain::{Platform, UserId};
 use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::Message;
-use crate::render::slack::{FILE_MAX, escape, fallback_text, render};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Slack's limit on one uploaded file.
+const FILE_MAX: usize = Platform::Slack.file_limit();
 /// Slack's limit on channel names.
 pub const CHANNEL_NAME_MAX: usize = 80;
 /// Slack's limit on a channel's topic and purpose.

@@ -9,7 +9,7 @@
 //! user typed can form `<!channel>`, `<!here>`, `<@U…>` or a link; the only
 //! mentions in the output are the [`Inline::Mention`]s the engine put there.
 
-use super::{Block, Button, Field, Inline, Message};
+use crate::render::{Block, Button, Field, Inline, Message, table_code_block, table_lines};
 use serde_json::{Value, json};
 
 /// Slack's limit on a section's text and on the fallback `text` we send.
@@ -28,8 +28,6 @@ const BUTTON_VALUE_MAX: usize = 2000;
 const BUTTONS_PER_BLOCK: usize = 25;
 /// Slack's limit on the blocks of one message.
 pub const BLOCKS_MAX: usize = 50;
-/// Slack's limit on one uploaded file: 1 GB.
-pub const FILE_MAX: usize = 1_000_000_000;
 
 /// The Block Kit rendering of a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +53,7 @@ pub fn render(message: &Message) -> SlackMessage {
             Block::Heading(inlines) => blocks.push(heading(inlines)),
             Block::Fields(fields) => blocks.extend(field_sections(fields)),
             Block::Buttons(buttons) => blocks.extend(actions(buttons)),
-            Block::Table { header, rows } => blocks.push(section(super::table_code_block(
+            Block::Table { header, rows } => blocks.push(section(table_code_block(
                 header,
                 rows,
                 SECTION_TEXT_MAX,
@@ -95,7 +93,7 @@ pub fn fallback_text(message: &Message) -> String {
                 }
             }
             Block::Table { header, rows } => {
-                lines.extend(super::table_lines(header, rows).iter().map(|l| escape(l)))
+                lines.extend(table_lines(header, rows).iter().map(|l| escape(l)))
             }
             Block::Buttons(_) => {}
         }

@@ -7,11 +7,13 @@
 //! and parses nothing from the text, so `@everyone`, `@here` and role mentions in
 //! user text never ping. Text past a limit is cut and the whole message attached
 //! as a file, so nothing is lost.
-//! Must not: decide what to say, or send anything (the Discord adapter does).
+//! Must not: decide what to say, or send anything ([`super::platform`] and
+//! [`super::interactions`] do).
 
-use super::{Block, Button, Field, Inline, Message};
 use crate::command::SeverityWords;
 use crate::config::Config;
+use crate::domain::is_snowflake;
+use crate::render::{Block, Button, Field, Inline, Message, table_code_block};
 use serde_json::{Value, json};
 
 pub const CONTENT_MAX: usize = 2000;
@@ -21,8 +23,6 @@ pub const EMBED_DESCRIPTION_MAX: usize = 4096;
 pub const EMBED_FIELDS_MAX: usize = 25;
 pub const FIELD_NAME_MAX: usize = 256;
 pub const FIELD_VALUE_MAX: usize = 1024;
-/// Discord's limit on one attachment where the server has no boost: 10 MiB.
-pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
 /// Buttons per action row, and action rows per message.
 const ROW_BUTTONS_MAX: usize = 5;
 const ROWS_MAX: usize = 5;
@@ -226,7 +226,7 @@ fn content_text(message: &Message) -> String {
 /// A table as a code block: Discord shows its text as is (no markdown, no
 /// mentions), so cells need no escaping beyond keeping the fence closed.
 fn table(header: &[String], rows: &[Vec<String>]) -> String {
-    super::table_code_block(header, rows, TABLE_MAX, |line| {
+    table_code_block(header, rows, TABLE_MAX, |line| {
         line.chars()
             .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
             .collect()
@@ -320,11 +320,6 @@ fn url_safe(url: &str) -> String {
     url.chars()
         .filter(|c| !matches!(c, '<' | '>' | ')' | ' ') && !c.is_control())
         .collect()
-}
-
-/// Discord ids are decimal snowflakes.
-pub fn is_snowflake(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `text` within `max` characters; a cut ends in `…` and marks the message as cut.

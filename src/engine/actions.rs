@@ -12,7 +12,7 @@ use super::{Engine, EngineError, Reply, Stop, mention, refuse};
 use crate::actions::{self, Outcome, ParamError, RunResult};
 use crate::command::{ButtonAction, Params};
 use crate::config::ActionConfig;
-use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunStatus, UserId};
+use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunId, RunStatus, UserId};
 use crate::render::{Block, Button, Inline, Message};
 use crate::store::RunReport;
 use std::collections::BTreeMap;
@@ -111,10 +111,10 @@ pub(super) async fn run(
 pub(super) async fn approve(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
-    run: String,
+    run: RunId,
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
-    let (run, action) = find(session, &incident, &run).await?;
+    let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::approve(session, &incident, run, step).await;
     }
@@ -166,10 +166,10 @@ pub(super) async fn approve(
 pub(super) async fn cancel(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
-    run: String,
+    run: RunId,
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
-    let (run, action) = find(session, &incident, &run).await?;
+    let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::cancel(session, &incident, step).await;
     }
@@ -302,8 +302,8 @@ pub(super) fn approval_request(incident: &Incident, run: i64, line: Vec<Inline>)
         blocks: vec![
             Block::Paragraph(line),
             Block::Buttons(vec![
-                button(ButtonAction::Approve(run), "Approve"),
-                button(ButtonAction::Deny(run), "Deny"),
+                button(ButtonAction::Approve(RunId::new(run)), "Approve"),
+                button(ButtonAction::Deny(RunId::new(run)), "Deny"),
             ]),
         ],
     }
@@ -319,22 +319,17 @@ pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId)
             .any(|role| incident.holds(user, *role))
 }
 
-/// The run a command names (`7` or `#7`) and its action's config.
+/// The run a command names and its action's config.
 async fn find<'c>(
     session: &mut Session<'c>,
     incident: &Incident,
-    word: &str,
+    id: RunId,
 ) -> Result<(ActionRun, &'c ActionConfig), Stop> {
-    let not_found = || refuse(format!("There is no run {word} in {}.", incident.id));
-    let id: i64 = word
-        .trim_start_matches('#')
-        .parse()
-        .map_err(|_| not_found())?;
     let run = session
         .tx
-        .action_run(&incident.id, id)
+        .action_run(&incident.id, id.get())
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| refuse(format!("There is no run {id} in {}.", incident.id)))?;
     let action = session.config().action(&run.action).ok_or_else(|| {
         refuse(format!(
             "Run #{id}'s action `{}` is no longer configured.",

@@ -737,6 +737,14 @@ fn bad_and_tricky_input() {
             Fails(&["`$(reboot)` is not a valid run"]),
         ),
         (
+            "cancel seven",
+            Fails(&[
+                "`seven` is not a valid run (expected its number, e.g. 7 or #7).",
+                "Usage: `/incident cancel <run>`",
+            ]),
+        ),
+        ("approve ##7", Fails(&["`##7` is not a valid run"])),
+        (
             "note rehearsal --drill",
             Fails(&["`--drill` only applies to `/incident declare`."]),
         ),
@@ -893,6 +901,47 @@ fn every_help_example_parses() {
         }
         for usage in sub.usage {
             assert!(usage.starts_with("/incident "), "{usage}");
+        }
+    }
+}
+
+#[test]
+fn every_command_is_reachable_from_help_and_help_names_only_commands() {
+    let overview = help(None, &Severities).unwrap();
+    for sub in Subcommand::ALL {
+        let entry = sub.spec();
+        assert!(
+            Subcommand::typed().any(|typed| typed == entry.subcommand),
+            "{}'s help entry is not listed",
+            sub.name()
+        );
+        assert!(
+            overview.contains(&format!("`/incident {}", entry.name())),
+            "the overview does not show {}",
+            entry.name()
+        );
+        assert!(
+            help(Some(entry.name()), &Severities).is_ok(),
+            "{}",
+            sub.name()
+        );
+        let shown = entry
+            .examples
+            .iter()
+            .filter_map(|example| parsed(example).ok())
+            .any(|command| command.subcommand() == sub);
+        assert!(shown, "no example in help produces {}", sub.name());
+    }
+    for entry in specs() {
+        assert_eq!(Subcommand::named(entry.name()), Some(entry.subcommand));
+        for example in entry.examples {
+            let command = parsed(example).unwrap();
+            assert!(
+                std::ptr::eq(command.subcommand().spec(), entry),
+                "{example:?} under `{}` is a {} command",
+                entry.name(),
+                command.name()
+            );
         }
     }
 }

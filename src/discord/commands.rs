@@ -1,7 +1,7 @@
-//! The `/incident` application command: its definition (one subcommand per verb
-//! of the grammar, with typed options, severity choices from config and `run`
-//! autocomplete), and the mapping of a used command's options onto the same
-//! [`Command`] the text parser produces.
+//! The `/incident` application command: its definition (a subcommand for each
+//! entry of [`Subcommand::ALL`] it offers, with typed options, severity choices from
+//! config and `run` autocomplete), and the mapping of a used command's options onto
+//! the same [`Command`] the text parser produces.
 //!
 //! Owns: option names and types, and turning option values into domain values
 //! with the domain's own checks. Must not: parse `/incident` text (Discord sends
@@ -532,6 +532,23 @@ mod tests {
             to_command(&bad, &config),
             Err(OptionError::Invalid { what: "status", .. })
         ));
+        let approve = sub("approve", vec![option("run", STRING, json!(" #7 "))]);
+        assert_eq!(
+            to_command(&approve, &config),
+            Ok(Command::Approve(command::Approve {
+                incident: None,
+                run: RunId::new(7),
+            }))
+        );
+        let cancel = sub("cancel", vec![option("run", STRING, json!("seven"))]);
+        assert!(matches!(
+            to_command(&cancel, &config),
+            Err(OptionError::Invalid { what: "run", .. })
+        ));
+        assert_eq!(
+            to_command(&sub("snooze", vec![]), &config),
+            Err(OptionError::UnknownSubcommand)
+        );
         let done = sub("followup-done", vec![option("number", INTEGER, json!(3))]);
         assert_eq!(
             to_command(&done, &config),
@@ -540,6 +557,69 @@ mod tests {
                 number: 3
             }))
         );
+    }
+
+    #[test]
+    fn every_registered_subcommand_is_a_command_from_the_one_list() {
+        let definition = definition(&config());
+        let registered: Vec<&str> = definition[0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sub| sub["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            registered,
+            [
+                "declare",
+                "role",
+                "ack",
+                "status",
+                "update",
+                "severity",
+                "note",
+                "run",
+                "approve",
+                "cancel",
+                "actions",
+                "followup",
+                "followup-done",
+                "followups",
+                "resolve",
+                "postmortem",
+                "timeline",
+                "list",
+                "stats",
+                "help",
+            ],
+            "registered names are what Discord clients send back"
+        );
+        for name in &registered {
+            let sub = Subcommand::ALL
+                .into_iter()
+                .find(|sub| discord_name(*sub) == *name)
+                .unwrap_or_else(|| panic!("`{name}` is registered but names no command"));
+            let options = &definition[0]["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|registered| registered["name"] == *name)
+                .unwrap()["options"];
+            let names_incident = options
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|option| option["name"] == "incident");
+            assert_eq!(names_incident, sub.names_incident(), "{name}");
+        }
+        for sub in Subcommand::ALL {
+            assert_eq!(
+                registered.contains(&discord_name(sub).as_str()),
+                sub != Subcommand::Snooze,
+                "{}",
+                sub.name()
+            );
+        }
     }
 
     #[test]

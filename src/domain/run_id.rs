@@ -1,3 +1,5 @@
+//! How a user names an action run, read once where the name arrives.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use warroom::actions::{EnvLookup, Runner};
 use warroom::clock::Clock;
 use warroom::command::{self, ButtonAction};
-use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
+use warroom::domain::{EventKind, IncidentId, RunId, RunStatus, UserId};
 use warroom::workers::{ActionWorker, ActionWorkerSettings};
 
 /// The value of the one secret the actions' environment holds.
@@ -212,7 +212,7 @@ async fn an_approval_is_needed_given_by_the_commander_and_counted_once() {
         );
 
         let reply = h
-            .click("UBOB", ButtonAction::Approve(1), &id, "click-1")
+            .click("UBOB", ButtonAction::Approve(RunId::new(1)), &id, "click-1")
             .await;
         assert!(
             reply.text().starts_with("Only the incident commander"),
@@ -222,15 +222,30 @@ async fn an_approval_is_needed_given_by_the_commander_and_counted_once() {
         assert_eq!(h.work().await, 0, "{}", db.name);
 
         let reply = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
+            .click(
+                "UALICE",
+                ButtonAction::Approve(RunId::new(1)),
+                &id,
+                "click-2",
+            )
             .await;
         assert_eq!(reply.text(), "Run #1 approved.");
         let replayed = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
+            .click(
+                "UALICE",
+                ButtonAction::Approve(RunId::new(1)),
+                &id,
+                "click-2",
+            )
             .await;
         assert_eq!(replayed.text(), "Run #1 approved.");
         let double = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "click-3")
+            .click(
+                "UALICE",
+                ButtonAction::Approve(RunId::new(1)),
+                &id,
+                "click-3",
+            )
             .await;
         assert!(
             double.text().contains("not waiting for approval"),
@@ -254,7 +269,7 @@ async fn deny_and_cancel_stop_a_run_before_it_starts() {
         h.run("UBOB", &room, "run failover").await;
         h.run("UBOB", &room, "run restart target=api").await;
         let reply = h
-            .click("UALICE", ButtonAction::Deny(1), &id, "deny-1")
+            .click("UALICE", ButtonAction::Deny(RunId::new(1)), &id, "deny-1")
             .await;
         assert_eq!(reply.text(), "Run #1 cancelled.");
         let reply = h.run("UCAROL", &room, "cancel 2").await;
@@ -271,7 +286,7 @@ async fn deny_and_cancel_stop_a_run_before_it_starts() {
             vec![RunStatus::Cancelled, RunStatus::Cancelled]
         );
         let reply = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "late")
+            .click("UALICE", ButtonAction::Approve(RunId::new(1)), &id, "late")
             .await;
         assert!(
             reply.text().contains("not waiting for approval"),
@@ -463,8 +478,13 @@ async fn the_api_shows_the_runs_of_an_incident() {
         let h = harness(&db).await;
         let (id, room) = h.declare(DECLARE).await;
         h.run("UBOB", &room, "run failover").await;
-        h.click("UALICE", ButtonAction::Approve(1), &id, "approve")
-            .await;
+        h.click(
+            "UALICE",
+            ButtonAction::Approve(RunId::new(1)),
+            &id,
+            "approve",
+        )
+        .await;
         h.work().await;
         let (base, _served) = serve(h.web_state(Some(API_TOKEN))).await;
         let detail = api_incident(&base, &id).await;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use warroom::command::ButtonAction;
 use warroom::config::{ComponentState, PagerDutySettings, Secret};
-use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
+use warroom::domain::{EventKind, IncidentId, RunId, RunStatus, UserId};
 use warroom::engine::Reply;
 use warroom::outbox::{Pager, PagerDuty};
 
@@ -230,7 +230,9 @@ async fn a_page_action_waits_for_approval_and_a_denied_one_pages_nobody() {
         );
         assert_eq!(h.work().await, 0, "{}: nothing before approval", db.name);
         assert!(fake.received().is_empty());
-        let reply = h.press("UALICE", ButtonAction::Approve(1), &id).await;
+        let reply = h
+            .press("UALICE", ButtonAction::Approve(RunId::new(1)), &id)
+            .await;
         assert_eq!(reply.text(), "Run #1 approved.");
         assert_eq!(h.work().await, 1, "{}", db.name);
         let received = fake.received();
@@ -238,7 +240,9 @@ async fn a_page_action_waits_for_approval_and_a_denied_one_pages_nobody() {
         assert_eq!(received[0]["dedup_key"], format!("{id}/run-1/erin"));
 
         h.run("UBOB", &room, "run page-erin").await;
-        let reply = h.press("UALICE", ButtonAction::Deny(2), &id).await;
+        let reply = h
+            .press("UALICE", ButtonAction::Deny(RunId::new(2)), &id)
+            .await;
         assert_eq!(reply.text(), "Run #2 cancelled.");
         assert_eq!(h.work().await, 0, "{}", db.name);
         assert_eq!(
@@ -317,7 +321,8 @@ async fn a_status_action_sets_the_component_once_approved_and_posts_it() {
             db.name
         );
 
-        h.press("UALICE", ButtonAction::Approve(1), &id).await;
+        h.press("UALICE", ButtonAction::Approve(RunId::new(1)), &id)
+            .await;
         assert_eq!(h.work().await, 1, "{}", db.name);
         let page = status_page(&web).await;
         assert!(
@@ -465,7 +470,9 @@ async fn an_approve_after_the_deadline_is_refused_and_runs_nothing() {
         h.clock.advance(Duration::from_secs(30 * 60));
 
         // Past the deadline, before any worker noticed: still refused.
-        let reply = h.press("UALICE", ButtonAction::Approve(1), &id).await;
+        let reply = h
+            .press("UALICE", ButtonAction::Approve(RunId::new(1)), &id)
+            .await;
         assert_eq!(
             reply.text(),
             "Run #1 is not waiting for approval (it is cancelled: approval expired after 30m).",

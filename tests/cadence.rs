@@ -577,10 +577,10 @@ async fn the_snooze_button_moves_the_reminder_and_an_update_restarts_the_clock()
             .handle(
                 "UDAVE",
                 &room,
-                Command::Snooze {
+                Command::Snooze(command::Snooze {
                     incident: Some(id.clone()),
                     minutes: 30,
-                },
+                }),
                 None,
             )
             .await;

@@ -195,9 +195,9 @@ async fn the_draft_postmortem_button_posts_the_draft_once() {
             .expect("the button is one warroom knows");
         assert_eq!(
             click,
-            Command::Postmortem {
+            Command::Postmortem(command::Postmortem {
                 incident: Some(id.clone())
-            }
+            })
         );
         let posted_before = h.platform.texts_in(&room).len();
         let first = h

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use warroom::clock::{Clock, TokioClock};
 use warroom::command::ButtonAction;
-use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
+use warroom::domain::{EventKind, IncidentId, RunId, RunStatus, UserId};
 
 fn config() -> String {
     let dir = FIXTURES;
@@ -353,7 +353,7 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
         );
 
         let reply = h
-            .click("UBOB", ButtonAction::Approve(1), &id, "click-1")
+            .click("UBOB", ButtonAction::Approve(RunId::new(1)), &id, "click-1")
             .await;
         assert!(
             reply.text().starts_with("Only the incident commander"),
@@ -363,14 +363,24 @@ async fn a_runbook_needing_approval_waits_for_the_commander_and_starts_once() {
         assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
 
         let reply = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "click-2")
+            .click(
+                "UALICE",
+                ButtonAction::Approve(RunId::new(1)),
+                &id,
+                "click-2",
+            )
             .await;
         assert_eq!(
             reply.text(),
             "Runbook `guarded` approved; run #1 is queued."
         );
         let double = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "click-3")
+            .click(
+                "UALICE",
+                ButtonAction::Approve(RunId::new(1)),
+                &id,
+                "click-3",
+            )
             .await;
         assert!(
             double.text().contains("not waiting for approval"),
@@ -411,7 +421,7 @@ async fn a_denied_runbook_ends_and_no_step_runs() {
         h.run("UBOB", &room, &format!("run guarded log={}", log.display()))
             .await;
         let reply = h
-            .click("UALICE", ButtonAction::Deny(1), &id, "deny-1")
+            .click("UALICE", ButtonAction::Deny(RunId::new(1)), &id, "deny-1")
             .await;
         assert_eq!(reply.text(), "Runbook `guarded` cancelled.");
         assert_eq!(h.work_until_idle().await, 0, "{}", db.name);
@@ -430,7 +440,7 @@ async fn a_denied_runbook_ends_and_no_step_runs() {
             db.name
         );
         let late = h
-            .click("UALICE", ButtonAction::Approve(1), &id, "late")
+            .click("UALICE", ButtonAction::Approve(RunId::new(1)), &id, "late")
             .await;
         assert!(
             late.text().contains("not waiting for approval"),

@@ -12,7 +12,7 @@ use common::{insert_incidents, test_backends};
 use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use warroom::command::Command;
+use warroom::command::{self, Command};
 use warroom::domain::{ComponentState, IncidentId, Severity, Status, Title, UserText};
 
 const TOKEN: &str = "test-api-token-5d1f0c8e";
@@ -65,22 +65,22 @@ async fn seed(app: &TestApp) -> Seeded {
     let hostile = app
         .declare_command(
             "UALICE",
-            Command::Declare {
+            Command::Declare(command::Declare {
                 severity: Some(Severity::new("sev3")),
                 title: Title::parse(HOSTILE_TITLE).unwrap(),
                 services: vec!["Database".into()],
                 drill: false,
-            },
+            }),
         )
         .await;
     app.command(
         "UALICE",
         "C-ops",
-        Command::PostUpdate {
+        Command::PostUpdate(command::PostUpdate {
             incident: Some(hostile.clone()),
             text: UserText::parse("the update", HOSTILE_UPDATE).unwrap(),
             params: Vec::new(),
-        },
+        }),
     )
     .await;
 

@@ -1,21 +1,29 @@
 //! `/incident ack`: acknowledge a page.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand};
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use crate::domain::IncidentId;
 
-pub(super) const ACK: Subcommand = Subcommand {
-    name: "ack",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub incident: Option<IncidentId>,
+}
+
+pub(super) const ACK: Spec = Spec {
+    subcommand: Subcommand::Ack,
     usage: &["/incident ack"],
     summary: "Acknowledge a page.",
     help: "Acknowledges the page for the incident: someone has it in hand.",
     examples: &["/incident ack", "/incident ack INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Ack::parse(cursor, ctx).map(Command::Ack),
 };
 
-fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    Ok(Command::Ack {
-        incident: ctx.incident,
-    })
+impl Ack {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
 }

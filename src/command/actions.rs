@@ -1,10 +1,16 @@
 //! `/incident actions`: what can be run here.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand};
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use crate::domain::IncidentId;
 
-pub(super) const ACTIONS: Subcommand = Subcommand {
-    name: "actions",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListActions {
+    pub incident: Option<IncidentId>,
+}
+
+pub(super) const ACTIONS: Spec = Spec {
+    subcommand: Subcommand::Actions,
     usage: &["/incident actions"],
     summary: "List the actions and runbooks that can be run here.",
     help: "Lists the actions and runbooks configured for this incident, with the \
@@ -12,11 +18,13 @@ pub(super) const ACTIONS: Subcommand = Subcommand {
     examples: &["/incident actions", "/incident actions INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| ListActions::parse(cursor, ctx).map(Command::ListActions),
 };
 
-fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    Ok(Command::ListActions {
-        incident: ctx.incident,
-    })
+impl ListActions {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
 }

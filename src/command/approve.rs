@@ -1,10 +1,17 @@
 //! `/incident approve <run>`: let a run that waits for approval go ahead.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
+use super::{Command, Context, ErrorKind, Spec, Subcommand, words};
+use crate::domain::{IncidentId, RunId};
 
-pub(super) const APPROVE: Subcommand = Subcommand {
-    name: "approve",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approve {
+    pub incident: Option<IncidentId>,
+    pub run: RunId,
+}
+
+pub(super) const APPROVE: Spec = Spec {
+    subcommand: Subcommand::Approve,
     usage: &["/incident approve <run>"],
     summary: "Approve a run that is waiting for approval.",
     help: "Lets a run that needs approval go ahead. The run is named in the approval \
@@ -15,15 +22,17 @@ pub(super) const APPROVE: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Approve::parse(cursor, ctx).map(Command::Approve),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let word = cursor.take().ok_or(ErrorKind::Missing {
-        what: "the run to approve",
-    })?;
-    Ok(Command::Approve {
-        incident: ctx.incident,
-        run: words::run(word)?,
-    })
+impl Approve {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor.take().ok_or(ErrorKind::Missing {
+            what: "the run to approve",
+        })?;
+        Ok(Self {
+            incident: ctx.incident,
+            run: words::run(word)?,
+        })
+    }
 }

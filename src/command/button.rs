@@ -2,8 +2,8 @@
 //! and becomes the same [`Command`] the typed form would, so a click and a command
 //! go through one path in the engine.
 
-use super::{Command, UserRef};
-use crate::domain::{IncidentId, Role, UserId};
+use super::{Ack, Approve, AssignRole, Cancel, Command, Postmortem, Snooze, UserRef};
+use crate::domain::{IncidentId, Role, RunId, UserId};
 use std::fmt;
 
 /// What a button does. Its [`Display`](fmt::Display) form is the action id the
@@ -16,8 +16,8 @@ pub enum ButtonAction {
     /// "Snooze 30 m" on a status-update reminder.
     Snooze(u32),
     /// Approve or Deny on a run waiting for approval.
-    Approve(i64),
-    Deny(i64),
+    Approve(RunId),
+    Deny(RunId),
     /// "Draft postmortem" on the resolution checklist.
     Postmortem,
 }
@@ -47,22 +47,16 @@ impl ButtonAction {
     pub fn command(self, value: &str, clicker: &UserId) -> Result<Command, ButtonError> {
         let incident = Some(value.parse::<IncidentId>()?);
         Ok(match self {
-            ButtonAction::Acknowledge => Command::Ack { incident },
-            ButtonAction::TakeRole(role) => Command::AssignRole {
+            ButtonAction::Acknowledge => Command::Ack(Ack { incident }),
+            ButtonAction::TakeRole(role) => Command::AssignRole(AssignRole {
                 incident,
                 role,
                 user: UserRef::Id(clicker.clone()),
-            },
-            ButtonAction::Snooze(minutes) => Command::Snooze { incident, minutes },
-            ButtonAction::Approve(run) => Command::Approve {
-                incident,
-                run: run.to_string(),
-            },
-            ButtonAction::Deny(run) => Command::Cancel {
-                incident,
-                run: run.to_string(),
-            },
-            ButtonAction::Postmortem => Command::Postmortem { incident },
+            }),
+            ButtonAction::Snooze(minutes) => Command::Snooze(Snooze { incident, minutes }),
+            ButtonAction::Approve(run) => Command::Approve(Approve { incident, run }),
+            ButtonAction::Deny(run) => Command::Cancel(Cancel { incident, run }),
+            ButtonAction::Postmortem => Command::Postmortem(Postmortem { incident }),
         })
     }
 }
@@ -97,9 +91,9 @@ mod tests {
         let id: IncidentId = "INC-20261123-001".parse().unwrap();
         assert_eq!(
             from_button("ack", "INC-20261123-001", &carol),
-            Ok(Command::Ack {
+            Ok(Command::Ack(Ack {
                 incident: Some(id.clone())
-            })
+            }))
         );
         assert_eq!(
             from_button(
@@ -107,11 +101,11 @@ mod tests {
                 "INC-20261123-001",
                 &carol
             ),
-            Ok(Command::AssignRole {
+            Ok(Command::AssignRole(AssignRole {
                 incident: Some(id),
                 role: Role::Comms,
                 user: UserRef::Id(carol.clone()),
-            })
+            }))
         );
         assert!(matches!(
             from_button("launch", "INC-20261123-001", &carol),
@@ -131,10 +125,10 @@ mod tests {
                 "INC-20261123-001",
                 &carol
             ),
-            Ok(Command::Snooze {
+            Ok(Command::Snooze(Snooze {
                 incident: Some("INC-20261123-001".parse().unwrap()),
                 minutes: 30,
-            })
+            }))
         );
         assert!(matches!(
             from_button("snooze:0", "INC-20261123-001", &carol),
@@ -142,21 +136,21 @@ mod tests {
         ));
         assert_eq!(
             from_button("approve:7", "INC-20261123-001", &carol),
-            Ok(Command::Approve {
+            Ok(Command::Approve(Approve {
                 incident: Some("INC-20261123-001".parse().unwrap()),
-                run: "7".into(),
-            })
+                run: RunId::new(7),
+            }))
         );
         assert_eq!(
             from_button(
-                &ButtonAction::Deny(7).to_string(),
+                &ButtonAction::Deny(RunId::new(7)).to_string(),
                 "INC-20261123-001",
                 &carol
             ),
-            Ok(Command::Cancel {
+            Ok(Command::Cancel(Cancel {
                 incident: Some("INC-20261123-001".parse().unwrap()),
-                run: "7".into(),
-            })
+                run: RunId::new(7),
+            }))
         );
         assert!(matches!(
             from_button("approve:seven", "INC-20261123-001", &carol),
@@ -168,9 +162,9 @@ mod tests {
                 "INC-20261123-001",
                 &carol
             ),
-            Ok(Command::Postmortem {
+            Ok(Command::Postmortem(Postmortem {
                 incident: Some("INC-20261123-001".parse().unwrap()),
-            })
+            }))
         );
     }
 }

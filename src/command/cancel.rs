@@ -1,10 +1,17 @@
 //! `/incident cancel <run>`: stop a run.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
+use super::{Command, Context, ErrorKind, Spec, Subcommand, words};
+use crate::domain::{IncidentId, RunId};
 
-pub(super) const CANCEL: Subcommand = Subcommand {
-    name: "cancel",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancel {
+    pub incident: Option<IncidentId>,
+    pub run: RunId,
+}
+
+pub(super) const CANCEL: Spec = Spec {
+    subcommand: Subcommand::Cancel,
     usage: &["/incident cancel <run>"],
     summary: "Cancel a run that is waiting or in progress.",
     help: "Cancels a run, whether it is waiting for approval or already running. The \
@@ -12,15 +19,17 @@ pub(super) const CANCEL: Subcommand = Subcommand {
     examples: &["/incident cancel 7", "/incident cancel INC-20261123-001 #7"],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Cancel::parse(cursor, ctx).map(Command::Cancel),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let word = cursor.take().ok_or(ErrorKind::Missing {
-        what: "the run to cancel",
-    })?;
-    Ok(Command::Cancel {
-        incident: ctx.incident,
-        run: words::run(word)?,
-    })
+impl Cancel {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor.take().ok_or(ErrorKind::Missing {
+            what: "the run to cancel",
+        })?;
+        Ok(Self {
+            incident: ctx.incident,
+            run: words::run(word)?,
+        })
+    }
 }

@@ -1,14 +1,22 @@
 //! `/incident sev1 <title>` or `/incident declare [sevN] <title>`: open an incident.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, severity, suggest, words};
-use crate::domain::Title;
+use super::{Command, Context, ErrorKind, Spec, Subcommand, severity, suggest, words};
+use crate::domain::{Severity, Title};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declare {
+    pub severity: Option<Severity>,
+    pub title: Title,
+    pub services: Vec<String>,
+    pub drill: bool,
+}
 
 /// Marks the incident as a practice run.
 const DRILL: &str = "--drill";
 
-pub(super) const DECLARE: Subcommand = Subcommand {
-    name: "declare",
+pub(super) const DECLARE: Spec = Spec {
+    subcommand: Subcommand::Declare,
     usage: &[
         "/incident <sevN> <title> [service=NAME ...] [--drill]",
         "/incident declare [sevN] <title> [service=NAME ...] [--drill]",
@@ -27,7 +35,7 @@ pub(super) const DECLARE: Subcommand = Subcommand {
     ],
     names_incident: false,
     flags: &[DRILL],
-    parse,
+    parse: |cursor, ctx| Declare::parse(cursor, ctx).map(Command::Declare),
 };
 
 /// Whether a word is one of declare's flags, which may come first (`--drill sev3 …`).
@@ -35,49 +43,51 @@ pub(super) fn is_flag(word: &str) -> bool {
     words::flag(word).is_some_and(|flag| DECLARE.flags.contains(&flag.as_str()))
 }
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let mut severity = None;
-    let mut services: Vec<String> = Vec::new();
-    let mut drill = false;
-    let mut title = Vec::new();
-    for word in cursor.rest() {
-        if let Some(flag) = words::flag(word) {
-            if flag != DRILL {
-                let suggestion = suggest::nearest(&flag, DECLARE.flags.iter().copied());
-                return Err(ErrorKind::UnknownFlag {
-                    suggestion: suggestion.map(str::to_string),
-                    word: flag,
-                });
-            }
-            drill = true;
-            continue;
-        }
-        if let Some(service) = service(word)? {
-            if !services.contains(&service) {
-                services.push(service);
-            }
-            continue;
-        }
-        if severity.is_none() && title.is_empty() {
-            if let Some(found) = ctx.severities.resolve(word) {
-                severity = Some(found);
+impl Declare {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let mut severity = None;
+        let mut services: Vec<String> = Vec::new();
+        let mut drill = false;
+        let mut title = Vec::new();
+        for word in cursor.rest() {
+            if let Some(flag) = words::flag(word) {
+                if flag != DRILL {
+                    let suggestion = suggest::nearest(&flag, DECLARE.flags.iter().copied());
+                    return Err(ErrorKind::UnknownFlag {
+                        suggestion: suggestion.map(str::to_string),
+                        word: flag,
+                    });
+                }
+                drill = true;
                 continue;
             }
-            if severity::looks_like_severity(word) {
-                return Err(severity::unknown(word, None, ctx.severities));
+            if let Some(service) = service(word)? {
+                if !services.contains(&service) {
+                    services.push(service);
+                }
+                continue;
             }
+            if severity.is_none() && title.is_empty() {
+                if let Some(found) = ctx.severities.resolve(word) {
+                    severity = Some(found);
+                    continue;
+                }
+                if severity::looks_like_severity(word) {
+                    return Err(severity::unknown(word, None, ctx.severities));
+                }
+            }
+            title.push(word);
         }
-        title.push(word);
+        if title.is_empty() {
+            return Err(ErrorKind::Missing { what: "a title" });
+        }
+        Ok(Self {
+            severity,
+            title: Title::parse(&words::text(&title))?,
+            services,
+            drill,
+        })
     }
-    if title.is_empty() {
-        return Err(ErrorKind::Missing { what: "a title" });
-    }
-    Ok(Command::Declare {
-        severity,
-        title: Title::parse(&words::text(&title))?,
-        services,
-        drill,
-    })
 }
 
 /// The service a `service=NAME` word names. Other `key=value` words stay in the

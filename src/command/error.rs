@@ -1,7 +1,7 @@
 //! What a user sees when a command does not parse: what was wrong, the nearest valid
 //! word when there is one, and the usage of the subcommand being parsed.
 
-use super::Subcommand;
+use super::Spec;
 use crate::domain::TextError;
 use std::fmt::Display;
 
@@ -26,10 +26,10 @@ impl ParseError {
         }
     }
 
-    pub(super) fn in_subcommand(kind: ErrorKind, sub: &Subcommand) -> Self {
+    pub(super) fn in_subcommand(kind: ErrorKind, sub: &Spec) -> Self {
         Self {
             kind,
-            subcommand: Some(sub.name),
+            subcommand: Some(sub.name()),
             usage: sub.usage,
         }
     }
@@ -90,6 +90,8 @@ pub enum ErrorKind {
     InvalidSnooze { word: String },
     #[error("`{}` is not a window (expected 7d, 30d or 90d).", shown(.word))]
     InvalidWindow { word: String },
+    #[error("`{}` is not a valid run (expected its number, e.g. 7 or #7).", shown(.word))]
+    InvalidRun { word: String },
     #[error("`{}` is not a person: mention someone (`@alice`) or use their name from config.", shown(.word))]
     InvalidUser { word: String },
     #[error("`{}` is not a valid {what} (letters, digits, `.`, `_` and `-`, at most {max} characters).", shown(.word))]

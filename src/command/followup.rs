@@ -1,13 +1,23 @@
-//! `/incident followup <text> [@owner] [due:YYYY-MM-DD]`, `/incident followup done <N>`
-//! and `/incident followups`: the action items an incident leaves behind.
+//! `/incident followup <text> [@owner] [due:YYYY-MM-DD]`: record an action item the
+//! incident leaves behind. Its other form, `followup done <N>`, is
+//! [`CompleteFollowUp`](super::CompleteFollowUp).
 
+use super::followup_done::CompleteFollowUp;
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
-use crate::domain::UserText;
+use super::{Command, Context, ErrorKind, Spec, Subcommand, UserRef, words};
+use crate::domain::{IncidentId, UserText};
 use chrono::NaiveDate;
 
-pub(super) const FOLLOWUP: Subcommand = Subcommand {
-    name: "followup",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddFollowUp {
+    pub incident: Option<IncidentId>,
+    pub text: UserText,
+    pub owner: Option<UserRef>,
+    pub due: Option<NaiveDate>,
+}
+
+pub(super) const FOLLOWUP: Spec = Spec {
+    subcommand: Subcommand::FollowUp,
     usage: &[
         "/incident followup <text> [@owner] [due:YYYY-MM-DD]",
         "/incident followup done <N>",
@@ -27,86 +37,54 @@ pub(super) const FOLLOWUP: Subcommand = Subcommand {
     parse,
 };
 
-pub(super) const FOLLOWUPS: Subcommand = Subcommand {
-    name: "followups",
-    usage: &["/incident followups"],
-    summary: "List the incident's follow-ups.",
-    help: "Lists the incident's follow-ups with their numbers, owners, due dates and \
-           whether they are done.",
-    examples: &[
-        "/incident followups",
-        "/incident followups INC-20261123-001",
-    ],
-    names_incident: true,
-    flags: &[],
-    parse: parse_list,
-};
-
+/// `done` picks the other form; anything else is a new follow-up.
 fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
     if cursor
         .take_if(|word| words::is_keyword(word, "done"))
         .is_some()
     {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the number of the follow-up (see `/incident followups`)",
-        })?;
-        return Ok(Command::CompleteFollowUp {
-            incident: ctx.incident,
-            number: number(word)?,
-        });
+        return CompleteFollowUp::parse(cursor, ctx).map(Command::CompleteFollowUp);
     }
-    let mut text = Vec::new();
-    let mut due = None;
-    for word in cursor.rest() {
-        match word
-            .get(..4)
-            .filter(|head| head.eq_ignore_ascii_case("due:"))
-        {
-            Some(_) if due.is_some() => {
-                return Err(ErrorKind::Repeated {
-                    what: "The due date",
-                });
+    AddFollowUp::parse(cursor, ctx).map(Command::AddFollowUp)
+}
+
+impl AddFollowUp {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let mut text = Vec::new();
+        let mut due = None;
+        for word in cursor.rest() {
+            match word
+                .get(..4)
+                .filter(|head| head.eq_ignore_ascii_case("due:"))
+            {
+                Some(_) if due.is_some() => {
+                    return Err(ErrorKind::Repeated {
+                        what: "The due date",
+                    });
+                }
+                Some(_) => due = Some(date(word)?),
+                None => text.push(word),
             }
-            Some(_) => due = Some(date(word)?),
-            None => text.push(word),
         }
-    }
-    let owner = match text.last() {
-        Some(last) if words::is_user_like(last) => Some(words::user(last)?),
-        _ => None,
-    };
-    if owner.is_some() {
-        text.pop();
-    }
-    if text.is_empty() {
-        return Err(ErrorKind::Missing {
-            what: "what needs to be done",
-        });
-    }
-    Ok(Command::AddFollowUp {
-        incident: ctx.incident,
-        text: UserText::parse("the follow-up", &words::text(&text))?,
-        owner,
-        due,
-    })
-}
-
-fn parse_list(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    Ok(Command::ListFollowUps {
-        incident: ctx.incident,
-    })
-}
-
-/// A follow-up number as listed: `3` or `#3`, from 1.
-fn number(word: &str) -> Result<u32, ErrorKind> {
-    word.strip_prefix('#')
-        .unwrap_or(word)
-        .parse::<u32>()
-        .ok()
-        .filter(|number| *number > 0)
-        .ok_or_else(|| ErrorKind::InvalidNumber {
-            word: word.to_string(),
+        let owner = match text.last() {
+            Some(last) if words::is_user_like(last) => Some(words::user(last)?),
+            _ => None,
+        };
+        if owner.is_some() {
+            text.pop();
+        }
+        if text.is_empty() {
+            return Err(ErrorKind::Missing {
+                what: "what needs to be done",
+            });
+        }
+        Ok(Self {
+            incident: ctx.incident,
+            text: UserText::parse("the follow-up", &words::text(&text))?,
+            owner,
+            due,
         })
+    }
 }
 
 fn date(word: &str) -> Result<NaiveDate, ErrorKind> {

@@ -1,15 +1,19 @@
 //! `/incident help [topic]`, and the help text itself, rendered from the same
-//! [`Subcommand`] definitions the parser uses.
+//! [`Spec`]s the parser uses.
 
-use super::declare::DECLARE;
 use super::parse::Cursor;
-use super::severity::SEVERITY;
 use super::{
-    Command, Context, ErrorKind, SUBCOMMANDS, SeverityWords, Subcommand, find, severity, suggest,
+    Command, Context, ErrorKind, SeverityWords, Spec, Subcommand, severity, specs, suggest,
 };
 
-pub(super) const HELP: Subcommand = Subcommand {
-    name: "help",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Help {
+    /// A subcommand to explain; the overview without one.
+    pub topic: Option<String>,
+}
+
+pub(super) const HELP: Spec = Spec {
+    subcommand: Subcommand::Help,
     usage: &["/incident help [topic]"],
     summary: "Show this overview, or the details of one subcommand.",
     help: "Without a topic, lists every subcommand. With one (a subcommand name), \
@@ -17,25 +21,27 @@ pub(super) const HELP: Subcommand = Subcommand {
     examples: &["/incident help", "/incident help status"],
     names_incident: false,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Help::parse(cursor, ctx).map(Command::Help),
 };
 
 /// How help names an incident explicitly, in examples and notes.
 const EXAMPLE_ID: &str = "INC-20261123-001";
 
-fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Command, ErrorKind> {
-    let topic = match cursor.take() {
-        Some(word) => Some(topic_named(word)?.name.to_string()),
-        None => None,
-    };
-    Ok(Command::Help { topic })
+impl Help {
+    fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
+        let topic = match cursor.take() {
+            Some(word) => Some(topic_named(word)?.name().to_string()),
+            None => None,
+        };
+        Ok(Self { topic })
+    }
 }
 
 /// The subcommand a help topic names, or an error suggesting the nearest one.
-fn topic_named(word: &str) -> Result<&'static Subcommand, ErrorKind> {
-    find(word).ok_or_else(|| ErrorKind::UnknownTopic {
+fn topic_named(word: &str) -> Result<Subcommand, ErrorKind> {
+    Subcommand::named(word).ok_or_else(|| ErrorKind::UnknownTopic {
         word: word.to_string(),
-        suggestion: suggest::nearest(word, SUBCOMMANDS.iter().map(|sub| sub.name))
+        suggestion: suggest::nearest(word, Subcommand::typed().map(Subcommand::name))
             .map(str::to_string),
     })
 }
@@ -43,7 +49,7 @@ fn topic_named(word: &str) -> Result<&'static Subcommand, ErrorKind> {
 /// Every subcommand with its usage and summary, then the severities configured.
 pub(super) fn overview(severities: &dyn SeverityWords) -> String {
     let mut out = String::from("*warroom* — run incidents from chat.\n");
-    for sub in SUBCOMMANDS {
+    for sub in specs() {
         for usage in sub.usage {
             out.push_str(&format!("\n`{usage}`"));
         }
@@ -58,13 +64,13 @@ pub(super) fn overview(severities: &dyn SeverityWords) -> String {
 
 /// One subcommand in detail: usage, explanation, examples.
 pub(super) fn topic(word: &str, severities: &dyn SeverityWords) -> Result<String, ErrorKind> {
-    let sub = topic_named(word)?;
+    let sub = topic_named(word)?.spec();
     let mut out = String::new();
     for usage in sub.usage {
         out.push_str(&format!("`{usage}`\n"));
     }
     out.push_str(&format!("{}\n\n{}", sub.summary, sub.help));
-    if [DECLARE.name, SEVERITY.name].contains(&sub.name) {
+    if [Subcommand::Declare, Subcommand::Severity].contains(&sub.subcommand) {
         out.push_str(&format!(
             "\n\nSeverities: {}.",
             severity::describe(severities)
@@ -73,7 +79,7 @@ pub(super) fn topic(word: &str, severities: &dyn SeverityWords) -> Result<String
     if sub.names_incident {
         out.push_str(&format!(
             "\n\nIn a war room it acts on that room's incident; elsewhere, name the incident first: `/incident {} {EXAMPLE_ID} …`.",
-            sub.name
+            sub.name()
         ));
     }
     out.push_str("\n\nExamples:");

@@ -1,19 +1,24 @@
 //! `/incident list`: the open incidents.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand};
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 
-pub(super) const LIST: Subcommand = Subcommand {
-    name: "list",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List;
+
+pub(super) const LIST: Spec = Spec {
+    subcommand: Subcommand::List,
     usage: &["/incident list"],
     summary: "List the open incidents.",
     help: "Lists the incidents that are not resolved yet.",
     examples: &["/incident list"],
     names_incident: false,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| List::parse(cursor, ctx).map(Command::List),
 };
 
-fn parse(_: &mut Cursor<'_>, _: Context<'_>) -> Result<Command, ErrorKind> {
-    Ok(Command::List)
+impl List {
+    fn parse(_: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self)
+    }
 }

@@ -8,10 +8,14 @@
 //! Slack sends the whole text; Discord sends subcommands and options, which its
 //! adapter maps onto these same types, so nothing is parsed twice.
 //!
-//! Each subcommand lives in its own file as a `Subcommand`: usage, help and parser
-//! together. [`parse()`] reads the text the way Slack sends it: `<…>` is markup
-//! (mentions) and `&amp;`, `&lt;`, `&gt;` are entities, decoded only in the text and
-//! values a command carries, after the words are split; see [`decode_slack_text`].
+//! Each kind of command is a struct in its own file with its parser and, when it is
+//! typed as a word of its own, its help entry (a `Spec`: usage, help and parser
+//! together); `followup done` is a form of `followup`. [`Subcommand`] is the one list
+//! of their names.
+//!
+//! [`parse()`] reads the text the way Slack sends it: `<…>` is markup (mentions) and
+//! `&amp;`, `&lt;`, `&gt;` are entities, decoded only in the text and values a
+//! command carries, after the words are split; see [`decode_slack_text`].
 
 mod ack;
 mod actions;
@@ -21,6 +25,8 @@ mod cancel;
 mod declare;
 mod error;
 mod followup;
+mod followup_done;
+mod followups;
 mod help;
 mod list;
 mod note;
@@ -33,6 +39,7 @@ mod severity;
 mod snooze;
 mod stats;
 mod status;
+mod subcommand;
 mod suggest;
 #[cfg(test)]
 mod tests;
@@ -40,13 +47,34 @@ mod timeline;
 mod update;
 mod words;
 
+pub use ack::Ack;
+pub use actions::ListActions;
+pub use approve::Approve;
 pub use button::{ButtonAction, ButtonError, from_button};
+pub use cancel::Cancel;
+pub use declare::Declare;
 pub use error::{ErrorKind, ParseError};
+pub use followup::AddFollowUp;
+pub use followup_done::CompleteFollowUp;
+pub use followups::ListFollowUps;
+pub use help::Help;
+pub use list::List;
+pub use note::AddNote;
+pub use postmortem::Postmortem;
+pub use resolve::Resolve;
+pub use role::AssignRole;
+pub use run::RunAction;
+pub use severity::ChangeSeverity;
+pub use snooze::Snooze;
+pub use stats::Stats;
+pub use status::SetStatus;
+pub use subcommand::Subcommand;
 pub use suggest::nearest;
+pub use timeline::Timeline;
+pub use update::PostUpdate;
 pub use words::decode_slack_text;
 
-use crate::domain::{IncidentId, Role, Severity, Status, Title, UserId, UserText};
-use chrono::{NaiveDate, NaiveTime};
+use crate::domain::{IncidentId, Severity, UserId};
 use parse::Cursor;
 
 /// Who a command points at: a platform user id from a mention, or a person named in config.
@@ -69,131 +97,72 @@ pub trait SeverityWords {
     fn words(&self) -> Vec<String>;
 }
 
-/// A parsed `/incident` command. `incident: None` means "the incident of this war room".
+/// A parsed `/incident` command: one struct per kind, each in its own file with
+/// its parser and help entry. `incident: None` means "the incident of this war room".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Declare {
-        severity: Option<Severity>,
-        title: Title,
-        services: Vec<String>,
-        drill: bool,
-    },
-    AssignRole {
-        incident: Option<IncidentId>,
-        role: Role,
-        user: UserRef,
-    },
-    Ack {
-        incident: Option<IncidentId>,
-    },
-    SetStatus {
-        incident: Option<IncidentId>,
-        status: Status,
-        text: Option<UserText>,
-        params: Params,
-    },
-    PostUpdate {
-        incident: Option<IncidentId>,
-        text: UserText,
-        params: Params,
-    },
-    ChangeSeverity {
-        incident: Option<IncidentId>,
-        severity: Severity,
-    },
-    /// Push the pending status-update reminder `minutes` from now.
-    Snooze {
-        incident: Option<IncidentId>,
-        minutes: u32,
-    },
-    AddNote {
-        incident: Option<IncidentId>,
-        /// The scribe may back-date a note (`/incident note 14:05 rollback started`),
-        /// in the configured time zone.
-        at: Option<NaiveTime>,
-        text: UserText,
-    },
-    RunAction {
-        incident: Option<IncidentId>,
-        name: String,
-        params: Params,
-    },
-    Approve {
-        incident: Option<IncidentId>,
-        run: String,
-    },
-    Cancel {
-        incident: Option<IncidentId>,
-        run: String,
-    },
-    ListActions {
-        incident: Option<IncidentId>,
-    },
-    AddFollowUp {
-        incident: Option<IncidentId>,
-        text: UserText,
-        owner: Option<UserRef>,
-        due: Option<NaiveDate>,
-    },
-    ListFollowUps {
-        incident: Option<IncidentId>,
-    },
-    /// `/incident followup done <number>`.
-    CompleteFollowUp {
-        incident: Option<IncidentId>,
-        number: u32,
-    },
-    Resolve {
-        incident: Option<IncidentId>,
-        summary: Option<UserText>,
-    },
-    Postmortem {
-        incident: Option<IncidentId>,
-    },
-    Timeline {
-        incident: Option<IncidentId>,
-    },
-    List,
-    Stats {
-        days: u32,
-    },
-    Help {
-        topic: Option<String>,
-    },
+    Declare(Declare),
+    AssignRole(AssignRole),
+    Ack(Ack),
+    SetStatus(SetStatus),
+    PostUpdate(PostUpdate),
+    ChangeSeverity(ChangeSeverity),
+    Snooze(Snooze),
+    AddNote(AddNote),
+    RunAction(RunAction),
+    Approve(Approve),
+    Cancel(Cancel),
+    ListActions(ListActions),
+    AddFollowUp(AddFollowUp),
+    ListFollowUps(ListFollowUps),
+    CompleteFollowUp(CompleteFollowUp),
+    Resolve(Resolve),
+    Postmortem(Postmortem),
+    Timeline(Timeline),
+    List(List),
+    Stats(Stats),
+    Help(Help),
 }
 
 impl Command {
+    /// Which subcommand this is.
+    pub fn subcommand(&self) -> Subcommand {
+        match self {
+            Command::Declare(_) => Subcommand::Declare,
+            Command::AssignRole(_) => Subcommand::Role,
+            Command::Ack(_) => Subcommand::Ack,
+            Command::SetStatus(_) => Subcommand::Status,
+            Command::PostUpdate(_) => Subcommand::Update,
+            Command::ChangeSeverity(_) => Subcommand::Severity,
+            Command::AddNote(_) => Subcommand::Note,
+            Command::RunAction(_) => Subcommand::Run,
+            Command::Approve(_) => Subcommand::Approve,
+            Command::Cancel(_) => Subcommand::Cancel,
+            Command::ListActions(_) => Subcommand::Actions,
+            Command::AddFollowUp(_) => Subcommand::FollowUp,
+            Command::ListFollowUps(_) => Subcommand::FollowUps,
+            Command::CompleteFollowUp(_) => Subcommand::FollowUpDone,
+            Command::Resolve(_) => Subcommand::Resolve,
+            Command::Postmortem(_) => Subcommand::Postmortem,
+            Command::Timeline(_) => Subcommand::Timeline,
+            Command::List(_) => Subcommand::List,
+            Command::Stats(_) => Subcommand::Stats,
+            Command::Snooze(_) => Subcommand::Snooze,
+            Command::Help(_) => Subcommand::Help,
+        }
+    }
+
     /// The subcommand a user typed, e.g. for the `kind` label of metrics.
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::Declare { .. } => "declare",
-            Command::AssignRole { .. } => "role",
-            Command::Ack { .. } => "ack",
-            Command::SetStatus { .. } => "status",
-            Command::PostUpdate { .. } => "update",
-            Command::ChangeSeverity { .. } => "severity",
-            Command::AddNote { .. } => "note",
-            Command::RunAction { .. } => "run",
-            Command::Approve { .. } => "approve",
-            Command::Cancel { .. } => "cancel",
-            Command::ListActions { .. } => "actions",
-            Command::AddFollowUp { .. } => "followup",
-            Command::ListFollowUps { .. } => "followups",
-            Command::CompleteFollowUp { .. } => "followup_done",
-            Command::Resolve { .. } => "resolve",
-            Command::Postmortem { .. } => "postmortem",
-            Command::Timeline { .. } => "timeline",
-            Command::List => "list",
-            Command::Stats { .. } => "stats",
-            Command::Snooze { .. } => "snooze",
-            Command::Help { .. } => "help",
-        }
+        self.subcommand().name()
     }
 }
 
-/// One subcommand: what help shows and how it parses, in one place so they cannot drift.
-struct Subcommand {
-    name: &'static str,
+/// How one subcommand is typed and explained, in one place so help and the parser
+/// cannot drift.
+struct Spec {
+    /// The subcommand typed to reach it; its other forms (`followup done`) share it.
+    subcommand: Subcommand,
     usage: &'static [&'static str],
     summary: &'static str,
     help: &'static str,
@@ -213,36 +182,9 @@ struct Context<'a> {
     severities: &'a dyn SeverityWords,
 }
 
-/// Every subcommand, in the order help lists them.
-const SUBCOMMANDS: &[&Subcommand] = &[
-    &declare::DECLARE,
-    &role::ROLE,
-    &ack::ACK,
-    &status::STATUS,
-    &update::UPDATE,
-    &snooze::SNOOZE,
-    &severity::SEVERITY,
-    &note::NOTE,
-    &run::RUN,
-    &approve::APPROVE,
-    &cancel::CANCEL,
-    &actions::ACTIONS,
-    &followup::FOLLOWUP,
-    &followup::FOLLOWUPS,
-    &resolve::RESOLVE,
-    &postmortem::POSTMORTEM,
-    &timeline::TIMELINE,
-    &list::LIST,
-    &stats::STATS,
-    &help::HELP,
-];
-
-/// The subcommand called `word`, ignoring case.
-fn find(word: &str) -> Option<&'static Subcommand> {
-    SUBCOMMANDS
-        .iter()
-        .copied()
-        .find(|sub| sub.name.eq_ignore_ascii_case(word))
+/// Every subcommand typed as a first word, in the order help lists them.
+fn specs() -> impl Iterator<Item = &'static Spec> {
+    Subcommand::typed().map(Subcommand::spec)
 }
 
 /// Parses the text of an `/incident` command (a leading `/incident` is allowed).
@@ -255,10 +197,10 @@ pub fn parse(text: &str, severities: &dyn SeverityWords) -> Result<Command, Pars
     let Some(first) = cursor.peek() else {
         return Err(ParseError::general(ErrorKind::Empty));
     };
-    let sub = match find(first) {
+    let sub = match Subcommand::named(first) {
         Some(sub) => {
             cursor.take();
-            sub
+            sub.spec()
         }
         None if severities.resolve(first).is_some() || declare::is_flag(first) => &declare::DECLARE,
         None => return Err(ParseError::general(unknown_first_word(first, severities))),
@@ -267,7 +209,11 @@ pub fn parse(text: &str, severities: &dyn SeverityWords) -> Result<Command, Pars
         .map_err(|kind| ParseError::in_subcommand(kind, sub))
 }
 
-impl Subcommand {
+impl Spec {
+    fn name(&self) -> &'static str {
+        self.subcommand.name()
+    }
+
     fn run(
         &self,
         cursor: &mut Cursor<'_>,
@@ -300,13 +246,10 @@ impl Subcommand {
             if self.flags.contains(&flag.as_str()) {
                 continue;
             }
-            if let Some(owner) = SUBCOMMANDS
-                .iter()
-                .find(|sub| sub.flags.contains(&flag.as_str()))
-            {
+            if let Some(owner) = specs().find(|sub| sub.flags.contains(&flag.as_str())) {
                 return Err(ErrorKind::FlagNotHere {
                     flag,
-                    only: owner.name,
+                    only: owner.name(),
                 });
             }
         }
@@ -317,9 +260,8 @@ impl Subcommand {
 /// A first word that is neither a subcommand nor a severity: the nearest of either.
 fn unknown_first_word(word: &str, severities: &dyn SeverityWords) -> ErrorKind {
     let severity_words = severities.words();
-    let candidates = SUBCOMMANDS
-        .iter()
-        .map(|sub| sub.name)
+    let candidates = Subcommand::typed()
+        .map(|sub| sub.name())
         .chain(severity_words.iter().map(String::as_str));
     let suggestion = suggest::nearest(word, candidates);
     let meant_severity = suggestion.is_some_and(|near| severities.resolve(near).is_some());

@@ -1,12 +1,21 @@
 //! `/incident note [HH:MM] <text>`: add to the timeline.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
-use crate::domain::UserText;
+use super::{Command, Context, ErrorKind, Spec, Subcommand, words};
+use crate::domain::{IncidentId, UserText};
 use chrono::NaiveTime;
 
-pub(super) const NOTE: Subcommand = Subcommand {
-    name: "note",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddNote {
+    pub incident: Option<IncidentId>,
+    /// The scribe may back-date a note (`/incident note 14:05 rollback started`),
+    /// in the configured time zone.
+    pub at: Option<NaiveTime>,
+    pub text: UserText,
+}
+
+pub(super) const NOTE: Spec = Spec {
+    subcommand: Subcommand::Note,
     usage: &["/incident note [HH:MM] <text>"],
     summary: "Add a timeline entry; the scribe may back-date it with HH:MM.",
     help: "Adds a line to the incident's timeline. A leading `HH:MM` (24-hour, in the \
@@ -19,25 +28,27 @@ pub(super) const NOTE: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| AddNote::parse(cursor, ctx).map(Command::AddNote),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let at = match cursor.take_if(looks_like_time) {
-        Some(word) => Some(time(word)?),
-        None => None,
-    };
-    let text = cursor.rest();
-    if text.is_empty() {
-        return Err(ErrorKind::Missing {
-            what: "the text of the note",
-        });
+impl AddNote {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let at = match cursor.take_if(looks_like_time) {
+            Some(word) => Some(time(word)?),
+            None => None,
+        };
+        let text = cursor.rest();
+        if text.is_empty() {
+            return Err(ErrorKind::Missing {
+                what: "the text of the note",
+            });
+        }
+        Ok(Self {
+            incident: ctx.incident,
+            at,
+            text: UserText::parse("the note", &words::text(&text))?,
+        })
     }
-    Ok(Command::AddNote {
-        incident: ctx.incident,
-        at,
-        text: UserText::parse("the note", &words::text(&text))?,
-    })
 }
 
 /// `H:MM` or `HH:MM`, valid or not: such a word is meant as a time, so `25:99` is an

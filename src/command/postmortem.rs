@@ -1,10 +1,16 @@
 //! `/incident postmortem`: draft the postmortem.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand};
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use crate::domain::IncidentId;
 
-pub(super) const POSTMORTEM: Subcommand = Subcommand {
-    name: "postmortem",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Postmortem {
+    pub incident: Option<IncidentId>,
+}
+
+pub(super) const POSTMORTEM: Spec = Spec {
+    subcommand: Subcommand::Postmortem,
     usage: &["/incident postmortem"],
     summary: "Draft the postmortem in the channel.",
     help: "Drafts the postmortem from what the incident recorded and shares it in the war \
@@ -16,11 +22,13 @@ pub(super) const POSTMORTEM: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Postmortem::parse(cursor, ctx).map(Command::Postmortem),
 };
 
-fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    Ok(Command::Postmortem {
-        incident: ctx.incident,
-    })
+impl Postmortem {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
 }

@@ -1,11 +1,17 @@
 //! `/incident resolve [summary]`: close the incident.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
-use crate::domain::UserText;
+use super::{Command, Context, ErrorKind, Spec, Subcommand, words};
+use crate::domain::{IncidentId, UserText};
 
-pub(super) const RESOLVE: Subcommand = Subcommand {
-    name: "resolve",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolve {
+    pub incident: Option<IncidentId>,
+    pub summary: Option<UserText>,
+}
+
+pub(super) const RESOLVE: Spec = Spec {
+    subcommand: Subcommand::Resolve,
     usage: &["/incident resolve [summary]"],
     summary: "Resolve the incident, with an optional summary.",
     help: "Marks the incident resolved. Any words after `resolve` are kept as the \
@@ -17,18 +23,20 @@ pub(super) const RESOLVE: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Resolve::parse(cursor, ctx).map(Command::Resolve),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let summary = cursor.rest();
-    let summary = if summary.is_empty() {
-        None
-    } else {
-        Some(UserText::parse("the summary", &words::text(&summary))?)
-    };
-    Ok(Command::Resolve {
-        incident: ctx.incident,
-        summary,
-    })
+impl Resolve {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let summary = cursor.rest();
+        let summary = if summary.is_empty() {
+            None
+        } else {
+            Some(UserText::parse("the summary", &words::text(&summary))?)
+        };
+        Ok(Self {
+            incident: ctx.incident,
+            summary,
+        })
+    }
 }

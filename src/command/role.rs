@@ -1,11 +1,18 @@
 //! `/incident role <role> <@user>`: hand someone an incident role.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, suggest, words};
-use crate::domain::Role;
+use super::{Command, Context, ErrorKind, Spec, Subcommand, UserRef, suggest, words};
+use crate::domain::{IncidentId, Role};
 
-pub(super) const ROLE: Subcommand = Subcommand {
-    name: "role",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignRole {
+    pub incident: Option<IncidentId>,
+    pub role: Role,
+    pub user: UserRef,
+}
+
+pub(super) const ROLE: Spec = Spec {
+    subcommand: Subcommand::Role,
     usage: &["/incident role <commander|technical|comms|scribe> <@user>"],
     summary: "Give someone an incident role.",
     help: "Assigns a role to one person: mention them, or use their name from config. \
@@ -17,23 +24,25 @@ pub(super) const ROLE: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| AssignRole::parse(cursor, ctx).map(Command::AssignRole),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let word = cursor
-        .take()
-        .ok_or(ErrorKind::Missing { what: "the role" })?;
-    let role = word.parse::<Role>().map_err(|_| ErrorKind::UnknownRole {
-        word: word.to_string(),
-        suggestion: suggest::nearest(word, Role::ALL.map(Role::as_str)).map(str::to_string),
-    })?;
-    let user = cursor.take().ok_or(ErrorKind::Missing {
-        what: "the person to assign (e.g. `@alice`)",
-    })?;
-    Ok(Command::AssignRole {
-        incident: ctx.incident,
-        role,
-        user: words::user(user)?,
-    })
+impl AssignRole {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor
+            .take()
+            .ok_or(ErrorKind::Missing { what: "the role" })?;
+        let role = word.parse::<Role>().map_err(|_| ErrorKind::UnknownRole {
+            word: word.to_string(),
+            suggestion: suggest::nearest(word, Role::ALL.map(Role::as_str)).map(str::to_string),
+        })?;
+        let user = cursor.take().ok_or(ErrorKind::Missing {
+            what: "the person to assign (e.g. `@alice`)",
+        })?;
+        Ok(Self {
+            incident: ctx.incident,
+            role,
+            user: words::user(user)?,
+        })
+    }
 }

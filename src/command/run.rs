@@ -1,10 +1,18 @@
 //! `/incident run <action|runbook> [key=value ...]`: start an action or runbook.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
+use super::{Command, Context, ErrorKind, Params, Spec, Subcommand, words};
+use crate::domain::IncidentId;
 
-pub(super) const RUN: Subcommand = Subcommand {
-    name: "run",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAction {
+    pub incident: Option<IncidentId>,
+    pub name: String,
+    pub params: Params,
+}
+
+pub(super) const RUN: Spec = Spec {
+    subcommand: Subcommand::Run,
     usage: &["/incident run <action|runbook> [key=value ...]"],
     summary: "Run an action or runbook.",
     help: "Starts one of the actions or runbooks configured for this incident (see \
@@ -17,23 +25,25 @@ pub(super) const RUN: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| RunAction::parse(cursor, ctx).map(Command::RunAction),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let name = cursor.take().ok_or(ErrorKind::Missing {
-        what: "the action or runbook to run",
-    })?;
-    let name = words::name("action name", name)?;
-    let (extra, params) = words::split_params(&cursor.rest())?;
-    if let Some(word) = extra.first() {
-        return Err(ErrorKind::Unexpected {
-            word: word.to_string(),
-        });
+impl RunAction {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let name = cursor.take().ok_or(ErrorKind::Missing {
+            what: "the action or runbook to run",
+        })?;
+        let name = words::name("action name", name)?;
+        let (extra, params) = words::split_params(&cursor.rest())?;
+        if let Some(word) = extra.first() {
+            return Err(ErrorKind::Unexpected {
+                word: word.to_string(),
+            });
+        }
+        Ok(Self {
+            incident: ctx.incident,
+            name,
+            params,
+        })
     }
-    Ok(Command::RunAction {
-        incident: ctx.incident,
-        name,
-        params,
-    })
 }

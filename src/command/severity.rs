@@ -1,11 +1,17 @@
 //! `/incident severity <sevN>`, and the severity words every subcommand shares.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, SeverityWords, Subcommand, suggest};
-use crate::domain::Severity;
+use super::{Command, Context, ErrorKind, SeverityWords, Spec, Subcommand, suggest};
+use crate::domain::{IncidentId, Severity};
 
-pub(super) const SEVERITY: Subcommand = Subcommand {
-    name: "severity",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSeverity {
+    pub incident: Option<IncidentId>,
+    pub severity: Severity,
+}
+
+pub(super) const SEVERITY: Spec = Spec {
+    subcommand: Subcommand::Severity,
     usage: &["/incident severity <sevN>"],
     summary: "Change the severity; re-plans update cadence and escalation.",
     help: "Moves the incident to another configured severity (a name or an alias). \
@@ -16,17 +22,19 @@ pub(super) const SEVERITY: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| ChangeSeverity::parse(cursor, ctx).map(Command::ChangeSeverity),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let word = cursor.take().ok_or(ErrorKind::Missing {
-        what: "the new severity",
-    })?;
-    Ok(Command::ChangeSeverity {
-        incident: ctx.incident,
-        severity: resolve(word, ctx.severities)?,
-    })
+impl ChangeSeverity {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor.take().ok_or(ErrorKind::Missing {
+            what: "the new severity",
+        })?;
+        Ok(Self {
+            incident: ctx.incident,
+            severity: resolve(word, ctx.severities)?,
+        })
+    }
 }
 
 /// A configured severity word, or an error naming the nearest one.

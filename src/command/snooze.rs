@@ -1,10 +1,18 @@
 //! `/incident snooze [minutes]`: push the next status-update reminder back.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand};
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use crate::domain::IncidentId;
 
-pub(super) const SNOOZE: Subcommand = Subcommand {
-    name: "snooze",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snooze {
+    pub incident: Option<IncidentId>,
+    /// Push the pending status-update reminder this many minutes from now.
+    pub minutes: u32,
+}
+
+pub(super) const SNOOZE: Spec = Spec {
+    subcommand: Subcommand::Snooze,
     usage: &["/incident snooze [30m|1h|<minutes>]"],
     summary: "Snooze the status-update reminder (30 minutes unless told).",
     help: "Moves the pending status-update reminder to that long from now; the \
@@ -17,7 +25,7 @@ pub(super) const SNOOZE: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Snooze::parse(cursor, ctx).map(Command::Snooze),
 };
 
 /// Longer than a day is not a snooze; change the severity instead.
@@ -26,17 +34,19 @@ const MAX_MINUTES: u32 = 24 * 60;
 /// What the reminder button snoozes by when the command names no duration.
 const DEFAULT_MINUTES: u32 = 30;
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let minutes = match cursor.take() {
-        None => DEFAULT_MINUTES,
-        Some(word) => minutes(word).ok_or_else(|| ErrorKind::InvalidSnooze {
-            word: word.to_string(),
-        })?,
-    };
-    Ok(Command::Snooze {
-        incident: ctx.incident,
-        minutes,
-    })
+impl Snooze {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let minutes = match cursor.take() {
+            None => DEFAULT_MINUTES,
+            Some(word) => minutes(word).ok_or_else(|| ErrorKind::InvalidSnooze {
+                word: word.to_string(),
+            })?,
+        };
+        Ok(Self {
+            incident: ctx.incident,
+            minutes,
+        })
+    }
 }
 
 /// `45`, `45m`, `2h` → minutes, within a day.

@@ -1,15 +1,20 @@
 //! `/incident stats [7d|30d|90d]`: how incidents went over a window.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand};
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 
 /// The windows offered, as written and in days.
 const WINDOWS: [(&str, u32); 3] = [("7d", 7), ("30d", 30), ("90d", 90)];
 
 const DEFAULT_DAYS: u32 = 30;
 
-pub(super) const STATS: Subcommand = Subcommand {
-    name: "stats",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub days: u32,
+}
+
+pub(super) const STATS: Spec = Spec {
+    subcommand: Subcommand::Stats,
     usage: &["/incident stats [7d|30d|90d]"],
     summary: "Incident statistics over the last 7, 30 (default) or 90 days.",
     help: "Shows statistics for the incidents declared in the last 7, 30 or 90 days \
@@ -17,18 +22,20 @@ pub(super) const STATS: Subcommand = Subcommand {
     examples: &["/incident stats", "/incident stats 90d"],
     names_incident: false,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| Stats::parse(cursor, ctx).map(Command::Stats),
 };
 
-fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Command, ErrorKind> {
-    let Some(word) = cursor.take() else {
-        return Ok(Command::Stats { days: DEFAULT_DAYS });
-    };
-    WINDOWS
-        .iter()
-        .find(|(window, _)| window.eq_ignore_ascii_case(word))
-        .map(|(_, days)| Command::Stats { days: *days })
-        .ok_or_else(|| ErrorKind::InvalidWindow {
-            word: word.to_string(),
-        })
+impl Stats {
+    fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
+        let Some(word) = cursor.take() else {
+            return Ok(Self { days: DEFAULT_DAYS });
+        };
+        WINDOWS
+            .iter()
+            .find(|(window, _)| window.eq_ignore_ascii_case(word))
+            .map(|(_, days)| Self { days: *days })
+            .ok_or_else(|| ErrorKind::InvalidWindow {
+                word: word.to_string(),
+            })
+    }
 }

@@ -1,11 +1,19 @@
 //! `/incident status <status> [text]`: move the incident along its lifecycle.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, suggest, words};
-use crate::domain::{Status, UserText};
+use super::{Command, Context, ErrorKind, Params, Spec, Subcommand, suggest, words};
+use crate::domain::{IncidentId, Status, UserText};
 
-pub(super) const STATUS: Subcommand = Subcommand {
-    name: "status",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetStatus {
+    pub incident: Option<IncidentId>,
+    pub status: Status,
+    pub text: Option<UserText>,
+    pub params: Params,
+}
+
+pub(super) const STATUS: Spec = Spec {
+    subcommand: Subcommand::Status,
     usage: &[
         "/incident status <investigating|identified|monitoring|resolved> [text] [key=value ...]",
     ],
@@ -20,29 +28,32 @@ pub(super) const STATUS: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| SetStatus::parse(cursor, ctx).map(Command::SetStatus),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let word = cursor
-        .take()
-        .ok_or(ErrorKind::Missing { what: "the status" })?;
-    let status = word
-        .parse::<Status>()
-        .map_err(|_| ErrorKind::UnknownStatus {
-            word: word.to_string(),
-            suggestion: suggest::nearest(word, Status::ALL.map(Status::as_str)).map(str::to_string),
-        })?;
-    let (text, params) = words::split_params(&cursor.rest())?;
-    let text = if text.is_empty() {
-        None
-    } else {
-        Some(UserText::parse("the status update", &words::text(&text))?)
-    };
-    Ok(Command::SetStatus {
-        incident: ctx.incident,
-        status,
-        text,
-        params,
-    })
+impl SetStatus {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor
+            .take()
+            .ok_or(ErrorKind::Missing { what: "the status" })?;
+        let status = word
+            .parse::<Status>()
+            .map_err(|_| ErrorKind::UnknownStatus {
+                word: word.to_string(),
+                suggestion: suggest::nearest(word, Status::ALL.map(Status::as_str))
+                    .map(str::to_string),
+            })?;
+        let (text, params) = words::split_params(&cursor.rest())?;
+        let text = if text.is_empty() {
+            None
+        } else {
+            Some(UserText::parse("the status update", &words::text(&text))?)
+        };
+        Ok(Self {
+            incident: ctx.incident,
+            status,
+            text,
+            params,
+        })
+    }
 }

@@ -1,11 +1,18 @@
 //! `/incident update <text>`: post a status update now.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Subcommand, words};
-use crate::domain::UserText;
+use super::{Command, Context, ErrorKind, Params, Spec, Subcommand, words};
+use crate::domain::{IncidentId, UserText};
 
-pub(super) const UPDATE: Subcommand = Subcommand {
-    name: "update",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostUpdate {
+    pub incident: Option<IncidentId>,
+    pub text: UserText,
+    pub params: Params,
+}
+
+pub(super) const UPDATE: Spec = Spec {
+    subcommand: Subcommand::Update,
     usage: &["/incident update <text> [key=value ...]"],
     summary: "Post a status update now; resets the update clock.",
     help: "Posts a status update to the incident's audiences straight away and starts \
@@ -17,19 +24,21 @@ pub(super) const UPDATE: Subcommand = Subcommand {
     ],
     names_incident: true,
     flags: &[],
-    parse,
+    parse: |cursor, ctx| PostUpdate::parse(cursor, ctx).map(Command::PostUpdate),
 };
 
-fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
-    let (text, params) = words::split_params(&cursor.rest())?;
-    if text.is_empty() {
-        return Err(ErrorKind::Missing {
-            what: "the text of the update",
-        });
+impl PostUpdate {
+    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let (text, params) = words::split_params(&cursor.rest())?;
+        if text.is_empty() {
+            return Err(ErrorKind::Missing {
+                what: "the text of the update",
+            });
+        }
+        Ok(Self {
+            incident: ctx.incident,
+            text: UserText::parse("the update", &words::text(&text))?,
+            params,
+        })
     }
-    Ok(Command::PostUpdate {
-        incident: ctx.incident,
-        text: UserText::parse("the update", &words::text(&text))?,
-        params,
-    })
 }

@@ -2,7 +2,7 @@
 //! become text.
 
 use super::{ErrorKind, Params, UserRef};
-use crate::domain::UserId;
+use crate::domain::{RunId, UserId};
 
 /// Decodes the three entities Slack escapes in message text (`&amp;`, `&lt;`, `&gt;`)
 /// in one pass, so `&amp;lt;` becomes `&lt;`, not `<`.
@@ -121,11 +121,11 @@ pub(super) fn user(word: &str) -> Result<UserRef, ErrorKind> {
     }
 }
 
-/// The most characters in a service, action or run name.
+/// The most characters in a service or action name.
 const NAME_MAX_CHARS: usize = 64;
 
-/// A name from config or the engine (service, action, run): ASCII letters, digits,
-/// `.`, `_` and `-`, starting with a letter or digit.
+/// A service or action name: ASCII letters, digits, `.`, `_` and `-`, starting
+/// with a letter or digit.
 pub(super) fn name(what: &'static str, word: &str) -> Result<String, ErrorKind> {
     let mut chars = word.chars();
     let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -143,6 +143,8 @@ pub(super) fn name(what: &'static str, word: &str) -> Result<String, ErrorKind> 
 }
 
 /// A run as its messages name it: `7` or `#7`.
-pub(super) fn run(word: &str) -> Result<String, ErrorKind> {
-    name("run", word.strip_prefix('#').unwrap_or(word))
+pub(super) fn run(word: &str) -> Result<RunId, ErrorKind> {
+    word.parse().map_err(|_| ErrorKind::InvalidRun {
+        word: word.to_string(),
+    })
 }

@@ -16,7 +16,7 @@ use super::raw::{
     RawBot, RawDiscord, RawEscalation, RawPerson, RawService, RawSeverity, RawSlack, RawStatusPage,
 };
 use super::template::{Braces, placeholders};
-use crate::command::nearest;
+use crate::command::{Subcommand, nearest};
 use crate::domain::{Role, Severity, Status, UserId, is_snowflake};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,31 +40,6 @@ const SECTIONS: [&str; 12] = [
     "slack",
     "discord",
     "status_page",
-];
-
-/// First words of `/incident` subcommands: a severity with one of these names
-/// could not be declared as `/incident <severity> <title>`.
-const SUBCOMMANDS: [&str; 20] = [
-    "declare",
-    "role",
-    "ack",
-    "status",
-    "update",
-    "snooze",
-    "severity",
-    "note",
-    "run",
-    "approve",
-    "cancel",
-    "actions",
-    "followup",
-    "followups",
-    "resolve",
-    "postmortem",
-    "timeline",
-    "list",
-    "stats",
-    "help",
 ];
 
 const DURATION_HINT: &str = "expected a duration like 90s, 15m, 2h";
@@ -317,7 +292,8 @@ impl Builder<'_> {
                 path,
                 format!("`{word}` cannot be a severity word: use letters, digits, `-` and `_`"),
             );
-        } else if SUBCOMMANDS.contains(&lower.as_str()) {
+        } else if Subcommand::named(&lower).is_some() {
+            // `/incident <severity> <title>` would read it as that subcommand.
             self.problem(
                 path,
                 format!("`{word}` is an /incident subcommand, so it cannot name a severity"),

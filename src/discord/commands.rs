@@ -1,16 +1,16 @@
-//! The `/incident` application command: its definition (one subcommand per verb
-//! of the grammar, with typed options, severity choices from config and `run`
-//! autocomplete), and the mapping of a used command's options onto the same
-//! [`Command`] the text parser produces.
+//! The `/incident` application command: its definition (a subcommand for each
+//! entry of [`Subcommand::ALL`] it offers, with typed options, severity choices from
+//! config and `run` autocomplete), and the mapping of a used command's options onto
+//! the same [`Command`] the text parser produces.
 //!
 //! Owns: option names and types, and turning option values into domain values
 //! with the domain's own checks. Must not: parse `/incident` text (Discord sends
 //! the values apart; there is nothing to parse twice) or decide anything.
 
 use super::wire::{BOOLEAN, CommandOption, INTEGER, STRING, SUB_COMMAND, USER};
-use crate::command::{Command, Params, SeverityWords, UserRef};
+use crate::command::{self, Command, Params, SeverityWords, Subcommand, UserRef};
 use crate::config::Config;
-use crate::domain::{IncidentId, Role, Status, Title, UserId, UserText};
+use crate::domain::{IncidentId, Role, RunId, Status, Title, UserId, UserText};
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{Value, json};
 
@@ -66,151 +66,131 @@ pub fn definition(config: &Config) -> Value {
             "required": required, "max_length": max,
         })
     };
-    let sub = |name: &str, description: &str, mut options: Vec<Value>, names_incident: bool| {
-        if names_incident {
-            options.push(incident.clone());
-        }
-        // Discord wants required options first.
-        options.sort_by_key(|option| !option["required"].as_bool().unwrap_or(false));
-        json!({ "type": SUB_COMMAND, "name": name, "description": description, "options": options })
-    };
-    let subcommands = vec![
-        sub(
-            "declare",
-            "Declare an incident and open its war room",
-            vec![
-                severity(config.default_severity().is_none()),
-                text("title", "What is wrong", true, Title::MAX_CHARS),
-                text(
-                    "services",
-                    "Affected services, separated by spaces or commas",
-                    false,
-                    500,
-                ),
-                json!({ "type": BOOLEAN, "name": "drill", "description": "A practice run", "required": false }),
-            ],
-            false,
-        ),
-        sub(
-            "role",
-            "Give someone an incident role",
-            vec![
-                json!({ "type": STRING, "name": "role", "description": "The role", "required": true, "choices": role_choices }),
-                json!({ "type": USER, "name": "user", "description": "Who takes it", "required": true }),
-            ],
-            true,
-        ),
-        sub("ack", "Acknowledge the page", vec![], true),
-        sub(
-            "status",
-            "Set the status, with an optional update",
-            vec![
-                json!({ "type": STRING, "name": "status", "description": "The new status", "required": true, "choices": status_choices }),
-                text(
-                    "text",
-                    "An update to post with it",
+    let offered = |sub: Subcommand| -> Option<(&str, Vec<Value>)> {
+        Some(match sub {
+            Subcommand::Declare => (
+                "Declare an incident and open its war room",
+                vec![
+                    severity(config.default_severity().is_none()),
+                    text("title", "What is wrong", true, Title::MAX_CHARS),
+                    text(
+                        "services",
+                        "Affected services, separated by spaces or commas",
+                        false,
+                        500,
+                    ),
+                    json!({ "type": BOOLEAN, "name": "drill", "description": "A practice run", "required": false }),
+                ],
+            ),
+            Subcommand::Role => (
+                "Give someone an incident role",
+                vec![
+                    json!({ "type": STRING, "name": "role", "description": "The role", "required": true, "choices": role_choices }),
+                    json!({ "type": USER, "name": "user", "description": "Who takes it", "required": true }),
+                ],
+            ),
+            Subcommand::Ack => ("Acknowledge the page", vec![]),
+            Subcommand::Status => (
+                "Set the status, with an optional update",
+                vec![
+                    json!({ "type": STRING, "name": "status", "description": "The new status", "required": true, "choices": status_choices }),
+                    text(
+                        "text",
+                        "An update to post with it",
+                        false,
+                        UserText::MAX_CHARS,
+                    ),
+                ],
+            ),
+            Subcommand::Update => (
+                "Post a status update now",
+                vec![text("text", "The update", true, UserText::MAX_CHARS)],
+            ),
+            // Discord snoozes through the reminder's Snooze button only.
+            Subcommand::Snooze => return None,
+            Subcommand::Severity => ("Change the severity", vec![severity(true)]),
+            Subcommand::Note => (
+                "Add a timeline entry",
+                vec![
+                    text("text", "What happened", true, UserText::MAX_CHARS),
+                    text(
+                        "time",
+                        "When, as HH:MM today (scribe or commander)",
+                        false,
+                        5,
+                    ),
+                ],
+            ),
+            Subcommand::Run => (
+                "Run an action or runbook",
+                vec![
+                    json!({ "type": STRING, "name": "action", "description": "The action or runbook", "required": true, "autocomplete": true }),
+                    text("params", "Parameters as key=value words", false, 1000),
+                ],
+            ),
+            Subcommand::Approve => (
+                "Approve a run that waits for approval",
+                vec![text("run", "The run, e.g. 7", true, 64)],
+            ),
+            Subcommand::Cancel => (
+                "Cancel a run",
+                vec![text("run", "The run, e.g. 7", true, 64)],
+            ),
+            Subcommand::Actions => ("What can be run here", vec![]),
+            Subcommand::FollowUp => (
+                "Record a follow-up",
+                vec![
+                    text("text", "What needs to be done", true, UserText::MAX_CHARS),
+                    json!({ "type": USER, "name": "owner", "description": "Who owns it", "required": false }),
+                    text("due", "Due date, YYYY-MM-DD", false, 10),
+                ],
+            ),
+            Subcommand::FollowUpDone => (
+                "Mark a follow-up done",
+                vec![
+                    json!({ "type": INTEGER, "name": "number", "description": "Its number in /incident followups", "required": true, "min_value": 1 }),
+                ],
+            ),
+            Subcommand::FollowUps => ("List the follow-ups", vec![]),
+            Subcommand::Resolve => (
+                "Resolve the incident",
+                vec![text(
+                    "summary",
+                    "What happened, in a sentence",
                     false,
                     UserText::MAX_CHARS,
-                ),
-            ],
-            true,
-        ),
-        sub(
-            "update",
-            "Post a status update now",
-            vec![text("text", "The update", true, UserText::MAX_CHARS)],
-            true,
-        ),
-        sub(
-            "severity",
-            "Change the severity",
-            vec![severity(true)],
-            true,
-        ),
-        sub(
-            "note",
-            "Add a timeline entry",
-            vec![
-                text("text", "What happened", true, UserText::MAX_CHARS),
-                text(
-                    "time",
-                    "When, as HH:MM today (scribe or commander)",
-                    false,
-                    5,
-                ),
-            ],
-            true,
-        ),
-        sub(
-            "run",
-            "Run an action or runbook",
-            vec![
-                json!({ "type": STRING, "name": "action", "description": "The action or runbook", "required": true, "autocomplete": true }),
-                text("params", "Parameters as key=value words", false, 1000),
-            ],
-            true,
-        ),
-        sub(
-            "approve",
-            "Approve a run that waits for approval",
-            vec![text("run", "The run, e.g. 7", true, 64)],
-            true,
-        ),
-        sub(
-            "cancel",
-            "Cancel a run",
-            vec![text("run", "The run, e.g. 7", true, 64)],
-            true,
-        ),
-        sub("actions", "What can be run here", vec![], true),
-        sub(
-            "followup",
-            "Record a follow-up",
-            vec![
-                text("text", "What needs to be done", true, UserText::MAX_CHARS),
-                json!({ "type": USER, "name": "owner", "description": "Who owns it", "required": false }),
-                text("due", "Due date, YYYY-MM-DD", false, 10),
-            ],
-            true,
-        ),
-        sub(
-            "followup-done",
-            "Mark a follow-up done",
-            vec![
-                json!({ "type": INTEGER, "name": "number", "description": "Its number in /incident followups", "required": true, "min_value": 1 }),
-            ],
-            true,
-        ),
-        sub("followups", "List the follow-ups", vec![], true),
-        sub(
-            "resolve",
-            "Resolve the incident",
-            vec![text(
-                "summary",
-                "What happened, in a sentence",
-                false,
-                UserText::MAX_CHARS,
-            )],
-            true,
-        ),
-        sub("postmortem", "Draft the postmortem", vec![], true),
-        sub("timeline", "Show the timeline", vec![], true),
-        sub("list", "List open incidents", vec![], false),
-        sub(
-            "stats",
-            "Incident statistics",
-            vec![
-                json!({ "type": STRING, "name": "window", "description": "Over how long (default 30 days)", "required": false, "choices": window_choices }),
-            ],
-            false,
-        ),
-        sub(
-            "help",
-            "How to use /incident",
-            vec![text("topic", "A subcommand to explain", false, 32)],
-            false,
-        ),
-    ];
+                )],
+            ),
+            Subcommand::Postmortem => ("Draft the postmortem", vec![]),
+            Subcommand::Timeline => ("Show the timeline", vec![]),
+            Subcommand::List => ("List open incidents", vec![]),
+            Subcommand::Stats => (
+                "Incident statistics",
+                vec![
+                    json!({ "type": STRING, "name": "window", "description": "Over how long (default 30 days)", "required": false, "choices": window_choices }),
+                ],
+            ),
+            Subcommand::Help => (
+                "How to use /incident",
+                vec![text("topic", "A subcommand to explain", false, 32)],
+            ),
+        })
+    };
+    let subcommands: Vec<Value> = Subcommand::ALL
+        .into_iter()
+        .filter_map(|sub| {
+            let (description, mut options) = offered(sub)?;
+            if sub.names_incident() {
+                options.push(incident.clone());
+            }
+            // Discord wants required options first.
+            options.sort_by_key(|option| !option["required"].as_bool().unwrap_or(false));
+            Some(json!({
+                "type": SUB_COMMAND, "name": discord_name(sub),
+                "description": description, "options": options,
+            }))
+        })
+        .collect();
     json!([{
         "name": COMMAND_NAME,
         "type": 1,
@@ -238,13 +218,23 @@ pub fn subcommand(options: &[CommandOption]) -> Option<&CommandOption> {
     options.iter().find(|option| option.kind == SUB_COMMAND)
 }
 
+/// A subcommand's name on Discord. Discord spells `followup_done` with a hyphen, and
+/// registered names are what existing Discord clients send, so it stays that way.
+pub fn discord_name(sub: Subcommand) -> String {
+    sub.name().replace('_', "-")
+}
+
 /// A used `/incident` as the [`Command`] it means.
 pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command, OptionError> {
-    let sub = subcommand(options).ok_or(OptionError::UnknownSubcommand)?;
-    let args = Args(&sub.options);
+    let used = subcommand(options).ok_or(OptionError::UnknownSubcommand)?;
+    let sub = Subcommand::ALL
+        .into_iter()
+        .find(|sub| discord_name(*sub) == used.name)
+        .ok_or(OptionError::UnknownSubcommand)?;
+    let args = Args(&used.options);
     let incident = args.incident()?;
-    Ok(match sub.name.as_str() {
-        "declare" => Command::Declare {
+    Ok(match sub {
+        Subcommand::Declare => Command::Declare(command::Declare {
             severity: args
                 .text("severity")
                 .map(|word| severity(&word, config))
@@ -252,17 +242,17 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
             title: Title::parse(&args.required("title")?).map_err(invalid("title"))?,
             services: args.words("services"),
             drill: args.flag("drill"),
-        },
-        "role" => Command::AssignRole {
+        }),
+        Subcommand::Role => Command::AssignRole(command::AssignRole {
             incident,
             role: args
                 .required("role")?
                 .parse::<Role>()
                 .map_err(invalid("role"))?,
             user: UserRef::Id(UserId::new(args.required("user")?)),
-        },
-        "ack" => Command::Ack { incident },
-        "status" => Command::SetStatus {
+        }),
+        Subcommand::Ack => Command::Ack(command::Ack { incident }),
+        Subcommand::Status => Command::SetStatus(command::SetStatus {
             incident,
             status: args
                 .required("status")?
@@ -270,44 +260,45 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
                 .map_err(invalid("status"))?,
             text: args.user_text("text", "the status update")?,
             params: Params::new(),
-        },
-        "update" => Command::PostUpdate {
+        }),
+        Subcommand::Update => Command::PostUpdate(command::PostUpdate {
             incident,
             text: UserText::parse("the update", &args.required("text")?)
                 .map_err(invalid("text"))?,
             params: Params::new(),
-        },
-        "severity" => Command::ChangeSeverity {
+        }),
+        Subcommand::Snooze => return Err(OptionError::UnknownSubcommand),
+        Subcommand::Severity => Command::ChangeSeverity(command::ChangeSeverity {
             incident,
             severity: severity(&args.required("severity")?, config)?,
-        },
-        "note" => Command::AddNote {
+        }),
+        Subcommand::Note => Command::AddNote(command::AddNote {
             incident,
             at: args.text("time").map(|time| clock(&time)).transpose()?,
             text: UserText::parse("the note", &args.required("text")?).map_err(invalid("text"))?,
-        },
-        "run" => Command::RunAction {
+        }),
+        Subcommand::Run => Command::RunAction(command::RunAction {
             incident,
             name: args.required("action")?,
             params: params(args.text("params").as_deref().unwrap_or(""))?,
-        },
-        "approve" => Command::Approve {
+        }),
+        Subcommand::Approve => Command::Approve(command::Approve {
             incident,
-            run: run(&args.required("run")?),
-        },
-        "cancel" => Command::Cancel {
+            run: args.run()?,
+        }),
+        Subcommand::Cancel => Command::Cancel(command::Cancel {
             incident,
-            run: run(&args.required("run")?),
-        },
-        "actions" => Command::ListActions { incident },
-        "followup" => Command::AddFollowUp {
+            run: args.run()?,
+        }),
+        Subcommand::Actions => Command::ListActions(command::ListActions { incident }),
+        Subcommand::FollowUp => Command::AddFollowUp(command::AddFollowUp {
             incident,
             text: UserText::parse("the follow-up", &args.required("text")?)
                 .map_err(invalid("text"))?,
             owner: args.text("owner").map(|id| UserRef::Id(UserId::new(id))),
             due: args.text("due").map(|due| date(&due)).transpose()?,
-        },
-        "followup-done" => Command::CompleteFollowUp {
+        }),
+        Subcommand::FollowUpDone => Command::CompleteFollowUp(command::CompleteFollowUp {
             incident,
             number: args
                 .required("number")?
@@ -318,26 +309,25 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
                     what: "number",
                     reason: "expected a follow-up number from 1".into(),
                 })?,
-        },
-        "followups" => Command::ListFollowUps { incident },
-        "resolve" => Command::Resolve {
+        }),
+        Subcommand::FollowUps => Command::ListFollowUps(command::ListFollowUps { incident }),
+        Subcommand::Resolve => Command::Resolve(command::Resolve {
             incident,
             summary: args.user_text("summary", "the summary")?,
-        },
-        "postmortem" => Command::Postmortem { incident },
-        "timeline" => Command::Timeline { incident },
-        "list" => Command::List,
-        "stats" => Command::Stats {
+        }),
+        Subcommand::Postmortem => Command::Postmortem(command::Postmortem { incident }),
+        Subcommand::Timeline => Command::Timeline(command::Timeline { incident }),
+        Subcommand::List => Command::List(command::List),
+        Subcommand::Stats => Command::Stats(command::Stats {
             days: args
                 .text("window")
                 .and_then(|window| window.trim_end_matches('d').parse().ok())
                 .filter(|days| WINDOWS.contains(days))
                 .unwrap_or(DEFAULT_WINDOW),
-        },
-        "help" => Command::Help {
+        }),
+        Subcommand::Help => Command::Help(command::Help {
             topic: args.text("topic"),
-        },
-        _ => return Err(OptionError::UnknownSubcommand),
+        }),
     })
 }
 
@@ -409,6 +399,10 @@ impl Args<'_> {
             .transpose()
     }
 
+    fn run(&self) -> Result<RunId, OptionError> {
+        self.required("run")?.parse().map_err(invalid("run"))
+    }
+
     fn incident(&self) -> Result<Option<IncidentId>, OptionError> {
         self.text("incident")
             .map(|id| id.trim().parse::<IncidentId>().map_err(invalid("incident")))
@@ -442,12 +436,6 @@ fn date(due: &str) -> Result<NaiveDate, OptionError> {
         what: "due",
         reason: "expected YYYY-MM-DD, e.g. 2026-12-01".into(),
     })
-}
-
-/// A run as its messages name it: `7` or `#7`.
-fn run(word: &str) -> String {
-    let word = word.trim();
-    word.strip_prefix('#').unwrap_or(word).to_string()
 }
 
 /// `key=value` words, in order; a word without `=` or with an empty value is refused.
@@ -516,12 +504,12 @@ mod tests {
         );
         assert_eq!(
             to_command(&declare, &config),
-            Ok(Command::Declare {
+            Ok(Command::Declare(command::Declare {
                 severity: Some(crate::domain::Severity::new("sev1")),
                 title: Title::parse("checkout is down").unwrap(),
                 services: vec!["checkout".into(), "payments".into()],
                 drill: false,
-            })
+            }))
         );
         let role = sub(
             "role",
@@ -533,25 +521,105 @@ mod tests {
         );
         assert_eq!(
             to_command(&role, &config),
-            Ok(Command::AssignRole {
+            Ok(Command::AssignRole(command::AssignRole {
                 incident: Some("INC-20261123-001".parse().unwrap()),
                 role: Role::Comms,
                 user: UserRef::Id(UserId::new("42")),
-            })
+            }))
         );
         let bad = sub("status", vec![option("status", STRING, json!("fixed"))]);
         assert!(matches!(
             to_command(&bad, &config),
             Err(OptionError::Invalid { what: "status", .. })
         ));
+        let approve = sub("approve", vec![option("run", STRING, json!(" #7 "))]);
+        assert_eq!(
+            to_command(&approve, &config),
+            Ok(Command::Approve(command::Approve {
+                incident: None,
+                run: RunId::new(7),
+            }))
+        );
+        let cancel = sub("cancel", vec![option("run", STRING, json!("seven"))]);
+        assert!(matches!(
+            to_command(&cancel, &config),
+            Err(OptionError::Invalid { what: "run", .. })
+        ));
+        assert_eq!(
+            to_command(&sub("snooze", vec![]), &config),
+            Err(OptionError::UnknownSubcommand)
+        );
         let done = sub("followup-done", vec![option("number", INTEGER, json!(3))]);
         assert_eq!(
             to_command(&done, &config),
-            Ok(Command::CompleteFollowUp {
+            Ok(Command::CompleteFollowUp(command::CompleteFollowUp {
                 incident: None,
                 number: 3
-            })
+            }))
         );
+    }
+
+    #[test]
+    fn every_registered_subcommand_is_a_command_from_the_one_list() {
+        let definition = definition(&config());
+        let registered: Vec<&str> = definition[0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sub| sub["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            registered,
+            [
+                "declare",
+                "role",
+                "ack",
+                "status",
+                "update",
+                "severity",
+                "note",
+                "run",
+                "approve",
+                "cancel",
+                "actions",
+                "followup",
+                "followup-done",
+                "followups",
+                "resolve",
+                "postmortem",
+                "timeline",
+                "list",
+                "stats",
+                "help",
+            ],
+            "registered names are what Discord clients send back"
+        );
+        for name in &registered {
+            let sub = Subcommand::ALL
+                .into_iter()
+                .find(|sub| discord_name(*sub) == *name)
+                .unwrap_or_else(|| panic!("`{name}` is registered but names no command"));
+            let options = &definition[0]["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|registered| registered["name"] == *name)
+                .unwrap()["options"];
+            let names_incident = options
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|option| option["name"] == "incident");
+            assert_eq!(names_incident, sub.names_incident(), "{name}");
+        }
+        for sub in Subcommand::ALL {
+            assert_eq!(
+                registered.contains(&discord_name(sub).as_str()),
+                sub != Subcommand::Snooze,
+                "{}",
+                sub.name()
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod page;
 mod platform;
 mod record;
 mod role;
+mod run_id;
 mod runbook_run;
 mod severity;
 mod stats;
@@ -31,6 +32,7 @@ pub use page::{Page, PageState, UnknownPageState};
 pub use platform::{Platform, UnknownPlatform, UserId, is_snowflake};
 pub use record::IncidentRecord;
 pub use role::{Role, UnknownRole};
+pub use run_id::{InvalidRunId, RunId};
 pub use runbook_run::{RunbookRun, RunbookStatus, UnknownRunbookStatus};
 pub use severity::Severity;
 pub use stats::{

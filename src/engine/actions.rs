@@ -15,7 +15,7 @@ use super::{Reply, Stop, mention, refuse};
 use crate::actions;
 use crate::command::Params;
 use crate::config::ActionConfig;
-use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunStatus, UserId};
+use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunId, RunStatus, UserId};
 use crate::render::{Inline, Message};
 use std::collections::BTreeMap;
 
@@ -113,10 +113,10 @@ pub(super) async fn run(
 pub(super) async fn approve(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
-    run: String,
+    run: RunId,
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
-    let (run, action) = find(session, &incident, &run).await?;
+    let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::approve(session, &incident, run, step).await;
     }
@@ -168,10 +168,10 @@ pub(super) async fn approve(
 pub(super) async fn cancel(
     session: &mut Session<'_>,
     named: Option<IncidentId>,
-    run: String,
+    run: RunId,
 ) -> Result<Reply, Stop> {
     let incident = session.target(named).await?;
-    let (run, action) = find(session, &incident, &run).await?;
+    let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::cancel(session, &incident, step).await;
     }
@@ -278,22 +278,17 @@ async fn stop(
     )))
 }
 
-/// The run a command names (`7` or `#7`) and its action's config.
+/// The run a command names and its action's config.
 async fn find<'c>(
     session: &mut Session<'c>,
     incident: &Incident,
-    word: &str,
+    id: RunId,
 ) -> Result<(ActionRun, &'c ActionConfig), Stop> {
-    let not_found = || refuse(format!("There is no run {word} in {}.", incident.id));
-    let id: i64 = word
-        .trim_start_matches('#')
-        .parse()
-        .map_err(|_| not_found())?;
     let run = session
         .tx
-        .action_run(&incident.id, id)
+        .action_run(&incident.id, id.get())
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| refuse(format!("There is no run {id} in {}.", incident.id)))?;
     let action = session.config().action(&run.action).ok_or_else(|| {
         refuse(format!(
             "Run #{id}'s action `{}` is no longer configured.",

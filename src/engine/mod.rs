@@ -29,7 +29,7 @@ pub use capture::{Capture, CapturedMessage};
 pub use run_policy::performed_by_engine;
 
 use crate::clock::SharedClock;
-use crate::command::Command;
+use crate::command::{self, Command};
 use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::render::{Inline, Message};
@@ -235,61 +235,72 @@ impl Engine {
             }
         }
         let outcome = match command {
-            Command::Declare {
+            Command::Declare(command::Declare {
                 severity,
                 title,
                 services,
                 drill,
-            } => declare::declare(&mut session, severity, title, services, drill).await,
-            Command::AssignRole {
+            }) => declare::declare(&mut session, severity, title, services, drill).await,
+            Command::AssignRole(command::AssignRole {
                 incident,
                 role,
                 user,
-            } => roles::assign(&mut session, incident, role, user).await,
-            Command::Ack { incident } => lifecycle::acknowledge(&mut session, incident).await,
-            Command::SetStatus {
+            }) => roles::assign(&mut session, incident, role, user).await,
+            Command::Ack(command::Ack { incident }) => {
+                lifecycle::acknowledge(&mut session, incident).await
+            }
+            Command::SetStatus(command::SetStatus {
                 incident,
                 status,
                 text,
                 params,
-            } => lifecycle::set_status(&mut session, incident, status, text, &params).await,
-            Command::Resolve { incident, summary } => {
+            }) => lifecycle::set_status(&mut session, incident, status, text, &params).await,
+            Command::Resolve(command::Resolve { incident, summary }) => {
                 lifecycle::resolve(&mut session, incident, summary).await
             }
-            Command::PostUpdate {
+            Command::PostUpdate(command::PostUpdate {
                 incident,
                 text,
                 params,
-            } => lifecycle::post_update(&mut session, incident, text, &params).await,
-            Command::ChangeSeverity { incident, severity } => {
+            }) => lifecycle::post_update(&mut session, incident, text, &params).await,
+            Command::ChangeSeverity(command::ChangeSeverity { incident, severity }) => {
                 lifecycle::change_severity(&mut session, incident, severity).await
             }
-            Command::Snooze { incident, minutes } => {
+            Command::Snooze(command::Snooze { incident, minutes }) => {
                 cadence::snooze(&mut session, incident, minutes).await
             }
-            Command::AddNote { incident, at, text } => {
+            Command::AddNote(command::AddNote { incident, at, text }) => {
                 records::add_note(&mut session, incident, at, text).await
             }
-            Command::AddFollowUp {
+            Command::AddFollowUp(command::AddFollowUp {
                 incident,
                 text,
                 owner,
                 due,
-            } => records::add_followup(&mut session, incident, text, owner, due).await,
-            Command::CompleteFollowUp { incident, number } => {
+            }) => records::add_followup(&mut session, incident, text, owner, due).await,
+            Command::CompleteFollowUp(command::CompleteFollowUp { incident, number }) => {
                 records::complete_followup(&mut session, incident, number).await
             }
-            Command::Postmortem { incident } => postmortem::post(&mut session, incident).await,
-            Command::RunAction {
+            Command::Postmortem(command::Postmortem { incident }) => {
+                postmortem::post(&mut session, incident).await
+            }
+            Command::RunAction(command::RunAction {
                 incident,
                 name,
                 params,
-            } => actions::run(&mut session, incident, name, params).await,
-            Command::Approve { incident, run } => {
+            }) => actions::run(&mut session, incident, name, params).await,
+            Command::Approve(command::Approve { incident, run }) => {
                 actions::approve(&mut session, incident, run).await
             }
-            Command::Cancel { incident, run } => actions::cancel(&mut session, incident, run).await,
-            other => Err(queries::not_a_change(&other)),
+            Command::Cancel(command::Cancel { incident, run }) => {
+                actions::cancel(&mut session, incident, run).await
+            }
+            read_only @ (Command::Help(_)
+            | Command::List(_)
+            | Command::Timeline(_)
+            | Command::ListFollowUps(_)
+            | Command::ListActions(_)
+            | Command::Stats(_)) => Err(queries::not_a_change(&read_only)),
         };
         match outcome {
             Err(Stop::Failed(error)) => Err(error),

@@ -19,25 +19,27 @@ pub(super) async fn answer(
 ) -> Result<Option<Reply>, EngineError> {
     let config = engine.config();
     let reply = match command {
-        Command::Help { topic } => match command::help(topic.as_deref(), config) {
+        Command::Help(command::Help { topic }) => match command::help(topic.as_deref(), config) {
             Ok(text) => Reply::ephemeral(text),
             Err(error) => Reply::ephemeral(error.to_string()),
         },
-        Command::List => {
+        Command::List(_) => {
             let open = engine
                 .store()
                 .incidents(IncidentFilter::Open, LIST_LIMIT)
                 .await?;
             Reply::ephemeral_message(render::incident_list(&open, config))
         }
-        Command::Timeline { incident } => match find(engine, actor, context, incident).await? {
-            Ok(incident) => {
-                let events = engine.store().timeline(&incident.id).await?;
-                Reply::ephemeral_message(render::timeline(&incident, &events, config))
+        Command::Timeline(command::Timeline { incident }) => {
+            match find(engine, actor, context, incident).await? {
+                Ok(incident) => {
+                    let events = engine.store().timeline(&incident.id).await?;
+                    Reply::ephemeral_message(render::timeline(&incident, &events, config))
+                }
+                Err(reply) => reply,
             }
-            Err(reply) => reply,
-        },
-        Command::ListFollowUps { incident } => {
+        }
+        Command::ListFollowUps(command::ListFollowUps { incident }) => {
             match find(engine, actor, context, incident).await? {
                 Ok(incident) => {
                     let followups = engine.store().followups(&incident.id).await?;
@@ -46,14 +48,29 @@ pub(super) async fn answer(
                 Err(reply) => reply,
             }
         }
-        Command::ListActions { .. } => Reply::ephemeral_message(render::action_list(config)),
-        Command::Stats { days } => super::stats::answer(engine, *days).await?,
-        _ => return Ok(None),
+        Command::ListActions(_) => Reply::ephemeral_message(render::action_list(config)),
+        Command::Stats(command::Stats { days }) => super::stats::answer(engine, *days).await?,
+        Command::Declare(_)
+        | Command::AssignRole(_)
+        | Command::Ack(_)
+        | Command::SetStatus(_)
+        | Command::PostUpdate(_)
+        | Command::ChangeSeverity(_)
+        | Command::Snooze(_)
+        | Command::AddNote(_)
+        | Command::RunAction(_)
+        | Command::Approve(_)
+        | Command::Cancel(_)
+        | Command::AddFollowUp(_)
+        | Command::CompleteFollowUp(_)
+        | Command::Resolve(_)
+        | Command::Postmortem(_) => return Ok(None),
     };
     Ok(Some(reply))
 }
 
-/// Reached only if a read-only command slipped past [`answer`]: refuse rather than guess.
+/// Reached only if a read-only command slipped past [`answer`], which answers every
+/// one of them: refuse rather than guess.
 pub(super) fn not_a_change(command: &Command) -> Stop {
     refuse(format!(
         "warroom could not handle {command:?}; nothing was changed."

@@ -9,7 +9,7 @@
 use crate::actions::{self, ParamError};
 use crate::command::ButtonAction;
 use crate::config::{ActionConfig, ActionKind, Config, PageTarget};
-use crate::domain::{ActionRun, Incident, UserId};
+use crate::domain::{ActionRun, Incident, RunId, UserId};
 use crate::render::{Block, Button, Inline, Message};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -82,8 +82,8 @@ pub(super) fn approval_request(incident: &Incident, run: i64, line: Vec<Inline>)
         blocks: vec![
             Block::Paragraph(line),
             Block::Buttons(vec![
-                button(ButtonAction::Approve(run), "Approve"),
-                button(ButtonAction::Deny(run), "Deny"),
+                button(ButtonAction::Approve(RunId::new(run)), "Approve"),
+                button(ButtonAction::Deny(RunId::new(run)), "Deny"),
             ]),
         ],
     }

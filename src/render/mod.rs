@@ -89,28 +89,37 @@ impl Message {
     /// Plain text of the message, safe on any platform: mentions become `@id` text,
     /// and anything that could form a mention or markup is neutralised.
     pub fn plain_text(&self) -> String {
+        self.text_lines(plain_inlines, neutralise).join("\n")
+    }
+
+    /// The message as lines of text in some markup: a line for each heading,
+    /// paragraph and field (`label: value`) and each line of a table; buttons
+    /// show nothing. `inlines` writes pieces, `escape` writes labels and table lines.
+    pub fn text_lines(
+        &self,
+        inlines: impl Fn(&[Inline]) -> String,
+        escape: impl Fn(&str) -> String,
+    ) -> Vec<String> {
         let mut lines = Vec::new();
         for block in &self.blocks {
             match block {
-                Block::Heading(inlines) | Block::Paragraph(inlines) => {
-                    lines.push(plain_inlines(inlines))
-                }
+                Block::Heading(pieces) | Block::Paragraph(pieces) => lines.push(inlines(pieces)),
                 Block::Fields(fields) => {
                     for field in fields {
                         lines.push(format!(
                             "{}: {}",
-                            neutralise(&field.label),
-                            plain_inlines(&field.value)
+                            escape(&field.label),
+                            inlines(&field.value)
                         ));
                     }
                 }
                 Block::Table { header, rows } => {
-                    lines.extend(table_lines(header, rows).iter().map(|l| neutralise(l)))
+                    lines.extend(table_lines(header, rows).iter().map(|l| escape(l)))
                 }
                 Block::Buttons(_) => {}
             }
         }
-        lines.join("\n")
+        lines
     }
 
     /// Every user this message means to notify.
@@ -232,13 +241,18 @@ pub fn table_code_block(
 /// Slack cannot read `<!channel>` or `<@U…>`), and a zero-width joiner after `@`
 /// breaks `@everyone` / `@here` for Discord.
 pub fn neutralise(text: &str) -> String {
+    escape_entities(text).replace('@', "@\u{200B}")
+}
+
+/// `&`, `<` and `>` as the entities `&amp;`, `&lt;` and `&gt;`: all the escaping
+/// markup built from those three characters (Slack's is) needs.
+pub fn escape_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '@' => out.push_str("@\u{200B}"),
             other => out.push(other),
         }
     }

@@ -85,7 +85,7 @@ impl Inbound {
     }
 
     /// The answer to a slash command, as the JSON Slack expects in the HTTP
-    /// response (or the Socket Mode ack). Always within [`ANSWER_BUDGET`].
+    /// response (or the Socket Mode ack). Always within `ANSWER_BUDGET`.
     pub async fn command(self: &Arc<Self>, command: SlashCommand) -> Value {
         let response_url = command.response_url.clone();
         let inbound = self.clone();

@@ -157,12 +157,12 @@ fn plain_inlines(inlines: &[Inline]) -> String {
 }
 
 /// The longest a table cell is shown; longer ones are cut with `…`.
-pub const TABLE_CELL_MAX: usize = 40;
+const TABLE_CELL_MAX: usize = 40;
 
 /// A table as aligned lines of plain text (for a monospace block): the header,
 /// a rule, then the rows, each cell cut to [`TABLE_CELL_MAX`] characters and
 /// padded to its column's width. Line breaks in a cell become spaces.
-pub fn table_lines(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
+fn table_lines(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
     let cell = |text: &str| {
         let flat: String = text
             .chars()
@@ -240,7 +240,7 @@ pub fn table_code_block(
 /// Makes user text inert on every platform: `&`, `<`, `>` are entity-escaped (so
 /// Slack cannot read `<!channel>` or `<@U…>`), and a zero-width joiner after `@`
 /// breaks `@everyone` / `@here` for Discord.
-pub fn neutralise(text: &str) -> String {
+fn neutralise(text: &str) -> String {
     escape_entities(text).replace('@', "@\u{200B}")
 }
 

@@ -4,8 +4,8 @@
 //! buttons) and the layouts the bot posts (summary, announcement, …).
 //! Must not: decide what to say (the engine does) or speak a platform's format
 //! (`slack::blocks` and `discord::embeds` turn a `Message` into blocks or embeds;
-//! the plain text, the aligned table lines and the fenced table here are what
-//! both share).
+//! what they share lives here: a message's text lines, entity escaping and the
+//! fenced table).
 //!
 //! User-written words only ever travel as [`Inline::Text`], which every renderer
 //! escapes; mentions travel as [`Inline::Mention`], so the only people a message can

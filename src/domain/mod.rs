@@ -2,7 +2,9 @@
 //! and follow-ups, with the rules that hold whatever platform or database is used.
 //!
 //! Owns: validation on construction and the status state machine.
-//! Must not: know about Slack, Discord, SQL or the clock (times are passed in).
+//! Must not: speak Slack's or Discord's APIs, SQL or the clock (times are passed
+//! in). Of each platform it knows only what several layers need: its name, the
+//! largest file it takes, and the form of a Discord id.
 
 mod action_run;
 mod component;

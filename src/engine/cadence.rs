@@ -117,8 +117,7 @@ async fn plan_all(
 ) -> Result<(), EngineError> {
     let now = session.now;
     if let Some(every) = update_cadence(session, incident) {
-        let due = (update_base + every).max(now);
-        plan(session, &incident.id, ReminderKind::Update, due, None).await?;
+        plan_update(session, incident, (update_base + every).max(now)).await?;
     }
     let response_fired = session
         .tx
@@ -161,25 +160,36 @@ async fn plan(
     Ok(())
 }
 
+async fn plan_update(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    due: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    plan(session, &incident.id, ReminderKind::Update, due, None).await
+}
+
+/// Ends the incident's pending reminders of these kinds.
+async fn cancel(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    kinds: &[ReminderKind],
+) -> Result<(), EngineError> {
+    let now = session.now;
+    session
+        .tx
+        .cancel_reminders(&incident.id, kinds, now)
+        .await?;
+    Ok(())
+}
+
 /// A status update was posted: the update clock starts again now.
 pub(super) async fn updated(
     session: &mut Session<'_>,
     incident: &Incident,
 ) -> Result<(), EngineError> {
-    let now = session.now;
-    session
-        .tx
-        .cancel_reminders(&incident.id, &[ReminderKind::Update], now)
-        .await?;
+    cancel(session, incident, &[ReminderKind::Update]).await?;
     if let Some(every) = update_cadence(session, incident) {
-        plan(
-            session,
-            &incident.id,
-            ReminderKind::Update,
-            now + every,
-            None,
-        )
-        .await?;
+        plan_update(session, incident, session.now + every).await?;
     }
     Ok(())
 }
@@ -190,25 +200,12 @@ pub(super) async fn status_moved(
     session: &mut Session<'_>,
     incident: &Incident,
 ) -> Result<(), EngineError> {
-    let now = session.now;
     match update_cadence(session, incident) {
-        None => {
-            session
-                .tx
-                .cancel_reminders(&incident.id, &[ReminderKind::Update], now)
-                .await?;
-        }
+        None => cancel(session, incident, &[ReminderKind::Update]).await?,
         Some(every) => {
             let pending = session.tx.pending_reminders(&incident.id).await?;
             if !pending.iter().any(|r| r.kind == ReminderKind::Update) {
-                plan(
-                    session,
-                    &incident.id,
-                    ReminderKind::Update,
-                    now + every,
-                    None,
-                )
-                .await?;
+                plan_update(session, incident, session.now + every).await?;
             }
         }
     }
@@ -220,11 +217,7 @@ pub(super) async fn acknowledged(
     session: &mut Session<'_>,
     incident: &Incident,
 ) -> Result<(), EngineError> {
-    let now = session.now;
-    session
-        .tx
-        .cancel_reminders(&incident.id, &[ReminderKind::Response], now)
-        .await?;
+    cancel(session, incident, &[ReminderKind::Response]).await?;
     move_pages(
         session,
         incident,
@@ -239,11 +232,7 @@ pub(super) async fn resolved(
     session: &mut Session<'_>,
     incident: &Incident,
 ) -> Result<(), EngineError> {
-    let now = session.now;
-    session
-        .tx
-        .cancel_reminders(&incident.id, &ReminderKind::ALL, now)
-        .await?;
+    cancel(session, incident, &ReminderKind::ALL).await?;
     move_pages(
         session,
         incident,
@@ -258,11 +247,7 @@ pub(super) async fn severity_changed(
     session: &mut Session<'_>,
     incident: &Incident,
 ) -> Result<(), EngineError> {
-    let now = session.now;
-    session
-        .tx
-        .cancel_reminders(&incident.id, &ReminderKind::ALL, now)
-        .await?;
+    cancel(session, incident, &ReminderKind::ALL).await?;
     let Some(level) = session.config().severity(&incident.severity).cloned() else {
         return Ok(());
     };
@@ -406,7 +391,7 @@ async fn remind(
     } else {
         now + every
     };
-    plan(session, &incident.id, ReminderKind::Update, next, None).await?;
+    plan_update(session, incident, next).await?;
     Ok(Fired::Done(ReminderOutcome::Fired))
 }
 

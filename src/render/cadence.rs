@@ -58,7 +58,7 @@ fn fill(template: &impl Template) -> String {
     })
 }
 
-/// "Status update 14:32 UTC · SEV1 · identified — <phrase> — <text> — next update by 14:47".
+/// `Status update 14:32 UTC · SEV1 · identified — <phrase> — <text> — next update by 14:47`.
 pub fn status_update(
     incident: &Incident,
     phrase: Option<&str>,

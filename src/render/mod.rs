@@ -4,8 +4,8 @@
 //! buttons) and the layouts the bot posts (summary, announcement, …).
 //! Must not: decide what to say (the engine does) or speak a platform's format
 //! (`slack::blocks` and `discord::embeds` turn a `Message` into blocks or embeds;
-//! the plain text, the aligned table lines and the fenced table here are what
-//! both share).
+//! what they share lives here: a message's text lines, entity escaping and the
+//! fenced table).
 //!
 //! User-written words only ever travel as [`Inline::Text`], which every renderer
 //! escapes; mentions travel as [`Inline::Mention`], so the only people a message can
@@ -89,28 +89,37 @@ impl Message {
     /// Plain text of the message, safe on any platform: mentions become `@id` text,
     /// and anything that could form a mention or markup is neutralised.
     pub fn plain_text(&self) -> String {
+        self.text_lines(plain_inlines, neutralise).join("\n")
+    }
+
+    /// The message as lines of text in some markup: a line for each heading,
+    /// paragraph and field (`label: value`) and each line of a table; buttons
+    /// show nothing. `inlines` writes pieces, `escape` writes labels and table lines.
+    pub fn text_lines(
+        &self,
+        inlines: impl Fn(&[Inline]) -> String,
+        escape: impl Fn(&str) -> String,
+    ) -> Vec<String> {
         let mut lines = Vec::new();
         for block in &self.blocks {
             match block {
-                Block::Heading(inlines) | Block::Paragraph(inlines) => {
-                    lines.push(plain_inlines(inlines))
-                }
+                Block::Heading(pieces) | Block::Paragraph(pieces) => lines.push(inlines(pieces)),
                 Block::Fields(fields) => {
                     for field in fields {
                         lines.push(format!(
                             "{}: {}",
-                            neutralise(&field.label),
-                            plain_inlines(&field.value)
+                            escape(&field.label),
+                            inlines(&field.value)
                         ));
                     }
                 }
                 Block::Table { header, rows } => {
-                    lines.extend(table_lines(header, rows).iter().map(|l| neutralise(l)))
+                    lines.extend(table_lines(header, rows).iter().map(|l| escape(l)))
                 }
                 Block::Buttons(_) => {}
             }
         }
-        lines.join("\n")
+        lines
     }
 
     /// Every user this message means to notify.
@@ -148,12 +157,12 @@ fn plain_inlines(inlines: &[Inline]) -> String {
 }
 
 /// The longest a table cell is shown; longer ones are cut with `…`.
-pub const TABLE_CELL_MAX: usize = 40;
+const TABLE_CELL_MAX: usize = 40;
 
 /// A table as aligned lines of plain text (for a monospace block): the header,
 /// a rule, then the rows, each cell cut to [`TABLE_CELL_MAX`] characters and
 /// padded to its column's width. Line breaks in a cell become spaces.
-pub fn table_lines(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
+fn table_lines(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
     let cell = |text: &str| {
         let flat: String = text
             .chars()
@@ -231,14 +240,19 @@ pub fn table_code_block(
 /// Makes user text inert on every platform: `&`, `<`, `>` are entity-escaped (so
 /// Slack cannot read `<!channel>` or `<@U…>`), and a zero-width joiner after `@`
 /// breaks `@everyone` / `@here` for Discord.
-pub fn neutralise(text: &str) -> String {
+fn neutralise(text: &str) -> String {
+    escape_entities(text).replace('@', "@\u{200B}")
+}
+
+/// `&`, `<` and `>` as the entities `&amp;`, `&lt;` and `&gt;`: all the escaping
+/// markup built from those three characters (Slack's is) needs.
+pub fn escape_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '@' => out.push_str("@\u{200B}"),
             other => out.push(other),
         }
     }

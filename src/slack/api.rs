@@ -220,6 +220,15 @@ pub fn string_at(answer: &Value, method: &'static str, path: &[&str]) -> Result<
         })
 }
 
+/// The item of the answer's `list` whose `key` is the string `value`.
+pub fn find_in<'a>(answer: &'a Value, list: &str, key: &str, value: &str) -> Option<&'a Value> {
+    answer
+        .get(list)
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|item| item.get(key).and_then(Value::as_str) == Some(value))
+}
+
 fn transient(method: &'static str, error: &reqwest::Error) -> ApiError {
     // Described by kind only: reqwest's own message would carry the URL, and a
     // `response_url` is a credential of sorts.

@@ -9,7 +9,9 @@
 //! user typed can form `<!channel>`, `<!here>`, `<@U…>` or a link; the only
 //! mentions in the output are the [`Inline::Mention`]s the engine put there.
 
-use crate::render::{Block, Button, Field, Inline, Message, table_code_block, table_lines};
+use crate::render::{
+    Block, Button, Field, Inline, Message, escape_entities as escape, table_code_block,
+};
 use serde_json::{Value, json};
 
 /// Slack's limit on a section's text and on the fallback `text` we send.
@@ -79,44 +81,11 @@ pub fn render(message: &Message) -> SlackMessage {
 /// The message as escaped mrkdwn lines, cut to [`SECTION_TEXT_MAX`]; never empty,
 /// because Slack requires `text` for notifications and accessibility.
 pub fn fallback_text(message: &Message) -> String {
-    let mut lines = Vec::new();
-    for block in &message.blocks {
-        match block {
-            Block::Heading(inlines) | Block::Paragraph(inlines) => lines.push(mrkdwn(inlines)),
-            Block::Fields(fields) => {
-                for field in fields {
-                    lines.push(format!(
-                        "{}: {}",
-                        escape(&field.label),
-                        mrkdwn(&field.value)
-                    ));
-                }
-            }
-            Block::Table { header, rows } => {
-                lines.extend(table_lines(header, rows).iter().map(|l| escape(l)))
-            }
-            Block::Buttons(_) => {}
-        }
-    }
-    let text = lines.join("\n");
+    let text = message.text_lines(mrkdwn, escape).join("\n");
     if text.trim().is_empty() {
         return "warroom".to_string();
     }
     cut(&text, SECTION_TEXT_MAX)
-}
-
-/// Escapes text for Slack: the three characters Slack's markup is built from.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Inline pieces as mrkdwn.

@@ -6,7 +6,7 @@
 //! Must not: decide anything about an incident (the engine does) or check
 //! signatures (the HTTP layer does, before a payload gets here).
 
-use super::api::WebApi;
+use super::api::{WebApi, find_in};
 use super::blocks::render;
 use crate::command::{self, from_button};
 use crate::domain::{Platform, UserId};
@@ -85,7 +85,7 @@ impl Inbound {
     }
 
     /// The answer to a slash command, as the JSON Slack expects in the HTTP
-    /// response (or the Socket Mode ack). Always within [`ANSWER_BUDGET`].
+    /// response (or the Socket Mode ack). Always within `ANSWER_BUDGET`.
     pub async fn command(self: &Arc<Self>, command: SlashCommand) -> Value {
         let response_url = command.response_url.clone();
         let inbound = self.clone();
@@ -280,15 +280,7 @@ impl Inbound {
                 ],
             )
             .await?;
-        let found = answer
-            .get("messages")
-            .and_then(Value::as_array)
-            .and_then(|messages| {
-                messages
-                    .iter()
-                    .find(|m| m.get("ts").and_then(Value::as_str) == Some(ts))
-            });
-        Ok(found.and_then(|message| {
+        Ok(find_in(&answer, "messages", "ts", ts).and_then(|message| {
             let author = message
                 .get("user")
                 .or_else(|| message.get("bot_id"))

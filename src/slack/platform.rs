@@ -5,11 +5,11 @@
 //! Slack (at-least-once delivery may create a room twice). Must not: decide what
 //! to post; the engine queued it and [`super::blocks`] shapes it.
 
-use super::api::{ApiError, WebApi, string_at};
-use super::blocks::{escape, fallback_text, render};
+use super::api::{ApiError, WebApi, find_in, string_at};
+use super::blocks::{fallback_text, render};
 use crate::domain::{Platform, UserId};
 use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
-use crate::render::Message;
+use crate::render::{Message, escape_entities as escape};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -54,15 +54,7 @@ impl SlackPlatform {
                     ],
                 )
                 .await?;
-            let found = answer
-                .get("channels")
-                .and_then(Value::as_array)
-                .and_then(|channels| {
-                    channels
-                        .iter()
-                        .find(|channel| channel.get("name").and_then(Value::as_str) == Some(name))
-                });
-            if let Some(channel) = found {
+            if let Some(channel) = find_in(&answer, "channels", "name", name) {
                 return Ok(Some(channel.clone()));
             }
             cursor = answer

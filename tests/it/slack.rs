@@ -6,13 +6,12 @@
 //! The end-to-end test runs on SQLite, and on Postgres too when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-mod slack_fake;
+use crate::slack_fake;
 
-use common::{Backend, test_backends};
+use crate::common::{Backend, test_backends};
+use crate::slack_fake::{BOT_USER, FakeSlack, SocketServer, send_envelope};
 use ring::hmac;
 use serde_json::{Value, json};
-use slack_fake::{BOT_USER, FakeSlack, SocketServer, send_envelope};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -2,10 +2,10 @@
 //! database: each gets a helpful answer, nothing panics, and a rejected command
 //! leaves the database exactly as it was.
 
-mod common;
+use crate::common;
 
+use crate::common::{fresh_store, test_backends};
 use chrono::{TimeZone, Utc};
-use common::{fresh_store, test_backends};
 use std::sync::Arc;
 use warroom::clock::{ManualClock, SharedClock};
 use warroom::command;

@@ -4,12 +4,10 @@
 //! `continue_on_failure` decide what follows a failure, and the recovery report
 //! reaches the war room.
 
-mod common;
-
-use common::harness::{
+use crate::common::harness::{
     API_TOKEN, FIXTURES, Harness, HarnessBuilder, api_incident, serve, sev1_team, start,
 };
-use common::{Backend, test_backends};
+use crate::common::{Backend, test_backends};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use warroom::clock::{Clock, TokioClock};

@@ -4,12 +4,9 @@
 //!
 //! Nothing sleeps for a fixed time: every wait is for a condition, with a deadline.
 
-mod common;
-mod discord_fake;
-
+use crate::common::{Backend, test_backends};
+use crate::discord_fake::*;
 use chrono::{TimeDelta, Utc};
-use common::{Backend, test_backends};
-use discord_fake::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;

@@ -5,10 +5,8 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-
-use common::harness::{Harness, SEV1, bot, plain_phrases, start};
-use common::{Backend, test_backends};
+use crate::common::harness::{Harness, SEV1, bot, plain_phrases, start};
+use crate::common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::ManualClock;
 use warroom::command::{self, Command};

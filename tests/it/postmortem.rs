@@ -6,11 +6,11 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
+use crate::common;
 
+use crate::common::harness::{FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
+use crate::common::{Backend, insert_incidents, test_backends};
 use chrono::{DateTime, TimeZone, Utc};
-use common::harness::{FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
-use common::{Backend, insert_incidents, test_backends};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;

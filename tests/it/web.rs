@@ -4,11 +4,11 @@
 //! Incidents are seeded through the real engine, as commands, on a fresh SQLite
 //! file, and on Postgres when `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
+use crate::common;
 
+use crate::common::app::TestApp;
+use crate::common::{insert_incidents, test_backends};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
-use common::app::TestApp;
-use common::{insert_incidents, test_backends};
 use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -4,10 +4,8 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-
-use common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
-use common::{Backend, test_backends};
+use crate::common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
+use crate::common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use warroom::command;

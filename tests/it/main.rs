@@ -1,0 +1,32 @@
+//! warroom's integration tests, as one test binary: one build and one link
+//! for the whole suite instead of one per file.
+//!
+//! Every test starts warroom through `warroom::startup` as `warroom serve`
+//! does, by way of `common` (see `common::app` and `common::harness`); a test
+//! file adds only what is particular to it. The Slack and Discord fakes speak
+//! the real wire formats on 127.0.0.1 and are reached through `SLACK_API_URL`
+//! and `DISCORD_API_URL`.
+
+mod common;
+mod discord_fake;
+mod slack_fake;
+
+mod action_commands;
+mod action_crash;
+mod action_kinds;
+mod action_runs;
+mod actions;
+mod bad_input;
+mod browser;
+mod cadence;
+mod checklist;
+mod cli;
+mod discord;
+mod engine;
+mod outbox;
+mod postmortem;
+mod runbooks;
+mod slack;
+mod stats;
+mod store;
+mod web;

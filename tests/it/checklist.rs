@@ -5,7 +5,7 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-use crate::common::harness::{Harness, SEV1, bot, plain_phrases, start};
+use crate::common::harness::{Harness, PEOPLE, SEV1, bot, plain_phrases, start};
 use crate::common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::ManualClock;
@@ -21,13 +21,10 @@ fn config() -> String {
 update_every = "15m"
 page = true
 
-[people.alice]
-slack = "UALICE"
-
 [assign.sev1]
 commander = "alice"
 "#;
-    [&bot("UTC"), SEV1, world, &plain_phrases()].concat()
+    [&bot("UTC"), SEV1, world, PEOPLE, &plain_phrases()].concat()
 }
 
 /// A harness that pages through a recording pager, and that pager.

@@ -4,7 +4,7 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-use crate::common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
+use crate::common::harness::{DAVE, Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
 use crate::common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,13 +33,18 @@ respond_within = "30m"
 update_every = "30m"
 page = true
 
-[people.dave]
-slack = "UDAVE"
-
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
-    [&bot("UTC"), PEOPLE, SEV1_ROLES, &service_phrases(), world].concat()
+    [
+        &bot("UTC"),
+        PEOPLE,
+        DAVE,
+        SEV1_ROLES,
+        &service_phrases(),
+        world,
+    ]
+    .concat()
 }
 
 const ANNOUNCE: &str = "CANNOUNCE";

@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use crate::common::harness::{FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
+use crate::common::harness::{DAVE, FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
 use crate::common::{Backend, insert_incidents, test_backends};
 use chrono::{DateTime, TimeZone, Utc};
 use std::io::Write;
@@ -38,9 +38,6 @@ label = "Major"
 description = "Partial outage"
 respond_within = "30m"
 
-[people.dave]
-slack = "UDAVE"
-
 [[service]]
 name = "checkout"
 rto = "30m"
@@ -69,6 +66,7 @@ announce_channel = "CANNOUNCE"
     [
         &bot(timezone),
         PEOPLE,
+        DAVE,
         SEV1_ROLES,
         &service_phrases(),
         world,

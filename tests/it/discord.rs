@@ -220,6 +220,17 @@ impl Running {
                 .and_then(|t| t["id"].as_str().map(str::to_string))
         })
         .await;
+        // Discord has the thread a moment before warroom records it as the war
+        // room; a command sent in it before then would find no incident.
+        let deadline = Instant::now() + WAIT;
+        while self.only_incident().await.room.as_deref() != Some(thread.as_str()) {
+            assert!(
+                Instant::now() < deadline,
+                "[{}] the war room thread is recorded",
+                self.backend
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         (incident, thread)
     }
 

@@ -1085,6 +1085,8 @@ async fn metrics_parse_and_move_when_commands_run() {
 
         // No chat platform runs in this app, so each delivery attempt is a retry;
         // wait (up to a deadline, not a fixed sleep) until the dispatcher has tried.
+        // Other tests in this process count deliveries too: the attempt recorded
+        // in this app's own outbox (counted before it is recorded) says it was ours.
         let retried = |samples: &[Sample]| {
             value_of(
                 samples,
@@ -1094,7 +1096,14 @@ async fn metrics_parse_and_move_when_commands_run() {
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
-            if retried(&scrape(&app).await) > retried(&before) {
+            let attempted = app
+                .store()
+                .outbox_of(&sev1)
+                .await
+                .expect("outbox")
+                .iter()
+                .any(|entry| entry.attempts > 0);
+            if attempted && retried(&scrape(&app).await) > retried(&before) {
                 break;
             }
             assert!(

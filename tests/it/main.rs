@@ -1,11 +1,13 @@
 //! warroom's integration tests, as one test binary: one build and one link
 //! for the whole suite instead of one per file.
 //!
-//! Every test starts warroom through `warroom::startup` as `warroom serve`
-//! does, by way of `common` (see `common::app` and `common::harness`); a test
-//! file adds only what is particular to it. The Slack and Discord fakes speak
-//! the real wire formats on 127.0.0.1 and are reached through `SLACK_API_URL`
-//! and `DISCORD_API_URL`.
+//! A test that starts warroom in-process builds it through `warroom::startup`'s
+//! builder, as `warroom serve` does, by way of `common::app` (served on a port)
+//! or `common::harness` (workers driven pass by pass), from the config fragments
+//! in `common::harness`; a test file adds only what is particular to it. The
+//! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
+//! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli` and
+//! `action_crash` run the `warroom` binary itself.
 
 mod common;
 mod discord_fake;

@@ -14,7 +14,7 @@
 //! max, and the process's CPU time over the window as a share of one core.
 
 #[allow(dead_code)] // the bench reads reminders only
-#[path = "../tests/common/store_reads.rs"]
+#[path = "../tests/it/common/store_reads.rs"]
 mod store_reads;
 
 use chrono::{DateTime, Utc};

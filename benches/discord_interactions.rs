@@ -8,7 +8,7 @@
 //! to the HTTP answer, and how many were answered at once (type 4) rather than
 //! deferred (type 5). Bounded: a fixed number of requests, then it stops.
 
-#[path = "../tests/discord_fake/mod.rs"]
+#[path = "../tests/it/discord_fake/mod.rs"]
 mod discord_fake;
 
 use discord_fake::*;

@@ -9,7 +9,7 @@
 //! delivery loop sends to the fake meanwhile) and 1 `list` in every 10 commands.
 //! SQLite always; Postgres too when `WARROOM_TEST_POSTGRES_URL` is set.
 
-#[path = "../tests/slack_fake/mod.rs"]
+#[path = "../tests/it/slack_fake/mod.rs"]
 mod slack_fake;
 
 use ring::hmac;

@@ -3,6 +3,9 @@
 //! Owns: the order things start in (database, migrations, engine, platforms,
 //! delivery loop, scheduler, action worker, HTTP server), the background tasks and how they stop,
 //! and the startup log that says which platforms run and why the others do not.
+//! It is the one way warroom is put together: `warroom serve` and the tests both
+//! build through [`ApplicationBuilder`], the tests giving their own clock, chat
+//! platform, pager and action runner.
 //! Must not: hold incident logic.
 
 use crate::actions::{EnvLookup, Runner};
@@ -59,12 +62,66 @@ pub struct Application {
     platform_routes: Vec<axum::Router>,
 }
 
-impl Application {
+/// What a warroom is built from: its settings and config, and any part given
+/// instead of the one they would make. `warroom serve` gives none; the tests
+/// give a clock they move, an in-process chat platform, a fake pager and a
+/// runner with short timings, and reach fake Slack and Discord servers through
+/// the settings' API URLs.
+pub struct ApplicationBuilder {
+    settings: Settings,
+    config: Config,
+    clock: SharedClock,
+    platforms: Vec<Arc<dyn ChatPlatform>>,
+    pager: Option<Arc<dyn Pager>>,
+    runner: Option<Runner>,
+    action_worker: ActionWorkerSettings,
+}
+
+impl ApplicationBuilder {
+    /// Everything reads the time from `clock` instead of the system clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Delivers through `platform` too; it takes over its platform's messages
+    /// from a client the settings enable for the same platform.
+    pub fn platform(mut self, platform: Arc<dyn ChatPlatform>) -> Self {
+        self.platforms.push(platform);
+        self
+    }
+
+    /// Pages through `pager` (and so turns paging on) instead of the PagerDuty
+    /// client the settings configure.
+    pub fn pager(mut self, pager: Arc<dyn Pager>) -> Self {
+        self.pager = Some(pager);
+        self
+    }
+
+    /// Runs actions with `runner` instead of one reading the process environment.
+    pub fn runner(mut self, runner: Runner) -> Self {
+        self.runner = Some(runner);
+        self
+    }
+
+    /// Tunes the action worker's loop (how often it looks without a wake-up).
+    pub fn action_worker(mut self, settings: ActionWorkerSettings) -> Self {
+        self.action_worker = settings;
+        self
+    }
+
     /// Connects and migrates the database, builds the engine, the enabled platforms
-    /// and the delivery loop, and binds the HTTP listener (port 0 picks a free port,
-    /// for tests).
-    pub async fn build(settings: Settings, config: Config) -> Result<Self, StartupError> {
-        let clock: SharedClock = Arc::new(SystemClock);
+    /// and the delivery loop, and binds the HTTP listener (port 0 picks a free port).
+    pub async fn build(self) -> Result<Application, StartupError> {
+        let Self {
+            settings,
+            config,
+            clock,
+            platforms: given_platforms,
+            pager,
+            runner,
+            action_worker,
+        } = self;
         let store = Store::connect(settings.database_url.expose()).await?;
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
@@ -80,8 +137,11 @@ impl Application {
         ] {
             tracing::info!("{status}");
         }
-        let pager = PagerDuty::from_settings(&settings.pagerduty)?
-            .map(|pagerduty| Arc::new(pagerduty) as Arc<dyn Pager>);
+        let pager = match pager {
+            Some(pager) => Some(pager),
+            None => PagerDuty::from_settings(&settings.pagerduty)?
+                .map(|pagerduty| Arc::new(pagerduty) as Arc<dyn Pager>),
+        };
 
         // Before anything can record: metrics recorded earlier would be lost.
         let metrics = telemetry::install();
@@ -114,6 +174,8 @@ impl Application {
         } else {
             None
         };
+        // Given platforms last: the dispatcher keeps the last one per platform.
+        platforms.extend(given_platforms);
         let dispatcher = Dispatcher::with_pager(
             store.clone(),
             platforms,
@@ -129,13 +191,15 @@ impl Application {
             SchedulerSettings::default(),
             wakeups.schedule.clone(),
         );
-        let env: EnvLookup = Arc::new(|name: &str| std::env::var(name).ok());
-        let runner = Runner::new(env, config.actions().values());
+        let runner = runner.unwrap_or_else(|| {
+            let env: EnvLookup = Arc::new(|name: &str| std::env::var(name).ok());
+            Runner::new(env, config.actions().values())
+        });
         let actions = ActionWorker::new(
             engine.clone(),
             runner,
             clock.clone(),
-            ActionWorkerSettings::default(),
+            action_worker,
             wakeups.actions,
         );
 
@@ -146,7 +210,7 @@ impl Application {
                     address: settings.listen,
                     source,
                 })?;
-        Ok(Self {
+        Ok(Application {
             listener,
             engine,
             dispatcher,
@@ -164,6 +228,26 @@ impl Application {
             platform_routes,
         })
     }
+}
+
+impl Application {
+    /// What `warroom serve` runs: everything built from `settings` and `config`.
+    pub async fn build(settings: Settings, config: Config) -> Result<Self, StartupError> {
+        Self::builder(settings, config).build().await
+    }
+
+    /// A warroom built from `settings` and `config`, with parts to give instead.
+    pub fn builder(settings: Settings, config: Config) -> ApplicationBuilder {
+        ApplicationBuilder {
+            settings,
+            config,
+            clock: Arc::new(SystemClock),
+            platforms: Vec::new(),
+            pager: None,
+            runner: None,
+            action_worker: ActionWorkerSettings::default(),
+        }
+    }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
@@ -173,6 +257,21 @@ impl Application {
 
     pub fn engine(&self) -> Engine {
         self.engine.clone()
+    }
+
+    /// The delivery loop, whose passes can also be run one at a time.
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
+    }
+
+    /// The scheduler, whose passes can also be run one at a time.
+    pub fn scheduler(&self) -> Scheduler {
+        self.scheduler.clone()
+    }
+
+    /// The action worker, whose passes can also be run one at a time.
+    pub fn action_worker(&self) -> ActionWorker {
+        self.actions.clone()
     }
 
     /// Serves until `shutdown` completes, then stops the delivery loop, the

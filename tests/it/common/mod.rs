@@ -2,8 +2,6 @@
 //! available — always SQLite (a file in a temporary directory), and Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` names a server on which the tests may create databases.
 
-#![allow(dead_code)] // each test crate uses its own part of this module
-
 pub mod app;
 pub mod harness;
 pub mod pagerduty;

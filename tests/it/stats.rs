@@ -4,11 +4,9 @@
 //!
 //! Runs on a fresh SQLite file, and on Postgres when `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-
+use crate::common::harness::{Harness, SEV1, bot, plain_phrases, serve};
+use crate::common::{Backend, test_backends};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::harness::{Harness, SEV1, bot, plain_phrases, serve};
-use common::{Backend, test_backends};
 use std::collections::BTreeMap;
 use warroom::domain::IncidentId;
 use warroom::engine::Reply;

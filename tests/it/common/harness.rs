@@ -1,28 +1,27 @@
 //! One warroom process for engine-level tests: engine, dispatcher, scheduler and
-//! action worker on one fresh database, posting to the in-process testing
-//! platform standing in for Slack, on a clock the test chooses (a
-//! [`ManualClock`] unless told otherwise).
+//! action worker on one fresh database, built by startup's builder (see
+//! [`super::app::builder`]), posting to the in-process testing platform standing
+//! in for Slack, on a clock the test chooses (a [`ManualClock`] unless told
+//! otherwise). The loops do not run by themselves: the test runs their passes.
 //!
 //! A test file adds its own `impl Harness` block for what only it needs.
 
-use super::{Backend, fresh_store};
+use super::{Backend, app};
 use chrono::{DateTime, TimeZone, Utc};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use warroom::actions::{EnvLookup, Runner};
 use warroom::clock::{Clock, ManualClock, SharedClock};
 use warroom::command::{self, ButtonAction, Command};
 use warroom::config::{Config, Secret};
 use warroom::domain::{ActionRun, EventKind, IncidentId, Platform, RunStatus, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Reply, Wakeups};
+use warroom::engine::{Actor, Context, Engine, Reply};
 use warroom::outbox::Pager;
 use warroom::outbox::testing::TestingPlatform;
-use warroom::store::Store;
+use warroom::startup::StartupError;
+use warroom::store::{Store, StoreError};
 use warroom::web::WebState;
-use warroom::workers::{
-    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Scheduler,
-    SchedulerSettings,
-};
+use warroom::workers::{ActionWorker, ActionWorkerSettings, Dispatcher, Scheduler};
 
 /// The programs the `program` actions of the test configs run.
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
@@ -56,6 +55,20 @@ slack = "UBOB"
 slack = "UCAROL"
 "#;
 
+/// Dave on Slack, for tests that need a fourth person.
+pub const DAVE: &str = r#"
+[people.dave]
+slack = "UDAVE"
+"#;
+
+/// `[people.<name>]` for each `(name, id)`, with the id on `platform`
+/// (`slack` or `discord`).
+pub fn people(platform: &str, ids: &[(&str, &str)]) -> String {
+    ids.iter()
+        .map(|(name, id)| format!("\n[people.{name}]\n{platform} = \"{id}\"\n"))
+        .collect()
+}
+
 /// Alice commands a sev1 and Bob is its technical lead.
 pub const SEV1_ROLES: &str = r#"
 [assign.sev1]
@@ -72,7 +85,7 @@ comms = "carol"
 "#;
 
 /// `[phrases]`: what public updates say at each status.
-fn phrases(investigating: &str, identified: &str, monitoring: &str, resolved: &str) -> String {
+pub fn phrases(investigating: &str, identified: &str, monitoring: &str, resolved: &str) -> String {
     format!(
         r#"
 [phrases]
@@ -208,7 +221,8 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
         self
     }
 
-    /// Connects to (and migrates) `backend`'s database and starts the process.
+    /// Builds the process on `backend`'s database (connected and migrated)
+    /// through startup's builder; its loops do not run: the test runs passes.
     pub async fn build(self, backend: &Backend) -> Harness<C> {
         let shared: SharedClock = Arc::new(self.clock.clone());
         let platform = self.platform.clone().unwrap_or_else(|| {
@@ -217,48 +231,37 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
                 shared.clone(),
             ))
         });
-        let store = fresh_store(backend).await;
-        let config = Arc::new(Config::from_toml_str(&self.config).expect("test config is valid"));
-        let wakeups = Wakeups::default();
-        let mut settings = EngineSettings::from_config(&config);
-        settings.paging = self.pager.is_some();
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared.clone(),
-            settings,
-            wakeups.clone(),
-        );
-        let dispatcher = Dispatcher::with_pager(
-            store.clone(),
-            vec![platform.clone()],
-            self.pager.clone(),
-            shared.clone(),
-            DispatcherSettings::default(),
-            wakeups.outbox.clone(),
-        );
-        let scheduler = Scheduler::new(
-            engine.clone(),
-            shared.clone(),
-            SchedulerSettings::default(),
-            wakeups.schedule.clone(),
-        );
-        let worker = ActionWorker::new(
-            engine.clone(),
-            self.runner(&config),
-            shared,
-            ActionWorkerSettings::default(),
-            wakeups.actions,
-        );
+        let config = Config::from_toml_str(&self.config).expect("test config is valid");
+        let patience = Instant::now() + Duration::from_secs(5);
+        let app = loop {
+            let mut builder = app::builder(backend, &[], config.clone())
+                .clock(shared.clone())
+                .platform(platform.clone())
+                .runner(self.runner(&config));
+            if let Some(pager) = &self.pager {
+                builder = builder.pager(pager.clone());
+            }
+            match builder.build().await {
+                Ok(app) => break app,
+                // A restart: a program another test forks inherits every open
+                // file, the previous process's SQLite lock file too, until it
+                // execs; on a busy machine that takes a moment.
+                Err(StartupError::Store(StoreError::Locked(_))) if Instant::now() < patience => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("[{}] warroom builds: {e}", backend.name),
+            }
+        };
+        let engine = app.engine();
         Harness {
+            store: engine.store().clone(),
             engine,
-            store,
             platform,
-            dispatcher,
-            scheduler,
-            worker,
+            dispatcher: app.dispatcher(),
+            scheduler: app.scheduler(),
+            worker: app.action_worker(),
             clock: self.clock.clone(),
-            config,
+            config: Arc::new(config),
             setup: self,
         }
     }

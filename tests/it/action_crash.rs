@@ -7,12 +7,10 @@
 //! database the binary then serves, on every available backend; the binary
 //! picks the run up as it would any other.
 
-mod common;
-
+use crate::common::harness::{FIXTURES, Harness, SEV1, bot, terse_phrases};
+use crate::common::store_reads::StoreReads;
+use crate::common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use chrono::{DateTime, Utc};
-use common::harness::{FIXTURES, Harness, SEV1, bot, terse_phrases};
-use common::store_reads::StoreReads;
-use common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,30 +1,30 @@
-//! A whole warroom served on a random port of 127.0.0.1, the way `warroom serve`
-//! runs it, for tests that speak HTTP to it.
+//! How every test starts warroom: through `warroom::startup`'s builder, as
+//! `warroom serve` does, from settings read the way `warroom serve` reads its
+//! environment. [`Serving`] runs the whole application on a random port of
+//! 127.0.0.1 for tests that speak HTTP to it; [`TestApp`] is that with the
+//! status-page config. The engine-level [`super::harness::Harness`] builds
+//! through the same builder and drives the workers' passes itself.
 
 use super::Backend;
+use super::harness::{PEOPLE, SEV1, SEV1_ROLES, service_phrases};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warroom::command::{self, Command};
 use warroom::config::{Config, Settings};
 use warroom::domain::{IncidentId, Platform, UserId};
 use warroom::engine::{Actor, Context, Engine, Reply};
-use warroom::startup::Application;
+use warroom::startup::{Application, ApplicationBuilder};
 use warroom::store::Store;
 
 /// Three severities (so impact runs major → partial → degraded), the people the
 /// tests act as, and three status-page components.
-pub const CONFIG: &str = r#"
-[bot]
-public_url = "https://status.example.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
+pub fn config() -> String {
+    // Goes on from `SEV1`.
+    let world = r#"
 aliases = ["p0"]
-label = "Critical"
 description = "Complete outage"
-respond_within = "15m"
 update_every = "15m"
 
 [[severity]]
@@ -40,52 +40,53 @@ label = "Minor"
 description = "Degraded service"
 respond_within = "2h"
 
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-
-[phrases]
-investigating = "We are investigating reports of issues with {service}."
-identified = "We have identified the issue affecting {service}: {cause}."
-monitoring = "A fix for {service} is in place; we are monitoring."
-resolved = "The issue affecting {service} has been resolved."
-
 [status_page]
 title = "Example Status"
 components = ["API", "Database", "Auth"]
 "#;
-
-pub struct TestApp {
-    pub address: SocketAddr,
-    pub engine: Engine,
-    pub http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    served: Option<JoinHandle<()>>,
-    // Dropped last: the database outlives the server using it.
-    pub backend: Backend,
+    let bot = r#"
+[bot]
+public_url = "https://status.example.test"
+timezone = "UTC"
+"#;
+    [bot, SEV1, world, PEOPLE, SEV1_ROLES, &service_phrases()].concat()
 }
 
-impl TestApp {
-    /// Builds and serves warroom on `backend`, with `WARROOM_API_TOKEN` = `token`.
-    pub async fn spawn(backend: Backend, token: Option<&str>) -> TestApp {
-        let url = backend.url.clone();
-        let token = token.map(str::to_string);
-        let settings = Settings::from_lookup(|name| match name {
-            "DATABASE_URL" => Some(url.clone()),
-            "WARROOM_LISTEN" => Some("127.0.0.1:0".to_string()),
-            "WARROOM_API_TOKEN" => token.clone(),
-            _ => None,
-        })
-        .expect("test settings are valid");
-        let config = Config::from_toml_str(CONFIG).expect("test config is valid");
-        let app = Application::build(settings, config)
+/// warroom as `warroom serve` builds it, through the same builder: `backend`'s
+/// database, a free port on 127.0.0.1, the environment variables `vars`, and
+/// `config`. Parts a test gives instead (clock, platform, pager, runner) go on
+/// the builder.
+pub fn builder(backend: &Backend, vars: &[(&str, String)], config: Config) -> ApplicationBuilder {
+    let settings = Settings::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(backend.url.clone()),
+        "WARROOM_LISTEN" => Some("127.0.0.1:0".to_string()),
+        _ => vars
+            .iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| value.clone()),
+    })
+    .expect("test settings are valid");
+    Application::builder(settings, config)
+}
+
+/// Long enough for a slow CI machine, short enough to fail a hung stop quickly.
+const STOP_WITHIN: Duration = Duration::from_secs(20);
+
+/// A built warroom, serving until stopped.
+pub struct Serving {
+    pub address: SocketAddr,
+    pub engine: Engine,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    /// Builds warroom on the database of the backend named `backend` and serves it.
+    pub async fn start(builder: ApplicationBuilder, backend: &str) -> Self {
+        let app = builder
+            .build()
             .await
-            .unwrap_or_else(|e| panic!("[{}] build: {e}", backend.name));
+            .unwrap_or_else(|e| panic!("[{backend}] warroom builds: {e}"));
         let address = app.local_addr();
         let engine = app.engine();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -97,12 +98,51 @@ impl TestApp {
                 panic!("server failed: {error}");
             }
         });
-        TestApp {
+        Self {
             address,
             engine,
-            http: reqwest::Client::new(),
             stop: Some(stop),
             served: Some(served),
+        }
+    }
+
+    /// Stops the server and waits for it, so the database is free again.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            tokio::time::timeout(STOP_WITHIN, served)
+                .await
+                .expect("warroom stops")
+                .expect("server task");
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub engine: Engine,
+    pub http: reqwest::Client,
+    serving: Serving,
+    // Dropped last: the database outlives the server using it.
+    pub backend: Backend,
+}
+
+impl TestApp {
+    /// Builds and serves warroom on `backend`, with `WARROOM_API_TOKEN` = `token`.
+    pub async fn spawn(backend: Backend, token: Option<&str>) -> TestApp {
+        let vars: Vec<(&str, String)> = token
+            .map(|token| ("WARROOM_API_TOKEN", token.to_string()))
+            .into_iter()
+            .collect();
+        let config = Config::from_toml_str(&config()).expect("test config is valid");
+        let serving = Serving::start(builder(&backend, &vars, config), backend.name).await;
+        TestApp {
+            address: serving.address,
+            engine: serving.engine.clone(),
+            http: reqwest::Client::new(),
+            serving,
             backend,
         }
     }
@@ -174,12 +214,7 @@ impl TestApp {
     }
 
     /// Stops the server and waits for it, so the database is free again.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(served) = self.served.take() {
-            served.await.expect("server task");
-        }
+    pub async fn stop(self) {
+        self.serving.stop().await;
     }
 }

@@ -6,22 +6,18 @@
 //! The end-to-end test runs on SQLite, and on Postgres too when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-mod slack_fake;
-
-use common::{Backend, test_backends};
+use crate::common::app::{self, Serving};
+use crate::common::harness::{DAVE, PEOPLE, SEV1, SEV1_ROLES, bot, service_phrases};
+use crate::common::{Backend, test_backends};
+use crate::slack_fake;
+use crate::slack_fake::{BOT_USER, FakeSlack, SocketServer, send_envelope};
 use ring::hmac;
 use serde_json::{Value, json};
-use slack_fake::{BOT_USER, FakeSlack, SocketServer, send_envelope};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use warroom::config::{Config, Settings};
+use warroom::config::Config;
 use warroom::domain::{EventKind, IncidentId, TimelineEvent};
 use warroom::engine::Engine;
-use warroom::startup::Application;
 use warroom::store::IncidentFilter;
 
 const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
@@ -29,46 +25,32 @@ const API_TOKEN: &str = "fake-api-token-0123456789";
 const OPS: &str = "C0OPS";
 
 fn config(mode: &str, announce: &str) -> Config {
-    Config::from_toml_str(&format!(
-        r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
+    // Goes on from `SEV1`.
+    let sev1 = r#"
 aliases = ["p0"]
-label = "Critical"
 description = "Complete outage"
-respond_within = "15m"
 update_every = "15m"
-
-[people.alice]
-slack = "UALICE"
-[people.bob]
-slack = "UBOB"
-[people.carol]
-slack = "UCAROL"
-[people.dave]
-slack = "UDAVE"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-
-[phrases]
-investigating = "We are investigating reports of issues with {{service}}."
-identified = "We have identified the issue affecting {{service}}: {{cause}}."
-monitoring = "A fix for {{service}} is in place; we are monitoring."
-resolved = "The issue affecting {{service}} has been resolved."
-
+"#;
+    let slack = format!(
+        r#"
 [slack]
 mode = "{mode}"
 channel_prefix = "inc"
 announce_channel = "{announce}"
 "#
-    ))
-    .expect("test config is valid")
+    );
+    let text = [
+        &bot("UTC"),
+        SEV1,
+        sev1,
+        PEOPLE,
+        DAVE,
+        SEV1_ROLES,
+        &service_phrases(),
+        &slack,
+    ]
+    .concat();
+    Config::from_toml_str(&text).expect("test config is valid")
 }
 
 /// warroom, running, with its address and a way to stop it.
@@ -76,52 +58,30 @@ struct Bot {
     addr: SocketAddr,
     engine: Engine,
     http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    serving: Serving,
 }
 
 impl Bot {
     async fn start(backend: &Backend, fake: &FakeSlack, mode: &str, announce: &str) -> Self {
-        let vars: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", backend.url.clone()),
-            ("WARROOM_LISTEN", "127.0.0.1:0".to_string()),
+        let vars = [
             ("SLACK_API_URL", fake.api_url()),
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
             ("SLACK_APP_TOKEN", slack_fake::APP_TOKEN.to_string()),
             ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
-        ]);
-        let settings =
-            Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings are valid");
-        let app = Application::build(settings, config(mode, announce))
-            .await
-            .unwrap_or_else(|e| panic!("[{}] warroom starts: {e}", backend.name));
-        let addr = app.local_addr();
-        let engine = app.engine();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("warroom runs");
-        });
+        ];
+        let builder = app::builder(backend, &vars, config(mode, announce));
+        let serving = Serving::start(builder, backend.name).await;
         Self {
-            addr,
-            engine,
+            addr: serving.address,
+            engine: serving.engine.clone(),
             http: reqwest::Client::new(),
-            stop: Some(stop),
-            task: Some(task),
+            serving,
         }
     }
 
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("warroom stops cleanly");
-        }
+    async fn stop(self) {
+        self.serving.stop().await;
     }
 
     /// POSTs `body` to `path`, signed now with the signing secret.

@@ -4,23 +4,20 @@
 //!
 //! Nothing sleeps for a fixed time: every wait is for a condition, with a deadline.
 
-mod common;
-mod discord_fake;
-
+use crate::common::app::{self, Serving};
+use crate::common::harness::{SEV1, SEV1_ROLES, bot, people, service_phrases};
+use crate::common::store_reads::StoreReads;
+use crate::common::{Backend, test_backends};
+use crate::discord_fake::*;
 use chrono::{TimeDelta, Utc};
-use common::store_reads::StoreReads;
-use common::{Backend, test_backends};
-use discord_fake::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use warroom::config::{Config, Settings};
+use warroom::config::Config;
 use warroom::domain::{EventKind, Incident, IncidentId, Role, Status, TimelineEvent, UserId};
 use warroom::engine::Engine;
 use warroom::render::clock_time;
 use warroom::schedule::{Reminder, ReminderKind};
-use warroom::startup::Application;
 use warroom::store::IncidentFilter;
 
 const API_TOKEN: &str = "fake-api-token-0123456789";
@@ -38,38 +35,16 @@ fn config() -> String {
 
 /// The test config with SEV1 asking for a status update every `update_every`.
 fn config_with(update_every: &str) -> String {
-    format!(
+    // Goes on from `SEV1`.
+    let world = format!(
         r#"
-[bot]
-public_url = "https://warroom.test"
-timezone = "UTC"
-
-[[severity]]
-name = "sev1"
 aliases = ["p0"]
-label = "Critical"
-respond_within = "15m"
 update_every = "{update_every}"
 
 [[severity]]
 name = "sev2"
 label = "Major"
 respond_within = "30m"
-
-[people.alice]
-discord = "{ALICE}"
-[people.bob]
-discord = "{BOB}"
-
-[assign.sev1]
-commander = "alice"
-technical = "bob"
-
-[phrases]
-investigating = "We are investigating reports of issues with {{service}}."
-identified = "We have identified the issue affecting {{service}}: {{cause}}."
-monitoring = "A fix for {{service}} is in place; we are monitoring."
-resolved = "The issue affecting {{service}} has been resolved."
 
 [actions.restart-api]
 kind = "http"
@@ -81,7 +56,16 @@ guild_id = "{GUILD_ID}"
 incidents_channel = "{INCIDENTS_CHANNEL}"
 announce_channel = "{ANNOUNCE_CHANNEL}"
 "#
-    )
+    );
+    [
+        &bot("UTC"),
+        SEV1,
+        &world,
+        &people("discord", &[("alice", ALICE), ("bob", BOB)]),
+        SEV1_ROLES,
+        &service_phrases(),
+    ]
+    .concat()
 }
 
 /// warroom running against a fresh fake Discord.
@@ -90,8 +74,7 @@ struct Running {
     engine: Engine,
     interactions_url: String,
     key: TestKey,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: tokio::task::JoinHandle<()>,
+    serving: Serving,
     backend: &'static str,
     next_interaction: u64,
 }
@@ -108,50 +91,29 @@ impl Running {
             .try_init();
         let fake = FakeDiscord::start().await;
         let key = TestKey::new(7);
-        let vars: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", backend.url.clone()),
-            ("WARROOM_LISTEN", "127.0.0.1:0".to_string()),
+        let vars = [
             ("DISCORD_TOKEN", TOKEN.to_string()),
             ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
             ("DISCORD_PUBLIC_KEY", key.public_hex()),
             ("DISCORD_API_URL", fake.api_url.clone()),
             ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
-        ]);
-        let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings");
+        ];
         let config = Config::from_toml_str(config).expect("config");
-        let app = Application::build(settings, config)
-            .await
-            .expect("warroom builds");
-        let interactions_url = format!("http://{}/discord/interactions", app.local_addr());
-        let engine = app.engine();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("warroom serves");
-        });
+        let serving = Serving::start(app::builder(backend, &vars, config), backend.name).await;
+        let interactions_url = format!("http://{}/discord/interactions", serving.address);
         Self {
             fake,
-            engine,
+            engine: serving.engine.clone(),
             interactions_url,
             key,
-            stop: Some(stop),
-            served,
+            serving,
             backend: backend.name,
             next_interaction: 600_000_000_000_000_000,
         }
     }
 
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(WAIT, &mut self.served)
-            .await
-            .expect("warroom stops")
-            .expect("warroom task");
+    async fn stop(self) {
+        self.serving.stop().await;
     }
 
     fn interaction_id(&mut self) -> String {
@@ -259,6 +221,17 @@ impl Running {
                 .and_then(|t| t["id"].as_str().map(str::to_string))
         })
         .await;
+        // Discord has the thread a moment before warroom records it as the war
+        // room; a command sent in it before then would find no incident.
+        let deadline = Instant::now() + WAIT;
+        while self.only_incident().await.room.as_deref() != Some(thread.as_str()) {
+            assert!(
+                Instant::now() < deadline,
+                "[{}] the war room thread is recorded",
+                self.backend
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         (incident, thread)
     }
 

@@ -2,10 +2,8 @@
 //! the engine queues runs in its transaction, the action worker runs the
 //! programs in `tests/fixtures/actions` and the results reach the war room.
 
-mod common;
-
-use common::harness::{API_TOKEN, FIXTURES, Harness, api_incident, serve, sev1_team};
-use common::{Backend, test_backends};
+use crate::common::harness::{API_TOKEN, FIXTURES, Harness, api_incident, serve, sev1_team};
+use crate::common::{Backend, test_backends};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::actions::{EnvLookup, Runner};

@@ -6,11 +6,11 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
+use crate::common;
 
+use crate::common::harness::{DAVE, FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
+use crate::common::{Backend, insert_incidents, test_backends};
 use chrono::{DateTime, TimeZone, Utc};
-use common::harness::{FIXTURES, Harness, PEOPLE, SEV1_ROLES, bot, service_phrases};
-use common::{Backend, insert_incidents, test_backends};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -37,9 +37,6 @@ name = "sev2"
 label = "Major"
 description = "Partial outage"
 respond_within = "30m"
-
-[people.dave]
-slack = "UDAVE"
 
 [[service]]
 name = "checkout"
@@ -69,6 +66,7 @@ announce_channel = "CANNOUNCE"
     [
         &bot(timezone),
         PEOPLE,
+        DAVE,
         SEV1_ROLES,
         &service_phrases(),
         world,

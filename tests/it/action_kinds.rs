@@ -3,16 +3,14 @@
 //! back to the engine, pages go out through a fake PagerDuty Events API and
 //! component states show on the status page.
 
-mod common;
-
-use chrono::{TimeZone, Utc};
-use common::harness::{
+use crate::common::harness::{
     API_TOKEN, FIXTURES, Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, api_incident, bot, serve,
     terse_phrases,
 };
-use common::pagerduty::FakeEvents;
-use common::store_reads::StoreReads;
-use common::{Backend, test_backends};
+use crate::common::pagerduty::FakeEvents;
+use crate::common::store_reads::StoreReads;
+use crate::common::{Backend, test_backends};
+use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::command::ButtonAction;

@@ -1,10 +1,10 @@
 //! The store against every available backend (SQLite always, Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set): each test gets a fresh database.
 
-mod common;
+use crate::common;
 
-use common::store_reads::StoreReads;
-use common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
+use crate::common::store_reads::StoreReads;
+use crate::common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use warroom::domain::{EventKind, Platform, Role, Status, TimelineEvent, UserId};

@@ -5,11 +5,9 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-
-use common::harness::{Harness, SEV1, bot, plain_phrases, start};
-use common::store_reads::StoreReads;
-use common::{Backend, test_backends};
+use crate::common::harness::{Harness, PEOPLE, SEV1, bot, plain_phrases, start};
+use crate::common::store_reads::StoreReads;
+use crate::common::{Backend, test_backends};
 use std::sync::Arc;
 use warroom::clock::ManualClock;
 use warroom::command::{self, Command};
@@ -24,13 +22,10 @@ fn config() -> String {
 update_every = "15m"
 page = true
 
-[people.alice]
-slack = "UALICE"
-
 [assign.sev1]
 commander = "alice"
 "#;
-    [&bot("UTC"), SEV1, world, &plain_phrases()].concat()
+    [&bot("UTC"), SEV1, world, PEOPLE, &plain_phrases()].concat()
 }
 
 /// A harness that pages through a recording pager, and that pager.

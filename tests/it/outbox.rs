@@ -4,11 +4,9 @@
 //! `deliver_due`: tokio's paused clock would also fast-forward through the waits
 //! on real database I/O (and with them the leases), so explicit time is exact.
 
-mod common;
-
+use crate::common::store_reads::StoreReads;
+use crate::common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
 use chrono::{DateTime, Utc};
-use common::store_reads::StoreReads;
-use common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use warroom::clock::{Clock, SharedClock};

@@ -1,32 +1,25 @@
-//! Malformed and hostile commands, through the parser and the engine on a real
-//! database: each gets a helpful answer, nothing panics, and a rejected command
+//! Malformed and hostile commands, through the parser and the engine of a
+//! [`Harness`] on a real database: each gets a helpful answer, nothing panics, and a rejected command
 //! leaves the database exactly as it was.
 
-mod common;
-
+use crate::common;
+use crate::common::harness::{Harness, PEOPLE, SEV1, bot, phrases};
+use crate::common::store_reads::StoreReads;
+use crate::common::test_backends;
 use chrono::{TimeZone, Utc};
-use common::store_reads::StoreReads;
-use common::{fresh_store, test_backends};
-use std::sync::Arc;
-use warroom::clock::{ManualClock, SharedClock};
 use warroom::command;
 use warroom::config::Config;
 use warroom::domain::{Platform, UserId};
-use warroom::engine::{Actor, Context, Engine, EngineSettings, Wakeups};
+use warroom::engine::{Actor, Context};
 use warroom::outbox::Operation;
 use warroom::render::Block;
 use warroom::store::{IncidentFilter, Store};
 
-const CONFIG: &str = r#"
-[bot]
-public_url = "https://warroom.test"
-
-[[severity]]
-name = "sev1"
+fn config() -> String {
+    // Goes on from `SEV1`: its alias, cadence and pages, then a minor severity.
+    let world = r#"
 aliases = ["p0"]
-label = "Critical"
 description = "Complete outage"
-respond_within = "15m"
 update_every = "15m"
 page = true
 
@@ -35,16 +28,15 @@ name = "sev3"
 label = "Minor"
 description = "Minor issue"
 respond_within = "2h"
-
-[people.alice]
-slack = "UALICE"
-
-[phrases]
-investigating = "Investigating {service}."
-identified = "Identified {service}."
-monitoring = "Monitoring {service}."
-resolved = "Resolved {service}."
 "#;
+    let phrases = phrases(
+        "Investigating {service}.",
+        "Identified {service}.",
+        "Monitoring {service}.",
+        "Resolved {service}.",
+    );
+    [&bot("UTC"), SEV1, world, PEOPLE, &phrases].concat()
+}
 
 /// Everything a command could have changed.
 async fn snapshot(store: &Store) -> String {
@@ -185,18 +177,12 @@ const REJECTED: &[(&str, &str, &str, &[&str])] = &[
 #[tokio::test]
 async fn rejected_commands_explain_themselves_and_change_nothing() {
     for backend in test_backends().await {
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("valid test config"));
-        let clock =
-            ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 30, 0).unwrap());
-        let shared: SharedClock = Arc::new(clock);
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            shared,
-            EngineSettings::default(),
-            Wakeups::default(),
-        );
+        let h = Harness::builder(config())
+            .starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 14, 30, 0).unwrap())
+            .build(&backend)
+            .await;
+        let (engine, store) = (&h.engine, &h.store);
+        let config: &Config = &h.config;
         let alice = Actor {
             platform: Platform::Slack,
             user: UserId::new("UALICE"),
@@ -207,7 +193,7 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
         };
 
         // One open, acknowledged SEV1 whose room is known, to aim commands at.
-        let declare = command::parse("sev1 checkout is down", &*config).unwrap();
+        let declare = command::parse("sev1 checkout is down", config).unwrap();
         let reply = engine.handle(&alice, &elsewhere, declare).await.unwrap();
         assert!(
             reply.text().contains("INC-20261123-001"),
@@ -215,8 +201,8 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
             reply.text()
         );
         let id = "INC-20261123-001".parse().unwrap();
-        let room = common::give_room(&store, &id, "CROOM").await;
-        let ack = command::parse("ack", &*config).unwrap();
+        let room = common::give_room(store, &id, "CROOM").await;
+        let ack = command::parse("ack", config).unwrap();
         engine
             .handle(
                 &alice,
@@ -231,13 +217,13 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
 
         assert!(REJECTED.len() >= 40);
         for (place, user, text, needed) in REJECTED {
-            let before = snapshot(&store).await;
+            let before = snapshot(store).await;
             let channel = if *place == "ROOM" {
                 room.clone()
             } else {
                 "CGENERAL".to_string()
             };
-            let answer = match command::parse(text, &*config) {
+            let answer = match command::parse(text, config) {
                 Err(error) => error.to_string(),
                 Ok(parsed) => {
                     let actor = Actor {
@@ -262,7 +248,7 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
                 );
             }
             assert_eq!(
-                snapshot(&store).await,
+                snapshot(store).await,
                 before,
                 "`/incident {text}` changed the database"
             );
@@ -282,16 +268,12 @@ async fn hostile_titles_are_kept_verbatim_and_rendered_inert() {
         "*bold* _it_ `code` ~strike~ [link](http://evil)",
     ];
     for backend in test_backends().await {
-        let store = fresh_store(&backend).await;
-        let config = Arc::new(Config::from_toml_str(CONFIG).expect("valid test config"));
-        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap());
-        let engine = Engine::new(
-            store.clone(),
-            config.clone(),
-            Arc::new(clock),
-            EngineSettings::default(),
-            Wakeups::default(),
-        );
+        let h = Harness::builder(config())
+            .starting_at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap())
+            .build(&backend)
+            .await;
+        let (engine, store) = (&h.engine, &h.store);
+        let config: &Config = &h.config;
         let actor = Actor {
             platform: Platform::Slack,
             user: UserId::new("UALICE"),
@@ -301,7 +283,7 @@ async fn hostile_titles_are_kept_verbatim_and_rendered_inert() {
             request_id: None,
         };
         for (n, title) in titles.iter().enumerate() {
-            let parsed = command::parse(&format!("sev1 {title}"), &*config).unwrap();
+            let parsed = command::parse(&format!("sev1 {title}"), config).unwrap();
             engine.handle(&actor, &context, parsed).await.unwrap();
             let id: warroom::domain::IncidentId =
                 format!("INC-20261123-{:03}", n + 1).parse().unwrap();
@@ -350,7 +332,7 @@ async fn hostile_titles_are_kept_verbatim_and_rendered_inert() {
 
 #[tokio::test]
 async fn a_ten_kilobyte_title_is_refused_with_its_length() {
-    let config = Config::from_toml_str(CONFIG).expect("valid test config");
+    let config = Config::from_toml_str(&config()).expect("valid test config");
     let text = format!("sev1 {}", "x".repeat(10_000));
     let error = command::parse(&text, &config).expect_err("too long");
     let message = error.to_string();

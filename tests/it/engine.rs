@@ -4,11 +4,9 @@
 //! Every test runs on a fresh SQLite file, and on Postgres when
 //! `WARROOM_TEST_POSTGRES_URL` is set.
 
-mod common;
-
-use common::harness::{Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
-use common::store_reads::StoreReads;
-use common::{Backend, test_backends};
+use crate::common::harness::{DAVE, Harness, PEOPLE, SEV1_ROLES, bot, id_in, service_phrases};
+use crate::common::store_reads::StoreReads;
+use crate::common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use warroom::command;
@@ -37,13 +35,18 @@ respond_within = "30m"
 update_every = "30m"
 page = true
 
-[people.dave]
-slack = "UDAVE"
-
 [slack]
 announce_channel = "CANNOUNCE"
 "#;
-    [&bot("UTC"), PEOPLE, SEV1_ROLES, &service_phrases(), world].concat()
+    [
+        &bot("UTC"),
+        PEOPLE,
+        DAVE,
+        SEV1_ROLES,
+        &service_phrases(),
+        world,
+    ]
+    .concat()
 }
 
 const ANNOUNCE: &str = "CANNOUNCE";

@@ -4,12 +4,10 @@
 //! `continue_on_failure` decide what follows a failure, and the recovery report
 //! reaches the war room.
 
-mod common;
-
-use common::harness::{
+use crate::common::harness::{
     API_TOKEN, FIXTURES, Harness, HarnessBuilder, api_incident, serve, sev1_team, start,
 };
-use common::{Backend, test_backends};
+use crate::common::{Backend, test_backends};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use warroom::clock::{Clock, TokioClock};
@@ -560,14 +558,15 @@ async fn wait_until_running(h: &Harness, id: &IncidentId) {
     .expect("the first step starts running");
 }
 
-/// Starts runbook `name` with `params`, lets a worker start its first step,
-/// and drops the worker while the step holds its lease; then (after Bob's
-/// `commands`, if any) reopens the bot on the same database with the clock
-/// past that lease.
+/// Starts runbook `name` with `params`, lets a worker start its first step
+/// (and, with `started`, waits for its program to make that file), and drops
+/// the worker while the step holds its lease; then (after Bob's `commands`, if
+/// any) reopens the bot on the same database with the clock past that lease.
 async fn restart_mid_step(
     db: &Backend,
     name: &str,
     params: &str,
+    started: Option<&Path>,
     commands: &[&str],
 ) -> (Harness, IncidentId, String) {
     let h = harness(db).await;
@@ -576,6 +575,16 @@ async fn restart_mid_step(
     let worker = h.worker.clone();
     let pass = tokio::spawn(async move { worker.run_due().await });
     wait_until_running(&h, &id).await;
+    if let Some(file) = started {
+        // The program starts a moment after its run is marked running.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !file.exists() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the first step's program starts");
+    }
     pass.abort();
     assert!(pass.await.unwrap_err().is_cancelled());
     for command in commands {
@@ -594,7 +603,7 @@ async fn a_restart_mid_step_ends_the_runbook_as_interrupted_once() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let params = format!("log={}", log.display());
-        let (h, id, room) = restart_mid_step(&db, "stuck", &params, &[]).await;
+        let (h, id, room) = restart_mid_step(&db, "stuck", &params, None, &[]).await;
         assert_eq!(
             h.work_until_idle().await,
             0,
@@ -635,7 +644,7 @@ async fn a_restart_mid_step_of_a_rerun_on_restart_action_runs_it_again_and_goes_
         let marker: PathBuf = dir.path().join("marker");
         let log = dir.path().join("log");
         let params = format!("marker={} log={}", marker.display(), log.display());
-        let (h, id, room) = restart_mid_step(&db, "resumable", &params, &[]).await;
+        let (h, id, room) = restart_mid_step(&db, "resumable", &params, Some(&marker), &[]).await;
         assert_eq!(
             h.work_until_idle().await,
             2,
@@ -668,7 +677,8 @@ async fn a_runbook_cancelled_before_a_restart_does_not_run_its_step_again() {
         let marker: PathBuf = dir.path().join("marker");
         let log = dir.path().join("log");
         let params = format!("marker={} log={}", marker.display(), log.display());
-        let (h, id, room) = restart_mid_step(&db, "resumable", &params, &["cancel 1"]).await;
+        let (h, id, room) =
+            restart_mid_step(&db, "resumable", &params, Some(&marker), &["cancel 1"]).await;
         assert_eq!(h.work_until_idle().await, 0, "{}: nothing runs", db.name);
         assert!(!log.exists(), "{}", db.name);
         let runs = h.runs(&id).await;

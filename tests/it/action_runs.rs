@@ -2,9 +2,7 @@
 //! cancels that change a run once, leases shared with the other leased tables,
 //! and runs abandoned by a stopped process marked interrupted once.
 
-mod common;
-
-use common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
+use crate::common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use warroom::domain::{RunStatus, UserId};

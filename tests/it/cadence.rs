@@ -6,15 +6,15 @@
 //! deliver the result, so two hours of incident take milliseconds and every
 //! effect happens at its exact second.
 
-mod common;
+use crate::common;
 
-use chrono::{DateTime, Utc};
-use common::harness::{
+use crate::common::harness::{
     Harness, PEOPLE, SEV1, SEV1_ROLES_WITH_COMMS, bot, id_in, service_phrases, start,
 };
-use common::pagerduty::FakeEvents;
-use common::store_reads::StoreReads;
-use common::{Backend, test_backends};
+use crate::common::pagerduty::FakeEvents;
+use crate::common::store_reads::StoreReads;
+use crate::common::{Backend, test_backends};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use warroom::clock::{Clock, ManualClock};
 use warroom::command::{self, Command};

@@ -5,10 +5,8 @@
 //! Without Chromium the test says loudly that it was skipped; in CI (`CI=true`),
 //! where `.ci/run` installs it, a missing Chromium fails the test.
 
-mod common;
-
-use common::app::TestApp;
-use common::test_backends;
+use crate::common::app::TestApp;
+use crate::common::test_backends;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

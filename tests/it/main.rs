@@ -1,0 +1,35 @@
+//! warroom's integration tests, as one test binary: one build and one link
+//! for the whole suite instead of one per file.
+//!
+//! A test that starts warroom in-process builds it through `warroom::startup`'s
+//! builder, as `warroom serve` does, by way of `common::app` (served on a port)
+//! or `common::harness` (workers driven pass by pass), from the config fragments
+//! in `common::harness`; a test file adds only what is particular to it. The
+//! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
+//! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli` and
+//! `action_crash` run the `warroom` binary itself.
+
+mod common;
+mod discord_fake;
+mod slack_fake;
+
+mod action_commands;
+mod action_crash;
+mod action_kinds;
+mod action_runs;
+mod actions;
+mod bad_input;
+mod browser;
+mod cadence;
+mod checklist;
+mod cli;
+mod discord;
+mod engine;
+mod layers;
+mod outbox;
+mod postmortem;
+mod runbooks;
+mod slack;
+mod stats;
+mod store;
+mod web;

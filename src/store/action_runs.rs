@@ -236,15 +236,9 @@ impl Tx {
         by: &UserId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
-             result = $2, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND status IN ('awaiting_approval', 'queued')",
-        )
-        .bind(id)
-        .bind(format!("cancelled by {by}"))
-        .bind(millis(now));
-        moved_one(update, &mut self.tx).await
+        let result = format!("cancelled by {by}");
+        self.cancel_run(id, &result, now, "'awaiting_approval', 'queued'")
+            .await
     }
 
     /// Cancels a run whose approval did not come in time, with `result` saying
@@ -256,13 +250,28 @@ impl Tx {
         result: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, result = $2 \
-             WHERE id = $1 AND status = 'awaiting_approval'",
-        )
-        .bind(id)
-        .bind(result)
-        .bind(millis(now));
+        self.cancel_run(id, result, now, "'awaiting_approval'")
+            .await
+    }
+
+    /// Cancels a run in one of the statuses `from` with `result`; a queued run
+    /// may be leased, and its lease ends with it.
+    async fn cancel_run(
+        &mut self,
+        id: i64,
+        result: &str,
+        now: DateTime<Utc>,
+        from: &'static str,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
+             result = $2, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status IN ({from})"
+        );
+        let update = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .bind(result)
+            .bind(millis(now));
         moved_one(update, &mut self.tx).await
     }
 

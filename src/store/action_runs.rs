@@ -9,7 +9,7 @@
 //! Must not: decide who may run, approve or cancel what, or execute anything.
 
 use super::lease::{self, Leased};
-use super::queries::{self, moved_one, of_incident_by_id};
+use super::queries::{self, fetch_all, moved_by, moved_one, of_incident_by_id};
 use super::rows::{get_flag, get_json, get_opt_time, get_opt_user, get_parsed, get_time};
 use super::rows::{get_user, millis, narrow, to_json};
 use super::{Store, StoreError, Tx};
@@ -30,6 +30,10 @@ const RUNS: Leased = Leased {
     candidates: "WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY id LIMIT $2",
     claimable: "status = 'queued'",
+    start: Some(
+        "UPDATE action_runs SET status = 'running', started_at = $3, attempts = attempts + 1 \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
+    ),
 };
 
 /// The run of a runbook step, or of its fallback, to record.
@@ -66,24 +70,13 @@ impl Store {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<ActionRun>, StoreError> {
-        let _turn = self.writer_turn().await;
-        let mut conn = self.pool.acquire().await?;
-        let won = lease::claim(&mut conn, &RUNS, owner, now, lease, limit, run).await?;
-        let mut running = Vec::with_capacity(won.len());
-        for mut claimed in won {
-            let start = sqlx::query(
-                "UPDATE action_runs SET status = 'running', started_at = $3, attempts = attempts + 1 \
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
-            )
-            .bind(claimed.id)
-            .bind(owner)
-            .bind(millis(now));
-            if moved_one(start, &mut conn).await? {
-                claimed.status = RunStatus::Running;
-                claimed.started_at = Some(now);
-                claimed.attempts += 1;
-                running.push(claimed);
-            }
+        let mut running = self
+            .claim_leased(&RUNS, owner, now, lease, limit, run)
+            .await?;
+        for claimed in &mut running {
+            claimed.status = RunStatus::Running;
+            claimed.started_at = Some(now);
+            claimed.attempts += 1;
         }
         Ok(running)
     }
@@ -118,11 +111,8 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Vec<ActionRun>, StoreError> {
         let sql = format!("{COLUMNS} WHERE {condition} ORDER BY id");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(millis(at))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(run).collect()
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(millis(at));
+        fetch_all(query, &self.pool, run).await
     }
 
     /// Whether someone asked to stop action run `id` while it ran.
@@ -233,13 +223,9 @@ impl Tx {
     /// Approves a run awaiting approval (`awaiting_approval` → `queued`); false if
     /// it no longer was (approved, denied or cancelled already).
     pub async fn approve_action_run(&mut self, id: i64, by: &UserId) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE action_runs SET status = 'queued', approved_by = $2 \
-             WHERE id = $1 AND status = 'awaiting_approval'",
-        )
-        .bind(id)
-        .bind(by.as_str());
-        moved_one(update, &mut self.tx).await
+        let update = "UPDATE action_runs SET status = 'queued', approved_by = $2 \
+                      WHERE id = $1 AND status = 'awaiting_approval'";
+        moved_by(&mut self.tx, update, id, by).await
     }
 
     /// Denies or cancels a run that has not started; false if it had (a running
@@ -250,15 +236,9 @@ impl Tx {
         by: &UserId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
-             result = $2, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND status IN ('awaiting_approval', 'queued')",
-        )
-        .bind(id)
-        .bind(format!("cancelled by {by}"))
-        .bind(millis(now));
-        moved_one(update, &mut self.tx).await
+        let result = format!("cancelled by {by}");
+        self.cancel_run(id, &result, now, "'awaiting_approval', 'queued'")
+            .await
     }
 
     /// Cancels a run whose approval did not come in time, with `result` saying
@@ -270,13 +250,28 @@ impl Tx {
         result: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, result = $2 \
-             WHERE id = $1 AND status = 'awaiting_approval'",
-        )
-        .bind(id)
-        .bind(result)
-        .bind(millis(now));
+        self.cancel_run(id, result, now, "'awaiting_approval'")
+            .await
+    }
+
+    /// Cancels a run in one of the statuses `from` with `result`; a queued run
+    /// may be leased, and its lease ends with it.
+    async fn cancel_run(
+        &mut self,
+        id: i64,
+        result: &str,
+        now: DateTime<Utc>,
+        from: &'static str,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE action_runs SET status = 'cancelled', finished_at = $3, \
+             result = $2, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status IN ({from})"
+        );
+        let update = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .bind(result)
+            .bind(millis(now));
         moved_one(update, &mut self.tx).await
     }
 
@@ -287,13 +282,9 @@ impl Tx {
         id: i64,
         by: &UserId,
     ) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE action_runs SET stop_requested_by = $2 \
-             WHERE id = $1 AND status = 'running' AND stop_requested_by IS NULL",
-        )
-        .bind(id)
-        .bind(by.as_str());
-        moved_one(update, &mut self.tx).await
+        let update = "UPDATE action_runs SET stop_requested_by = $2 \
+                      WHERE id = $1 AND status = 'running' AND stop_requested_by IS NULL";
+        moved_by(&mut self.tx, update, id, by).await
     }
 
     /// Ends an abandoned run (running, its lease run out by `now`): queued again
@@ -350,11 +341,8 @@ impl Tx {
     /// The runs of a runbook run's steps, in step order, each before its fallback.
     pub async fn step_runs(&mut self, runbook_run: i64) -> Result<Vec<ActionRun>, StoreError> {
         let sql = format!("{COLUMNS} WHERE runbook_run_id = $1 ORDER BY step_index, fallback, id");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(runbook_run)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.iter().map(run).collect()
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(runbook_run);
+        fetch_all(query, &mut *self.tx, run).await
     }
 
     /// Queues a pending runbook step whose turn has come (`pending` → `queued`);

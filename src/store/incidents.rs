@@ -6,9 +6,10 @@
 //! Must not: judge transitions or permissions; the engine hands over incidents
 //! already decided, and they are written as given.
 
+use super::queries::fetch_all;
 use super::rows::{
-    date_text, get_flag, get_json, get_opt_date, get_opt_time, get_parsed, get_time, millis,
-    narrow, opt_millis, to_json,
+    date_text, get_flag, get_json, get_opt_date, get_opt_time, get_opt_user, get_parsed, get_time,
+    get_user, millis, narrow, opt_millis, to_json,
 };
 use super::{Backend, Store, StoreError, Tx};
 use crate::domain::{
@@ -299,7 +300,7 @@ fn incident(row: &AnyRow, id: &str) -> Result<Incident, StoreError> {
         platform: get_parsed(row, "platform")?,
         origin_channel: row.try_get("origin_channel")?,
         room: row.try_get("room")?,
-        declared_by: UserId::new(row.try_get::<String, _>("declared_by")?),
+        declared_by: get_user(row, "declared_by")?,
         declared_at: get_time(row, "declared_at")?,
         acknowledged_at: get_opt_time(row, "acknowledged_at")?,
         identified_at: get_opt_time(row, "identified_at")?,
@@ -359,47 +360,41 @@ pub(super) async fn timeline(
     conn: &mut AnyConnection,
     incident: &IncidentId,
 ) -> Result<Vec<TimelineEvent>, StoreError> {
-    let rows = sqlx::query(
+    let select = sqlx::query(
         "SELECT at, kind, actor, text FROM timeline_events WHERE incident_id = $1 ORDER BY at, id",
-    )
-    .bind(incident.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let kind: String = row.try_get("kind")?;
-            Ok(TimelineEvent {
-                at: get_time(row, "at")?,
-                kind: EventKind::parse(&kind).ok_or_else(|| {
-                    StoreError::Corrupt(format!("timeline_events.kind = `{kind}` is not valid"))
-                })?,
-                actor: row.try_get("actor")?,
-                text: row.try_get("text")?,
-            })
-        })
-        .collect()
+    );
+    fetch_all(select.bind(incident.as_str()), conn, event).await
+}
+
+fn event(row: &AnyRow) -> Result<TimelineEvent, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(TimelineEvent {
+        at: get_time(row, "at")?,
+        kind: EventKind::parse(&kind).ok_or_else(|| {
+            StoreError::Corrupt(format!("timeline_events.kind = `{kind}` is not valid"))
+        })?,
+        actor: row.try_get("actor")?,
+        text: row.try_get("text")?,
+    })
 }
 
 pub(super) async fn followups(
     conn: &mut AnyConnection,
     incident: &IncidentId,
 ) -> Result<Vec<FollowUp>, StoreError> {
-    let rows = sqlx::query(
+    let select = sqlx::query(
         "SELECT number, text, owner, due, done, created_at FROM followups WHERE incident_id = $1 ORDER BY number",
-    )
-    .bind(incident.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(FollowUp {
-                number: row.try_get("number")?,
-                text: row.try_get("text")?,
-                owner: row.try_get::<Option<String>, _>("owner")?.map(UserId::new),
-                due: get_opt_date(row, "due")?,
-                done: get_flag(row, "done")?,
-                created_at: get_time(row, "created_at")?,
-            })
-        })
-        .collect()
+    );
+    fetch_all(select.bind(incident.as_str()), conn, followup).await
+}
+
+fn followup(row: &AnyRow) -> Result<FollowUp, StoreError> {
+    Ok(FollowUp {
+        number: row.try_get("number")?,
+        text: row.try_get("text")?,
+        owner: get_opt_user(row, "owner")?,
+        due: get_opt_date(row, "due")?,
+        done: get_flag(row, "done")?,
+        created_at: get_time(row, "created_at")?,
+    })
 }

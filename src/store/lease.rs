@@ -13,10 +13,10 @@
 //!
 //! Owns: the lease SQL. Must not: know what the leased work means.
 
-use super::StoreError;
+use super::queries::{Decode, moved_one};
 use super::rows::millis;
+use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::time::Duration;
 
@@ -30,40 +30,58 @@ pub(super) struct Leased {
     pub candidates: &'static str,
     /// Extra condition a row must still meet to be claimed; `$4` is "now" in ms.
     pub claimable: &'static str,
+    /// What a won row is moved to once every candidate was tried, if anything: an
+    /// `UPDATE` where `$1` is the id, `$2` the owner and `$3` "now" in ms. A row it
+    /// does not move (someone changed it in between) is not handed out.
+    pub start: Option<&'static str>,
+}
+
+impl Store {
+    /// Leases, in order, up to `limit` candidate rows that are still free, in this
+    /// process's turn to write, and reads (and starts) the ones this owner won.
+    pub(super) async fn claim_leased<T>(
+        &self,
+        leased: &Leased,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+        read: Decode<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let _turn = self.writer_turn().await;
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("{} {}", leased.select, leased.candidates);
+        let candidates = sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?;
+        let until_ms = until(now, lease);
+        let mut won = Vec::with_capacity(candidates.len());
+        for row in &candidates {
+            let id: i64 = row.try_get("id")?;
+            if acquire(&mut conn, leased, id, owner, now, until_ms).await? {
+                won.push((id, read(row)?));
+            }
+        }
+        let Some(start) = leased.start else {
+            return Ok(won.into_iter().map(|(_, claimed)| claimed).collect());
+        };
+        let mut started = Vec::with_capacity(won.len());
+        for (id, claimed) in won {
+            let update = sqlx::query(start).bind(id).bind(owner).bind(millis(now));
+            if moved_one(update, &mut conn).await? {
+                started.push(claimed);
+            }
+        }
+        Ok(started)
+    }
 }
 
 /// When a lease taken at `now` runs out.
 fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     millis(now).saturating_add(lease_ms)
-}
-
-/// Leases, in order, up to `limit` candidate rows that are still free, and reads
-/// the ones this owner won.
-pub(super) async fn claim<T>(
-    conn: &mut AnyConnection,
-    leased: &Leased,
-    owner: &str,
-    now: DateTime<Utc>,
-    lease: Duration,
-    limit: u32,
-    read: impl Fn(&AnyRow) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    let sql = format!("{} {}", leased.select, leased.candidates);
-    let candidates = sqlx::query(AssertSqlSafe(sql))
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
-    let until_ms = until(now, lease);
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for row in &candidates {
-        let id: i64 = row.try_get("id")?;
-        if acquire(conn, leased, id, owner, now, until_ms).await? {
-            claimed.push(read(row)?);
-        }
-    }
-    Ok(claimed)
 }
 
 /// Tries to lease row `id` for `owner` until `until_ms`; true if this call won it.

@@ -34,6 +34,7 @@ const OUTBOX: Leased = Leased {
                  AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY next_attempt_at, id LIMIT $2",
     claimable: "delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $4",
+    start: None,
 };
 
 impl Store {
@@ -63,9 +64,8 @@ impl Store {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let _turn = self.writer_turn().await;
-        let mut conn = self.pool.acquire().await?;
-        lease::claim(&mut conn, &OUTBOX, owner, now, lease, limit, entry).await
+        self.claim_leased(&OUTBOX, owner, now, lease, limit, entry)
+            .await
     }
 
     /// Marks a leased operation delivered and records what it produced, atomically.

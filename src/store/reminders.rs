@@ -11,6 +11,7 @@
 //! plans rows and the scheduler hands them over.
 
 use super::lease::{self, Leased};
+use super::queries::fetch_all;
 use super::rows::{get_opt_time, get_parsed, get_time, millis};
 use super::{Store, StoreError, Tx};
 use crate::domain::{IncidentId, Page, PageState};
@@ -29,6 +30,7 @@ const REMINDERS: Leased = Leased {
     candidates: "WHERE done_at IS NULL AND due_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY due_at, id LIMIT $2",
     claimable: "done_at IS NULL AND due_at <= $4",
+    start: None,
 };
 
 impl Store {
@@ -41,9 +43,8 @@ impl Store {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Reminder>, StoreError> {
-        let _turn = self.writer_turn().await;
-        let mut conn = self.pool.acquire().await?;
-        lease::claim(&mut conn, &REMINDERS, owner, now, lease, limit, reminder).await
+        self.claim_leased(&REMINDERS, owner, now, lease, limit, reminder)
+            .await
     }
 
     /// When the next pending reminder that no scheduler holds at `now` falls due.
@@ -142,11 +143,8 @@ impl Tx {
     ) -> Result<Vec<Reminder>, StoreError> {
         let sql =
             format!("{COLUMNS} WHERE incident_id = $1 AND done_at IS NULL ORDER BY due_at, id");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(incident.as_str())
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.iter().map(reminder).collect()
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(incident.as_str());
+        fetch_all(query, &mut *self.tx, reminder).await
     }
 
     /// Whether a fired reminder already called in `level` for the incident.
@@ -236,22 +234,19 @@ impl Tx {
 
     /// The incident's pages, oldest first.
     pub async fn pages(&mut self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
-        let rows = sqlx::query(
+        let select = sqlx::query(
             "SELECT dedup_key, target, state FROM pages WHERE incident_id = $1 ORDER BY created_at, dedup_key",
-        )
-        .bind(incident.as_str())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Page {
-                    dedup_key: row.try_get("dedup_key")?,
-                    target: row.try_get("target")?,
-                    state: get_parsed::<PageState>(row, "state")?,
-                })
-            })
-            .collect()
+        );
+        fetch_all(select.bind(incident.as_str()), &mut *self.tx, page).await
     }
+}
+
+fn page(row: &AnyRow) -> Result<Page, StoreError> {
+    Ok(Page {
+        dedup_key: row.try_get("dedup_key")?,
+        target: row.try_get("target")?,
+        state: get_parsed::<PageState>(row, "state")?,
+    })
 }
 
 fn reminder(row: &AnyRow) -> Result<Reminder, StoreError> {

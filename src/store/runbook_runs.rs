@@ -6,7 +6,7 @@
 //!
 //! Must not: decide which step comes next (the engine does) or execute anything.
 
-use super::queries::{moved_one, of_incident, of_incident_by_id};
+use super::queries::{moved_by, moved_one, of_incident, of_incident_by_id};
 use super::rows::{get_json, get_opt_time, get_opt_user, get_parsed, get_time, get_user};
 use super::rows::{millis, to_json};
 use super::{Store, StoreError, Tx};
@@ -99,14 +99,10 @@ impl Tx {
         id: i64,
         by: &UserId,
     ) -> Result<bool, StoreError> {
-        let update = sqlx::query(
-            "UPDATE runbook_runs SET cancel_requested_by = $2 \
-             WHERE id = $1 AND status IN ('awaiting_approval', 'running') \
-             AND cancel_requested_by IS NULL",
-        )
-        .bind(id)
-        .bind(by.as_str());
-        moved_one(update, &mut self.tx).await
+        let update = "UPDATE runbook_runs SET cancel_requested_by = $2 \
+                      WHERE id = $1 AND status IN ('awaiting_approval', 'running') \
+                      AND cancel_requested_by IS NULL";
+        moved_by(&mut self.tx, update, id, by).await
     }
 
     /// Ends a runbook run that was not over; false if it already was.

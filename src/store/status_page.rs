@@ -8,6 +8,7 @@
 //! rows and the open incidents) or what counts as public (the engine writes only
 //! what it published).
 
+use super::queries::fetch_all;
 use super::rows::{get_flag, get_parsed, get_time, millis};
 use super::{Store, StoreError, Tx};
 use crate::domain::{
@@ -157,43 +158,38 @@ pub(super) async fn updates_of(
     conn: &mut AnyConnection,
     incident: &IncidentId,
 ) -> Result<Vec<StatusUpdate>, StoreError> {
-    let rows = sqlx::query(
+    let select = sqlx::query(
         "SELECT at, status, text FROM status_updates WHERE incident_id = $1 ORDER BY at, id",
-    )
-    .bind(incident.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(update).collect()
+    );
+    fetch_all(select.bind(incident.as_str()), conn, update).await
 }
 
 /// Every explicitly set component state, with where its incident stands now.
 async fn component_settings(conn: &mut AnyConnection) -> Result<Vec<ComponentSetting>, StoreError> {
-    let rows = sqlx::query(
+    let select = sqlx::query(
         "SELECT c.component, c.state, c.incident_id, c.set_by, c.set_at, i.status, i.drill \
          FROM component_states c LEFT JOIN incidents i ON i.id = c.incident_id ORDER BY c.component",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let incident_id: Option<String> = row.try_get("incident_id")?;
-            let incident = match incident_id {
-                Some(id) => Some(SettingIncident {
-                    id: super::rows::parse("component_states.incident_id", &id)?,
-                    status: get_parsed(row, "status")?,
-                    drill: get_flag(row, "drill")?,
-                }),
-                None => None,
-            };
-            Ok(ComponentSetting {
-                component: row.try_get("component")?,
-                state: get_parsed(row, "state")?,
-                set_by: row.try_get("set_by")?,
-                set_at: get_time(row, "set_at")?,
-                incident,
-            })
-        })
-        .collect()
+    );
+    fetch_all(select, conn, setting).await
+}
+
+fn setting(row: &AnyRow) -> Result<ComponentSetting, StoreError> {
+    let incident_id: Option<String> = row.try_get("incident_id")?;
+    let incident = match incident_id {
+        Some(id) => Some(SettingIncident {
+            id: super::rows::parse("component_states.incident_id", &id)?,
+            status: get_parsed(row, "status")?,
+            drill: get_flag(row, "drill")?,
+        }),
+        None => None,
+    };
+    Ok(ComponentSetting {
+        component: row.try_get("component")?,
+        state: get_parsed(row, "state")?,
+        set_by: row.try_get("set_by")?,
+        set_at: get_time(row, "set_at")?,
+        incident,
+    })
 }
 
 fn update(row: &AnyRow) -> Result<StatusUpdate, StoreError> {

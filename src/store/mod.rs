@@ -33,8 +33,6 @@ mod status_page;
 pub use action_runs::{RunReport, StepRun};
 pub use incidents::IncidentFilter;
 pub use reads::DeclaredAfter;
-// The dispatcher takes its entries from the store; the types are the outbox's.
-pub use crate::outbox::{Delivered, OutboxEntry};
 
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;

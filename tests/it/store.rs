@@ -8,9 +8,9 @@ use crate::common::{at, fresh_store, incident, incident_id, insert_incidents, te
 use std::collections::BTreeSet;
 use std::time::Duration;
 use warroom::domain::{EventKind, Platform, Role, Status, TimelineEvent, UserId};
-use warroom::outbox::{Destination, MessageRef, Operation, RoomSpec};
+use warroom::outbox::{Delivered, Destination, MessageRef, Operation, RoomSpec};
 use warroom::render::{Block, Inline, Message};
-use warroom::store::{Backend as StoreBackend, Delivered, IncidentFilter, Store, StoreError};
+use warroom::store::{Backend as StoreBackend, IncidentFilter, Store, StoreError};
 
 const LEASE: Duration = Duration::from_secs(60);
 

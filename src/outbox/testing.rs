@@ -181,9 +181,15 @@ impl TestingPlatform {
 
     /// Waits until at least `count` operations have been performed.
     pub async fn wait_for_operations(&self, count: usize) {
+        self.wait_until(|platform| platform.state().performed.len() >= count)
+            .await;
+    }
+
+    /// Waits until `done` holds, looking again after every operation performed.
+    pub async fn wait_until(&self, done: impl Fn(&Self) -> bool) {
         loop {
             let changed = self.performed.notified();
-            if self.state().performed.len() >= count {
+            if done(self) {
                 return;
             }
             changed.await;

@@ -824,3 +824,57 @@ async fn an_expired_approval_ends_the_runbook_and_no_step_runs() {
         assert_eq!(h.runbook_statuses(&id).await, ["cancelled"], "{}", db.name);
     }
 }
+
+/// Each step is queued in the transaction that ends the one before it; that
+/// commit wakes the action worker, which starts the step at once. The worker
+/// here would otherwise look only once an hour, and the four steps and the
+/// fallback must all run well within the minute the test allows.
+#[tokio::test]
+async fn a_step_queued_as_the_last_one_ends_starts_without_waiting_for_a_poll() {
+    for db in test_backends().await {
+        let h = builder()
+            .clock(TokioClock::starting_at(start()))
+            .action_worker_polling_every(Duration::from_secs(3600))
+            .build(&db)
+            .await;
+        let (id, room) = h.declare("sev1 checkout is down").await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        h.run("UBOB", &room, &format!("run recover log={}", log.display()))
+            .await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop_delivery, delivery_stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(h.worker.clone().run(async {
+            let _ = stopped.await;
+        }));
+        let dispatcher = tokio::spawn(h.dispatcher.clone().run(async {
+            let _ = delivery_stopped.await;
+        }));
+
+        let reported = h.platform.wait_until(|platform| {
+            platform
+                .texts_in(&room)
+                .iter()
+                .any(|text| text.contains("Recovery report"))
+        });
+        tokio::time::timeout(Duration::from_secs(60), reported)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{}: the runbook did not finish within a minute; ran: {:?}",
+                    db.name,
+                    noted(&log)
+                )
+            });
+        assert_eq!(
+            noted(&log),
+            ["rescue", "two", "paused", "four"],
+            "{}",
+            db.name
+        );
+        assert_eq!(h.runbook_statuses(&id).await, ["succeeded"], "{}", db.name);
+        let _ = (stop.send(()), stop_delivery.send(()));
+        worker.await.expect("the worker stops");
+        dispatcher.await.expect("the dispatcher stops");
+    }
+}

@@ -154,6 +154,8 @@ pub struct HarnessBuilder<C = ManualClock> {
     env: EnvLookup,
     quick_runner: bool,
     delivering: bool,
+    /// How often the action worker's loop looks without a wake-up, if not its default.
+    action_worker_poll: Option<Duration>,
 }
 
 impl HarnessBuilder<ManualClock> {
@@ -167,6 +169,7 @@ impl HarnessBuilder<ManualClock> {
             env: Arc::new(|_: &str| None),
             quick_runner: false,
             delivering: false,
+            action_worker_poll: None,
         }
     }
 
@@ -187,6 +190,7 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
             env: self.env,
             quick_runner: self.quick_runner,
             delivering: self.delivering,
+            action_worker_poll: self.action_worker_poll,
         }
     }
 
@@ -205,6 +209,13 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
     /// The environment the action runner reads (nothing by default).
     pub fn env(mut self, env: EnvLookup) -> Self {
         self.env = env;
+        self
+    }
+
+    /// The action worker's loop looks for queued runs only this often unless
+    /// woken, so a test can tell a wake-up from a poll.
+    pub fn action_worker_polling_every(mut self, poll: Duration) -> Self {
+        self.action_worker_poll = Some(poll);
         self
     }
 
@@ -240,6 +251,12 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
                 .runner(self.runner(&config));
             if let Some(pager) = &self.pager {
                 builder = builder.pager(pager.clone());
+            }
+            if let Some(poll_interval) = self.action_worker_poll {
+                builder = builder.action_worker(ActionWorkerSettings {
+                    poll_interval,
+                    ..ActionWorkerSettings::default()
+                });
             }
             match builder.build().await {
                 Ok(app) => break app,

@@ -1,7 +1,6 @@
 //! `/incident ack`: acknowledge a page.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use super::{Command, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,13 +16,9 @@ pub(super) const ACK: Spec = Spec {
     examples: &["/incident ack", "/incident ack INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| Ack::parse(cursor, ctx).map(Command::Ack),
-};
-
-impl Ack {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
+    parse: |_, ctx| {
+        Ok(Command::Ack(Ack {
             incident: ctx.incident,
-        })
-    }
-}
+        }))
+    },
+};

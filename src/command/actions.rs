@@ -1,7 +1,6 @@
 //! `/incident actions`: what can be run here.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use super::{Command, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,13 +17,9 @@ pub(super) const ACTIONS: Spec = Spec {
     examples: &["/incident actions", "/incident actions INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| ListActions::parse(cursor, ctx).map(Command::ListActions),
-};
-
-impl ListActions {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
+    parse: |_, ctx| {
+        Ok(Command::ListActions(ListActions {
             incident: ctx.incident,
-        })
-    }
-}
+        }))
+    },
+};

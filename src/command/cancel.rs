@@ -24,12 +24,9 @@ pub(super) const CANCEL: Spec = Spec {
 
 impl Cancel {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the run to cancel",
-        })?;
         Ok(Self {
             incident: ctx.incident,
-            run: words::run(word)?,
+            run: words::run(cursor.expect("the run to cancel")?)?,
         })
     }
 }

@@ -1,7 +1,6 @@
 //! `/incident followups`: the action items an incident leaves behind.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use super::{Command, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +20,9 @@ pub(super) const FOLLOWUPS: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| ListFollowUps::parse(cursor, ctx).map(Command::ListFollowUps),
-};
-
-impl ListFollowUps {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
+    parse: |_, ctx| {
+        Ok(Command::ListFollowUps(ListFollowUps {
             incident: ctx.incident,
-        })
-    }
-}
+        }))
+    },
+};

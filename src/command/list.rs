@@ -1,7 +1,6 @@
 //! `/incident list`: the open incidents.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use super::{Command, Spec, Subcommand};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct List;
@@ -14,11 +13,5 @@ pub(super) const LIST: Spec = Spec {
     examples: &["/incident list"],
     names_incident: false,
     flags: &[],
-    parse: |cursor, ctx| List::parse(cursor, ctx).map(Command::List),
+    parse: |_, _| Ok(Command::List(List)),
 };
-
-impl List {
-    fn parse(_: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self)
-    }
-}

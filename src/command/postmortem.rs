@@ -1,7 +1,6 @@
 //! `/incident postmortem`: draft the postmortem.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
+use super::{Command, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +21,9 @@ pub(super) const POSTMORTEM: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| Postmortem::parse(cursor, ctx).map(Command::Postmortem),
-};
-
-impl Postmortem {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
+    parse: |_, ctx| {
+        Ok(Command::Postmortem(Postmortem {
             incident: ctx.incident,
-        })
-    }
-}
+        }))
+    },
+};

@@ -27,12 +27,9 @@ pub(super) const SEVERITY: Spec = Spec {
 
 impl ChangeSeverity {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the new severity",
-        })?;
         Ok(Self {
             incident: ctx.incident,
-            severity: resolve(word, ctx.severities)?,
+            severity: resolve(cursor.expect("the new severity")?, ctx.severities)?,
         })
     }
 }

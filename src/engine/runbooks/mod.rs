@@ -11,7 +11,8 @@ mod steps;
 pub(in crate::engine) use steps::after_step;
 
 use super::run_policy::{
-    self, approval_request, may_run, param_problems, step_params, with_builtins,
+    self, allowed_roles, approval_request, cannot_cancel, may_cancel, may_run,
+    not_awaiting_approval, param_problems, params_taken, step_params, with_builtins,
 };
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
@@ -77,11 +78,7 @@ fn plan<'c>(
             )));
         };
         if !may_run(incident, action, me) {
-            let roles: Vec<&str> = action.allowed_roles.iter().map(|r| r.title()).collect();
-            denied.push(format!(
-                "`{action_name}` ({} only)",
-                roles.join(" or ").to_lowercase()
-            ));
+            denied.push(format!("`{action_name}` ({} only)", allowed_roles(action)));
         }
     }
     if !denied.is_empty() {
@@ -145,11 +142,7 @@ fn plan<'c>(
     let needed = if takes.is_empty() {
         "nothing".to_owned()
     } else {
-        takes
-            .iter()
-            .map(|(key, description)| format!("{key}=… ({description})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        params_taken(takes)
     };
     Err(refuse(format!(
         "Runbook `{name}` was not started ({}). It takes: {needed}.",
@@ -346,10 +339,7 @@ pub(super) async fn approve(
             .start_runbook_run(runbook_run.id, &me, now)
             .await?
     {
-        return Err(refuse(format!(
-            "Run #{} is not waiting for approval (it is {}).",
-            run.id, run.status
-        )));
+        return Err(not_awaiting_approval(&run));
     }
     let id = runbook_run.id;
     session
@@ -397,9 +387,8 @@ pub(super) async fn cancel(
     let (runbook_run, runbook) = find(session, incident, step).await?;
     let me = session.me().clone();
     let name = &runbook.name;
-    let approver =
-        approval_role(session.config(), runbook).is_some_and(|role| incident.holds(&me, role));
-    if runbook_run.requested_by != me && !incident.may_steer(&me) && !approver {
+    let approval = approval_role(session.config(), runbook);
+    if !may_cancel(incident, &runbook_run.requested_by, approval, &me) {
         return Err(refuse(format!(
             "Only whoever started runbook `{name}` or the commander may cancel it."
         )));
@@ -459,10 +448,7 @@ pub(super) async fn cancel(
     }
     let now = session.now;
     if !session.tx.cancel_action_run(active.id, &me, now).await? {
-        return Err(refuse(format!(
-            "Run #{} cannot be cancelled: it is {}.",
-            active.id, active.status
-        )));
+        return Err(cannot_cancel(&active));
     }
     session
         .record(
@@ -479,11 +465,7 @@ pub(super) async fn cancel(
         Inline::Text(".".into()),
     ];
     session.post_in_room(incident, Message::line(line)).await?;
-    let ended = ActionRun {
-        status: RunStatus::Cancelled,
-        ..active
-    };
-    after_step(session, incident, &ended).await?;
+    after_step(session, incident, active.step, RunStatus::Cancelled).await?;
     Ok(Reply::ephemeral(format!("Runbook `{name}` cancelled.")))
 }
 

@@ -5,9 +5,7 @@
 
 use crate::actions;
 use crate::config::{RunbookConfig, RunbookStep};
-use crate::domain::{
-    ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
-};
+use crate::domain::{EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId};
 use crate::engine::run_policy::{step_params, with_builtins};
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
@@ -80,16 +78,18 @@ fn next_move(steps: &[RunbookStep], ended: StepRef, status: RunStatus, cancellin
 
 /// THE place that decides what follows a runbook step's end, whatever ended
 /// it: the worker's report, a restart, a cancel or a denial, an approval
-/// expiring. Call it in the transaction that records how `ended` ended (with
-/// `ended.status` as it now is): it queues the next step or the fallback, or
-/// ends the runbook, skips what is left and posts the recovery report. A run
-/// that is not a runbook step, or a runbook already over, changes nothing.
+/// expiring. Call it in the transaction that records how the run at `step`
+/// ended, with `status` the run's status now: it queues the next step or the
+/// fallback, or ends the runbook, skips what is left and posts the recovery
+/// report. A run that is not a runbook step (`step` is `None`), or a runbook
+/// already over, changes nothing.
 pub(in crate::engine) async fn after_step(
     session: &mut Session<'_>,
     incident: &Incident,
-    ended: &ActionRun,
+    step: Option<StepRef>,
+    status: RunStatus,
 ) -> Result<(), EngineError> {
-    let Some(step) = ended.step else {
+    let Some(step) = step else {
         return Ok(());
     };
     let Some(runbook_run) = session
@@ -106,7 +106,7 @@ pub(in crate::engine) async fn after_step(
         return finish(session, incident, &runbook_run, Ending::Stopped).await;
     };
     let cancelling = runbook_run.cancel_requested_by.is_some();
-    let mut next = next_move(&runbook.steps, step, ended.status, cancelling);
+    let mut next = next_move(&runbook.steps, step, status, cancelling);
     loop {
         match next {
             Next::Wait => return Ok(()),

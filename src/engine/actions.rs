@@ -14,19 +14,15 @@ use super::runbooks;
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
-use crate::command::Params;
+use crate::command::{Approve, Cancel, RunAction};
 use crate::config::ActionConfig;
-use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunId, RunStatus, UserId};
+use crate::domain::{ActionRun, EventKind, Incident, Role, RunId, RunStatus, UserId};
 use crate::render::{Inline, Message};
 use std::collections::BTreeMap;
 
-pub(super) async fn run(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    name: String,
-    params: Params,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn run(session: &mut Session<'_>, command: RunAction) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    let RunAction { name, params, .. } = command;
     let config = session.config();
     let Some(action) = config.action(&name) else {
         if let Some(runbook) = config.runbook(&name) {
@@ -109,12 +105,9 @@ pub(super) async fn run(
     )))
 }
 
-pub(super) async fn approve(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    run: RunId,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn approve(session: &mut Session<'_>, command: Approve) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    let run = command.run;
     let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::approve(session, &incident, run, step).await;
@@ -147,12 +140,9 @@ pub(super) async fn approve(
     tell_decision(session, &incident, &run, kind, "approved", "; queued.").await
 }
 
-pub(super) async fn cancel(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    run: RunId,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn cancel(session: &mut Session<'_>, command: Cancel) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    let run = command.run;
     let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::cancel(session, &incident, step).await;

@@ -1,6 +1,7 @@
 //! `/incident ack`: acknowledge a page.
 
-use super::{Command, Spec, Subcommand};
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +17,13 @@ pub(super) const ACK: Spec = Spec {
     examples: &["/incident ack", "/incident ack INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |_, ctx| {
-        Ok(Command::Ack(Ack {
-            incident: ctx.incident,
-        }))
-    },
+    parse: |cursor, ctx| Ack::parse(cursor, ctx).map(Command::Ack),
 };
+
+impl Ack {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! `/incident actions`: what can be run here.
 
-use super::{Command, Spec, Subcommand};
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +18,13 @@ pub(super) const ACTIONS: Spec = Spec {
     examples: &["/incident actions", "/incident actions INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |_, ctx| {
-        Ok(Command::ListActions(ListActions {
-            incident: ctx.incident,
-        }))
-    },
+    parse: |cursor, ctx| ListActions::parse(cursor, ctx).map(Command::ListActions),
 };
+
+impl ListActions {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
+}

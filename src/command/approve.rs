@@ -27,9 +27,10 @@ pub(super) const APPROVE: Spec = Spec {
 
 impl Approve {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor.expect("the run to approve")?;
         Ok(Self {
             incident: ctx.incident,
-            run: words::run(cursor.expect("the run to approve")?)?,
+            run: words::run(word)?,
         })
     }
 }

@@ -24,9 +24,10 @@ pub(super) const CANCEL: Spec = Spec {
 
 impl Cancel {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor.expect("the run to cancel")?;
         Ok(Self {
             incident: ctx.incident,
-            run: words::run(cursor.expect("the run to cancel")?)?,
+            run: words::run(word)?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `/incident followups`: the action items an incident leaves behind.
 
-use super::{Command, Spec, Subcommand};
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,9 +21,13 @@ pub(super) const FOLLOWUPS: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |_, ctx| {
-        Ok(Command::ListFollowUps(ListFollowUps {
-            incident: ctx.incident,
-        }))
-    },
+    parse: |cursor, ctx| ListFollowUps::parse(cursor, ctx).map(Command::ListFollowUps),
 };
+
+impl ListFollowUps {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! `/incident list`: the open incidents.
 
-use super::{Command, Spec, Subcommand};
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct List;
@@ -13,5 +14,11 @@ pub(super) const LIST: Spec = Spec {
     examples: &["/incident list"],
     names_incident: false,
     flags: &[],
-    parse: |_, _| Ok(Command::List(List)),
+    parse: |cursor, ctx| List::parse(cursor, ctx).map(Command::List),
 };
+
+impl List {
+    fn parse(_: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self)
+    }
+}

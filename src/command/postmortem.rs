@@ -1,6 +1,7 @@
 //! `/incident postmortem`: draft the postmortem.
 
-use super::{Command, Spec, Subcommand};
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,13 @@ pub(super) const POSTMORTEM: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |_, ctx| {
-        Ok(Command::Postmortem(Postmortem {
-            incident: ctx.incident,
-        }))
-    },
+    parse: |cursor, ctx| Postmortem::parse(cursor, ctx).map(Command::Postmortem),
 };
+
+impl Postmortem {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
+}

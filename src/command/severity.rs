@@ -27,9 +27,10 @@ pub(super) const SEVERITY: Spec = Spec {
 
 impl ChangeSeverity {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        let word = cursor.expect("the new severity")?;
         Ok(Self {
             incident: ctx.incident,
-            severity: resolve(cursor.expect("the new severity")?, ctx.severities)?,
+            severity: resolve(word, ctx.severities)?,
         })
     }
 }

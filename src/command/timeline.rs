@@ -1,6 +1,7 @@
 //! `/incident timeline`: what happened, in order.
 
-use super::{Command, Spec, Subcommand};
+use super::parse::Cursor;
+use super::{Command, Context, ErrorKind, Spec, Subcommand};
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +17,13 @@ pub(super) const TIMELINE: Spec = Spec {
     examples: &["/incident timeline", "/incident timeline INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |_, ctx| {
-        Ok(Command::Timeline(Timeline {
-            incident: ctx.incident,
-        }))
-    },
+    parse: |cursor, ctx| Timeline::parse(cursor, ctx).map(Command::Timeline),
 };
+
+impl Timeline {
+    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
+        Ok(Self {
+            incident: ctx.incident,
+        })
+    }
+}

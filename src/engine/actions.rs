@@ -180,13 +180,6 @@ async fn tell_decision(
     then: &str,
 ) -> Result<Reply, Stop> {
     let me = session.me().clone();
-    session
-        .record(
-            &incident.id,
-            kind,
-            format!("run #{} {decided} by {me}", run.id),
-        )
-        .await?;
     let message = about_run(
         "Run",
         run,
@@ -196,7 +189,14 @@ async fn tell_decision(
             Inline::Text(then.into()),
         ],
     );
-    session.post_in_room(incident, message).await?;
+    session
+        .record_and_post(
+            incident,
+            kind,
+            format!("run #{} {decided} by {me}", run.id),
+            message,
+        )
+        .await?;
     Ok(Reply::ephemeral(format!("Run #{} {decided}.", run.id)))
 }
 
@@ -209,13 +209,7 @@ async fn dry_run(
 ) -> Result<Reply, Stop> {
     let values = with_builtins(incident, params.clone());
     let would = describe(session.config(), action, &values);
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionRequested,
-            format!("dry run of {}: {would}", action.name),
-        )
-        .await?;
+    let event = format!("dry run of {}: {would}", action.name);
     let line = vec![
         Inline::Text(format!(
             "Dry run of {} (drill), nothing was run. It would execute: ",
@@ -223,7 +217,14 @@ async fn dry_run(
         )),
         Inline::Strong(would),
     ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    session
+        .record_and_post(
+            incident,
+            EventKind::ActionRequested,
+            event,
+            Message::line(line),
+        )
+        .await?;
     Ok(Reply::ephemeral(format!(
         "Drill: `{}` was not run; the room shows what it would execute.",
         action.name
@@ -241,13 +242,6 @@ async fn stop(
     if !session.tx.request_stop_action_run(run.id, me).await? {
         return Err(refuse(format!("Run #{} is already being stopped.", run.id)));
     }
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionCancelled,
-            format!("stop of running run #{} requested by {me}", run.id),
-        )
-        .await?;
     let message = about_run(
         "Stopping run",
         run,
@@ -257,7 +251,14 @@ async fn stop(
             Inline::Text(".".into()),
         ],
     );
-    session.post_in_room(incident, message).await?;
+    session
+        .record_and_post(
+            incident,
+            EventKind::ActionCancelled,
+            format!("stop of running run #{} requested by {me}", run.id),
+            message,
+        )
+        .await?;
     Ok(Reply::ephemeral(format!(
         "Run #{} is being stopped.",
         run.id

@@ -313,13 +313,6 @@ async fn tell_end(
         hint,
         output,
     } = end;
-    session
-        .record(
-            &incident.id,
-            kind,
-            format!("run #{} ({}) {status}: {detail}", run.id, run.action),
-        )
-        .await?;
     let mut message = about_run(
         "Run",
         run,
@@ -334,7 +327,14 @@ async fn tell_end(
             .blocks
             .push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
     }
-    session.post_in_room(incident, message).await?;
+    session
+        .record_and_post(
+            incident,
+            kind,
+            format!("run #{} ({}) {status}: {detail}", run.id, run.action),
+            message,
+        )
+        .await?;
     runbooks::after_step(&mut session, incident, run.step, now_status).await?;
     session.commit().await?;
     Ok(true)

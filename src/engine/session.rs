@@ -176,6 +176,19 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Records `event` on the incident's timeline and posts `message` in its war
+    /// room: how most changes are told.
+    pub async fn record_and_post(
+        &mut self,
+        incident: &Incident,
+        kind: EventKind,
+        event: String,
+        message: Message,
+    ) -> Result<(), EngineError> {
+        self.record(&incident.id, kind, event).await?;
+        self.post_in_room(incident, message).await
+    }
+
     pub async fn enqueue(
         &mut self,
         incident: &Incident,

@@ -297,13 +297,13 @@ async fn dry_run(
         }
     }
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ActionRequested,
             format!("dry run of runbook {name}: {}", recorded.join("; ")),
+            Message { blocks },
         )
         .await?;
-    session.post_in_room(incident, Message { blocks }).await?;
     Ok(Reply::ephemeral(format!(
         "Drill: runbook `{name}` was not run; the room shows what each step would execute."
     )))
@@ -421,16 +421,6 @@ pub(super) async fn cancel(
             )));
         }
         session.tx.request_stop_action_run(active.id, &me).await?;
-        session
-            .record(
-                &incident.id,
-                EventKind::ActionCancelled,
-                format!(
-                    "runbook {name} (#{}) cancelled by {me}; stop of running run #{} requested",
-                    runbook_run.id, active.id
-                ),
-            )
-            .await?;
         let line = vec![
             Inline::Text("Cancelling runbook ".into()),
             Inline::Strong(name.clone()),
@@ -440,7 +430,17 @@ pub(super) async fn cancel(
             mention(&me),
             Inline::Text(".".into()),
         ];
-        session.post_in_room(incident, Message::line(line)).await?;
+        session
+            .record_and_post(
+                incident,
+                EventKind::ActionCancelled,
+                format!(
+                    "runbook {name} (#{}) cancelled by {me}; stop of running run #{} requested",
+                    runbook_run.id, active.id
+                ),
+                Message::line(line),
+            )
+            .await?;
         return Ok(Reply::ephemeral(format!(
             "Runbook `{name}` is being cancelled: run #{} is being stopped.",
             active.id
@@ -450,13 +450,6 @@ pub(super) async fn cancel(
     if !session.tx.cancel_action_run(active.id, &me, now).await? {
         return Err(cannot_cancel(&active));
     }
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionCancelled,
-            format!("run #{} cancelled by {me}", active.id),
-        )
-        .await?;
     let line = vec![
         Inline::Text("Runbook ".into()),
         Inline::Strong(name.clone()),
@@ -464,7 +457,14 @@ pub(super) async fn cancel(
         mention(&me),
         Inline::Text(".".into()),
     ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    session
+        .record_and_post(
+            incident,
+            EventKind::ActionCancelled,
+            format!("run #{} cancelled by {me}", active.id),
+            Message::line(line),
+        )
+        .await?;
     after_step(session, incident, active.step, RunStatus::Cancelled).await?;
     Ok(Reply::ephemeral(format!("Runbook `{name}` cancelled.")))
 }

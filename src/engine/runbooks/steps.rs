@@ -211,18 +211,6 @@ async fn queue_fallback(
         .request_step_run(&incident.id, &run, &runbook_run.requested_by, now)
         .await?;
     session.wake.actions = true;
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionRequested,
-            format!(
-                "run #{id}: {name} queued as the fallback of step {} of runbook {} (#{})",
-                index + 1,
-                runbook.name,
-                runbook_run.id
-            ),
-        )
-        .await?;
     let line = vec![
         Inline::Text("Runbook ".into()),
         Inline::Strong(runbook.name.clone()),
@@ -230,7 +218,19 @@ async fn queue_fallback(
         Inline::Strong(name.to_owned()),
         Inline::Text(format!(" is queued as run #{id}.")),
     ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    session
+        .record_and_post(
+            incident,
+            EventKind::ActionRequested,
+            format!(
+                "run #{id}: {name} queued as the fallback of step {} of runbook {} (#{})",
+                index + 1,
+                runbook.name,
+                runbook_run.id
+            ),
+            Message::line(line),
+        )
+        .await?;
     Ok(true)
 }
 
@@ -299,18 +299,18 @@ async fn finish(
     session.tx.skip_pending_steps(runbook_run.id, now).await?;
     let steps = session.tx.step_runs(runbook_run.id).await?;
     let outcome = render::runbook_outcome(status, &steps);
+    let report = render::recovery_report(&runbook_run.runbook, runbook_run.id, &outcome, &steps);
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::RunbookFinished,
             format!(
                 "runbook {} (#{}) {status}: {outcome}",
                 runbook_run.runbook, runbook_run.id
             ),
+            report,
         )
         .await?;
-    let report = render::recovery_report(&runbook_run.runbook, runbook_run.id, &outcome, &steps);
-    session.post_in_room(incident, report).await?;
     Ok(())
 }
 

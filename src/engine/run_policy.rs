@@ -134,6 +134,16 @@ pub(super) fn about_run(
     Message::line(line)
 }
 
+/// How the room hears what happened to a runbook: `Runbook `**name**, then `rest`.
+pub(super) fn about_runbook(name: &str, rest: impl IntoIterator<Item = Inline>) -> Message {
+    let mut line = vec![
+        Inline::Text("Runbook ".into()),
+        Inline::Strong(name.to_owned()),
+    ];
+    line.extend(rest);
+    Message::line(line)
+}
+
 /// The refusal for approving a run that no longer waits for approval.
 pub(super) fn not_awaiting_approval(run: &ActionRun) -> Stop {
     refuse(format!(

@@ -207,12 +207,7 @@ impl<'a> Session<'a> {
         incident: &Incident,
         message: Message,
     ) -> Result<(), EngineError> {
-        let post = Operation::Post {
-            to: Destination::Room,
-            message: render::for_incident(incident, message),
-            handle: None,
-        };
-        self.enqueue(incident, post).await
+        self.post(incident, Destination::Room, message).await
     }
 
     /// Posts in the platform's announce channel, when one is configured. Like
@@ -231,8 +226,19 @@ impl<'a> Session<'a> {
         else {
             return Ok(());
         };
+        self.post(incident, Destination::Channel(channel), message)
+            .await
+    }
+
+    /// A drill's messages are marked DRILL wherever they go.
+    async fn post(
+        &mut self,
+        incident: &Incident,
+        to: Destination,
+        message: Message,
+    ) -> Result<(), EngineError> {
         let post = Operation::Post {
-            to: Destination::Channel(channel),
+            to,
             message: render::for_incident(incident, message),
             handle: None,
         };

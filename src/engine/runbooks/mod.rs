@@ -11,7 +11,7 @@ mod steps;
 pub(in crate::engine) use steps::after_step;
 
 use super::run_policy::{
-    self, allowed_roles, approval_request, cannot_cancel, may_cancel, may_run,
+    self, about_runbook, allowed_roles, approval_request, cannot_cancel, may_cancel, may_run,
     not_awaiting_approval, param_problems, params_taken, step_params, with_builtins,
 };
 use super::session::Session;
@@ -362,14 +362,15 @@ pub(super) async fn approve(
         .await?;
     record_step_queued(session, incident, runbook, id, 0, run.id).await?;
     session.wake.actions = true;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(name.clone()),
-        Inline::Text(" approved by ".into()),
-        mention(&me),
-        Inline::Text(format!("; step 1 is queued as run #{}.", run.id)),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    let message = about_runbook(
+        name,
+        [
+            Inline::Text(" approved by ".into()),
+            mention(&me),
+            Inline::Text(format!("; step 1 is queued as run #{}.", run.id)),
+        ],
+    );
+    session.post_in_room(incident, message).await?;
     Ok(Reply::ephemeral(format!(
         "Runbook `{name}` approved; run #{} is queued.",
         run.id
@@ -450,19 +451,20 @@ pub(super) async fn cancel(
     if !session.tx.cancel_action_run(active.id, &me, now).await? {
         return Err(cannot_cancel(&active));
     }
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(name.clone()),
-        Inline::Text(" cancelled by ".into()),
-        mention(&me),
-        Inline::Text(".".into()),
-    ];
+    let message = about_runbook(
+        name,
+        [
+            Inline::Text(" cancelled by ".into()),
+            mention(&me),
+            Inline::Text(".".into()),
+        ],
+    );
     session
         .record_and_post(
             incident,
             EventKind::ActionCancelled,
             format!("run #{} cancelled by {me}", active.id),
-            Message::line(line),
+            message,
         )
         .await?;
     after_step(session, incident, active.step, RunStatus::Cancelled).await?;

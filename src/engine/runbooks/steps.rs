@@ -6,7 +6,7 @@
 use crate::actions;
 use crate::config::{RunbookConfig, RunbookStep};
 use crate::domain::{EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId};
-use crate::engine::run_policy::{step_params, with_builtins};
+use crate::engine::run_policy::{about_runbook, step_params, with_builtins};
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};
@@ -148,14 +148,15 @@ async fn queue_step(
     }
     session.wake.actions = true;
     record_step_queued(session, incident, runbook, runbook_run.id, index, next.id).await?;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(runbook.name.clone()),
-        Inline::Text(format!(": step {} of {}, ", index + 1, runbook.steps.len())),
-        Inline::Strong(next.action.clone()),
-        Inline::Text(format!(", is queued as run #{}.", next.id)),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    let message = about_runbook(
+        &runbook.name,
+        [
+            Inline::Text(format!(": step {} of {}, ", index + 1, runbook.steps.len())),
+            Inline::Strong(next.action.clone()),
+            Inline::Text(format!(", is queued as run #{}.", next.id)),
+        ],
+    );
+    session.post_in_room(incident, message).await?;
     Ok(())
 }
 
@@ -211,13 +212,14 @@ async fn queue_fallback(
         .request_step_run(&incident.id, &run, &runbook_run.requested_by, now)
         .await?;
     session.wake.actions = true;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(runbook.name.clone()),
-        Inline::Text(format!(": step {} failed; its fallback ", index + 1)),
-        Inline::Strong(name.to_owned()),
-        Inline::Text(format!(" is queued as run #{id}.")),
-    ];
+    let message = about_runbook(
+        &runbook.name,
+        [
+            Inline::Text(format!(": step {} failed; its fallback ", index + 1)),
+            Inline::Strong(name.to_owned()),
+            Inline::Text(format!(" is queued as run #{id}.")),
+        ],
+    );
     session
         .record_and_post(
             incident,
@@ -228,7 +230,7 @@ async fn queue_fallback(
                 runbook.name,
                 runbook_run.id
             ),
-            Message::line(line),
+            message,
         )
         .await?;
     Ok(true)

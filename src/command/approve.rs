@@ -27,7 +27,7 @@ pub(super) const APPROVE: Spec = Spec {
 
 impl Approve {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.expect("the run to approve")?;
+        let word = cursor.take_required("the run to approve")?;
         Ok(Self {
             incident: ctx.incident,
             run: words::run(word)?,

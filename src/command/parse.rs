@@ -28,7 +28,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Takes the next word, which the command needs: `what` says what it is for.
-    pub(super) fn expect(&mut self, what: &'static str) -> Result<&'a str, ErrorKind> {
+    pub(super) fn take_required(&mut self, what: &'static str) -> Result<&'a str, ErrorKind> {
         self.take().ok_or(ErrorKind::Missing { what })
     }
 

@@ -27,9 +27,7 @@ pub(super) const APPROVE: Spec = Spec {
 
 impl Approve {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the run to approve",
-        })?;
+        let word = cursor.take_required("the run to approve")?;
         Ok(Self {
             incident: ctx.incident,
             run: words::run(word)?,

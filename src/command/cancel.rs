@@ -24,9 +24,7 @@ pub(super) const CANCEL: Spec = Spec {
 
 impl Cancel {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the run to cancel",
-        })?;
+        let word = cursor.take_required("the run to cancel")?;
         Ok(Self {
             incident: ctx.incident,
             run: words::run(word)?,

@@ -15,9 +15,8 @@ pub struct CompleteFollowUp {
 impl CompleteFollowUp {
     /// The words after `done`.
     pub(super) fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the number of the follow-up (see `/incident followups`)",
-        })?;
+        let word =
+            cursor.take_required("the number of the follow-up (see `/incident followups`)")?;
         Ok(Self {
             incident: ctx.incident,
             number: number(word)?,

@@ -27,6 +27,11 @@ impl<'a> Cursor<'a> {
         Some(word)
     }
 
+    /// Takes the next word, which the command needs: `what` says what it is for.
+    pub(super) fn take_required(&mut self, what: &'static str) -> Result<&'a str, ErrorKind> {
+        self.take().ok_or(ErrorKind::Missing { what })
+    }
+
     /// Takes the next word only if it is what the caller is looking for.
     pub(super) fn take_if(&mut self, wanted: impl FnOnce(&str) -> bool) -> Option<&'a str> {
         let word = self.peek().filter(|word| wanted(word))?;

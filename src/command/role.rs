@@ -29,16 +29,12 @@ pub(super) const ROLE: Spec = Spec {
 
 impl AssignRole {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor
-            .take()
-            .ok_or(ErrorKind::Missing { what: "the role" })?;
+        let word = cursor.take_required("the role")?;
         let role = word.parse::<Role>().map_err(|_| ErrorKind::UnknownRole {
             word: word.to_string(),
             suggestion: suggest::nearest(word, Role::ALL.map(Role::as_str)).map(str::to_string),
         })?;
-        let user = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the person to assign (e.g. `@alice`)",
-        })?;
+        let user = cursor.take_required("the person to assign (e.g. `@alice`)")?;
         Ok(Self {
             incident: ctx.incident,
             role,

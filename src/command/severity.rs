@@ -27,9 +27,7 @@ pub(super) const SEVERITY: Spec = Spec {
 
 impl ChangeSeverity {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take().ok_or(ErrorKind::Missing {
-            what: "the new severity",
-        })?;
+        let word = cursor.take_required("the new severity")?;
         Ok(Self {
             incident: ctx.incident,
             severity: resolve(word, ctx.severities)?,

@@ -33,9 +33,7 @@ pub(super) const STATUS: Spec = Spec {
 
 impl SetStatus {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor
-            .take()
-            .ok_or(ErrorKind::Missing { what: "the status" })?;
+        let word = cursor.take_required("the status")?;
         let status = word
             .parse::<Status>()
             .map_err(|_| ErrorKind::UnknownStatus {

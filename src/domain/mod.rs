@@ -22,6 +22,7 @@ mod stats;
 mod status;
 mod text;
 mod timeline;
+mod word;
 
 pub use action_run::{ActionRun, RunStatus, StepRef, UnknownRunStatus};
 pub use component::{
@@ -43,3 +44,4 @@ pub use stats::{
 pub use status::{Status, Transition, TransitionError, UnknownStatus};
 pub use text::{TextError, Title, UserText};
 pub use timeline::{EventKind, TimelineEvent};
+pub use word::{UnknownWord, parse_word};

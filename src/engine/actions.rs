@@ -6,26 +6,23 @@
 //! request or a double-clicked Approve changes a run once.
 
 use super::run_policy::{
-    approval_deadline, approval_expired_result, approval_request, describe, may_run,
-    param_problems, show_params, with_builtins,
+    about_run, allowed_roles, approval_deadline, approval_expired_result, approval_request,
+    cannot_cancel, describe, may_cancel, may_run, not_awaiting_approval, param_problems,
+    params_taken, show_params, with_builtins,
 };
 use super::runbooks;
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
-use crate::command::Params;
+use crate::command::{Approve, Cancel, RunAction};
 use crate::config::ActionConfig;
-use crate::domain::{ActionRun, EventKind, Incident, IncidentId, Role, RunId, RunStatus, UserId};
+use crate::domain::{ActionRun, EventKind, Incident, Role, RunId, RunStatus, UserId};
 use crate::render::{Inline, Message};
 use std::collections::BTreeMap;
 
-pub(super) async fn run(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    name: String,
-    params: Params,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn run(session: &mut Session<'_>, command: RunAction) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    let RunAction { name, params, .. } = command;
     let config = session.config();
     let Some(action) = config.action(&name) else {
         if let Some(runbook) = config.runbook(&name) {
@@ -37,24 +34,22 @@ pub(super) async fn run(
     };
     let me = session.me().clone();
     if !may_run(&incident, action, &me) {
-        let roles: Vec<&str> = action.allowed_roles.iter().map(|r| r.title()).collect();
         return Err(refuse(format!(
             "Only the {} of {} may run `{name}`.",
-            roles.join(" or ").to_lowercase(),
+            allowed_roles(action),
             incident.id
         )));
     }
     let given: BTreeMap<String, String> = params.into_iter().collect();
     let params = actions::resolve(action, &given).map_err(|error| {
-        let needed: Vec<String> = action
+        let taken = action
             .params
             .iter()
-            .map(|(key, spec)| format!("{key}=… ({})", spec.description))
-            .collect();
+            .map(|(key, spec)| (key.as_str(), spec.description.as_str()));
         refuse(format!(
             "`{name}` was not run ({}). It takes: {}.",
             param_problems(&error),
-            needed.join(", ")
+            params_taken(taken)
         ))
     })?;
     if incident.drill {
@@ -110,12 +105,9 @@ pub(super) async fn run(
     )))
 }
 
-pub(super) async fn approve(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    run: RunId,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn approve(session: &mut Session<'_>, command: Approve) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    let run = command.run;
     let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::approve(session, &incident, run, step).await;
@@ -141,45 +133,22 @@ pub(super) async fn approve(
         )));
     }
     if !session.tx.approve_action_run(run.id, &me).await? {
-        return Err(refuse(format!(
-            "Run #{} is not waiting for approval (it is {}).",
-            run.id, run.status
-        )));
+        return Err(not_awaiting_approval(&run));
     }
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionApproved,
-            format!("run #{} approved by {me}", run.id),
-        )
-        .await?;
     session.wake.actions = true;
-    let line = vec![
-        Inline::Text(format!("Run #{} (", run.id)),
-        Inline::Strong(run.action.clone()),
-        Inline::Text(") approved by ".into()),
-        mention(&me),
-        Inline::Text("; queued.".into()),
-    ];
-    session.post_in_room(&incident, Message::line(line)).await?;
-    Ok(Reply::ephemeral(format!("Run #{} approved.", run.id)))
+    let kind = EventKind::ActionApproved;
+    tell_decision(session, &incident, &run, kind, "approved", "; queued.").await
 }
 
-pub(super) async fn cancel(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    run: RunId,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn cancel(session: &mut Session<'_>, command: Cancel) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    let run = command.run;
     let (run, action) = find(session, &incident, run).await?;
     if let Some(step) = run.step {
         return runbooks::cancel(session, &incident, step).await;
     }
     let me = session.me().clone();
-    let approver = action
-        .approval
-        .is_some_and(|role| incident.holds(&me, role));
-    if run.requested_by != me && !incident.may_steer(&me) && !approver {
+    if !may_cancel(&incident, &run.requested_by, action.approval, &me) {
         return Err(refuse(format!(
             "Only whoever requested run #{} or the commander may cancel it.",
             run.id
@@ -193,27 +162,42 @@ pub(super) async fn cancel(
         .cancel_action_run(run.id, &me, session.now)
         .await?
     {
-        return Err(refuse(format!(
-            "Run #{} cannot be cancelled: it is {}.",
-            run.id, run.status
-        )));
+        return Err(cannot_cancel(&run));
     }
+    let kind = EventKind::ActionCancelled;
+    tell_decision(session, &incident, &run, kind, "cancelled", ".").await
+}
+
+/// How an approval or a cancel ends: the timeline records that the user
+/// `decided` the run (approved, cancelled), the room is told so with `then`
+/// after it, and so is the user.
+async fn tell_decision(
+    session: &mut Session<'_>,
+    incident: &Incident,
+    run: &ActionRun,
+    kind: EventKind,
+    decided: &str,
+    then: &str,
+) -> Result<Reply, Stop> {
+    let me = session.me().clone();
+    let message = about_run(
+        "Run",
+        run,
+        [
+            Inline::Text(format!(") {decided} by ")),
+            mention(&me),
+            Inline::Text(then.into()),
+        ],
+    );
     session
-        .record(
-            &incident.id,
-            EventKind::ActionCancelled,
-            format!("run #{} cancelled by {me}", run.id),
+        .record_and_post(
+            incident,
+            kind,
+            format!("run #{} {decided} by {me}", run.id),
+            message,
         )
         .await?;
-    let line = vec![
-        Inline::Text(format!("Run #{} (", run.id)),
-        Inline::Strong(run.action.clone()),
-        Inline::Text(") cancelled by ".into()),
-        mention(&me),
-        Inline::Text(".".into()),
-    ];
-    session.post_in_room(&incident, Message::line(line)).await?;
-    Ok(Reply::ephemeral(format!("Run #{} cancelled.", run.id)))
+    Ok(Reply::ephemeral(format!("Run #{} {decided}.", run.id)))
 }
 
 /// A drill runs nothing: the room is shown exactly what would be executed.
@@ -225,13 +209,7 @@ async fn dry_run(
 ) -> Result<Reply, Stop> {
     let values = with_builtins(incident, params.clone());
     let would = describe(session.config(), action, &values);
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionRequested,
-            format!("dry run of {}: {would}", action.name),
-        )
-        .await?;
+    let event = format!("dry run of {}: {would}", action.name);
     let line = vec![
         Inline::Text(format!(
             "Dry run of {} (drill), nothing was run. It would execute: ",
@@ -239,7 +217,14 @@ async fn dry_run(
         )),
         Inline::Strong(would),
     ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    session
+        .record_and_post(
+            incident,
+            EventKind::ActionRequested,
+            event,
+            Message::line(line),
+        )
+        .await?;
     Ok(Reply::ephemeral(format!(
         "Drill: `{}` was not run; the room shows what it would execute.",
         action.name
@@ -257,21 +242,23 @@ async fn stop(
     if !session.tx.request_stop_action_run(run.id, me).await? {
         return Err(refuse(format!("Run #{} is already being stopped.", run.id)));
     }
+    let message = about_run(
+        "Stopping run",
+        run,
+        [
+            Inline::Text("), as asked by ".into()),
+            mention(me),
+            Inline::Text(".".into()),
+        ],
+    );
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ActionCancelled,
             format!("stop of running run #{} requested by {me}", run.id),
+            message,
         )
         .await?;
-    let line = vec![
-        Inline::Text(format!("Stopping run #{} (", run.id)),
-        Inline::Strong(run.action.clone()),
-        Inline::Text("), as asked by ".into()),
-        mention(me),
-        Inline::Text(".".into()),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
     Ok(Reply::ephemeral(format!(
         "Run #{} is being stopped.",
         run.id

@@ -3,18 +3,19 @@
 
 use super::session::Session;
 use super::{Reply, Stop, cadence, refuse};
-use crate::domain::{EventKind, Incident, IncidentId, Role, Severity, Status, Title};
+use crate::command::Declare;
+use crate::domain::{EventKind, Incident, IncidentId, Role, Status};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
 use std::collections::BTreeMap;
 
-pub(super) async fn declare(
-    session: &mut Session<'_>,
-    severity: Option<Severity>,
-    title: Title,
-    services: Vec<String>,
-    drill: bool,
-) -> Result<Reply, Stop> {
+pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Result<Reply, Stop> {
+    let Declare {
+        severity,
+        title,
+        services,
+        drill,
+    } = command;
     let config = session.config();
     let Some(severity) = severity.or_else(|| config.default_severity()) else {
         let words: Vec<String> = config

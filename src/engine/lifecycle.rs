@@ -3,19 +3,14 @@
 
 use super::session::Session;
 use super::{EngineError, Reply, Stop, cadence, checklist, mention, refuse};
-use crate::command::Params;
-use crate::domain::{
-    EventKind, Incident, IncidentId, Severity, Status, StatusUpdate, Transition, UserText,
-};
+use crate::command::{Ack, ChangeSeverity, Params, PostUpdate, Resolve, SetStatus};
+use crate::domain::{EventKind, Incident, Status, StatusUpdate, Transition, UserText};
 use crate::render::{self, Inline, Message};
 use crate::telemetry::Observation;
 use std::cell::Cell;
 
-pub(super) async fn acknowledge(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-) -> Result<Reply, Stop> {
-    let mut incident = session.target(named).await?;
+pub(super) async fn acknowledge(session: &mut Session<'_>, command: Ack) -> Result<Reply, Stop> {
+    let mut incident = session.target(command.incident).await?;
     if let Some(at) = incident.acknowledged_at {
         let when = render::clock_time(at, session.config());
         return Err(refuse(format!(
@@ -53,22 +48,28 @@ pub(super) async fn acknowledge(
 
 pub(super) async fn set_status(
     session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    status: Status,
-    text: Option<UserText>,
-    params: &Params,
+    command: SetStatus,
 ) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
-    change_status(session, incident, status, text, params).await
+    let incident = session.target(command.incident).await?;
+    let SetStatus {
+        status,
+        text,
+        params,
+        ..
+    } = command;
+    change_status(session, incident, status, text, &params).await
 }
 
-pub(super) async fn resolve(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    summary: Option<UserText>,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
-    change_status(session, incident, Status::Resolved, summary, &Vec::new()).await
+pub(super) async fn resolve(session: &mut Session<'_>, command: Resolve) -> Result<Reply, Stop> {
+    let incident = session.target(command.incident).await?;
+    change_status(
+        session,
+        incident,
+        Status::Resolved,
+        command.summary,
+        &Vec::new(),
+    )
+    .await
 }
 
 /// Every status change goes through here, so resolving by `status resolved` and by
@@ -189,11 +190,10 @@ async fn change_status(
 
 pub(super) async fn post_update(
     session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    text: UserText,
-    params: &Params,
+    command: PostUpdate,
 ) -> Result<Reply, Stop> {
-    let mut incident = session.target(named).await?;
+    let mut incident = session.target(command.incident).await?;
+    let PostUpdate { text, params, .. } = command;
     let me = session.me().clone();
     let speaks = incident.may_steer(&me) || incident.holds(&me, crate::domain::Role::Comms);
     if !speaks {
@@ -214,7 +214,7 @@ pub(super) async fn post_update(
         )
         .await?;
     cadence::updated(session, &incident).await?;
-    publish_update(session, &incident, &text, params).await?;
+    publish_update(session, &incident, &text, &params).await?;
     Ok(Reply::ephemeral(format!(
         "Status update posted for {}.",
         incident.id
@@ -274,10 +274,10 @@ fn phrase(session: &Session<'_>, incident: &Incident, params: &Params) -> Option
 
 pub(super) async fn change_severity(
     session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    severity: Severity,
+    command: ChangeSeverity,
 ) -> Result<Reply, Stop> {
-    let mut incident = session.target(named).await?;
+    let mut incident = session.target(command.incident).await?;
+    let severity = command.severity;
     let me = session.me().clone();
     if !incident.may_steer(&me) {
         return Err(refuse(format!(

@@ -235,36 +235,14 @@ impl Engine {
             }
         }
         let outcome = match command {
-            Command::Declare(command::Declare {
-                severity,
-                title,
-                services,
-                drill,
-            }) => declare::declare(&mut session, severity, title, services, drill).await,
-            Command::AssignRole(command::AssignRole {
-                incident,
-                role,
-                user,
-            }) => roles::assign(&mut session, incident, role, user).await,
-            Command::Ack(command::Ack { incident }) => {
-                lifecycle::acknowledge(&mut session, incident).await
-            }
-            Command::SetStatus(command::SetStatus {
-                incident,
-                status,
-                text,
-                params,
-            }) => lifecycle::set_status(&mut session, incident, status, text, &params).await,
-            Command::Resolve(command::Resolve { incident, summary }) => {
-                lifecycle::resolve(&mut session, incident, summary).await
-            }
-            Command::PostUpdate(command::PostUpdate {
-                incident,
-                text,
-                params,
-            }) => lifecycle::post_update(&mut session, incident, text, &params).await,
-            Command::ChangeSeverity(command::ChangeSeverity { incident, severity }) => {
-                lifecycle::change_severity(&mut session, incident, severity).await
+            Command::Declare(command) => declare::declare(&mut session, command).await,
+            Command::AssignRole(command) => roles::assign(&mut session, command).await,
+            Command::Ack(command) => lifecycle::acknowledge(&mut session, command).await,
+            Command::SetStatus(command) => lifecycle::set_status(&mut session, command).await,
+            Command::Resolve(command) => lifecycle::resolve(&mut session, command).await,
+            Command::PostUpdate(command) => lifecycle::post_update(&mut session, command).await,
+            Command::ChangeSeverity(command) => {
+                lifecycle::change_severity(&mut session, command).await
             }
             Command::Snooze(command::Snooze { incident, minutes }) => {
                 cadence::snooze(&mut session, incident, minutes).await
@@ -281,20 +259,10 @@ impl Engine {
             Command::CompleteFollowUp(command::CompleteFollowUp { incident, number }) => {
                 records::complete_followup(&mut session, incident, number).await
             }
-            Command::Postmortem(command::Postmortem { incident }) => {
-                postmortem::post(&mut session, incident).await
-            }
-            Command::RunAction(command::RunAction {
-                incident,
-                name,
-                params,
-            }) => actions::run(&mut session, incident, name, params).await,
-            Command::Approve(command::Approve { incident, run }) => {
-                actions::approve(&mut session, incident, run).await
-            }
-            Command::Cancel(command::Cancel { incident, run }) => {
-                actions::cancel(&mut session, incident, run).await
-            }
+            Command::Postmortem(command) => postmortem::post(&mut session, command).await,
+            Command::RunAction(command) => actions::run(&mut session, command).await,
+            Command::Approve(command) => actions::approve(&mut session, command).await,
+            Command::Cancel(command) => actions::cancel(&mut session, command).await,
             read_only @ (Command::Help(_)
             | Command::List(_)
             | Command::Timeline(_)

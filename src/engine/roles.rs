@@ -3,18 +3,14 @@
 
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
-use crate::command::UserRef;
-use crate::domain::{EventKind, IncidentId, Role};
+use crate::command::AssignRole;
+use crate::domain::EventKind;
 use crate::outbox::Operation;
 use crate::render::{Inline, Message};
 
-pub(super) async fn assign(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    role: Role,
-    user: UserRef,
-) -> Result<Reply, Stop> {
-    let mut incident = session.target(named).await?;
+pub(super) async fn assign(session: &mut Session<'_>, command: AssignRole) -> Result<Reply, Stop> {
+    let mut incident = session.target(command.incident).await?;
+    let AssignRole { role, user, .. } = command;
     let assignee = session.resolve_user(user)?;
     let me = session.me().clone();
     let previous = incident.holder(role).cloned();

@@ -16,7 +16,9 @@
 //! the cancel is a compare-and-set in the same transaction as its timeline event
 //! and its message, so it is reported once however many workers race for it.
 
-use super::run_policy::{approval_deadline, approval_expired_result, paged_people, people_names};
+use super::run_policy::{
+    about_run, approval_deadline, approval_expired_result, paged_people, people_names,
+};
 use super::runbooks;
 use super::session::Session;
 use super::{Engine, EngineError, cadence};
@@ -24,7 +26,7 @@ use crate::actions::{Outcome, RunResult};
 use crate::config::{ActionKind, ComponentState};
 use crate::domain::{ActionRun, EventKind, Incident, RunStatus, UserId};
 use crate::outbox::Operation;
-use crate::render::{Block, Inline, Message};
+use crate::render::{Block, Inline};
 use crate::store::RunReport;
 
 /// What a page or status run writes, decided before its transaction.
@@ -202,31 +204,15 @@ impl Engine {
                 (RunStatus::Interrupted, now_status)
             }
         };
-        let ended = ActionRun {
-            status: now_status,
-            ..run.clone()
+        let end = Told {
+            kind: EventKind::ActionFinished,
+            status,
+            now_status,
+            detail,
+            hint: "",
+            output,
         };
-        session
-            .record(
-                &incident.id,
-                EventKind::ActionFinished,
-                format!("run #{} ({}) {status}: {detail}", run.id, run.action),
-            )
-            .await?;
-        let mut blocks = vec![Block::Paragraph(vec![
-            Inline::Text(format!("Run #{} (", run.id)),
-            Inline::Strong(run.action.clone()),
-            Inline::Text(") ".into()),
-            Inline::Strong(status.to_string()),
-            Inline::Text(format!(": {detail}")),
-        ])];
-        if !output.is_empty() {
-            blocks.push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
-        }
-        session.post_in_room(&incident, Message { blocks }).await?;
-        runbooks::after_step(&mut session, &incident, &ended).await?;
-        session.commit().await?;
-        Ok(true)
+        tell_end(session, &incident, run, end).await
     }
 
     /// Carries out a page or status run the worker `owner` holds and finishes
@@ -284,34 +270,74 @@ impl Engine {
         if !session.tx.expire_action_run(run.id, &result, now).await? {
             return Ok(false);
         }
-        session
-            .record(
-                &incident.id,
-                EventKind::ActionCancelled,
-                format!(
-                    "run #{} ({}) {}: {result}",
-                    run.id,
-                    run.action,
-                    RunStatus::Cancelled
-                ),
-            )
-            .await?;
-        let line = vec![
-            Inline::Text(format!("Run #{} (", run.id)),
-            Inline::Strong(run.action.clone()),
-            Inline::Text(") ".into()),
-            Inline::Strong(RunStatus::Cancelled.to_string()),
-            Inline::Text(format!(": {result}. Run it again if it is still needed.")),
-        ];
-        session.post_in_room(&incident, Message::line(line)).await?;
-        let ended = ActionRun {
+        let end = Told {
+            kind: EventKind::ActionCancelled,
             status: RunStatus::Cancelled,
-            ..run.clone()
+            now_status: RunStatus::Cancelled,
+            detail: &result,
+            hint: ". Run it again if it is still needed.",
+            output: "",
         };
-        runbooks::after_step(&mut session, &incident, &ended).await?;
-        session.commit().await?;
-        Ok(true)
+        tell_end(session, &incident, run, end).await
     }
+}
+
+/// How a run's end is told.
+struct Told<'a> {
+    /// The timeline event that records it.
+    kind: EventKind,
+    /// What the run ended as, and its status now: an interrupted run of a
+    /// `rerun_on_restart` action is queued again.
+    status: RunStatus,
+    now_status: RunStatus,
+    detail: &'a str,
+    /// For the room only, after `detail`: what to do next.
+    hint: &'a str,
+    /// For the room only, below: what the run printed.
+    output: &'a str,
+}
+
+/// The close of every transaction that ends a run: the timeline and the room
+/// are told how it ended, its runbook (if any) goes on, and it all commits.
+async fn tell_end(
+    mut session: Session<'_>,
+    incident: &Incident,
+    run: &ActionRun,
+    end: Told<'_>,
+) -> Result<bool, EngineError> {
+    let Told {
+        kind,
+        status,
+        now_status,
+        detail,
+        hint,
+        output,
+    } = end;
+    let mut message = about_run(
+        "Run",
+        run,
+        [
+            Inline::Text(") ".into()),
+            Inline::Strong(status.to_string()),
+            Inline::Text(format!(": {detail}{hint}")),
+        ],
+    );
+    if !output.is_empty() {
+        message
+            .blocks
+            .push(Block::Paragraph(vec![Inline::Text(output.to_owned())]));
+    }
+    session
+        .record_and_post(
+            incident,
+            kind,
+            format!("run #{} ({}) {status}: {detail}", run.id, run.action),
+            message,
+        )
+        .await?;
+    runbooks::after_step(&mut session, incident, run.step, now_status).await?;
+    session.commit().await?;
+    Ok(true)
 }
 
 fn done(result: RunResult, detail: String) -> Outcome {

@@ -1,15 +1,17 @@
 //! What the engine's action rules say, before any transaction: who may run
 //! what, the values an action's templates get from the incident, what a run
-//! would do, when an approval expires, and how a run asks for one.
+//! would do, when an approval expires, how a run asks for one, and the words
+//! the room and a refused user are told about a run.
 //!
 //! Owns: those rules as plain functions of the config and the incident.
 //! Must not: take a session, read or write the store, or call back into the
 //! commands and reports built on it (`actions`, `runbooks`, `run_end`).
 
+use super::{Stop, refuse};
 use crate::actions::{self, ParamError};
 use crate::command::ButtonAction;
 use crate::config::{ActionConfig, ActionKind, Config, PageTarget};
-use crate::domain::{ActionRun, Incident, RunId, UserId};
+use crate::domain::{ActionRun, Incident, Role, RunId, UserId};
 use crate::render::{Block, Button, Inline, Message};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -22,6 +24,34 @@ pub(super) fn may_run(incident: &Incident, action: &ActionConfig, user: &UserId)
             .allowed_roles
             .iter()
             .any(|role| incident.holds(user, *role))
+}
+
+/// The roles allowed to run `action`, as a refusal names them: `commander or scribe`.
+pub(super) fn allowed_roles(action: &ActionConfig) -> String {
+    let roles: Vec<&str> = action.allowed_roles.iter().map(|r| r.title()).collect();
+    roles.join(" or ").to_lowercase()
+}
+
+/// Whether `user` may cancel what `requested_by` started (a run or a runbook):
+/// they themselves, whoever steers the incident, or whoever would approve it.
+pub(super) fn may_cancel(
+    incident: &Incident,
+    requested_by: &UserId,
+    approval: Option<Role>,
+    user: &UserId,
+) -> bool {
+    requested_by == user
+        || incident.may_steer(user)
+        || approval.is_some_and(|role| incident.holds(user, role))
+}
+
+/// The parameters an action or runbook takes, for a refusal: `key=… (what it is)` each.
+pub(super) fn params_taken<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    params
+        .into_iter()
+        .map(|(key, description)| format!("{key}=… ({description})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `params` with the incident's own values for an action's templates
@@ -87,6 +117,47 @@ pub(super) fn approval_request(incident: &Incident, run: i64, line: Vec<Inline>)
             ]),
         ],
     }
+}
+
+/// How the room hears what happened to a run: `{lead} #N (`**action**, then
+/// `rest`, which goes on from the action's name (`) cancelled by …`).
+pub(super) fn about_run(
+    lead: &str,
+    run: &ActionRun,
+    rest: impl IntoIterator<Item = Inline>,
+) -> Message {
+    let mut line = vec![
+        Inline::Text(format!("{lead} #{} (", run.id)),
+        Inline::Strong(run.action.clone()),
+    ];
+    line.extend(rest);
+    Message::line(line)
+}
+
+/// How the room hears what happened to a runbook: `Runbook `**name**, then `rest`.
+pub(super) fn about_runbook(name: &str, rest: impl IntoIterator<Item = Inline>) -> Message {
+    let mut line = vec![
+        Inline::Text("Runbook ".into()),
+        Inline::Strong(name.to_owned()),
+    ];
+    line.extend(rest);
+    Message::line(line)
+}
+
+/// The refusal for approving a run that no longer waits for approval.
+pub(super) fn not_awaiting_approval(run: &ActionRun) -> Stop {
+    refuse(format!(
+        "Run #{} is not waiting for approval (it is {}).",
+        run.id, run.status
+    ))
+}
+
+/// The refusal for cancelling a run that is past cancelling.
+pub(super) fn cannot_cancel(run: &ActionRun) -> Stop {
+    refuse(format!(
+        "Run #{} cannot be cancelled: it is {}.",
+        run.id, run.status
+    ))
 }
 
 /// Whether runs of `action` are carried out by the engine rather than the runner.

@@ -176,6 +176,19 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Records `event` on the incident's timeline and posts `message` in its war
+    /// room: how most changes are told.
+    pub async fn record_and_post(
+        &mut self,
+        incident: &Incident,
+        kind: EventKind,
+        event: String,
+        message: Message,
+    ) -> Result<(), EngineError> {
+        self.record(&incident.id, kind, event).await?;
+        self.post_in_room(incident, message).await
+    }
+
     pub async fn enqueue(
         &mut self,
         incident: &Incident,
@@ -194,12 +207,7 @@ impl<'a> Session<'a> {
         incident: &Incident,
         message: Message,
     ) -> Result<(), EngineError> {
-        let post = Operation::Post {
-            to: Destination::Room,
-            message: render::for_incident(incident, message),
-            handle: None,
-        };
-        self.enqueue(incident, post).await
+        self.post(incident, Destination::Room, message).await
     }
 
     /// Posts in the platform's announce channel, when one is configured. Like
@@ -218,8 +226,19 @@ impl<'a> Session<'a> {
         else {
             return Ok(());
         };
+        self.post(incident, Destination::Channel(channel), message)
+            .await
+    }
+
+    /// A drill's messages are marked DRILL wherever they go.
+    async fn post(
+        &mut self,
+        incident: &Incident,
+        to: Destination,
+        message: Message,
+    ) -> Result<(), EngineError> {
         let post = Operation::Post {
-            to: Destination::Channel(channel),
+            to,
             message: render::for_incident(incident, message),
             handle: None,
         };

@@ -14,9 +14,8 @@
 //! after a restart the scheduler simply finds what is due, and a reminder that
 //! fell due while the bot was down fires once, at start.
 
-use crate::domain::IncidentId;
+use crate::domain::{IncidentId, UnknownWord, parse_word};
 use chrono::{DateTime, Utc};
-use std::fmt;
 use std::str::FromStr;
 
 /// What a reminder row is for. Stored by name, so the names are a contract.
@@ -41,13 +40,6 @@ pub enum ReminderOutcome {
     Skipped,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown reminder {what} `{value}`")]
-pub struct UnknownReminderWord {
-    what: &'static str,
-    value: String,
-}
-
 impl ReminderKind {
     pub const ALL: [ReminderKind; 3] = [
         ReminderKind::Update,
@@ -65,6 +57,12 @@ impl ReminderKind {
 }
 
 impl ReminderOutcome {
+    pub const ALL: [ReminderOutcome; 3] = [
+        ReminderOutcome::Fired,
+        ReminderOutcome::Cancelled,
+        ReminderOutcome::Skipped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReminderOutcome::Fired => "fired",
@@ -75,46 +73,18 @@ impl ReminderOutcome {
 }
 
 impl FromStr for ReminderKind {
-    type Err = UnknownReminderWord;
+    type Err = UnknownWord;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| UnknownReminderWord {
-                what: "kind",
-                value: s.to_string(),
-            })
+    fn from_str(word: &str) -> Result<Self, UnknownWord> {
+        parse_word(word, &Self::ALL, Self::as_str, "reminder kind")
     }
 }
 
 impl FromStr for ReminderOutcome {
-    type Err = UnknownReminderWord;
+    type Err = UnknownWord;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            ReminderOutcome::Fired,
-            ReminderOutcome::Cancelled,
-            ReminderOutcome::Skipped,
-        ]
-        .into_iter()
-        .find(|outcome| outcome.as_str() == s)
-        .ok_or_else(|| UnknownReminderWord {
-            what: "outcome",
-            value: s.to_string(),
-        })
-    }
-}
-
-impl fmt::Display for ReminderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for ReminderOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    fn from_str(word: &str) -> Result<Self, UnknownWord> {
+        parse_word(word, &Self::ALL, Self::as_str, "reminder outcome")
     }
 }
 

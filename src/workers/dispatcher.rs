@@ -199,7 +199,9 @@ impl Inner {
         let kind = operation_name(&entry.operation);
         let attempt = tokio::time::timeout(settings.delivery_timeout, self.attempt(&entry)).await;
         let outcome = match attempt {
-            Ok(outcome) => outcome?,
+            Ok(Ok(delivered)) => Ok(delivered),
+            Ok(Err(Undelivered::Store(error))) => return Err(error),
+            Ok(Err(Undelivered::Delivery(error))) => Err(error),
             Err(_) => Err(DeliveryError::Transient(format!(
                 "no answer within {:?}",
                 settings.delivery_timeout
@@ -264,108 +266,88 @@ impl Inner {
         Ok(())
     }
 
-    /// Talks to the platform. The outer error is the store failing us; the inner
-    /// one is the delivery failing, including operations that cannot be delivered.
-    async fn attempt(
-        &self,
-        entry: &OutboxEntry,
-    ) -> Result<Result<Delivered, DeliveryError>, StoreError> {
+    /// Talks to the platform, or the pager for a page, including for operations
+    /// that cannot be delivered.
+    async fn attempt(&self, entry: &OutboxEntry) -> Result<Delivered, Undelivered> {
         if let Operation::Page { event, .. } = &entry.operation {
             return self.page(entry, event).await;
         }
         let Some(platform) = self.platforms.get(&entry.platform) else {
             // Transient: a restart with the adapter configured should still deliver it.
-            return Ok(Err(DeliveryError::Transient(format!(
-                "no {} adapter is configured",
-                entry.platform
-            ))));
+            let missing = format!("no {} adapter is configured", entry.platform);
+            return Err(DeliveryError::Transient(missing).into());
         };
         let incident = entry.incident.as_ref();
-        Ok(match &entry.operation {
+        match &entry.operation {
             Operation::CreateRoom(spec) => {
                 if incident.is_none() {
-                    return Ok(Err(permanent(
+                    return Err(permanent(
                         "a war room is created for an incident, and this operation has none",
-                    )));
+                    )
+                    .into());
                 }
-                platform.create_room(spec).await.map(Delivered::Room)
+                Ok(Delivered::Room(platform.create_room(spec).await?))
             }
-            Operation::Invite { users } => match self.room(incident).await? {
-                Ok(room) => platform
-                    .invite(&room, users)
-                    .await
-                    .map(|()| Delivered::Nothing),
-                Err(error) => Err(error),
-            },
-            Operation::SetTopic { topic } => match self.room(incident).await? {
-                Ok(room) => platform
-                    .set_topic(&room, topic)
-                    .await
-                    .map(|()| Delivered::Nothing),
-                Err(error) => Err(error),
-            },
+            Operation::Invite { users } => {
+                platform.invite(&self.room(incident).await?, users).await?;
+                Ok(Delivered::Nothing)
+            }
+            Operation::SetTopic { topic } => {
+                platform
+                    .set_topic(&self.room(incident).await?, topic)
+                    .await?;
+                Ok(Delivered::Nothing)
+            }
             Operation::Post {
                 to,
                 message,
                 handle,
             } => {
-                let channel = match self.channel(to, incident).await? {
-                    Ok(channel) => channel,
-                    Err(error) => return Ok(Err(error)),
-                };
+                let channel = self.channel(to, incident).await?;
                 match handle {
-                    None => platform
-                        .post(&channel, message)
-                        .await
-                        .map(|_| Delivered::Nothing),
+                    None => {
+                        platform.post(&channel, message).await?;
+                        Ok(Delivered::Nothing)
+                    }
                     Some(_) if incident.is_none() => Err(permanent(
                         "a message handle belongs to an incident, and this post has none",
-                    )),
-                    Some(handle) => platform
-                        .post_with_handle(&channel, message, handle)
-                        .await
-                        .map(|posted| Delivered::Message {
+                    )
+                    .into()),
+                    Some(handle) => {
+                        let posted = platform.post_with_handle(&channel, message, handle).await?;
+                        Ok(Delivered::Message {
                             handle: handle.clone(),
                             posted,
-                        }),
+                        })
+                    }
                 }
             }
-            Operation::Edit { handle, message } => match self.posted(incident, handle).await? {
-                Ok(posted) => platform
-                    .edit(&posted, message)
-                    .await
-                    .map(|()| Delivered::Nothing),
-                Err(error) => Err(error),
-            },
-            Operation::Pin { handle } => match self.posted(incident, handle).await? {
-                Ok(posted) => platform.pin(&posted).await.map(|()| Delivered::Nothing),
-                Err(error) => Err(error),
-            },
-            Operation::Upload { to, file, summary } => {
-                let channel = match self.channel(to, incident).await? {
-                    Ok(channel) => channel,
-                    Err(error) => return Ok(Err(error)),
-                };
+            Operation::Edit { handle, message } => {
                 platform
-                    .upload(&channel, file, summary)
-                    .await
-                    .map(|()| Delivered::Nothing)
+                    .edit(&self.posted(incident, handle).await?, message)
+                    .await?;
+                Ok(Delivered::Nothing)
             }
-            Operation::Page { .. } => Err(permanent("a page is not a chat operation")),
-        })
+            Operation::Pin { handle } => {
+                platform.pin(&self.posted(incident, handle).await?).await?;
+                Ok(Delivered::Nothing)
+            }
+            Operation::Upload { to, file, summary } => {
+                let channel = self.channel(to, incident).await?;
+                platform.upload(&channel, file, summary).await?;
+                Ok(Delivered::Nothing)
+            }
+            Operation::Page { .. } => Err(permanent("a page is not a chat operation").into()),
+        }
     }
 
     /// Sends a page. A trigger gets the war room added to its details if the room
     /// exists by now (the page lane does not wait for it: paging comes first).
-    async fn page(
-        &self,
-        entry: &OutboxEntry,
-        event: &PageEvent,
-    ) -> Result<Result<Delivered, DeliveryError>, StoreError> {
+    async fn page(&self, entry: &OutboxEntry, event: &PageEvent) -> Result<Delivered, Undelivered> {
         let Some(pager) = &self.pager else {
-            return Ok(Err(permanent(
-                "paging is off in this process (no PAGERDUTY_ROUTING_KEY)",
-            )));
+            return Err(
+                permanent("paging is off in this process (no PAGERDUTY_ROUTING_KEY)").into(),
+            );
         };
         let mut event = event.clone();
         if let Some(id) = &entry.incident
@@ -380,30 +362,27 @@ impl Inner {
             }
             event.details.insert("room".into(), room);
         }
-        Ok(pager.send(&event).await.map(|()| Delivered::Nothing))
+        pager.send(&event).await?;
+        Ok(Delivered::Nothing)
     }
 
     /// The incident's war room. Lanes are delivered in order, so by the time a room
     /// operation is at the head of its lane, `create room` has succeeded or failed
     /// for good: a missing room will not appear by waiting.
-    async fn room(
-        &self,
-        incident: Option<&IncidentId>,
-    ) -> Result<Result<String, DeliveryError>, StoreError> {
+    async fn room(&self, incident: Option<&IncidentId>) -> Result<String, Undelivered> {
         let Some(id) = incident else {
-            return Ok(Err(permanent(
-                "the operation is not about an incident, so it has no war room",
-            )));
+            return Err(
+                permanent("the operation is not about an incident, so it has no war room").into(),
+            );
         };
-        Ok(
-            match self.store.incident(id).await?.map(|incident| incident.room) {
-                Some(Some(room)) => Ok(room),
-                Some(None) => Err(permanent(&format!(
-                    "incident {id} has no war room (creating it failed)"
-                ))),
-                None => Err(permanent(&format!("incident {id} does not exist"))),
-            },
-        )
+        match self.store.incident(id).await?.map(|incident| incident.room) {
+            Some(Some(room)) => Ok(room),
+            Some(None) => Err(permanent(&format!(
+                "incident {id} has no war room (creating it failed)"
+            ))
+            .into()),
+            None => Err(permanent(&format!("incident {id} does not exist")).into()),
+        }
     }
 
     /// The channel a destination names.
@@ -411,9 +390,9 @@ impl Inner {
         &self,
         to: &Destination,
         incident: Option<&IncidentId>,
-    ) -> Result<Result<String, DeliveryError>, StoreError> {
+    ) -> Result<String, Undelivered> {
         match to {
-            Destination::Channel(channel) => Ok(Ok(channel.clone())),
+            Destination::Channel(channel) => Ok(channel.clone()),
             Destination::Room => self.room(incident).await,
         }
     }
@@ -423,17 +402,38 @@ impl Inner {
         &self,
         incident: Option<&IncidentId>,
         handle: &str,
-    ) -> Result<Result<MessageRef, DeliveryError>, StoreError> {
+    ) -> Result<MessageRef, Undelivered> {
         let Some(id) = incident else {
-            return Ok(Err(permanent(
+            return Err(permanent(
                 "a message handle belongs to an incident, and this operation has none",
-            )));
+            )
+            .into());
         };
-        Ok(self.store.message_ref(id, handle).await?.ok_or_else(|| {
+        self.store.message_ref(id, handle).await?.ok_or_else(|| {
             permanent(&format!(
                 "incident {id} has no message `{handle}` (posting it failed)"
             ))
-        }))
+            .into()
+        })
+    }
+}
+
+/// Why an attempt delivered nothing: the store failed us (the row stays leased
+/// and comes back), or the delivery failed, which is the attempt's outcome.
+enum Undelivered {
+    Store(StoreError),
+    Delivery(DeliveryError),
+}
+
+impl From<StoreError> for Undelivered {
+    fn from(error: StoreError) -> Self {
+        Undelivered::Store(error)
+    }
+}
+
+impl From<DeliveryError> for Undelivered {
+    fn from(error: DeliveryError) -> Self {
+        Undelivered::Delivery(error)
     }
 }
 

@@ -82,10 +82,10 @@ impl Scheduler {
                         .to_std()
                         .unwrap_or_default();
                     telemetry::reminder(reminder.kind.as_str(), outcome.as_str(), lateness);
-                    tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = %reminder.kind, %outcome, "reminder done");
+                    tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = reminder.kind.as_str(), outcome = outcome.as_str(), "reminder done");
                 }
                 Fired::Dropped => {
-                    tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = %reminder.kind, "reminder cancelled meanwhile or taken over");
+                    tracing::debug!(id = reminder.id, incident = %reminder.incident, kind = reminder.kind.as_str(), "reminder cancelled meanwhile or taken over");
                 }
             }
         }

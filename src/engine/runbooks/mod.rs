@@ -11,7 +11,8 @@ mod steps;
 pub(in crate::engine) use steps::after_step;
 
 use super::run_policy::{
-    self, approval_request, may_run, param_problems, step_params, with_builtins,
+    self, about_runbook, allowed_roles, approval_request, cannot_cancel, may_cancel, may_run,
+    not_awaiting_approval, param_problems, params_taken, step_params, with_builtins,
 };
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
@@ -77,11 +78,7 @@ fn plan<'c>(
             )));
         };
         if !may_run(incident, action, me) {
-            let roles: Vec<&str> = action.allowed_roles.iter().map(|r| r.title()).collect();
-            denied.push(format!(
-                "`{action_name}` ({} only)",
-                roles.join(" or ").to_lowercase()
-            ));
+            denied.push(format!("`{action_name}` ({} only)", allowed_roles(action)));
         }
     }
     if !denied.is_empty() {
@@ -145,11 +142,7 @@ fn plan<'c>(
     let needed = if takes.is_empty() {
         "nothing".to_owned()
     } else {
-        takes
-            .iter()
-            .map(|(key, description)| format!("{key}=… ({description})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        params_taken(takes)
     };
     Err(refuse(format!(
         "Runbook `{name}` was not started ({}). It takes: {needed}.",
@@ -304,13 +297,13 @@ async fn dry_run(
         }
     }
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ActionRequested,
             format!("dry run of runbook {name}: {}", recorded.join("; ")),
+            Message { blocks },
         )
         .await?;
-    session.post_in_room(incident, Message { blocks }).await?;
     Ok(Reply::ephemeral(format!(
         "Drill: runbook `{name}` was not run; the room shows what each step would execute."
     )))
@@ -346,10 +339,7 @@ pub(super) async fn approve(
             .start_runbook_run(runbook_run.id, &me, now)
             .await?
     {
-        return Err(refuse(format!(
-            "Run #{} is not waiting for approval (it is {}).",
-            run.id, run.status
-        )));
+        return Err(not_awaiting_approval(&run));
     }
     let id = runbook_run.id;
     session
@@ -372,14 +362,15 @@ pub(super) async fn approve(
         .await?;
     record_step_queued(session, incident, runbook, id, 0, run.id).await?;
     session.wake.actions = true;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(name.clone()),
-        Inline::Text(" approved by ".into()),
-        mention(&me),
-        Inline::Text(format!("; step 1 is queued as run #{}.", run.id)),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    let message = about_runbook(
+        name,
+        [
+            Inline::Text(" approved by ".into()),
+            mention(&me),
+            Inline::Text(format!("; step 1 is queued as run #{}.", run.id)),
+        ],
+    );
+    session.post_in_room(incident, message).await?;
     Ok(Reply::ephemeral(format!(
         "Runbook `{name}` approved; run #{} is queued.",
         run.id
@@ -397,9 +388,8 @@ pub(super) async fn cancel(
     let (runbook_run, runbook) = find(session, incident, step).await?;
     let me = session.me().clone();
     let name = &runbook.name;
-    let approver =
-        approval_role(session.config(), runbook).is_some_and(|role| incident.holds(&me, role));
-    if runbook_run.requested_by != me && !incident.may_steer(&me) && !approver {
+    let approval = approval_role(session.config(), runbook);
+    if !may_cancel(incident, &runbook_run.requested_by, approval, &me) {
         return Err(refuse(format!(
             "Only whoever started runbook `{name}` or the commander may cancel it."
         )));
@@ -432,16 +422,6 @@ pub(super) async fn cancel(
             )));
         }
         session.tx.request_stop_action_run(active.id, &me).await?;
-        session
-            .record(
-                &incident.id,
-                EventKind::ActionCancelled,
-                format!(
-                    "runbook {name} (#{}) cancelled by {me}; stop of running run #{} requested",
-                    runbook_run.id, active.id
-                ),
-            )
-            .await?;
         let line = vec![
             Inline::Text("Cancelling runbook ".into()),
             Inline::Strong(name.clone()),
@@ -451,7 +431,17 @@ pub(super) async fn cancel(
             mention(&me),
             Inline::Text(".".into()),
         ];
-        session.post_in_room(incident, Message::line(line)).await?;
+        session
+            .record_and_post(
+                incident,
+                EventKind::ActionCancelled,
+                format!(
+                    "runbook {name} (#{}) cancelled by {me}; stop of running run #{} requested",
+                    runbook_run.id, active.id
+                ),
+                Message::line(line),
+            )
+            .await?;
         return Ok(Reply::ephemeral(format!(
             "Runbook `{name}` is being cancelled: run #{} is being stopped.",
             active.id
@@ -459,31 +449,25 @@ pub(super) async fn cancel(
     }
     let now = session.now;
     if !session.tx.cancel_action_run(active.id, &me, now).await? {
-        return Err(refuse(format!(
-            "Run #{} cannot be cancelled: it is {}.",
-            active.id, active.status
-        )));
+        return Err(cannot_cancel(&active));
     }
+    let message = about_runbook(
+        name,
+        [
+            Inline::Text(" cancelled by ".into()),
+            mention(&me),
+            Inline::Text(".".into()),
+        ],
+    );
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ActionCancelled,
             format!("run #{} cancelled by {me}", active.id),
+            message,
         )
         .await?;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(name.clone()),
-        Inline::Text(" cancelled by ".into()),
-        mention(&me),
-        Inline::Text(".".into()),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
-    let ended = ActionRun {
-        status: RunStatus::Cancelled,
-        ..active
-    };
-    after_step(session, incident, &ended).await?;
+    after_step(session, incident, active.step, RunStatus::Cancelled).await?;
     Ok(Reply::ephemeral(format!("Runbook `{name}` cancelled.")))
 }
 

@@ -5,10 +5,8 @@
 
 use crate::actions;
 use crate::config::{RunbookConfig, RunbookStep};
-use crate::domain::{
-    ActionRun, EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
-};
-use crate::engine::run_policy::{step_params, with_builtins};
+use crate::domain::{EventKind, Incident, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId};
+use crate::engine::run_policy::{about_runbook, step_params, with_builtins};
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};
@@ -80,16 +78,18 @@ fn next_move(steps: &[RunbookStep], ended: StepRef, status: RunStatus, cancellin
 
 /// THE place that decides what follows a runbook step's end, whatever ended
 /// it: the worker's report, a restart, a cancel or a denial, an approval
-/// expiring. Call it in the transaction that records how `ended` ended (with
-/// `ended.status` as it now is): it queues the next step or the fallback, or
-/// ends the runbook, skips what is left and posts the recovery report. A run
-/// that is not a runbook step, or a runbook already over, changes nothing.
+/// expiring. Call it in the transaction that records how the run at `step`
+/// ended, with `status` the run's status now: it queues the next step or the
+/// fallback, or ends the runbook, skips what is left and posts the recovery
+/// report. A run that is not a runbook step (`step` is `None`), or a runbook
+/// already over, changes nothing.
 pub(in crate::engine) async fn after_step(
     session: &mut Session<'_>,
     incident: &Incident,
-    ended: &ActionRun,
+    step: Option<StepRef>,
+    status: RunStatus,
 ) -> Result<(), EngineError> {
-    let Some(step) = ended.step else {
+    let Some(step) = step else {
         return Ok(());
     };
     let Some(runbook_run) = session
@@ -106,7 +106,7 @@ pub(in crate::engine) async fn after_step(
         return finish(session, incident, &runbook_run, Ending::Stopped).await;
     };
     let cancelling = runbook_run.cancel_requested_by.is_some();
-    let mut next = next_move(&runbook.steps, step, ended.status, cancelling);
+    let mut next = next_move(&runbook.steps, step, status, cancelling);
     loop {
         match next {
             Next::Wait => return Ok(()),
@@ -148,14 +148,15 @@ async fn queue_step(
     }
     session.wake.actions = true;
     record_step_queued(session, incident, runbook, runbook_run.id, index, next.id).await?;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(runbook.name.clone()),
-        Inline::Text(format!(": step {} of {}, ", index + 1, runbook.steps.len())),
-        Inline::Strong(next.action.clone()),
-        Inline::Text(format!(", is queued as run #{}.", next.id)),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
+    let message = about_runbook(
+        &runbook.name,
+        [
+            Inline::Text(format!(": step {} of {}, ", index + 1, runbook.steps.len())),
+            Inline::Strong(next.action.clone()),
+            Inline::Text(format!(", is queued as run #{}.", next.id)),
+        ],
+    );
+    session.post_in_room(incident, message).await?;
     Ok(())
 }
 
@@ -211,9 +212,17 @@ async fn queue_fallback(
         .request_step_run(&incident.id, &run, &runbook_run.requested_by, now)
         .await?;
     session.wake.actions = true;
+    let message = about_runbook(
+        &runbook.name,
+        [
+            Inline::Text(format!(": step {} failed; its fallback ", index + 1)),
+            Inline::Strong(name.to_owned()),
+            Inline::Text(format!(" is queued as run #{id}.")),
+        ],
+    );
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ActionRequested,
             format!(
                 "run #{id}: {name} queued as the fallback of step {} of runbook {} (#{})",
@@ -221,16 +230,9 @@ async fn queue_fallback(
                 runbook.name,
                 runbook_run.id
             ),
+            message,
         )
         .await?;
-    let line = vec![
-        Inline::Text("Runbook ".into()),
-        Inline::Strong(runbook.name.clone()),
-        Inline::Text(format!(": step {} failed; its fallback ", index + 1)),
-        Inline::Strong(name.to_owned()),
-        Inline::Text(format!(" is queued as run #{id}.")),
-    ];
-    session.post_in_room(incident, Message::line(line)).await?;
     Ok(true)
 }
 
@@ -299,18 +301,18 @@ async fn finish(
     session.tx.skip_pending_steps(runbook_run.id, now).await?;
     let steps = session.tx.step_runs(runbook_run.id).await?;
     let outcome = render::runbook_outcome(status, &steps);
+    let report = render::recovery_report(&runbook_run.runbook, runbook_run.id, &outcome, &steps);
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::RunbookFinished,
             format!(
                 "runbook {} (#{}) {status}: {outcome}",
                 runbook_run.runbook, runbook_run.id
             ),
+            report,
         )
         .await?;
-    let report = render::recovery_report(&runbook_run.runbook, runbook_run.id, &outcome, &steps);
-    session.post_in_room(incident, report).await?;
     Ok(())
 }
 

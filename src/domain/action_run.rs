@@ -1,6 +1,6 @@
 //! One requested run of an action, as kept for the audit trail.
 
-use super::{IncidentId, UserId};
+use super::{IncidentId, UnknownWord, UserId, parse_word};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,18 +72,11 @@ impl fmt::Display for RunStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown run status `{0}`")]
-pub struct UnknownRunStatus(pub String);
-
 impl FromStr for RunStatus {
-    type Err = UnknownRunStatus;
+    type Err = UnknownWord;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| UnknownRunStatus(s.to_owned()))
+        parse_word(s, &Self::ALL, Self::as_str, "run status")
     }
 }
 

@@ -24,19 +24,19 @@ mod text;
 mod timeline;
 mod word;
 
-pub use action_run::{ActionRun, RunStatus, StepRef, UnknownRunStatus};
+pub use action_run::{ActionRun, RunStatus, StepRef};
 pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };
 pub use followup::FollowUp;
 pub use incident::Incident;
 pub use incident_id::{IncidentId, InvalidIncidentId};
-pub use page::{Page, PageState, UnknownPageState};
+pub use page::{Page, PageState};
 pub use platform::{Platform, UnknownPlatform, UserId, is_snowflake};
 pub use record::IncidentRecord;
 pub use role::{Role, UnknownRole};
 pub use run_id::{InvalidRunId, RunId};
-pub use runbook_run::{RunbookRun, RunbookStatus, UnknownRunbookStatus};
+pub use runbook_run::{RunbookRun, RunbookStatus};
 pub use severity::Severity;
 pub use stats::{
     DURATION_BUCKETS, DurationHistogram, IncidentStats, SeverityTotals, Spread, missed_response,

@@ -1,3 +1,4 @@
+use super::{UnknownWord, parse_word};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -18,11 +19,15 @@ pub enum PageState {
     Resolved,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown page state `{0}`")]
-pub struct UnknownPageState(pub String);
-
 impl PageState {
+    pub const ALL: [PageState; 5] = [
+        PageState::Off,
+        PageState::Drill,
+        PageState::Triggered,
+        PageState::Acknowledged,
+        PageState::Resolved,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PageState::Off => "off",
@@ -40,19 +45,10 @@ impl PageState {
 }
 
 impl FromStr for PageState {
-    type Err = UnknownPageState;
+    type Err = UnknownWord;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            PageState::Off,
-            PageState::Drill,
-            PageState::Triggered,
-            PageState::Acknowledged,
-            PageState::Resolved,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-        .ok_or_else(|| UnknownPageState(s.to_string()))
+        parse_word(s, &Self::ALL, Self::as_str, "page state")
     }
 }
 

@@ -1,7 +1,7 @@
 //! One requested run of a runbook: its steps are action runs linked to it
 //! (see [`StepRef`](super::StepRef)).
 
-use super::{IncidentId, UserId};
+use super::{IncidentId, UnknownWord, UserId, parse_word};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -59,18 +59,11 @@ impl fmt::Display for RunbookStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown runbook status `{0}`")]
-pub struct UnknownRunbookStatus(pub String);
-
 impl FromStr for RunbookStatus {
-    type Err = UnknownRunbookStatus;
+    type Err = UnknownWord;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| UnknownRunbookStatus(s.to_owned()))
+        parse_word(s, &Self::ALL, Self::as_str, "runbook status")
     }
 }
 

@@ -1,7 +1,8 @@
 //! Whole-table readers that only the tests need: every outbox row, reminder and
 //! page of an incident, as the tests check what the engine queued and planned.
-//! warroom itself never reads these tables whole, so the readers live here, over
-//! the store's pool, instead of in the library.
+//! warroom itself never reads the outbox or the reminders whole, so those readers
+//! live here, over the store's pool, instead of in the library; pages go through
+//! the store's own `Tx::pages`, which the engine reads them with.
 //!
 //! Must not: write; the tests change rows only through the store's own methods.
 //! Benches include this file by path, so it depends on nothing else in `common`.
@@ -81,22 +82,11 @@ impl StoreReads for Store {
     }
 
     async fn pages_of(&self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT dedup_key, target, state FROM pages WHERE incident_id = $1 \
-             ORDER BY created_at, dedup_key",
-        )
-        .bind(incident.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Page {
-                    dedup_key: row.try_get("dedup_key")?,
-                    target: row.try_get("target")?,
-                    state: parsed(row, "state")?,
-                })
-            })
-            .collect()
+        // The engine reads an incident's pages inside its transaction; so do we.
+        let mut tx = self.begin().await?;
+        let pages = tx.pages(incident).await?;
+        tx.commit().await?;
+        Ok(pages)
     }
 }
 

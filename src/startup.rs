@@ -15,7 +15,7 @@ use crate::discord::{Discord, DiscordError};
 use crate::engine::{Engine, EngineSettings, Wakeups};
 use crate::outbox::{ChatPlatform, Pager, PagerDuty, PagerSetupError};
 use crate::slack::{Slack, SlackError, SlackService};
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 use crate::telemetry;
 use crate::web::{self, WebState};
 use crate::workers::{
@@ -124,6 +124,13 @@ impl ApplicationBuilder {
         } = self;
         let store = Store::connect(settings.database_url.expose()).await?;
         store.migrate().await?;
+        if store.backend() == Backend::Sqlite {
+            // This process holds the file lock, so whoever leased rows before is dead.
+            let ended = store.take_over_leases().await?;
+            if ended > 0 {
+                tracing::info!(ended, "took over the leases of the previous process");
+            }
+        }
         tracing::info!(backend = ?store.backend(), "database ready");
 
         // Each optional part says whether it runs and, if not, why not.

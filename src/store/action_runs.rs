@@ -8,7 +8,7 @@
 //!
 //! Must not: decide who may run, approve or cancel what, or execute anything.
 
-use super::lease::{self, Leased};
+use super::lease::{self, Leased, LeasedWork};
 use super::queries::{self, fetch_all, moved_by, moved_one, of_incident_by_id};
 use super::rows::{get_flag, get_json, get_opt_time, get_opt_user, get_parsed, get_time};
 use super::rows::{get_user, millis, narrow, to_json};
@@ -25,7 +25,7 @@ const COLUMNS: &str = "SELECT id, incident_id, action, params, status, requested
      runbook_run_id, step_index, fallback FROM action_runs";
 
 const RUNS: Leased = Leased {
-    table: "action_runs",
+    table: LeasedWork::ActionRuns.table(),
     select: COLUMNS,
     candidates: "WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY id LIMIT $2",

@@ -11,6 +11,12 @@
 //! lease is still this owner's: once another worker has claimed the row, the first
 //! one's results are discarded (the caller learns it through `false`).
 //!
+//! A holder keeps its leases short and renews them while it works ([`Store::renew_leases`],
+//! a worker's heartbeat), so a dead replica's rows return within one short lease while
+//! a live one's slow platform call is never taken for abandoned. On SQLite only one
+//! process can hold the file, so every lease found there at start belongs to a
+//! process that died: [`Store::take_over_leases`] ends them all at once.
+//!
 //! Owns: the lease SQL. Must not: know what the leased work means.
 
 use super::queries::{Decode, moved_one};
@@ -19,6 +25,30 @@ use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::time::Duration;
+
+/// The kinds of work whose rows are leased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeasedWork {
+    Outbox,
+    Reminders,
+    ActionRuns,
+}
+
+impl LeasedWork {
+    const ALL: [LeasedWork; 3] = [
+        LeasedWork::Outbox,
+        LeasedWork::Reminders,
+        LeasedWork::ActionRuns,
+    ];
+
+    pub(super) const fn table(self) -> &'static str {
+        match self {
+            LeasedWork::Outbox => "outbox",
+            LeasedWork::Reminders => "reminders",
+            LeasedWork::ActionRuns => "action_runs",
+        }
+    }
+}
 
 /// A table whose rows are leased.
 pub(super) struct Leased {
@@ -75,6 +105,50 @@ impl Store {
             }
         }
         Ok(started)
+    }
+}
+
+impl Store {
+    /// Extends every lease `owner` holds on `work` to `lease` from `now`: the
+    /// holder's heartbeat. Returns how many rows it holds.
+    pub async fn renew_leases(
+        &self,
+        work: LeasedWork,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE {table} SET lease_until = $2 WHERE lease_owner = $1 AND lease_until IS NOT NULL",
+            table = work.table(),
+        );
+        let _turn = self.writer_turn().await;
+        let renewed = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(until(now, lease))
+            .execute(&self.pool)
+            .await?;
+        Ok(renewed.rows_affected())
+    }
+
+    /// Ends every lease in the database as of now, keeping who held it, so the rows
+    /// are claimed (or, for a run cut short, reported) at once instead of when the
+    /// lease would have run out. Only for a process that is sure no other one is
+    /// working: on SQLite, the holder of the file lock. Returns how many it ended.
+    pub async fn take_over_leases(&self) -> Result<u64, StoreError> {
+        let _turn = self.writer_turn().await;
+        let mut ended = 0;
+        for work in LeasedWork::ALL {
+            let sql = format!(
+                "UPDATE {table} SET lease_until = 0 WHERE lease_until IS NOT NULL",
+                table = work.table(),
+            );
+            ended += sqlx::query(AssertSqlSafe(sql))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(ended)
     }
 }
 

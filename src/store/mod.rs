@@ -32,6 +32,7 @@ mod status_page;
 
 pub use action_runs::{RunReport, StepRun};
 pub use incidents::IncidentFilter;
+pub use lease::LeasedWork;
 pub use reads::DeclaredAfter;
 
 use sqlx::any::{Any, AnyPoolOptions};

@@ -15,7 +15,7 @@
 //! the dispatcher's job. The entries and delivery results themselves are the
 //! outbox module's types.
 
-use super::lease::{self, Leased};
+use super::lease::{self, Leased, LeasedWork};
 use super::rows::{get_json, get_opt_time, get_parsed, get_time, millis, narrow, to_json};
 use super::{Store, StoreError, Tx};
 use crate::domain::{IncidentId, Platform};
@@ -27,7 +27,7 @@ use sqlx::any::AnyRow;
 use std::time::Duration;
 
 const OUTBOX: Leased = Leased {
-    table: "outbox",
+    table: LeasedWork::Outbox.table(),
     select: "SELECT id, incident_id, platform, operation, attempts, created_at, delivered_at, \
              failed_at, last_error FROM outbox",
     candidates: "WHERE id IN (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY lane) \

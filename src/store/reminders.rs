@@ -10,7 +10,7 @@
 //! Must not: decide when anything is due or what a reminder means; the engine
 //! plans rows and the scheduler hands them over.
 
-use super::lease::{self, Leased};
+use super::lease::{self, Leased, LeasedWork};
 use super::queries::fetch_all;
 use super::rows::{get_opt_time, get_parsed, get_time, millis};
 use super::{Store, StoreError, Tx};
@@ -25,7 +25,7 @@ const COLUMNS: &str =
     "SELECT id, incident_id, kind, due_at, target, created_at, done_at, outcome FROM reminders";
 
 const REMINDERS: Leased = Leased {
-    table: "reminders",
+    table: LeasedWork::Reminders.table(),
     select: COLUMNS,
     candidates: "WHERE done_at IS NULL AND due_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY due_at, id LIMIT $2",

@@ -12,7 +12,7 @@
 //! another. Rate limits do not count as failed attempts: the platform told us when
 //! to come back, and a long 429 storm must not make us drop messages.
 
-use super::{run_loop, unique_owner};
+use super::{Heartbeat, SHORT_LEASE, run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
 use crate::outbox::{
@@ -20,7 +20,7 @@ use crate::outbox::{
     PageEvent, Pager,
 };
 use crate::render::{Block, Inline, Message};
-use crate::store::{Store, StoreError};
+use crate::store::{LeasedWork, Store, StoreError};
 use crate::telemetry::{self, DeliveryResult};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
@@ -35,10 +35,10 @@ use tokio::task::JoinSet;
 pub struct DispatcherSettings {
     /// Names this dispatcher in leases; unique per process (see [`unique_owner`]).
     pub owner: String,
-    /// How long a claimed row stays ours; a crashed process's rows return after it.
+    /// How long a claimed row stays ours unless renewed; a crashed process's rows
+    /// return after it. The loop's heartbeat renews it while a delivery runs.
     pub lease: Duration,
     /// How long one platform call may take before it counts as a transient failure.
-    /// Kept well below `lease`, so a hung call cannot outlive its lease.
     pub delivery_timeout: Duration,
     /// How many rows (one per lane) one pass claims and delivers concurrently.
     pub batch: u32,
@@ -55,7 +55,7 @@ impl Default for DispatcherSettings {
     fn default() -> Self {
         Self {
             owner: unique_owner("dispatcher"),
-            lease: Duration::from_secs(60),
+            lease: SHORT_LEASE,
             delivery_timeout: Duration::from_secs(30),
             batch: 32,
             backoff_base: Duration::from_secs(1),
@@ -179,6 +179,13 @@ impl Dispatcher {
             })
         };
         let wakeup = self.inner.wakeup.clone();
+        let _heartbeat = Heartbeat::start(
+            self.inner.store.clone(),
+            LeasedWork::Outbox,
+            settings.owner.clone(),
+            settings.lease,
+            self.inner.clock.clone(),
+        );
         run_loop(
             "outbox dispatcher",
             &settings.owner,

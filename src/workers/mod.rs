@@ -8,7 +8,10 @@
 //! Must not: decide anything (the engine does) or write SQL (the store does).
 //!
 //! Nothing here is kept only in memory: every loop finds its work in the database,
-//! so after a crash the next process simply picks it up when the leases end.
+//! so after a crash the next process simply picks it up when the leases end. Leases
+//! are short and a [`Heartbeat`] renews them while the worker lives, so a dead
+//! replica's work returns within one lease, and a slow platform call never outlives
+//! its lease.
 
 mod action_worker;
 mod dispatcher;
@@ -18,12 +21,50 @@ pub use action_worker::{ActionWorker, ActionWorkerSettings};
 pub use dispatcher::{Dispatcher, DispatcherSettings};
 pub use scheduler::{Scheduler, SchedulerSettings};
 
+use crate::clock::SharedClock;
+use crate::store::{LeasedWork, Store};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// How long a dispatcher's or scheduler's claimed row stays its own without a
+/// renewal: how long a dead replica's rows wait before another takes them.
+pub const SHORT_LEASE: Duration = Duration::from_secs(5);
+
+/// Renews one worker's leases every third of the lease while it runs, so a lease
+/// survives two missed renewals (a slow database) before it can be taken. Stops
+/// when dropped.
+pub(crate) struct Heartbeat(JoinHandle<()>);
+
+impl Heartbeat {
+    pub(crate) fn start(
+        store: Store,
+        work: LeasedWork,
+        owner: String,
+        lease: Duration,
+        clock: SharedClock,
+    ) -> Heartbeat {
+        let every = lease / 3;
+        Heartbeat(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(error) = store.renew_leases(work, &owner, clock.now(), lease).await {
+                    tracing::warn!(%error, %owner, "could not renew leases; retrying");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// A name for the leases one worker takes, unique to this process and call
 /// (`dispatcher-<pid>-<start>-<n>`), so a lease is never mistaken for another's.

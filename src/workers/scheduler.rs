@@ -1,9 +1,10 @@
 //! The scheduler loop: lease due reminder rows and hand each to the engine.
 
-use super::{run_loop, unique_owner};
+use super::{Heartbeat, SHORT_LEASE, run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::engine::{Engine, EngineError, Fired};
 use crate::schedule::Reminder;
+use crate::store::LeasedWork;
 use crate::telemetry;
 use std::future::Future;
 use std::sync::Arc;
@@ -15,7 +16,8 @@ use tokio::sync::Notify;
 pub struct SchedulerSettings {
     /// Names this scheduler in leases; unique per process.
     pub owner: String,
-    /// How long a claimed row stays ours; a crashed process's rows fire elsewhere after it.
+    /// How long a claimed row stays ours unless renewed; a crashed process's rows
+    /// fire elsewhere after it.
     pub lease: Duration,
     /// How many due rows one pass claims.
     pub batch: u32,
@@ -28,7 +30,7 @@ impl Default for SchedulerSettings {
     fn default() -> Self {
         Self {
             owner: unique_owner("scheduler"),
-            lease: Duration::from_secs(60),
+            lease: SHORT_LEASE,
             batch: 64,
             poll_interval: Duration::from_secs(5),
         }
@@ -106,6 +108,13 @@ impl Scheduler {
                 this.until_next_due().await
             })
         };
+        let _heartbeat = Heartbeat::start(
+            self.engine.store().clone(),
+            LeasedWork::Reminders,
+            settings.owner.clone(),
+            settings.lease,
+            self.clock.clone(),
+        );
         run_loop(
             "scheduler",
             &settings.owner,

@@ -8,22 +8,19 @@
 //! picks the run up as it would any other.
 
 use crate::common::harness::{FIXTURES, Harness, SEV1, bot, terse_phrases};
+use crate::common::served::Served;
 use crate::common::store_reads::StoreReads;
 use crate::common::{Backend, fresh_store, give_room, incident, insert_incidents, test_backends};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use warroom::actions::{EnvLookup, RunResult, Runner};
 use warroom::config::Config;
 use warroom::domain::{EventKind, IncidentId, RunStatus, UserId};
 use warroom::outbox::{Destination, Operation};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
 
 /// How long the binary may take to start and pick the run up.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -51,51 +48,6 @@ program = "{nap}"
         pid_file.display()
     );
     [&bot("UTC"), SEV1, &terse_phrases(), &world].concat()
-}
-
-/// `warroom serve` on `database`, with a clean environment; killed when dropped.
-struct Served {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Served {
-    fn start(dir: &Path, config: &Path, database: &str) -> Served {
-        let mut child = Command::new(BINARY)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info")
-            .env("DATABASE_URL", database)
-            .env("WARROOM_LISTEN", "127.0.0.1:0")
-            .args(["serve", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        if let Some(stderr) = child.stderr.take() {
-            let lines = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        Served { child, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Polls `condition` every 20 ms until it holds or `limit` has passed.
@@ -166,7 +118,7 @@ async fn kill_9_takes_the_program_along_and_the_run_is_reported_interrupted_once
         std::fs::write(&config_file, config(&pid_file)).unwrap();
         let id = seed(&db, Utc::now()).await;
 
-        let mut served = Served::start(dir.path(), &config_file, &db.url);
+        let mut served = Served::start(dir.path(), &config_file, &db.url, &[]);
         let started = wait_for(STARTUP, || !pids(&pid_file).is_empty()).await;
         assert!(
             started,
@@ -177,8 +129,7 @@ async fn kill_9_takes_the_program_along_and_the_run_is_reported_interrupted_once
         let program = pids(&pid_file)[0];
         assert!(running(program), "{}: the program runs", db.name);
 
-        served.child.kill().expect("SIGKILL");
-        served.child.wait().expect("reaped");
+        served.kill();
         assert!(
             wait_for(DEATH, || !running(program)).await,
             "{}: program {program} outlived warroom",

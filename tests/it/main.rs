@@ -26,6 +26,7 @@ mod cli;
 mod discord;
 mod engine;
 mod layers;
+mod outage;
 mod outbox;
 mod postmortem;
 mod runbooks;

@@ -15,6 +15,7 @@ use warroom::outbox::testing::{Action, Failure, OperationKind, TestingPlatform};
 use warroom::outbox::{Destination, Operation, RoomSpec};
 use warroom::render::{Block, Inline, Message};
 use warroom::store::Store;
+use warroom::workers::SHORT_LEASE;
 use warroom::workers::{Dispatcher, DispatcherSettings};
 
 /// A clock that moves only when the test says so.
@@ -439,14 +440,15 @@ async fn a_crash_after_creating_the_room_reuses_it_and_keeps_order() {
         );
 
         let restarted = h.dispatcher("restarted");
-        h.clock.set(30.0);
+        let lease = SHORT_LEASE.as_secs_f64();
+        h.clock.set(lease / 2.0);
         assert_eq!(
             restarted.deliver_due().await.expect("pass"),
             0,
             "[{}] lease still held",
             db.name
         );
-        h.clock.set(61.0);
+        h.clock.set(lease + 1.0);
         h.drain(&restarted).await;
 
         let rooms = h.platform.rooms();

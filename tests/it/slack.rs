@@ -20,11 +20,16 @@ use warroom::domain::{EventKind, IncidentId, TimelineEvent};
 use warroom::engine::Engine;
 use warroom::store::IncidentFilter;
 
-const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
+pub(crate) const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
 const API_TOKEN: &str = "fake-api-token-0123456789";
-const OPS: &str = "C0OPS";
+pub(crate) const OPS: &str = "C0OPS";
 
 fn config(mode: &str, announce: &str) -> Config {
+    Config::from_toml_str(&config_text(mode, announce)).expect("test config is valid")
+}
+
+/// The configuration of these tests, as a file would hold it.
+pub(crate) fn config_text(mode: &str, announce: &str) -> String {
     // Goes on from `SEV1`.
     let sev1 = r#"
 aliases = ["p0"]
@@ -39,7 +44,7 @@ channel_prefix = "inc"
 announce_channel = "{announce}"
 "#
     );
-    let text = [
+    [
         &bot("UTC"),
         SEV1,
         sev1,
@@ -49,8 +54,7 @@ announce_channel = "{announce}"
         &service_phrases(),
         &slack,
     ]
-    .concat();
-    Config::from_toml_str(&text).expect("test config is valid")
+    .concat()
 }
 
 /// warroom, running, with its address and a way to stop it.
@@ -155,9 +159,9 @@ impl Bot {
     }
 }
 
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
@@ -165,7 +169,7 @@ fn unix_now() -> i64 {
 }
 
 /// Slack's signature, computed here independently of warroom's code.
-fn sign(secret: &str, timestamp: &str, body: &str) -> String {
+pub(crate) fn sign(secret: &str, timestamp: &str, body: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     let tag = hmac::sign(&key, format!("v0:{timestamp}:{body}").as_bytes());
     let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
@@ -173,7 +177,13 @@ fn sign(secret: &str, timestamp: &str, body: &str) -> String {
 }
 
 /// The form Slack posts for `/incident {text}` (fields as in Slack's payload sample).
-fn slash_form(fake: &FakeSlack, user: &str, channel: &str, text: &str, trigger: &str) -> String {
+pub(crate) fn slash_form(
+    fake: &FakeSlack,
+    user: &str,
+    channel: &str,
+    text: &str,
+    trigger: &str,
+) -> String {
     serde_urlencoded::to_string([
         ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
         ("team_id", slack_fake::TEAM),
@@ -195,7 +205,7 @@ fn slash_form(fake: &FakeSlack, user: &str, channel: &str, text: &str, trigger: 
 }
 
 /// A `block_actions` payload for a click on `action` with `value`.
-fn click_payload(
+pub(crate) fn click_payload(
     fake: &FakeSlack,
     user: &str,
     channel: &str,
@@ -231,7 +241,7 @@ fn text_of(answer: &Value) -> String {
 }
 
 /// The incident id in "Declaring INC-20261123-001 …".
-fn declared_id(answer: &Value) -> IncidentId {
+pub(crate) fn declared_id(answer: &Value) -> IncidentId {
     let text = text_of(answer);
     let start = text
         .find("INC-")

@@ -16,7 +16,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -113,6 +113,14 @@ struct Fake {
     /// `response_url` posts: (hook name, body).
     responses: Vec<(String, Value)>,
     rate_limits: HashMap<String, VecDeque<u64>>,
+    /// Methods whose calls are never answered, like a call in flight when its caller died.
+    swallowing: HashSet<String>,
+    /// The calls swallowed so far, by method.
+    swallowed: Vec<String>,
+    /// How long the next calls of a method take before they are answered.
+    delays: HashMap<String, VecDeque<Duration>>,
+    /// Calls received and not answered yet (swallowed ones aside).
+    in_flight: usize,
     socket_url: Option<String>,
     next_id: u64,
     next_ts: u64,
@@ -178,6 +186,40 @@ impl FakeSlack {
             .entry(method.to_string())
             .or_default()
             .push_back(seconds);
+    }
+
+    /// From now on, calls of `method` are taken in and never answered nor applied,
+    /// as a call in flight when warroom was killed; `false` answers new calls again.
+    pub fn swallow_calls(&self, method: &str, swallowing: bool) {
+        let mut state = self.state();
+        if swallowing {
+            state.swallowing.insert(method.to_string());
+        } else {
+            state.swallowing.remove(method);
+        }
+    }
+
+    /// How many calls of `method` were swallowed.
+    pub fn swallowed(&self, method: &str) -> usize {
+        self.state()
+            .swallowed
+            .iter()
+            .filter(|m| *m == method)
+            .count()
+    }
+
+    /// The next call of `method` is answered (and applied) only after `delay`.
+    pub fn delay_next(&self, method: &str, delay: Duration) {
+        self.state()
+            .delays
+            .entry(method.to_string())
+            .or_default()
+            .push_back(delay);
+    }
+
+    /// How many calls are being answered right now (a delayed one, say).
+    pub fn in_flight(&self) -> usize {
+        self.state().in_flight
     }
 
     /// What `apps.connections.open` hands out.
@@ -432,6 +474,24 @@ async fn api(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let base = format!("http://{}", fake.addr);
+    let (swallowed, delay) = {
+        let mut state = fake.state();
+        if state.swallowing.contains(&method) {
+            state.swallowed.push(method.clone());
+            (true, None)
+        } else {
+            state.in_flight += 1;
+            let delay = state.delays.get_mut(&method).and_then(VecDeque::pop_front);
+            (false, delay)
+        }
+    };
+    if swallowed {
+        fake.changed.notify_waiters();
+        return std::future::pending().await;
+    }
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let response = {
         let mut state = fake.state();
         let limited = state
@@ -447,6 +507,7 @@ async fn api(
                 None,
             ),
         };
+        state.in_flight -= 1;
         state.calls.push(Call {
             method: method.clone(),
             args,

@@ -227,21 +227,26 @@ mod tests {
             runbook_outcome(RunbookStatus::Failed, &stopped),
             "failed at step 2; steps 3–4 skipped"
         );
-        let gone_past = [run(0, false, Failed, 10), run(1, false, Succeeded, 10)];
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Failed, &gone_past),
-            "completed; step 1 failed"
-        );
-        let failed_last = [run(0, false, Succeeded, 10), run(1, false, TimedOut, 10)];
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Failed, &failed_last),
-            "failed at step 2"
-        );
-        let denied = [run(0, false, Cancelled, 0), run(1, false, Skipped, 0)];
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Cancelled, &denied),
-            "cancelled at step 1; step 2 skipped"
-        );
+        let endings: [(RunbookStatus, &[ActionRun], &str); 3] = [
+            (
+                RunbookStatus::Failed,
+                &[run(0, false, Failed, 10), run(1, false, Succeeded, 10)],
+                "completed; step 1 failed",
+            ),
+            (
+                RunbookStatus::Failed,
+                &[run(0, false, Succeeded, 10), run(1, false, TimedOut, 10)],
+                "failed at step 2",
+            ),
+            (
+                RunbookStatus::Cancelled,
+                &[run(0, false, Cancelled, 0), run(1, false, Skipped, 0)],
+                "cancelled at step 1; step 2 skipped",
+            ),
+        ];
+        for (status, runs, said) in endings {
+            assert_eq!(runbook_outcome(status, runs), said, "{runs:?}");
+        }
     }
 
     #[test]

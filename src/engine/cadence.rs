@@ -422,18 +422,18 @@ async fn response_due(
     }
     let target_time = delta(level.respond_within);
     let commander = incident.holder(Role::Commander).cloned();
+    let message = render::response_missed(incident, target_time, commander.as_ref());
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ResponseMissed,
             format!(
                 "Response target of {} missed: not acknowledged",
                 render::duration(target_time)
             ),
+            message,
         )
         .await?;
-    let message = render::response_missed(incident, target_time, commander.as_ref());
-    session.post_in_room(incident, message).await?;
     if let Some(level_name) = next_level {
         let reason = format!("not acknowledged within {}", render::duration(target_time));
         call_in(session, incident, &level_name, &reason).await?;

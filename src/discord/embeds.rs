@@ -200,24 +200,16 @@ fn colour(message: &Message, config: &Config) -> u32 {
         .unwrap_or(PLAIN_COLOUR)
 }
 
-/// A message without fields as content lines: the heading bold, then each paragraph.
+/// A message without fields as content lines: the heading bold, then each
+/// paragraph and table. (A message with fields is an embed: see [`render`].)
 fn content_text(message: &Message) -> String {
     let mut lines = Vec::new();
     for block in &message.blocks {
         match block {
             Block::Heading(inlines) => lines.push(format!("**{}**", markdown(inlines))),
             Block::Paragraph(inlines) => lines.push(markdown(inlines)),
-            Block::Fields(fields) => {
-                for field in fields {
-                    lines.push(format!(
-                        "**{}**: {}",
-                        escape(&field.label),
-                        markdown(&field.value)
-                    ));
-                }
-            }
             Block::Table { header, rows } => lines.push(table(header, rows)),
-            Block::Buttons(_) => {}
+            Block::Fields(_) | Block::Buttons(_) => {}
         }
     }
     lines.join("\n")

@@ -1,6 +1,7 @@
 //! Interactions as Discord sends them, read leniently: only the fields warroom
 //! uses, every one optional where Discord may leave it out, so a new field or a
-//! missing one never loses a command.
+//! missing one never loses a command. (A missing `Option` field reads as `None`
+//! without being told; a missing list needs `#[serde(default)]`.)
 //!
 //! Owns: these wire shapes, shared by the gateway and the HTTP endpoint (the
 //! gateway's typed interaction is written back to its JSON and read through them
@@ -28,28 +29,21 @@ pub struct Interaction {
     #[serde(rename = "type")]
     pub kind: u8,
     pub token: String,
-    #[serde(default)]
     pub data: Option<InteractionData>,
-    #[serde(default)]
     pub channel_id: Option<String>,
-    #[serde(default)]
     pub channel: Option<Channel>,
     /// In a guild.
-    #[serde(default)]
     pub member: Option<Member>,
     /// In a DM.
-    #[serde(default)]
     pub user: Option<User>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct InteractionData {
-    #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub options: Vec<CommandOption>,
     /// Message components.
-    #[serde(default)]
     pub custom_id: Option<String>,
 }
 
@@ -58,7 +52,6 @@ pub struct CommandOption {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: u8,
-    #[serde(default)]
     pub value: Option<Value>,
     #[serde(default)]
     pub options: Vec<CommandOption>,
@@ -74,7 +67,6 @@ pub struct Channel {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Member {
-    #[serde(default)]
     pub user: Option<User>,
 }
 

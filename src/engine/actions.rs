@@ -66,13 +66,6 @@ pub(super) async fn run(session: &mut Session<'_>, command: RunAction) -> Result
         .tx
         .request_action_run(&incident.id, &name, &values, status, &me, session.now)
         .await?;
-    session
-        .record(
-            &incident.id,
-            EventKind::ActionRequested,
-            format!("run #{id}: {name}{shown} requested by {me}"),
-        )
-        .await?;
     let mut line = vec![
         mention(&me),
         Inline::Text(" requested run ".into()),
@@ -94,7 +87,14 @@ pub(super) async fn run(session: &mut Session<'_>, command: RunAction) -> Result
             Message::line(line)
         }
     };
-    session.post_in_room(&incident, message).await?;
+    session
+        .record_and_post(
+            &incident,
+            EventKind::ActionRequested,
+            format!("run #{id}: {name}{shown} requested by {me}"),
+            message,
+        )
+        .await?;
     Ok(Reply::ephemeral(format!(
         "Run #{id} of `{name}` is {}.",
         if status == RunStatus::Queued {

@@ -42,6 +42,7 @@
 
 use super::session::Session;
 use super::{Engine, EngineError, Reply, Stop, refuse};
+use crate::command::Snooze;
 use crate::config::SeverityConfig;
 use crate::domain::{EventKind, Incident, IncidentId, Page, PageState, Role, Status, UserId};
 use crate::outbox::{EventAction, Operation, PageEvent, PageSeverity};
@@ -266,12 +267,9 @@ pub(super) async fn severity_changed(
 }
 
 /// `/incident snooze` and the reminder's button.
-pub(super) async fn snooze(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    minutes: u32,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn snooze(session: &mut Session<'_>, command: Snooze) -> Result<Reply, Stop> {
+    let Snooze { incident, minutes } = command;
+    let incident = session.target(incident).await?;
     let me = session.me().clone();
     if !incident.may_steer(&me) && incident.roles_of(&me).next().is_none() {
         return Err(refuse(format!(
@@ -422,18 +420,18 @@ async fn response_due(
     }
     let target_time = delta(level.respond_within);
     let commander = incident.holder(Role::Commander).cloned();
+    let message = render::response_missed(incident, target_time, commander.as_ref());
     session
-        .record(
-            &incident.id,
+        .record_and_post(
+            incident,
             EventKind::ResponseMissed,
             format!(
                 "Response target of {} missed: not acknowledged",
                 render::duration(target_time)
             ),
+            message,
         )
         .await?;
-    let message = render::response_missed(incident, target_time, commander.as_ref());
-    session.post_in_room(incident, message).await?;
     if let Some(level_name) = next_level {
         let reason = format!("not acknowledged within {}", render::duration(target_time));
         call_in(session, incident, &level_name, &reason).await?;

@@ -29,7 +29,7 @@ pub use capture::{Capture, CapturedMessage};
 pub use run_policy::performed_by_engine;
 
 use crate::clock::SharedClock;
-use crate::command::{self, Command};
+use crate::command::Command;
 use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::render::{Inline, Message};
@@ -244,20 +244,11 @@ impl Engine {
             Command::ChangeSeverity(command) => {
                 lifecycle::change_severity(&mut session, command).await
             }
-            Command::Snooze(command::Snooze { incident, minutes }) => {
-                cadence::snooze(&mut session, incident, minutes).await
-            }
-            Command::AddNote(command::AddNote { incident, at, text }) => {
-                records::add_note(&mut session, incident, at, text).await
-            }
-            Command::AddFollowUp(command::AddFollowUp {
-                incident,
-                text,
-                owner,
-                due,
-            }) => records::add_followup(&mut session, incident, text, owner, due).await,
-            Command::CompleteFollowUp(command::CompleteFollowUp { incident, number }) => {
-                records::complete_followup(&mut session, incident, number).await
+            Command::Snooze(command) => cadence::snooze(&mut session, command).await,
+            Command::AddNote(command) => records::add_note(&mut session, command).await,
+            Command::AddFollowUp(command) => records::add_followup(&mut session, command).await,
+            Command::CompleteFollowUp(command) => {
+                records::complete_followup(&mut session, command).await
             }
             Command::Postmortem(command) => postmortem::post(&mut session, command).await,
             Command::RunAction(command) => actions::run(&mut session, command).await,

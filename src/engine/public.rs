@@ -246,23 +246,20 @@ components = ["API", "Database", "Auth"]
 
     #[test]
     fn severity_order_sets_the_impact() {
+        use ComponentState::*;
         let config = config();
-        assert_eq!(
-            impact(&config, &Severity::new("sev1")),
-            ComponentState::MajorOutage
-        );
-        assert_eq!(
-            impact(&config, &Severity::new("sev2")),
-            ComponentState::PartialOutage
-        );
-        assert_eq!(
-            impact(&config, &Severity::new("sev3")),
-            ComponentState::Degraded
-        );
-        assert_eq!(
-            impact(&config, &Severity::new("gone")),
-            ComponentState::Degraded
-        );
+        for (severity, state) in [
+            ("sev1", MajorOutage),
+            ("sev2", PartialOutage),
+            ("sev3", Degraded),
+            ("gone", Degraded),
+        ] {
+            assert_eq!(
+                impact(&config, &Severity::new(severity)),
+                state,
+                "{severity}"
+            );
+        }
     }
 
     #[test]

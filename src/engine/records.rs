@@ -2,17 +2,13 @@
 
 use super::session::Session;
 use super::{Reply, Stop, refuse};
-use crate::command::UserRef;
-use crate::domain::{EventKind, IncidentId, Role, UserText};
-use chrono::{NaiveDate, NaiveTime, TimeZone};
+use crate::command::{AddFollowUp, AddNote, CompleteFollowUp};
+use crate::domain::{EventKind, Role};
+use chrono::TimeZone;
 
-pub(super) async fn add_note(
-    session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    at: Option<NaiveTime>,
-    text: UserText,
-) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+pub(super) async fn add_note(session: &mut Session<'_>, command: AddNote) -> Result<Reply, Stop> {
+    let AddNote { incident, at, text } = command;
+    let incident = session.target(incident).await?;
     let me = session.me().clone();
     let when = match at {
         None => session.now,
@@ -61,12 +57,15 @@ pub(super) async fn add_note(
 
 pub(super) async fn add_followup(
     session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    text: UserText,
-    owner: Option<UserRef>,
-    due: Option<NaiveDate>,
+    command: AddFollowUp,
 ) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+    let AddFollowUp {
+        incident,
+        text,
+        owner,
+        due,
+    } = command;
+    let incident = session.target(incident).await?;
     let owner = owner.map(|o| session.resolve_user(o)).transpose()?;
     let number = session
         .tx
@@ -98,10 +97,10 @@ pub(super) async fn add_followup(
 
 pub(super) async fn complete_followup(
     session: &mut Session<'_>,
-    named: Option<IncidentId>,
-    number: u32,
+    command: CompleteFollowUp,
 ) -> Result<Reply, Stop> {
-    let incident = session.target(named).await?;
+    let CompleteFollowUp { incident, number } = command;
+    let incident = session.target(incident).await?;
     if !session
         .tx
         .complete_followup(&incident.id, i64::from(number))

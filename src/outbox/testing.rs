@@ -87,6 +87,21 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The kind of operation that performed it, which failures and crashes aim at.
+    fn kind(&self) -> OperationKind {
+        match self {
+            Action::CreateRoom { .. } => OperationKind::CreateRoom,
+            Action::Invite { .. } => OperationKind::Invite,
+            Action::SetTopic { .. } => OperationKind::SetTopic,
+            Action::Post { .. } => OperationKind::Post,
+            Action::Edit { .. } => OperationKind::Edit,
+            Action::Pin { .. } => OperationKind::Pin,
+            Action::Upload { .. } => OperationKind::Upload,
+        }
+    }
+}
+
 /// An operation refused through [`TestingPlatform::fail_next`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -306,11 +321,12 @@ impl TestingPlatform {
         })
     }
 
-    /// Records a performed operation, then crashes if a crash is armed for `kind`.
-    async fn record(&self, kind: OperationKind, action: Action) {
+    /// Records a performed operation, then crashes if a crash is armed for its kind.
+    async fn record(&self, action: Action) {
         let crash = {
             let mut state = self.state();
             let at = self.clock.now();
+            let kind = action.kind();
             state.performed.push(Performed { at, action });
             state.crashes.remove(&kind)
         };
@@ -383,12 +399,12 @@ impl TestingPlatform {
     ) -> Result<MessageRef, DeliveryError> {
         self.refuse(OperationKind::Post)?;
         let posted = self.keep_message(channel, message, handle, None);
-        let action = Action::Post {
+        self.record(Action::Post {
             posted: posted.clone(),
             handle: handle.map(str::to_string),
             message: message.clone(),
-        };
-        self.record(OperationKind::Post, action).await;
+        })
+        .await;
         Ok(posted)
     }
 }
@@ -418,12 +434,12 @@ impl ChatPlatform for TestingPlatform {
                 }
             }
         };
-        let action = Action::CreateRoom {
+        self.record(Action::CreateRoom {
             name: spec.name.clone(),
             room: room.clone(),
             reused,
-        };
-        self.record(OperationKind::CreateRoom, action).await;
+        })
+        .await;
         Ok(room)
     }
 
@@ -436,22 +452,22 @@ impl ChatPlatform for TestingPlatform {
                 }
             }
         })?;
-        let action = Action::Invite {
+        self.record(Action::Invite {
             room: room.to_string(),
             users: users.to_vec(),
-        };
-        self.record(OperationKind::Invite, action).await;
+        })
+        .await;
         Ok(())
     }
 
     async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::SetTopic)?;
         self.with_room(room, |room| room.topic = topic.to_string())?;
-        let action = Action::SetTopic {
+        self.record(Action::SetTopic {
             room: room.to_string(),
             topic: topic.to_string(),
-        };
-        self.record(OperationKind::SetTopic, action).await;
+        })
+        .await;
         Ok(())
     }
 
@@ -474,21 +490,21 @@ impl ChatPlatform for TestingPlatform {
             current.message = message.clone();
             current.edits += 1;
         })?;
-        let action = Action::Edit {
+        self.record(Action::Edit {
             posted: posted.clone(),
             message: message.clone(),
-        };
-        self.record(OperationKind::Edit, action).await;
+        })
+        .await;
         Ok(())
     }
 
     async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::Pin)?;
         self.with_message(posted, |current| current.pinned = true)?;
-        let action = Action::Pin {
+        self.record(Action::Pin {
             posted: posted.clone(),
-        };
-        self.record(OperationKind::Pin, action).await;
+        })
+        .await;
         Ok(())
     }
 
@@ -500,12 +516,12 @@ impl ChatPlatform for TestingPlatform {
     ) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::Upload)?;
         let posted = self.keep_message(channel, summary, None, Some(file));
-        let action = Action::Upload {
+        self.record(Action::Upload {
             posted,
             file: file.clone(),
             summary: summary.clone(),
-        };
-        self.record(OperationKind::Upload, action).await;
+        })
+        .await;
         Ok(())
     }
 }

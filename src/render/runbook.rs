@@ -206,42 +206,52 @@ mod tests {
     #[test]
     fn outcomes_say_how_the_runbook_ended() {
         use RunStatus::*;
-        let recovered = [
-            run(0, false, Failed, 10),
-            run(0, true, Succeeded, 10),
-            run(1, false, Succeeded, 10),
+        // (how the runbook ended, its step runs, every step recovered, the outcome)
+        let endings: [(RunbookStatus, &[ActionRun], bool, &str); 5] = [
+            (
+                RunbookStatus::Succeeded,
+                &[
+                    run(0, false, Failed, 10),
+                    run(0, true, Succeeded, 10),
+                    run(1, false, Succeeded, 10),
+                ],
+                true,
+                "recovered with 1 fallback",
+            ),
+            (
+                RunbookStatus::Failed,
+                &[
+                    run(0, false, Succeeded, 10),
+                    run(1, false, Failed, 10),
+                    run(2, false, Skipped, 0),
+                    run(3, false, Skipped, 0),
+                ],
+                false,
+                "failed at step 2; steps 3–4 skipped",
+            ),
+            (
+                RunbookStatus::Failed,
+                &[run(0, false, Failed, 10), run(1, false, Succeeded, 10)],
+                false,
+                "completed; step 1 failed",
+            ),
+            (
+                RunbookStatus::Failed,
+                &[run(0, false, Succeeded, 10), run(1, false, TimedOut, 10)],
+                false,
+                "failed at step 2",
+            ),
+            (
+                RunbookStatus::Cancelled,
+                &[run(0, false, Cancelled, 0), run(1, false, Skipped, 0)],
+                false,
+                "cancelled at step 1; step 2 skipped",
+            ),
         ];
-        assert!(every_step_recovered(&recovered));
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Succeeded, &recovered),
-            "recovered with 1 fallback"
-        );
-        let stopped = [
-            run(0, false, Succeeded, 10),
-            run(1, false, Failed, 10),
-            run(2, false, Skipped, 0),
-            run(3, false, Skipped, 0),
-        ];
-        assert!(!every_step_recovered(&stopped));
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Failed, &stopped),
-            "failed at step 2; steps 3–4 skipped"
-        );
-        let gone_past = [run(0, false, Failed, 10), run(1, false, Succeeded, 10)];
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Failed, &gone_past),
-            "completed; step 1 failed"
-        );
-        let failed_last = [run(0, false, Succeeded, 10), run(1, false, TimedOut, 10)];
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Failed, &failed_last),
-            "failed at step 2"
-        );
-        let denied = [run(0, false, Cancelled, 0), run(1, false, Skipped, 0)];
-        assert_eq!(
-            runbook_outcome(RunbookStatus::Cancelled, &denied),
-            "cancelled at step 1; step 2 skipped"
-        );
+        for (status, runs, recovered, said) in endings {
+            assert_eq!(every_step_recovered(runs), recovered, "{said}");
+            assert_eq!(runbook_outcome(status, runs), said, "{runs:?}");
+        }
     }
 
     #[test]

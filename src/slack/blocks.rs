@@ -203,42 +203,48 @@ fn flush_paragraphs(paragraphs: &mut Vec<String>, blocks: &mut Vec<Value>) {
 }
 
 fn field_sections(fields: &[Field]) -> Vec<Value> {
-    fields
-        .chunks(FIELDS_PER_SECTION)
-        .map(|chunk| {
-            let fields: Vec<Value> = chunk
-                .iter()
-                .map(|field| {
-                    let text = format!("*{}*\n{}", escape(&field.label), mrkdwn(&field.value));
-                    json!({ "type": "mrkdwn", "text": cut_markup(&text, FIELD_TEXT_MAX) })
-                })
-                .collect();
-            json!({ "type": "section", "fields": fields })
-        })
-        .collect()
+    grouped(
+        fields,
+        FIELDS_PER_SECTION,
+        |field| {
+            let text = format!("*{}*\n{}", escape(&field.label), mrkdwn(&field.value));
+            json!({ "type": "mrkdwn", "text": cut_markup(&text, FIELD_TEXT_MAX) })
+        },
+        |fields| json!({ "type": "section", "fields": fields }),
+    )
 }
 
 fn actions(buttons: &[Button]) -> Vec<Value> {
-    buttons
-        .chunks(BUTTONS_PER_BLOCK)
-        .map(|chunk| {
-            let elements: Vec<Value> = chunk
-                .iter()
-                .map(|button| {
-                    json!({
-                        "type": "button",
-                        "text": {
-                            "type": "plain_text",
-                            "text": cut(&button.label, BUTTON_LABEL_MAX),
-                            "emoji": true
-                        },
-                        "action_id": cut(&button.action, BUTTON_ID_MAX),
-                        "value": cut(&button.value, BUTTON_VALUE_MAX),
-                    })
-                })
-                .collect();
-            json!({ "type": "actions", "elements": elements })
-        })
+    grouped(
+        buttons,
+        BUTTONS_PER_BLOCK,
+        |button| {
+            json!({
+                "type": "button",
+                "text": {
+                    "type": "plain_text",
+                    "text": cut(&button.label, BUTTON_LABEL_MAX),
+                    "emoji": true
+                },
+                "action_id": cut(&button.action, BUTTON_ID_MAX),
+                "value": cut(&button.value, BUTTON_VALUE_MAX),
+            })
+        },
+        |elements| json!({ "type": "actions", "elements": elements }),
+    )
+}
+
+/// Blocks that hold a list Slack limits per block (fields, buttons): `items` in
+/// blocks of at most `per_block`, each item rendered by `item` and each block by `block`.
+fn grouped<T>(
+    items: &[T],
+    per_block: usize,
+    item: impl Fn(&T) -> Value,
+    block: impl Fn(Vec<Value>) -> Value,
+) -> Vec<Value> {
+    items
+        .chunks(per_block)
+        .map(|chunk| block(chunk.iter().map(&item).collect()))
         .collect()
 }
 

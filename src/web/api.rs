@@ -315,6 +315,15 @@ fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The 404 for an incident id that is not one, or names no incident.
+fn no_incident(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("There is no incident `{id}`."),
+    )
+}
+
 async fn list(
     State(state): State<WebState>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -405,13 +414,7 @@ async fn show(
     State(state): State<WebState>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("There is no incident `{id}`."),
-        )
-    };
+    let not_found = || no_incident(&id);
     let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
     let store = &state.store;
     let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
@@ -493,13 +496,7 @@ async fn postmortem(
     State(state): State<WebState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("There is no incident `{id}`."),
-        )
-    };
+    let not_found = || no_incident(&id);
     let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
     let record = state
         .store

@@ -411,7 +411,10 @@ pub(super) async fn cancel(
             "Runbook `{name}` has no step to cancel right now; try again in a moment."
         )));
     };
-    if active.status == RunStatus::Running {
+    // A running step is asked to stop and ends when its worker reports back; a
+    // step that never started ends here, and with it the runbook.
+    let running = active.status == RunStatus::Running;
+    let (event, message, reply) = if running {
         if !session
             .tx
             .request_cancel_runbook_run(runbook_run.id, &me)
@@ -431,44 +434,40 @@ pub(super) async fn cancel(
             mention(&me),
             Inline::Text(".".into()),
         ];
-        session
-            .record_and_post(
-                incident,
-                EventKind::ActionCancelled,
-                format!(
-                    "runbook {name} (#{}) cancelled by {me}; stop of running run #{} requested",
-                    runbook_run.id, active.id
-                ),
-                Message::line(line),
-            )
-            .await?;
-        return Ok(Reply::ephemeral(format!(
-            "Runbook `{name}` is being cancelled: run #{} is being stopped.",
-            active.id
-        )));
-    }
-    let now = session.now;
-    if !session.tx.cancel_action_run(active.id, &me, now).await? {
-        return Err(cannot_cancel(&active));
-    }
-    let message = about_runbook(
-        name,
-        [
+        (
+            format!(
+                "runbook {name} (#{}) cancelled by {me}; stop of running run #{} requested",
+                runbook_run.id, active.id
+            ),
+            Message::line(line),
+            format!(
+                "Runbook `{name}` is being cancelled: run #{} is being stopped.",
+                active.id
+            ),
+        )
+    } else {
+        let now = session.now;
+        if !session.tx.cancel_action_run(active.id, &me, now).await? {
+            return Err(cannot_cancel(&active));
+        }
+        let said = [
             Inline::Text(" cancelled by ".into()),
             mention(&me),
             Inline::Text(".".into()),
-        ],
-    );
-    session
-        .record_and_post(
-            incident,
-            EventKind::ActionCancelled,
+        ];
+        (
             format!("run #{} cancelled by {me}", active.id),
-            message,
+            about_runbook(name, said),
+            format!("Runbook `{name}` cancelled."),
         )
+    };
+    session
+        .record_and_post(incident, EventKind::ActionCancelled, event, message)
         .await?;
-    after_step(session, incident, active.step, RunStatus::Cancelled).await?;
-    Ok(Reply::ephemeral(format!("Runbook `{name}` cancelled.")))
+    if !running {
+        after_step(session, incident, active.step, RunStatus::Cancelled).await?;
+    }
+    Ok(Reply::ephemeral(reply))
 }
 
 /// The runbook run a step belongs to, and its config.

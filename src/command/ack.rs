@@ -1,13 +1,6 @@
 //! `/incident ack`: acknowledge a page.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ack {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const ACK: Spec = Spec {
     subcommand: Subcommand::Ack,
@@ -17,13 +10,5 @@ pub(super) const ACK: Spec = Spec {
     examples: &["/incident ack", "/incident ack INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| Ack::parse(cursor, ctx).map(Command::Ack),
+    parse: |cursor, ctx| OnIncident::parse(cursor, ctx).map(Command::Ack),
 };
-
-impl Ack {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

@@ -1,13 +1,6 @@
 //! `/incident actions`: what can be run here.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListActions {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const ACTIONS: Spec = Spec {
     subcommand: Subcommand::Actions,
@@ -18,13 +11,5 @@ pub(super) const ACTIONS: Spec = Spec {
     examples: &["/incident actions", "/incident actions INC-20261123-001"],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| ListActions::parse(cursor, ctx).map(Command::ListActions),
+    parse: |cursor, ctx| OnIncident::parse(cursor, ctx).map(Command::ListActions),
 };
-
-impl ListActions {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

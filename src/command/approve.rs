@@ -1,14 +1,6 @@
 //! `/incident approve <run>`: let a run that waits for approval go ahead.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand, words};
-use crate::domain::{IncidentId, RunId};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approve {
-    pub incident: Option<IncidentId>,
-    pub run: RunId,
-}
+use super::{Command, RunRef, Spec, Subcommand};
 
 pub(super) const APPROVE: Spec = Spec {
     subcommand: Subcommand::Approve,
@@ -22,15 +14,5 @@ pub(super) const APPROVE: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| Approve::parse(cursor, ctx).map(Command::Approve),
+    parse: |cursor, ctx| RunRef::parse(cursor, ctx, "the run to approve").map(Command::Approve),
 };
-
-impl Approve {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take_required("the run to approve")?;
-        Ok(Self {
-            incident: ctx.incident,
-            run: words::run(word)?,
-        })
-    }
-}

@@ -73,14 +73,9 @@ impl AddFollowUp {
         if owner.is_some() {
             text.pop();
         }
-        if text.is_empty() {
-            return Err(ErrorKind::Missing {
-                what: "what needs to be done",
-            });
-        }
         Ok(Self {
             incident: ctx.incident,
-            text: UserText::parse("the follow-up", &words::text(&text))?,
+            text: words::required_text("the follow-up", "what needs to be done", &text)?,
             owner,
             due,
         })

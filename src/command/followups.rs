@@ -1,13 +1,6 @@
 //! `/incident followups`: the action items an incident leaves behind.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListFollowUps {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const FOLLOWUPS: Spec = Spec {
     subcommand: Subcommand::FollowUps,
@@ -21,13 +14,5 @@ pub(super) const FOLLOWUPS: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| ListFollowUps::parse(cursor, ctx).map(Command::ListFollowUps),
+    parse: |cursor, ctx| OnIncident::parse(cursor, ctx).map(Command::ListFollowUps),
 };
-
-impl ListFollowUps {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

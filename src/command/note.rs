@@ -37,16 +37,10 @@ impl AddNote {
             Some(word) => Some(time(word)?),
             None => None,
         };
-        let text = cursor.rest();
-        if text.is_empty() {
-            return Err(ErrorKind::Missing {
-                what: "the text of the note",
-            });
-        }
         Ok(Self {
             incident: ctx.incident,
             at,
-            text: UserText::parse("the note", &words::text(&text))?,
+            text: words::required_text("the note", "the text of the note", &cursor.rest())?,
         })
     }
 }

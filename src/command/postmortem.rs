@@ -1,13 +1,6 @@
 //! `/incident postmortem`: draft the postmortem.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Postmortem {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const POSTMORTEM: Spec = Spec {
     subcommand: Subcommand::Postmortem,
@@ -22,13 +15,5 @@ pub(super) const POSTMORTEM: Spec = Spec {
     ],
     names_incident: true,
     flags: &[],
-    parse: |cursor, ctx| Postmortem::parse(cursor, ctx).map(Command::Postmortem),
+    parse: |cursor, ctx| OnIncident::parse(cursor, ctx).map(Command::Postmortem),
 };
-
-impl Postmortem {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

@@ -28,15 +28,9 @@ pub(super) const RESOLVE: Spec = Spec {
 
 impl Resolve {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let summary = cursor.rest();
-        let summary = if summary.is_empty() {
-            None
-        } else {
-            Some(UserText::parse("the summary", &words::text(&summary))?)
-        };
         Ok(Self {
             incident: ctx.incident,
-            summary,
+            summary: words::optional_text("the summary", &cursor.rest())?,
         })
     }
 }

@@ -42,15 +42,10 @@ impl SetStatus {
                     .map(str::to_string),
             })?;
         let (text, params) = words::split_params(&cursor.rest())?;
-        let text = if text.is_empty() {
-            None
-        } else {
-            Some(UserText::parse("the status update", &words::text(&text))?)
-        };
         Ok(Self {
             incident: ctx.incident,
             status,
-            text,
+            text: words::optional_text("the status update", &text)?,
             params,
         })
     }

@@ -30,14 +30,9 @@ pub(super) const UPDATE: Spec = Spec {
 impl PostUpdate {
     fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
         let (text, params) = words::split_params(&cursor.rest())?;
-        if text.is_empty() {
-            return Err(ErrorKind::Missing {
-                what: "the text of the update",
-            });
-        }
         Ok(Self {
             incident: ctx.incident,
-            text: UserText::parse("the update", &words::text(&text))?,
+            text: words::required_text("the update", "the text of the update", &text)?,
             params,
         })
     }

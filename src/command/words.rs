@@ -2,7 +2,7 @@
 //! become text.
 
 use super::{ErrorKind, Params, UserRef};
-use crate::domain::{RunId, UserId};
+use crate::domain::{RunId, UserId, UserText};
 
 /// Decodes the three entities Slack escapes in message text (`&amp;`, `&lt;`, `&gt;`)
 /// in one pass, so `&amp;lt;` becomes `&lt;`, not `<`.
@@ -36,6 +36,27 @@ pub fn decode_slack_text(text: &str) -> String {
 /// whitespace anyway, so joining with one space loses nothing.
 pub(super) fn text(words: &[&str]) -> String {
     decode_slack_text(&words.join(" "))
+}
+
+/// The text a command may carry: none when no words are left for it. `what` names
+/// it in errors (`the summary`).
+pub(super) fn optional_text(
+    what: &'static str,
+    words: &[&str],
+) -> Result<Option<UserText>, ErrorKind> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(UserText::parse(what, &text(words))?))
+}
+
+/// The text a command needs; `missing` says what is missing when no words are left.
+pub(super) fn required_text(
+    what: &'static str,
+    missing: &'static str,
+    words: &[&str],
+) -> Result<UserText, ErrorKind> {
+    optional_text(what, words)?.ok_or(ErrorKind::Missing { what: missing })
 }
 
 pub(super) fn is_keyword(word: &str, keyword: &str) -> bool {

@@ -3,7 +3,6 @@
 use super::{Command, RunRef, Spec, Subcommand};
 
 pub(super) const APPROVE: Spec = Spec {
-    subcommand: Subcommand::Approve,
     usage: &["/incident approve <run>"],
     summary: "Approve a run that is waiting for approval.",
     help: "Lets a run that needs approval go ahead. The run is named in the approval \
@@ -12,7 +11,7 @@ pub(super) const APPROVE: Spec = Spec {
         "/incident approve 7",
         "/incident approve INC-20261123-001 #7",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| RunRef::parse(cursor, ctx, "the run to approve").map(Command::Approve),
+    ..Spec::on_incident(Subcommand::Approve, |cursor, ctx| {
+        RunRef::parse(cursor, ctx, "the run to approve").map(Command::Approve)
+    })
 };

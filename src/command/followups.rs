@@ -3,7 +3,6 @@
 use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const FOLLOWUPS: Spec = Spec {
-    subcommand: Subcommand::FollowUps,
     usage: &["/incident followups"],
     summary: "List the incident's follow-ups.",
     help: "Lists the incident's follow-ups with their numbers, owners, due dates and \
@@ -12,7 +11,7 @@ pub(super) const FOLLOWUPS: Spec = Spec {
         "/incident followups",
         "/incident followups INC-20261123-001",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| OnIncident::parse(cursor, ctx).map(Command::ListFollowUps),
+    ..Spec::on_incident(Subcommand::FollowUps, |_, ctx| {
+        Ok(Command::ListFollowUps(OnIncident::of(ctx)))
+    })
 };

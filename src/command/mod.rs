@@ -171,8 +171,11 @@ struct Spec {
     names_incident: bool,
     /// The `--flags` it accepts; any other subcommand's flag is an error here.
     flags: &'static [&'static str],
-    parse: fn(&mut Cursor<'_>, Context<'_>) -> Result<Command, ErrorKind>,
+    parse: Parser,
 }
+
+/// Reads a subcommand's words once its name, and the incident if it names one, are taken.
+type Parser = fn(&mut Cursor<'_>, Context<'_>) -> Result<Command, ErrorKind>;
 
 /// What a subcommand's parser needs besides its words.
 struct Context<'a> {
@@ -209,6 +212,29 @@ pub fn parse(text: &str, severities: &dyn SeverityWords) -> Result<Command, Pars
 }
 
 impl Spec {
+    /// How most subcommands are typed: acting on one incident, without flags. The
+    /// text is each entry's own: `Spec { usage, summary, help, examples, ..this }`.
+    const fn on_incident(subcommand: Subcommand, parse: Parser) -> Self {
+        Self {
+            names_incident: true,
+            ..Self::standalone(subcommand, parse)
+        }
+    }
+
+    /// A subcommand that acts on no single incident, without flags; the text as above.
+    const fn standalone(subcommand: Subcommand, parse: Parser) -> Self {
+        Self {
+            subcommand,
+            usage: &[],
+            summary: "",
+            help: "",
+            examples: &[],
+            names_incident: false,
+            flags: &[],
+            parse,
+        }
+    }
+
     fn name(&self) -> &'static str {
         self.subcommand.name()
     }
@@ -267,7 +293,8 @@ fn unknown_first_word(word: &str, severities: &dyn SeverityWords) -> ErrorKind {
     if meant_severity || severity::looks_like_severity(word) {
         severity::unknown(word, suggestion.map(str::to_string), severities)
     } else {
-        ErrorKind::UnknownSubcommand {
+        ErrorKind::Unknown {
+            what: "subcommand",
             word: word.to_string(),
             suggestion: suggestion.map(str::to_string),
         }

@@ -2,8 +2,7 @@
 //! `followups`, `postmortem` and `timeline`. Each keeps its own file for its help
 //! entry; they share this one type and parser.
 
-use super::parse::Cursor;
-use super::{Context, ErrorKind};
+use super::Context;
 use crate::domain::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,10 +11,10 @@ pub struct OnIncident {
 }
 
 impl OnIncident {
-    /// There is nothing left to read: the incident, if named, is already in `ctx`.
-    pub(super) fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
+    /// There are no words to read: the incident, if named, was taken before.
+    pub(super) fn of(ctx: Context<'_>) -> Self {
+        Self {
             incident: ctx.incident,
-        })
+        }
     }
 }

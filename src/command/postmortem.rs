@@ -3,7 +3,6 @@
 use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const POSTMORTEM: Spec = Spec {
-    subcommand: Subcommand::Postmortem,
     usage: &["/incident postmortem"],
     summary: "Draft the postmortem in the channel.",
     help: "Drafts the postmortem from what the incident recorded and shares it in the war \
@@ -13,7 +12,7 @@ pub(super) const POSTMORTEM: Spec = Spec {
         "/incident postmortem",
         "/incident postmortem INC-20261123-001",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| OnIncident::parse(cursor, ctx).map(Command::Postmortem),
+    ..Spec::on_incident(Subcommand::Postmortem, |_, ctx| {
+        Ok(Command::Postmortem(OnIncident::of(ctx)))
+    })
 };

@@ -17,7 +17,6 @@ pub struct AddFollowUp {
 }
 
 pub(super) const FOLLOWUP: Spec = Spec {
-    subcommand: Subcommand::FollowUp,
     usage: &[
         "/incident followup <text> [@owner] [due:YYYY-MM-DD]",
         "/incident followup done <N>",
@@ -32,9 +31,7 @@ pub(super) const FOLLOWUP: Spec = Spec {
         "/incident followup done 2",
         "/incident followup INC-20261123-001 done #3",
     ],
-    names_incident: true,
-    flags: &[],
-    parse,
+    ..Spec::on_incident(Subcommand::FollowUp, parse)
 };
 
 /// `done` picks the other form; anything else is a new follow-up.

@@ -158,7 +158,8 @@ impl Command {
 }
 
 /// How one subcommand is typed and explained, in one place so help and the parser
-/// cannot drift.
+/// cannot drift. An entry writes its text and takes the rest from
+/// [`Spec::on_incident`] or [`Spec::standalone`].
 struct Spec {
     /// The subcommand typed to reach it; its other forms (`followup done`) share it.
     subcommand: Subcommand,
@@ -213,7 +214,8 @@ pub fn parse(text: &str, severities: &dyn SeverityWords) -> Result<Command, Pars
 
 impl Spec {
     /// How most subcommands are typed: acting on one incident, without flags. The
-    /// text is each entry's own: `Spec { usage, summary, help, examples, ..this }`.
+    /// text is left empty for the entry's own: `Spec { usage, summary, help,
+    /// examples, ..Spec::on_incident(…) }`.
     const fn on_incident(subcommand: Subcommand, parse: Parser) -> Self {
         Self {
             names_incident: true,

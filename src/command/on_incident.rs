@@ -1,6 +1,6 @@
 //! What the commands that name nothing but their incident carry: `ack`, `actions`,
 //! `followups`, `postmortem` and `timeline`. Each keeps its own file for its help
-//! entry; they share this one type and parser.
+//! entry; they share this one type.
 
 use super::Context;
 use crate::domain::IncidentId;

@@ -894,6 +894,9 @@ fn params_are_decoded_and_keys_must_be_lowercase_words() {
 fn every_help_example_parses() {
     for sub in specs() {
         assert!(!sub.examples.is_empty(), "{} has no examples", sub.name());
+        assert!(!sub.usage.is_empty(), "{} has no usage", sub.name());
+        assert!(!sub.summary.is_empty(), "{} has no summary", sub.name());
+        assert!(!sub.help.is_empty(), "{} has no help", sub.name());
         for example in sub.examples {
             if let Err(error) = parsed(example) {
                 panic!("example {example:?} of {} fails: {error}", sub.name());

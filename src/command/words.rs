@@ -166,10 +166,10 @@ pub(super) fn name(what: &'static str, word: &str) -> Result<String, ErrorKind> 
 
 /// One of a closed set of values (a role, a status), read by the value's own `FromStr`
 /// so its aliases work; otherwise an error suggesting the nearest of `names`.
-pub(super) fn one_of<T: FromStr>(
+pub(super) fn one_of<'n, T: FromStr>(
     what: &'static str,
     word: &str,
-    names: impl IntoIterator<Item = &'static str>,
+    names: impl IntoIterator<Item = &'n str>,
 ) -> Result<T, ErrorKind> {
     word.parse().map_err(|_| unknown(what, word, names))
 }

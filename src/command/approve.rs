@@ -1,17 +1,8 @@
 //! `/incident approve <run>`: let a run that waits for approval go ahead.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand, words};
-use crate::domain::{IncidentId, RunId};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approve {
-    pub incident: Option<IncidentId>,
-    pub run: RunId,
-}
+use super::{Command, RunRef, Spec, Subcommand};
 
 pub(super) const APPROVE: Spec = Spec {
-    subcommand: Subcommand::Approve,
     usage: &["/incident approve <run>"],
     summary: "Approve a run that is waiting for approval.",
     help: "Lets a run that needs approval go ahead. The run is named in the approval \
@@ -20,17 +11,7 @@ pub(super) const APPROVE: Spec = Spec {
         "/incident approve 7",
         "/incident approve INC-20261123-001 #7",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| Approve::parse(cursor, ctx).map(Command::Approve),
+    ..Spec::on_incident(Subcommand::Approve, |cursor, ctx| {
+        RunRef::parse(cursor, ctx, "the run to approve").map(Command::Approve)
+    })
 };
-
-impl Approve {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take_required("the run to approve")?;
-        Ok(Self {
-            incident: ctx.incident,
-            run: words::run(word)?,
-        })
-    }
-}

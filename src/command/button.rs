@@ -2,7 +2,7 @@
 //! and becomes the same [`Command`] the typed form would, so a click and a command
 //! go through one path in the engine.
 
-use super::{Ack, Approve, AssignRole, Cancel, Command, Postmortem, Snooze, UserRef};
+use super::{AssignRole, Command, OnIncident, RunRef, Snooze, UserRef};
 use crate::domain::{IncidentId, Role, RunId, UserId};
 use std::fmt;
 
@@ -47,16 +47,16 @@ impl ButtonAction {
     pub fn command(self, value: &str, clicker: &UserId) -> Result<Command, ButtonError> {
         let incident = Some(value.parse::<IncidentId>()?);
         Ok(match self {
-            ButtonAction::Acknowledge => Command::Ack(Ack { incident }),
+            ButtonAction::Acknowledge => Command::Ack(OnIncident { incident }),
             ButtonAction::TakeRole(role) => Command::AssignRole(AssignRole {
                 incident,
                 role,
                 user: UserRef::Id(clicker.clone()),
             }),
             ButtonAction::Snooze(minutes) => Command::Snooze(Snooze { incident, minutes }),
-            ButtonAction::Approve(run) => Command::Approve(Approve { incident, run }),
-            ButtonAction::Deny(run) => Command::Cancel(Cancel { incident, run }),
-            ButtonAction::Postmortem => Command::Postmortem(Postmortem { incident }),
+            ButtonAction::Approve(run) => Command::Approve(RunRef { incident, run }),
+            ButtonAction::Deny(run) => Command::Cancel(RunRef { incident, run }),
+            ButtonAction::Postmortem => Command::Postmortem(OnIncident { incident }),
         })
     }
 }
@@ -91,7 +91,7 @@ mod tests {
         let id: IncidentId = "INC-20261123-001".parse().unwrap();
         assert_eq!(
             from_button("ack", "INC-20261123-001", &carol),
-            Ok(Command::Ack(Ack {
+            Ok(Command::Ack(OnIncident {
                 incident: Some(id.clone())
             }))
         );
@@ -136,7 +136,7 @@ mod tests {
         ));
         assert_eq!(
             from_button("approve:7", "INC-20261123-001", &carol),
-            Ok(Command::Approve(Approve {
+            Ok(Command::Approve(RunRef {
                 incident: Some("INC-20261123-001".parse().unwrap()),
                 run: RunId::new(7),
             }))
@@ -147,7 +147,7 @@ mod tests {
                 "INC-20261123-001",
                 &carol
             ),
-            Ok(Command::Cancel(Cancel {
+            Ok(Command::Cancel(RunRef {
                 incident: Some("INC-20261123-001".parse().unwrap()),
                 run: RunId::new(7),
             }))
@@ -162,7 +162,7 @@ mod tests {
                 "INC-20261123-001",
                 &carol
             ),
-            Ok(Command::Postmortem(Postmortem {
+            Ok(Command::Postmortem(OnIncident {
                 incident: Some("INC-20261123-001".parse().unwrap()),
             }))
         );

@@ -1,7 +1,7 @@
 //! `/incident sev1 <title>` or `/incident declare [sevN] <title>`: open an incident.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand, severity, suggest, words};
+use super::{Command, Context, ErrorKind, Spec, Subcommand, severity, words};
 use crate::domain::{Severity, Title};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +16,6 @@ pub struct Declare {
 const DRILL: &str = "--drill";
 
 pub(super) const DECLARE: Spec = Spec {
-    subcommand: Subcommand::Declare,
     usage: &[
         "/incident <sevN> <title> [service=NAME ...] [--drill]",
         "/incident declare [sevN] <title> [service=NAME ...] [--drill]",
@@ -33,9 +32,8 @@ pub(super) const DECLARE: Spec = Spec {
         "/incident declare sev3 failover practice --drill",
         "/incident declare search results are empty",
     ],
-    names_incident: false,
     flags: &[DRILL],
-    parse: |cursor, ctx| Declare::parse(cursor, ctx).map(Command::Declare),
+    ..Spec::standalone(Subcommand::Declare, parse)
 };
 
 /// Whether a word is one of declare's flags, which may come first (`--drill sev3 …`).
@@ -43,51 +41,45 @@ pub(super) fn is_flag(word: &str) -> bool {
     words::flag(word).is_some_and(|flag| DECLARE.flags.contains(&flag.as_str()))
 }
 
-impl Declare {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let mut severity = None;
-        let mut services: Vec<String> = Vec::new();
-        let mut drill = false;
-        let mut title = Vec::new();
-        for word in cursor.rest() {
-            if let Some(flag) = words::flag(word) {
-                if flag != DRILL {
-                    let suggestion = suggest::nearest(&flag, DECLARE.flags.iter().copied());
-                    return Err(ErrorKind::UnknownFlag {
-                        suggestion: suggestion.map(str::to_string),
-                        word: flag,
-                    });
-                }
-                drill = true;
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let mut severity = None;
+    let mut services: Vec<String> = Vec::new();
+    let mut drill = false;
+    let mut title = Vec::new();
+    for word in cursor.rest() {
+        if let Some(flag) = words::flag(word) {
+            if flag != DRILL {
+                return Err(words::unknown("flag", &flag, DECLARE.flags.iter().copied()));
+            }
+            drill = true;
+            continue;
+        }
+        if let Some(service) = service(word)? {
+            if !services.contains(&service) {
+                services.push(service);
+            }
+            continue;
+        }
+        if severity.is_none() && title.is_empty() {
+            if let Some(found) = ctx.severities.resolve(word) {
+                severity = Some(found);
                 continue;
             }
-            if let Some(service) = service(word)? {
-                if !services.contains(&service) {
-                    services.push(service);
-                }
-                continue;
+            if severity::looks_like_severity(word) {
+                return Err(severity::unknown(word, None, ctx.severities));
             }
-            if severity.is_none() && title.is_empty() {
-                if let Some(found) = ctx.severities.resolve(word) {
-                    severity = Some(found);
-                    continue;
-                }
-                if severity::looks_like_severity(word) {
-                    return Err(severity::unknown(word, None, ctx.severities));
-                }
-            }
-            title.push(word);
         }
-        if title.is_empty() {
-            return Err(ErrorKind::Missing { what: "a title" });
-        }
-        Ok(Self {
-            severity,
-            title: Title::parse(&words::text(&title))?,
-            services,
-            drill,
-        })
+        title.push(word);
     }
+    if title.is_empty() {
+        return Err(ErrorKind::Missing { what: "a title" });
+    }
+    Ok(Command::Declare(Declare {
+        severity,
+        title: Title::parse(&words::text(&title))?,
+        services,
+        drill,
+    }))
 }
 
 /// The service a `service=NAME` word names. Other `key=value` words stay in the

@@ -40,8 +40,11 @@ impl ParseError {
 pub enum ErrorKind {
     #[error("The command is empty.")]
     Empty,
-    #[error("Unknown subcommand `{}`{}", shown(.word), did_you_mean(.suggestion))]
-    UnknownSubcommand {
+    /// A word that names none of the things it must be one of: `what` says which
+    /// (subcommand, role, status, flag).
+    #[error("Unknown {what} `{}`{}", shown(.word), did_you_mean(.suggestion))]
+    Unknown {
+        what: &'static str,
         word: String,
         suggestion: Option<String>,
     },
@@ -52,23 +55,8 @@ pub enum ErrorKind {
         /// The configured severities with their aliases, as help lists them.
         known: String,
     },
-    #[error("Unknown role `{}`{}", shown(.word), did_you_mean(.suggestion))]
-    UnknownRole {
-        word: String,
-        suggestion: Option<String>,
-    },
-    #[error("Unknown status `{}`{}", shown(.word), did_you_mean(.suggestion))]
-    UnknownStatus {
-        word: String,
-        suggestion: Option<String>,
-    },
     #[error("No help on `{}`{}", shown(.word), did_you_mean(.suggestion))]
     UnknownTopic {
-        word: String,
-        suggestion: Option<String>,
-    },
-    #[error("Unknown flag `{}`{}", shown(.word), did_you_mean(.suggestion))]
-    UnknownFlag {
         word: String,
         suggestion: Option<String>,
     },

@@ -17,7 +17,6 @@ pub struct AddFollowUp {
 }
 
 pub(super) const FOLLOWUP: Spec = Spec {
-    subcommand: Subcommand::FollowUp,
     usage: &[
         "/incident followup <text> [@owner] [due:YYYY-MM-DD]",
         "/incident followup done <N>",
@@ -32,9 +31,7 @@ pub(super) const FOLLOWUP: Spec = Spec {
         "/incident followup done 2",
         "/incident followup INC-20261123-001 done #3",
     ],
-    names_incident: true,
-    flags: &[],
-    parse,
+    ..Spec::on_incident(Subcommand::FollowUp, parse)
 };
 
 /// `done` picks the other form; anything else is a new follow-up.
@@ -73,14 +70,9 @@ impl AddFollowUp {
         if owner.is_some() {
             text.pop();
         }
-        if text.is_empty() {
-            return Err(ErrorKind::Missing {
-                what: "what needs to be done",
-            });
-        }
         Ok(Self {
             incident: ctx.incident,
-            text: UserText::parse("the follow-up", &words::text(&text))?,
+            text: words::required_text("the follow-up", "what needs to be done", &text)?,
             owner,
             due,
         })

@@ -1,16 +1,8 @@
 //! `/incident followups`: the action items an incident leaves behind.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListFollowUps {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const FOLLOWUPS: Spec = Spec {
-    subcommand: Subcommand::FollowUps,
     usage: &["/incident followups"],
     summary: "List the incident's follow-ups.",
     help: "Lists the incident's follow-ups with their numbers, owners, due dates and \
@@ -19,15 +11,7 @@ pub(super) const FOLLOWUPS: Spec = Spec {
         "/incident followups",
         "/incident followups INC-20261123-001",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| ListFollowUps::parse(cursor, ctx).map(Command::ListFollowUps),
+    ..Spec::on_incident(Subcommand::FollowUps, |_, ctx| {
+        Ok(Command::ListFollowUps(OnIncident::of(ctx)))
+    })
 };
-
-impl ListFollowUps {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

@@ -13,28 +13,23 @@ pub struct Help {
 }
 
 pub(super) const HELP: Spec = Spec {
-    subcommand: Subcommand::Help,
     usage: &["/incident help [topic]"],
     summary: "Show this overview, or the details of one subcommand.",
     help: "Without a topic, lists every subcommand. With one (a subcommand name), \
            explains it with examples.",
     examples: &["/incident help", "/incident help status"],
-    names_incident: false,
-    flags: &[],
-    parse: |cursor, ctx| Help::parse(cursor, ctx).map(Command::Help),
+    ..Spec::standalone(Subcommand::Help, parse)
 };
 
 /// How help names an incident explicitly, in examples and notes.
 const EXAMPLE_ID: &str = "INC-20261123-001";
 
-impl Help {
-    fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
-        let topic = match cursor.take() {
-            Some(word) => Some(topic_named(word)?.name().to_string()),
-            None => None,
-        };
-        Ok(Self { topic })
-    }
+fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Command, ErrorKind> {
+    let topic = match cursor.take() {
+        Some(word) => Some(topic_named(word)?.name().to_string()),
+        None => None,
+    };
+    Ok(Command::Help(Help { topic }))
 }
 
 /// The subcommand a help topic names, or an error suggesting the nearest one.

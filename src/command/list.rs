@@ -7,18 +7,13 @@ use super::{Command, Context, ErrorKind, Spec, Subcommand};
 pub struct List;
 
 pub(super) const LIST: Spec = Spec {
-    subcommand: Subcommand::List,
     usage: &["/incident list"],
     summary: "List the open incidents.",
     help: "Lists the incidents that are not resolved yet.",
     examples: &["/incident list"],
-    names_incident: false,
-    flags: &[],
-    parse: |cursor, ctx| List::parse(cursor, ctx).map(Command::List),
+    ..Spec::standalone(Subcommand::List, parse)
 };
 
-impl List {
-    fn parse(_: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self)
-    }
+fn parse(_: &mut Cursor<'_>, _: Context<'_>) -> Result<Command, ErrorKind> {
+    Ok(Command::List(List))
 }

@@ -8,10 +8,11 @@
 //! Slack sends the whole text; Discord sends subcommands and options, which its
 //! adapter maps onto these same types, so nothing is parsed twice.
 //!
-//! Each kind of command is a struct in its own file with its parser and, when it is
-//! typed as a word of its own, its help entry (a `Spec`: usage, help and parser
-//! together); `followup done` is a form of `followup`. [`Subcommand`] is the one list
-//! of their names.
+//! Each kind of command has its own file with its parser and, when it is typed as a
+//! word of its own, its help entry (a `Spec`: usage, help and parser together);
+//! `followup done` is a form of `followup`. Most carry a struct of their own; those
+//! that carry the same thing share one ([`OnIncident`], [`RunRef`]). [`Subcommand`]
+//! is the one list of their names.
 //!
 //! [`parse()`] reads the text the way Slack sends it: `<…>` is markup (mentions) and
 //! `&amp;`, `&lt;`, `&gt;` are entities, decoded only in the text and values a
@@ -30,11 +31,13 @@ mod followups;
 mod help;
 mod list;
 mod note;
+mod on_incident;
 mod parse;
 mod postmortem;
 mod resolve;
 mod role;
 mod run;
+mod run_ref;
 mod severity;
 mod snooze;
 mod stats;
@@ -47,30 +50,25 @@ mod timeline;
 mod update;
 mod words;
 
-pub use ack::Ack;
-pub use actions::ListActions;
-pub use approve::Approve;
 pub use button::{ButtonAction, ButtonError, from_button};
-pub use cancel::Cancel;
 pub use declare::Declare;
 pub use error::{ErrorKind, ParseError};
 pub use followup::AddFollowUp;
 pub use followup_done::CompleteFollowUp;
-pub use followups::ListFollowUps;
 pub use help::Help;
 pub use list::List;
 pub use note::AddNote;
-pub use postmortem::Postmortem;
+pub use on_incident::OnIncident;
 pub use resolve::Resolve;
 pub use role::AssignRole;
 pub use run::RunAction;
+pub use run_ref::RunRef;
 pub use severity::ChangeSeverity;
 pub use snooze::Snooze;
 pub use stats::Stats;
 pub use status::SetStatus;
 pub use subcommand::Subcommand;
 pub use suggest::nearest;
-pub use timeline::Timeline;
 pub use update::PostUpdate;
 pub use words::decode_slack_text;
 
@@ -97,28 +95,29 @@ pub trait SeverityWords {
     fn words(&self) -> Vec<String>;
 }
 
-/// A parsed `/incident` command: one struct per kind, each in its own file with
-/// its parser and help entry. `incident: None` means "the incident of this war room".
+/// A parsed `/incident` command: one variant per kind, each with its parser and help
+/// entry in its own file; kinds that carry the same thing share a struct.
+/// `incident: None` means "the incident of this war room".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Declare(Declare),
     AssignRole(AssignRole),
-    Ack(Ack),
+    Ack(OnIncident),
     SetStatus(SetStatus),
     PostUpdate(PostUpdate),
     ChangeSeverity(ChangeSeverity),
     Snooze(Snooze),
     AddNote(AddNote),
     RunAction(RunAction),
-    Approve(Approve),
-    Cancel(Cancel),
-    ListActions(ListActions),
+    Approve(RunRef),
+    Cancel(RunRef),
+    ListActions(OnIncident),
     AddFollowUp(AddFollowUp),
-    ListFollowUps(ListFollowUps),
+    ListFollowUps(OnIncident),
     CompleteFollowUp(CompleteFollowUp),
     Resolve(Resolve),
-    Postmortem(Postmortem),
-    Timeline(Timeline),
+    Postmortem(OnIncident),
+    Timeline(OnIncident),
     List(List),
     Stats(Stats),
     Help(Help),
@@ -159,7 +158,8 @@ impl Command {
 }
 
 /// How one subcommand is typed and explained, in one place so help and the parser
-/// cannot drift.
+/// cannot drift. An entry writes its text and takes the rest from
+/// [`Spec::on_incident`] or [`Spec::standalone`].
 struct Spec {
     /// The subcommand typed to reach it; its other forms (`followup done`) share it.
     subcommand: Subcommand,
@@ -172,8 +172,11 @@ struct Spec {
     names_incident: bool,
     /// The `--flags` it accepts; any other subcommand's flag is an error here.
     flags: &'static [&'static str],
-    parse: fn(&mut Cursor<'_>, Context<'_>) -> Result<Command, ErrorKind>,
+    parse: Parser,
 }
+
+/// Reads a subcommand's words once its name, and the incident if it names one, are taken.
+type Parser = fn(&mut Cursor<'_>, Context<'_>) -> Result<Command, ErrorKind>;
 
 /// What a subcommand's parser needs besides its words.
 struct Context<'a> {
@@ -210,6 +213,30 @@ pub fn parse(text: &str, severities: &dyn SeverityWords) -> Result<Command, Pars
 }
 
 impl Spec {
+    /// How most subcommands are typed: acting on one incident, without flags. The
+    /// text is left empty for the entry's own: `Spec { usage, summary, help,
+    /// examples, ..Spec::on_incident(…) }`.
+    const fn on_incident(subcommand: Subcommand, parse: Parser) -> Self {
+        Self {
+            names_incident: true,
+            ..Self::standalone(subcommand, parse)
+        }
+    }
+
+    /// A subcommand that acts on no single incident, without flags; the text as above.
+    const fn standalone(subcommand: Subcommand, parse: Parser) -> Self {
+        Self {
+            subcommand,
+            usage: &[],
+            summary: "",
+            help: "",
+            examples: &[],
+            names_incident: false,
+            flags: &[],
+            parse,
+        }
+    }
+
     fn name(&self) -> &'static str {
         self.subcommand.name()
     }
@@ -268,7 +295,8 @@ fn unknown_first_word(word: &str, severities: &dyn SeverityWords) -> ErrorKind {
     if meant_severity || severity::looks_like_severity(word) {
         severity::unknown(word, suggestion.map(str::to_string), severities)
     } else {
-        ErrorKind::UnknownSubcommand {
+        ErrorKind::Unknown {
+            what: "subcommand",
             word: word.to_string(),
             suggestion: suggestion.map(str::to_string),
         }

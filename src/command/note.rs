@@ -15,7 +15,6 @@ pub struct AddNote {
 }
 
 pub(super) const NOTE: Spec = Spec {
-    subcommand: Subcommand::Note,
     usage: &["/incident note [HH:MM] <text>"],
     summary: "Add a timeline entry; the scribe may back-date it with HH:MM.",
     help: "Adds a line to the incident's timeline. A leading `HH:MM` (24-hour, in the \
@@ -26,29 +25,19 @@ pub(super) const NOTE: Spec = Spec {
         "/incident note 14:05 rollback started",
         "/incident note INC-20261123-001 vendor confirmed the outage",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| AddNote::parse(cursor, ctx).map(Command::AddNote),
+    ..Spec::on_incident(Subcommand::Note, parse)
 };
 
-impl AddNote {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let at = match cursor.take_if(looks_like_time) {
-            Some(word) => Some(time(word)?),
-            None => None,
-        };
-        let text = cursor.rest();
-        if text.is_empty() {
-            return Err(ErrorKind::Missing {
-                what: "the text of the note",
-            });
-        }
-        Ok(Self {
-            incident: ctx.incident,
-            at,
-            text: UserText::parse("the note", &words::text(&text))?,
-        })
-    }
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let at = match cursor.take_if(looks_like_time) {
+        Some(word) => Some(time(word)?),
+        None => None,
+    };
+    Ok(Command::AddNote(AddNote {
+        incident: ctx.incident,
+        at,
+        text: words::required_text("the note", "the text of the note", &cursor.rest())?,
+    }))
 }
 
 /// `H:MM` or `HH:MM`, valid or not: such a word is meant as a time, so `25:99` is an

@@ -1,16 +1,8 @@
 //! `/incident postmortem`: draft the postmortem.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Postmortem {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const POSTMORTEM: Spec = Spec {
-    subcommand: Subcommand::Postmortem,
     usage: &["/incident postmortem"],
     summary: "Draft the postmortem in the channel.",
     help: "Drafts the postmortem from what the incident recorded and shares it in the war \
@@ -20,15 +12,7 @@ pub(super) const POSTMORTEM: Spec = Spec {
         "/incident postmortem",
         "/incident postmortem INC-20261123-001",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| Postmortem::parse(cursor, ctx).map(Command::Postmortem),
+    ..Spec::on_incident(Subcommand::Postmortem, |_, ctx| {
+        Ok(Command::Postmortem(OnIncident::of(ctx)))
+    })
 };
-
-impl Postmortem {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

@@ -11,7 +11,6 @@ pub struct Resolve {
 }
 
 pub(super) const RESOLVE: Spec = Spec {
-    subcommand: Subcommand::Resolve,
     usage: &["/incident resolve [summary]"],
     summary: "Resolve the incident, with an optional summary.",
     help: "Marks the incident resolved. Any words after `resolve` are kept as the \
@@ -21,22 +20,12 @@ pub(super) const RESOLVE: Spec = Spec {
         "/incident resolve bad config rolled back, error rate normal for 30 minutes",
         "/incident resolve INC-20261123-001",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| Resolve::parse(cursor, ctx).map(Command::Resolve),
+    ..Spec::on_incident(Subcommand::Resolve, parse)
 };
 
-impl Resolve {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let summary = cursor.rest();
-        let summary = if summary.is_empty() {
-            None
-        } else {
-            Some(UserText::parse("the summary", &words::text(&summary))?)
-        };
-        Ok(Self {
-            incident: ctx.incident,
-            summary,
-        })
-    }
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    Ok(Command::Resolve(Resolve {
+        incident: ctx.incident,
+        summary: words::optional_text("the summary", &cursor.rest())?,
+    }))
 }

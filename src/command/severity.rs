@@ -11,7 +11,6 @@ pub struct ChangeSeverity {
 }
 
 pub(super) const SEVERITY: Spec = Spec {
-    subcommand: Subcommand::Severity,
     usage: &["/incident severity <sevN>"],
     summary: "Change the severity; re-plans update cadence and escalation.",
     help: "Moves the incident to another configured severity (a name or an alias). \
@@ -20,19 +19,15 @@ pub(super) const SEVERITY: Spec = Spec {
         "/incident severity sev2",
         "/incident severity INC-20261123-001 p0",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| ChangeSeverity::parse(cursor, ctx).map(Command::ChangeSeverity),
+    ..Spec::on_incident(Subcommand::Severity, parse)
 };
 
-impl ChangeSeverity {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take_required("the new severity")?;
-        Ok(Self {
-            incident: ctx.incident,
-            severity: resolve(word, ctx.severities)?,
-        })
-    }
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let word = cursor.take_required("the new severity")?;
+    Ok(Command::ChangeSeverity(ChangeSeverity {
+        incident: ctx.incident,
+        severity: resolve(word, ctx.severities)?,
+    }))
 }
 
 /// A configured severity word, or an error naming the nearest one.

@@ -12,7 +12,6 @@ pub struct Snooze {
 }
 
 pub(super) const SNOOZE: Spec = Spec {
-    subcommand: Subcommand::Snooze,
     usage: &["/incident snooze [30m|1h|<minutes>]"],
     summary: "Snooze the status-update reminder (30 minutes unless told).",
     help: "Moves the pending status-update reminder to that long from now; the \
@@ -23,9 +22,7 @@ pub(super) const SNOOZE: Spec = Spec {
         "/incident snooze 1h",
         "/incident snooze INC-20261123-001 45",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| Snooze::parse(cursor, ctx).map(Command::Snooze),
+    ..Spec::on_incident(Subcommand::Snooze, parse)
 };
 
 /// Longer than a day is not a snooze; change the severity instead.
@@ -34,19 +31,17 @@ const MAX_MINUTES: u32 = 24 * 60;
 /// What the reminder button snoozes by when the command names no duration.
 const DEFAULT_MINUTES: u32 = 30;
 
-impl Snooze {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let minutes = match cursor.take() {
-            None => DEFAULT_MINUTES,
-            Some(word) => minutes(word).ok_or_else(|| ErrorKind::InvalidSnooze {
-                word: word.to_string(),
-            })?,
-        };
-        Ok(Self {
-            incident: ctx.incident,
-            minutes,
-        })
-    }
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let minutes = match cursor.take() {
+        None => DEFAULT_MINUTES,
+        Some(word) => minutes(word).ok_or_else(|| ErrorKind::InvalidSnooze {
+            word: word.to_string(),
+        })?,
+    };
+    Ok(Command::Snooze(Snooze {
+        incident: ctx.incident,
+        minutes,
+    }))
 }
 
 /// `45`, `45m`, `2h` → minutes, within a day.

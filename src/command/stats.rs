@@ -14,28 +14,23 @@ pub struct Stats {
 }
 
 pub(super) const STATS: Spec = Spec {
-    subcommand: Subcommand::Stats,
     usage: &["/incident stats [7d|30d|90d]"],
     summary: "Incident statistics over the last 7, 30 (default) or 90 days.",
     help: "Shows statistics for the incidents declared in the last 7, 30 or 90 days \
            (30 unless given).",
     examples: &["/incident stats", "/incident stats 90d"],
-    names_incident: false,
-    flags: &[],
-    parse: |cursor, ctx| Stats::parse(cursor, ctx).map(Command::Stats),
+    ..Spec::standalone(Subcommand::Stats, parse)
 };
 
-impl Stats {
-    fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Self, ErrorKind> {
-        let Some(word) = cursor.take() else {
-            return Ok(Self { days: DEFAULT_DAYS });
-        };
-        WINDOWS
-            .iter()
-            .find(|(window, _)| window.eq_ignore_ascii_case(word))
-            .map(|(_, days)| Self { days: *days })
-            .ok_or_else(|| ErrorKind::InvalidWindow {
-                word: word.to_string(),
-            })
-    }
+fn parse(cursor: &mut Cursor<'_>, _: Context<'_>) -> Result<Command, ErrorKind> {
+    let Some(word) = cursor.take() else {
+        return Ok(Command::Stats(Stats { days: DEFAULT_DAYS }));
+    };
+    WINDOWS
+        .iter()
+        .find(|(window, _)| window.eq_ignore_ascii_case(word))
+        .map(|(_, days)| Command::Stats(Stats { days: *days }))
+        .ok_or_else(|| ErrorKind::InvalidWindow {
+            word: word.to_string(),
+        })
 }

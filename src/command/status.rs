@@ -1,7 +1,7 @@
 //! `/incident status <status> [text]`: move the incident along its lifecycle.
 
 use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Params, Spec, Subcommand, suggest, words};
+use super::{Command, Context, ErrorKind, Params, Spec, Subcommand, words};
 use crate::domain::{IncidentId, Status, UserText};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +13,6 @@ pub struct SetStatus {
 }
 
 pub(super) const STATUS: Spec = Spec {
-    subcommand: Subcommand::Status,
     usage: &[
         "/incident status <investigating|identified|monitoring|resolved> [text] [key=value ...]",
     ],
@@ -26,32 +25,17 @@ pub(super) const STATUS: Spec = Spec {
         "/incident status monitoring rollback done eta=15m",
         "/incident status INC-20261123-001 resolved",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| SetStatus::parse(cursor, ctx).map(Command::SetStatus),
+    ..Spec::on_incident(Subcommand::Status, parse)
 };
 
-impl SetStatus {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let word = cursor.take_required("the status")?;
-        let status = word
-            .parse::<Status>()
-            .map_err(|_| ErrorKind::UnknownStatus {
-                word: word.to_string(),
-                suggestion: suggest::nearest(word, Status::ALL.map(Status::as_str))
-                    .map(str::to_string),
-            })?;
-        let (text, params) = words::split_params(&cursor.rest())?;
-        let text = if text.is_empty() {
-            None
-        } else {
-            Some(UserText::parse("the status update", &words::text(&text))?)
-        };
-        Ok(Self {
-            incident: ctx.incident,
-            status,
-            text,
-            params,
-        })
-    }
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let word = cursor.take_required("the status")?;
+    let status = words::one_of("status", word, Status::ALL.map(Status::as_str))?;
+    let (text, params) = words::split_params(&cursor.rest())?;
+    Ok(Command::SetStatus(SetStatus {
+        incident: ctx.incident,
+        status,
+        text: words::optional_text("the status update", &text)?,
+        params,
+    }))
 }

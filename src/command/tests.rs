@@ -192,7 +192,7 @@ fn every_subcommand_in_a_war_room() {
                 user: person("dana"),
             })),
         ),
-        ("ack", Is(Command::Ack(Ack { incident: None }))),
+        ("ack", Is(Command::Ack(OnIncident { incident: None }))),
         (
             "status identified bad deploy eta=15m of checkout-api",
             Is(Command::SetStatus(SetStatus {
@@ -252,21 +252,21 @@ fn every_subcommand_in_a_war_room() {
         ),
         (
             "approve #7",
-            Is(Command::Approve(Approve {
+            Is(Command::Approve(RunRef {
                 incident: None,
                 run: RunId::new(7),
             })),
         ),
         (
             "cancel 7",
-            Is(Command::Cancel(Cancel {
+            Is(Command::Cancel(RunRef {
                 incident: None,
                 run: RunId::new(7),
             })),
         ),
         (
             "actions",
-            Is(Command::ListActions(ListActions { incident: None })),
+            Is(Command::ListActions(OnIncident { incident: None })),
         ),
         (
             "followup add a latency alert @alice due:2026-12-01",
@@ -304,7 +304,7 @@ fn every_subcommand_in_a_war_room() {
         ),
         (
             "followups",
-            Is(Command::ListFollowUps(ListFollowUps { incident: None })),
+            Is(Command::ListFollowUps(OnIncident { incident: None })),
         ),
         (
             "resolve",
@@ -322,11 +322,11 @@ fn every_subcommand_in_a_war_room() {
         ),
         (
             "postmortem",
-            Is(Command::Postmortem(Postmortem { incident: None })),
+            Is(Command::Postmortem(OnIncident { incident: None })),
         ),
         (
             "timeline",
-            Is(Command::Timeline(Timeline { incident: None })),
+            Is(Command::Timeline(OnIncident { incident: None })),
         ),
         ("list", Is(Command::List(List))),
         ("stats", Is(Command::Stats(Stats { days: 30 }))),
@@ -368,7 +368,7 @@ fn every_subcommand_naming_its_incident() {
         ),
         (
             "ack inc-20261123-001",
-            Is(Command::Ack(Ack { incident: inc() })),
+            Is(Command::Ack(OnIncident { incident: inc() })),
         ),
         (
             "status INC-20261123-001 identified",
@@ -412,21 +412,21 @@ fn every_subcommand_naming_its_incident() {
         ),
         (
             "approve INC-20261123-001 12",
-            Is(Command::Approve(Approve {
+            Is(Command::Approve(RunRef {
                 incident: inc(),
                 run: RunId::new(12),
             })),
         ),
         (
             "cancel INC-20261123-001 12",
-            Is(Command::Cancel(Cancel {
+            Is(Command::Cancel(RunRef {
                 incident: inc(),
                 run: RunId::new(12),
             })),
         ),
         (
             "actions INC-20261123-001",
-            Is(Command::ListActions(ListActions { incident: inc() })),
+            Is(Command::ListActions(OnIncident { incident: inc() })),
         ),
         (
             "followup INC-20261123-001 rotate the keys",
@@ -446,7 +446,7 @@ fn every_subcommand_naming_its_incident() {
         ),
         (
             "followups INC-20261123-001",
-            Is(Command::ListFollowUps(ListFollowUps { incident: inc() })),
+            Is(Command::ListFollowUps(OnIncident { incident: inc() })),
         ),
         (
             "resolve INC-20261123-001",
@@ -457,11 +457,11 @@ fn every_subcommand_naming_its_incident() {
         ),
         (
             "postmortem INC-20261123-001",
-            Is(Command::Postmortem(Postmortem { incident: inc() })),
+            Is(Command::Postmortem(OnIncident { incident: inc() })),
         ),
         (
             "timeline INC-20261123-001",
-            Is(Command::Timeline(Timeline { incident: inc() })),
+            Is(Command::Timeline(OnIncident { incident: inc() })),
         ),
         // A declared title may start with an id: it is text there.
         (
@@ -894,6 +894,9 @@ fn params_are_decoded_and_keys_must_be_lowercase_words() {
 fn every_help_example_parses() {
     for sub in specs() {
         assert!(!sub.examples.is_empty(), "{} has no examples", sub.name());
+        assert!(!sub.usage.is_empty(), "{} has no usage", sub.name());
+        assert!(!sub.summary.is_empty(), "{} has no summary", sub.name());
+        assert!(!sub.help.is_empty(), "{} has no help", sub.name());
         for example in sub.examples {
             if let Err(error) = parsed(example) {
                 panic!("example {example:?} of {} fails: {error}", sub.name());

@@ -1,29 +1,13 @@
 //! `/incident timeline`: what happened, in order.
 
-use super::parse::Cursor;
-use super::{Command, Context, ErrorKind, Spec, Subcommand};
-use crate::domain::IncidentId;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeline {
-    pub incident: Option<IncidentId>,
-}
+use super::{Command, OnIncident, Spec, Subcommand};
 
 pub(super) const TIMELINE: Spec = Spec {
-    subcommand: Subcommand::Timeline,
     usage: &["/incident timeline"],
     summary: "Show the incident's timeline.",
     help: "Shows what was recorded for the incident, oldest first.",
     examples: &["/incident timeline", "/incident timeline INC-20261123-001"],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| Timeline::parse(cursor, ctx).map(Command::Timeline),
+    ..Spec::on_incident(Subcommand::Timeline, |_, ctx| {
+        Ok(Command::Timeline(OnIncident::of(ctx)))
+    })
 };
-
-impl Timeline {
-    fn parse(_: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        Ok(Self {
-            incident: ctx.incident,
-        })
-    }
-}

@@ -12,7 +12,6 @@ pub struct PostUpdate {
 }
 
 pub(super) const UPDATE: Spec = Spec {
-    subcommand: Subcommand::Update,
     usage: &["/incident update <text> [key=value ...]"],
     summary: "Post a status update now; resets the update clock.",
     help: "Posts a status update to the incident's audiences straight away and starts \
@@ -22,23 +21,14 @@ pub(super) const UPDATE: Spec = Spec {
         "/incident update error rate back under 1%, watching",
         "/incident update INC-20261123-001 failover in progress eta=10m",
     ],
-    names_incident: true,
-    flags: &[],
-    parse: |cursor, ctx| PostUpdate::parse(cursor, ctx).map(Command::PostUpdate),
+    ..Spec::on_incident(Subcommand::Update, parse)
 };
 
-impl PostUpdate {
-    fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Self, ErrorKind> {
-        let (text, params) = words::split_params(&cursor.rest())?;
-        if text.is_empty() {
-            return Err(ErrorKind::Missing {
-                what: "the text of the update",
-            });
-        }
-        Ok(Self {
-            incident: ctx.incident,
-            text: UserText::parse("the update", &words::text(&text))?,
-            params,
-        })
-    }
+fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind> {
+    let (text, params) = words::split_params(&cursor.rest())?;
+    Ok(Command::PostUpdate(PostUpdate {
+        incident: ctx.incident,
+        text: words::required_text("the update", "the text of the update", &text)?,
+        params,
+    }))
 }

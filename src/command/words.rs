@@ -1,8 +1,9 @@
-//! What a single word is: a mention, a `key=value`, a flag, a name; and how words
-//! become text.
+//! What a single word is: a mention, a `key=value`, a flag, a name, one of a closed
+//! set of names; and how words become text.
 
-use super::{ErrorKind, Params, UserRef};
-use crate::domain::{RunId, UserId};
+use super::{ErrorKind, Params, UserRef, suggest};
+use crate::domain::{RunId, UserId, UserText};
+use std::str::FromStr;
 
 /// Decodes the three entities Slack escapes in message text (`&amp;`, `&lt;`, `&gt;`)
 /// in one pass, so `&amp;lt;` becomes `&lt;`, not `<`.
@@ -36,6 +37,27 @@ pub fn decode_slack_text(text: &str) -> String {
 /// whitespace anyway, so joining with one space loses nothing.
 pub(super) fn text(words: &[&str]) -> String {
     decode_slack_text(&words.join(" "))
+}
+
+/// The text a command may carry: none when no words are left for it. `what` names
+/// it in errors (`the summary`).
+pub(super) fn optional_text(
+    what: &'static str,
+    words: &[&str],
+) -> Result<Option<UserText>, ErrorKind> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(UserText::parse(what, &text(words))?))
+}
+
+/// The text a command needs; `missing` says what is missing when no words are left.
+pub(super) fn required_text(
+    what: &'static str,
+    missing: &'static str,
+    words: &[&str],
+) -> Result<UserText, ErrorKind> {
+    optional_text(what, words)?.ok_or(ErrorKind::Missing { what: missing })
 }
 
 pub(super) fn is_keyword(word: &str, keyword: &str) -> bool {
@@ -139,6 +161,29 @@ pub(super) fn name(what: &'static str, word: &str) -> Result<String, ErrorKind> 
             word: word.to_string(),
             max: NAME_MAX_CHARS,
         })
+    }
+}
+
+/// One of a closed set of values (a role, a status), read by the value's own `FromStr`
+/// so its aliases work; otherwise an error suggesting the nearest of `names`.
+pub(super) fn one_of<'n, T: FromStr>(
+    what: &'static str,
+    word: &str,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Result<T, ErrorKind> {
+    word.parse().map_err(|_| unknown(what, word, names))
+}
+
+/// A word that names none of `names`, with the nearest one when it is close.
+pub(super) fn unknown<'n>(
+    what: &'static str,
+    word: &str,
+    names: impl IntoIterator<Item = &'n str>,
+) -> ErrorKind {
+    ErrorKind::Unknown {
+        what,
+        word: word.to_string(),
+        suggestion: suggest::nearest(word, names).map(str::to_string),
     }
 }
 

@@ -251,7 +251,7 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
                 .map_err(invalid("role"))?,
             user: UserRef::Id(UserId::new(args.required("user")?)),
         }),
-        Subcommand::Ack => Command::Ack(command::Ack { incident }),
+        Subcommand::Ack => Command::Ack(command::OnIncident { incident }),
         Subcommand::Status => Command::SetStatus(command::SetStatus {
             incident,
             status: args
@@ -282,15 +282,15 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
             name: args.required("action")?,
             params: params(args.text("params").as_deref().unwrap_or(""))?,
         }),
-        Subcommand::Approve => Command::Approve(command::Approve {
+        Subcommand::Approve => Command::Approve(command::RunRef {
             incident,
             run: args.run()?,
         }),
-        Subcommand::Cancel => Command::Cancel(command::Cancel {
+        Subcommand::Cancel => Command::Cancel(command::RunRef {
             incident,
             run: args.run()?,
         }),
-        Subcommand::Actions => Command::ListActions(command::ListActions { incident }),
+        Subcommand::Actions => Command::ListActions(command::OnIncident { incident }),
         Subcommand::FollowUp => Command::AddFollowUp(command::AddFollowUp {
             incident,
             text: UserText::parse("the follow-up", &args.required("text")?)
@@ -310,13 +310,13 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
                     reason: "expected a follow-up number from 1".into(),
                 })?,
         }),
-        Subcommand::FollowUps => Command::ListFollowUps(command::ListFollowUps { incident }),
+        Subcommand::FollowUps => Command::ListFollowUps(command::OnIncident { incident }),
         Subcommand::Resolve => Command::Resolve(command::Resolve {
             incident,
             summary: args.user_text("summary", "the summary")?,
         }),
-        Subcommand::Postmortem => Command::Postmortem(command::Postmortem { incident }),
-        Subcommand::Timeline => Command::Timeline(command::Timeline { incident }),
+        Subcommand::Postmortem => Command::Postmortem(command::OnIncident { incident }),
+        Subcommand::Timeline => Command::Timeline(command::OnIncident { incident }),
         Subcommand::List => Command::List(command::List),
         Subcommand::Stats => Command::Stats(command::Stats {
             days: args
@@ -535,7 +535,7 @@ mod tests {
         let approve = sub("approve", vec![option("run", STRING, json!(" #7 "))]);
         assert_eq!(
             to_command(&approve, &config),
-            Ok(Command::Approve(command::Approve {
+            Ok(Command::Approve(command::RunRef {
                 incident: None,
                 run: RunId::new(7),
             }))

@@ -14,7 +14,7 @@ use super::runbooks;
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
 use crate::actions;
-use crate::command::{Approve, Cancel, RunAction};
+use crate::command::{RunAction, RunRef};
 use crate::config::ActionConfig;
 use crate::domain::{ActionRun, EventKind, Incident, Role, RunId, RunStatus, UserId};
 use crate::render::{Inline, Message};
@@ -105,7 +105,7 @@ pub(super) async fn run(session: &mut Session<'_>, command: RunAction) -> Result
     )))
 }
 
-pub(super) async fn approve(session: &mut Session<'_>, command: Approve) -> Result<Reply, Stop> {
+pub(super) async fn approve(session: &mut Session<'_>, command: RunRef) -> Result<Reply, Stop> {
     let incident = session.target(command.incident).await?;
     let run = command.run;
     let (run, action) = find(session, &incident, run).await?;
@@ -140,7 +140,7 @@ pub(super) async fn approve(session: &mut Session<'_>, command: Approve) -> Resu
     tell_decision(session, &incident, &run, kind, "approved", "; queued.").await
 }
 
-pub(super) async fn cancel(session: &mut Session<'_>, command: Cancel) -> Result<Reply, Stop> {
+pub(super) async fn cancel(session: &mut Session<'_>, command: RunRef) -> Result<Reply, Stop> {
     let incident = session.target(command.incident).await?;
     let run = command.run;
     let (run, action) = find(session, &incident, run).await?;

@@ -3,13 +3,16 @@
 
 use super::session::Session;
 use super::{EngineError, Reply, Stop, cadence, checklist, mention, refuse};
-use crate::command::{Ack, ChangeSeverity, Params, PostUpdate, Resolve, SetStatus};
+use crate::command::{ChangeSeverity, OnIncident, Params, PostUpdate, Resolve, SetStatus};
 use crate::domain::{EventKind, Incident, Status, StatusUpdate, Transition, UserText};
 use crate::render::{self, Inline, Message};
 use crate::telemetry::Observation;
 use std::cell::Cell;
 
-pub(super) async fn acknowledge(session: &mut Session<'_>, command: Ack) -> Result<Reply, Stop> {
+pub(super) async fn acknowledge(
+    session: &mut Session<'_>,
+    command: OnIncident,
+) -> Result<Reply, Stop> {
     let mut incident = session.target(command.incident).await?;
     if let Some(at) = incident.acknowledged_at {
         let when = render::clock_time(at, session.config());

@@ -8,12 +8,12 @@
 
 use super::session::Session;
 use super::{Reply, Stop, refuse};
-use crate::command::Postmortem;
+use crate::command::OnIncident;
 use crate::domain::EventKind;
 use crate::outbox::{Destination, Operation, UploadFile};
 use crate::render::{self, PostmortemRecord};
 
-pub(super) async fn post(session: &mut Session<'_>, command: Postmortem) -> Result<Reply, Stop> {
+pub(super) async fn post(session: &mut Session<'_>, command: OnIncident) -> Result<Reply, Stop> {
     let incident = session.target(command.incident).await?;
     // Recorded first, so the file has the same timeline as the API's draft from now on.
     session

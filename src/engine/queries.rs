@@ -30,7 +30,7 @@ pub(super) async fn answer(
                 .await?;
             Reply::ephemeral_message(render::incident_list(&open, config))
         }
-        Command::Timeline(command::Timeline { incident }) => {
+        Command::Timeline(command::OnIncident { incident }) => {
             match find(engine, actor, context, incident).await? {
                 Ok(incident) => {
                     let events = engine.store().timeline(&incident.id).await?;
@@ -39,7 +39,7 @@ pub(super) async fn answer(
                 Err(reply) => reply,
             }
         }
-        Command::ListFollowUps(command::ListFollowUps { incident }) => {
+        Command::ListFollowUps(command::OnIncident { incident }) => {
             match find(engine, actor, context, incident).await? {
                 Ok(incident) => {
                     let followups = engine.store().followups(&incident.id).await?;

@@ -190,7 +190,7 @@ async fn the_draft_postmortem_button_posts_the_draft_once() {
             .expect("the button is one warroom knows");
         assert_eq!(
             click,
-            Command::Postmortem(command::Postmortem {
+            Command::Postmortem(command::OnIncident {
                 incident: Some(id.clone())
             })
         );

@@ -19,8 +19,8 @@ use crate::store::{Backend, Store, StoreError};
 use crate::telemetry;
 use crate::web::{self, WebState};
 use crate::workers::{
-    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Scheduler,
-    SchedulerSettings,
+    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Inbox, InboxWorker, Replay,
+    Scheduler, SchedulerSettings,
 };
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,6 +55,7 @@ pub struct Application {
     dispatcher: Dispatcher,
     scheduler: Scheduler,
     actions: ActionWorker,
+    inbox: InboxWorker,
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
@@ -191,7 +192,10 @@ impl ApplicationBuilder {
             DispatcherSettings::default(),
             wakeups.outbox.clone(),
         );
-        let slack = slack.map(|slack| slack.attach(engine.clone(), clock.clone()));
+        let inbox = Inbox::new(store.clone(), clock.clone());
+        let slack = slack.map(|slack| slack.attach(engine.clone(), inbox.clone(), clock.clone()));
+        let replays: Vec<Arc<dyn Replay>> = slack.iter().map(SlackService::replay).collect();
+        let inbox = InboxWorker::new(inbox, replays);
         let scheduler = Scheduler::new(
             engine.clone(),
             clock.clone(),
@@ -223,6 +227,7 @@ impl ApplicationBuilder {
             dispatcher,
             scheduler,
             actions,
+            inbox,
             web: WebState {
                 store,
                 clock,
@@ -307,6 +312,10 @@ impl Application {
             (
                 "action worker",
                 tokio::spawn(self.actions.run(until_stopped())),
+            ),
+            (
+                "inbox worker",
+                tokio::spawn(self.inbox.run(until_stopped())),
             ),
         ];
         let mut router = self

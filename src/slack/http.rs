@@ -5,7 +5,7 @@
 //! decoding each endpoint's body. Must not: act on a payload itself; it hands
 //! verified payloads to [`Inbound`].
 
-use super::inbound::{Inbound, SlashCommand};
+use super::inbound::{Inbound, Kind, SlashCommand};
 use super::verify::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, VerifyError};
 use crate::clock::SharedClock;
 use crate::web::BODY_LIMIT;
@@ -83,13 +83,16 @@ async fn interactions(
     }
     let payload = serde_urlencoded::from_bytes::<InteractionForm>(&body)
         .ok()
-        .and_then(|form| serde_json::from_str::<Value>(&form.payload).ok());
-    let Some(payload) = payload else {
+        .and_then(|form| Some((serde_json::from_str::<Value>(&form.payload).ok()?, form)));
+    let Some((payload, form)) = payload else {
         return bad_request("expected a form field `payload` holding JSON");
     };
-    // Acknowledged at once; the clicker hears back through `response_url`.
+    // Kept, then acknowledged at once; the clicker hears back through `response_url`.
     let inbound = endpoints.inbound.clone();
-    tokio::spawn(async move { inbound.interaction(payload).await });
+    let Ok(kept) = inbound.keep(Kind::Interaction, &form.payload).await else {
+        return not_kept();
+    };
+    tokio::spawn(kept.apply(async move { inbound.interaction(payload).await }));
     StatusCode::OK.into_response()
 }
 
@@ -109,10 +112,16 @@ async fn events(State(endpoints): State<Endpoints>, headers: HeaderMap, body: By
             if let Some(retry) = headers.get("x-slack-retry-num") {
                 tracing::debug!(?retry, "Slack redelivered an event");
             }
-            // Acknowledged at once, as Slack retries what is not answered in 3 s;
-            // a redelivery is recognised by its message key in the engine.
+            // Kept, then acknowledged at once, as Slack retries what is not answered
+            // in 3 s; a redelivery is recognised by its message key in the engine.
             let inbound = endpoints.inbound.clone();
-            tokio::spawn(async move { inbound.event(callback).await });
+            let Ok(payload) = std::str::from_utf8(&body) else {
+                return bad_request("expected a JSON event");
+            };
+            let Ok(kept) = inbound.keep(Kind::Event, payload).await else {
+                return not_kept();
+            };
+            tokio::spawn(kept.apply(async move { inbound.event(callback).await }));
             StatusCode::OK.into_response()
         }
         _ => StatusCode::OK.into_response(),
@@ -121,6 +130,15 @@ async fn events(State(endpoints): State<Endpoints>, headers: HeaderMap, body: By
 
 fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response()
+}
+
+/// Not acknowledged: Slack redelivers an event, and tells the user a click failed.
+fn not_kept() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "warroom could not record this request; please try again",
+    )
+        .into_response()
 }
 
 fn bad_request(reason: &'static str) -> Response {

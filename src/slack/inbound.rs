@@ -2,7 +2,9 @@
 //! slash commands, button clicks and events, translated into engine calls.
 //!
 //! Owns: the payload shapes, the 3-second answer rule, the request ids that make a
-//! retried delivery or a repeated click harmless, and the answers' Slack form.
+//! retried delivery or a repeated click harmless, the answers' Slack form, and
+//! keeping what is acknowledged before it is applied (clicks, events, and a slash
+//! command answered "Working on it…") in the inbox, so a crash loses none of them.
 //! Must not: decide anything about an incident (the engine does) or check
 //! signatures (the HTTP layer does, before a payload gets here).
 
@@ -11,8 +13,10 @@ use super::blocks::render;
 use crate::command::{self, from_button};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Capture, CapturedMessage, Context, Engine, Reply, Visibility};
+use crate::store::StoreError;
+use crate::workers::{Inbox, Kept, Replay};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +28,29 @@ const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 /// The reaction that marks a message for the timeline.
 const CAPTURE_REACTION: &str = "pushpin";
 
+/// What the inbox holds, by the kind of payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An interaction payload (a button click).
+    Interaction,
+    /// An Events API callback.
+    Event,
+    /// A slash command whose answer was not ready in time.
+    Command,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Interaction => "interaction",
+            Kind::Event => "event",
+            Kind::Command => "command",
+        }
+    }
+}
+
 /// A slash command, as Slack form-encodes it (HTTP) or wraps it (Socket Mode).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SlashCommand {
     #[serde(default)]
     pub user_id: String,
@@ -77,17 +102,30 @@ struct ButtonClick {
 pub struct Inbound {
     engine: Engine,
     api: Arc<WebApi>,
+    inbox: Inbox,
 }
 
 impl Inbound {
-    pub fn new(engine: Engine, api: Arc<WebApi>) -> Arc<Self> {
-        Arc::new(Self { engine, api })
+    pub fn new(engine: Engine, api: Arc<WebApi>, inbox: Inbox) -> Arc<Self> {
+        Arc::new(Self { engine, api, inbox })
+    }
+
+    /// Keeps a payload before it is acknowledged. An error means it was not kept,
+    /// and must not be acknowledged: Slack then tells the user, or sends it again.
+    pub async fn keep(&self, kind: Kind, payload: &str) -> Result<Kept, StoreError> {
+        self.inbox
+            .keep(Platform::Slack, kind.as_str(), payload)
+            .await
+            .inspect_err(|error| {
+                tracing::error!(%error, kind = kind.as_str(), "could not keep a Slack payload; not acknowledged");
+            })
     }
 
     /// The answer to a slash command, as the JSON Slack expects in the HTTP
     /// response (or the Socket Mode ack). Always within `ANSWER_BUDGET`.
     pub async fn command(self: &Arc<Self>, command: SlashCommand) -> Value {
         let response_url = command.response_url.clone();
+        let late = command.clone();
         let inbound = self.clone();
         let mut work = tokio::spawn(async move { inbound.run_command(command).await });
         match tokio::time::timeout(ANSWER_BUDGET, &mut work).await {
@@ -99,16 +137,23 @@ impl Inbound {
                 ))
             }
             Err(_) => {
+                // "Working on it" promises an answer: keep the command until it is given.
+                let kept = match serde_json::to_string(&late) {
+                    Ok(payload) => self.keep(Kind::Command, &payload).await.ok(),
+                    Err(error) => {
+                        tracing::error!(%error, "a slash command could not be kept");
+                        None
+                    }
+                };
                 let api = self.api.clone();
-                tokio::spawn(async move {
+                let deliver = async move {
                     let Ok(reply) = work.await else { return };
-                    if response_url.is_empty() {
-                        return;
-                    }
-                    if let Err(error) = api.respond(&response_url, &answer(&reply)).await {
-                        tracing::warn!(%error, "the late answer to a slash command was not delivered");
-                    }
-                });
+                    respond_late(&api, &response_url, &reply).await;
+                };
+                match kept {
+                    Some(kept) => tokio::spawn(kept.apply(deliver)),
+                    None => tokio::spawn(deliver),
+                };
                 answer(&Reply::ephemeral("Working on it…"))
             }
         }
@@ -417,6 +462,45 @@ fn slack_actor(user: &str) -> Actor {
 
 fn non_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
+}
+
+/// Posts the answer to a slash command that was first answered "Working on it…".
+async fn respond_late(api: &WebApi, response_url: &str, reply: &Reply) {
+    if response_url.is_empty() {
+        return;
+    }
+    if let Err(error) = api.respond(response_url, &answer(reply)).await {
+        tracing::warn!(%error, "the late answer to a slash command was not delivered");
+    }
+}
+
+#[async_trait::async_trait]
+impl Replay for Inbound {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    async fn replay(&self, kind: &str, payload: &str) -> Result<(), String> {
+        let unreadable = |error: serde_json::Error| format!("unreadable {kind}: {error}");
+        match kind {
+            "interaction" => {
+                self.interaction(serde_json::from_str(payload).map_err(unreadable)?)
+                    .await
+            }
+            "event" => {
+                self.event(serde_json::from_str(payload).map_err(unreadable)?)
+                    .await
+            }
+            "command" => {
+                let command: SlashCommand = serde_json::from_str(payload).map_err(unreadable)?;
+                let response_url = command.response_url.clone();
+                let reply = self.run_command(command).await;
+                respond_late(&self.api, &response_url, &reply).await;
+            }
+            other => return Err(format!("warroom keeps no Slack payload of kind `{other}`")),
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ use crate::clock::SharedClock;
 use crate::config::{Secret, SlackConfig, SlackMode, SlackSettings};
 use crate::engine::Engine;
 use crate::outbox::ChatPlatform;
+use crate::workers::{Inbox, Replay};
 use api::WebApi;
 use axum::Router;
 use inbound::Inbound;
@@ -93,9 +94,10 @@ impl Slack {
         self.platform.clone()
     }
 
-    /// Connects the adapter to the engine.
-    pub fn attach(self, engine: Engine, clock: SharedClock) -> SlackService {
-        let inbound = Inbound::new(engine, self.api.clone());
+    /// Connects the adapter to the engine, keeping what it acknowledges in `inbox`.
+    pub fn attach(self, engine: Engine, inbox: Inbox, clock: SharedClock) -> SlackService {
+        let inbound = Inbound::new(engine, self.api.clone(), inbox);
+        let replay = inbound.clone();
         let transport = match self.transport {
             Transport::Http(verifier) => Attached::Http(http::routes(inbound, verifier, clock)),
             Transport::Socket(app_token) => Attached::Socket {
@@ -104,7 +106,7 @@ impl Slack {
                 app_token,
             },
         };
-        SlackService { transport }
+        SlackService { transport, replay }
     }
 }
 
@@ -120,9 +122,15 @@ enum Attached {
 /// The running side of the adapter: routes to serve, or a socket to hold.
 pub struct SlackService {
     transport: Attached,
+    replay: Arc<Inbound>,
 }
 
 impl SlackService {
+    /// How the inbox worker applies what an earlier process kept and did not apply.
+    pub fn replay(&self) -> Arc<dyn Replay> {
+        self.replay.clone()
+    }
+
     /// The HTTP endpoints, in HTTP mode.
     pub fn routes(&self) -> Option<Router> {
         match &self.transport {

@@ -6,7 +6,7 @@
 //! Must not: act on payloads itself; they go to [`Inbound`], as HTTP ones do.
 
 use super::api::{ApiError, WebApi, string_at};
-use super::inbound::{Inbound, SlashCommand};
+use super::inbound::{Inbound, Kind, SlashCommand};
 use crate::config::Secret;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -139,18 +139,30 @@ fn on_envelope(
             });
         }
         _ => {
-            // Interactions and events are acknowledged first, then handled.
+            // Interactions and events are kept, acknowledged, then handled. One
+            // that could not be kept is not acknowledged, so Slack sends it again.
             tokio::spawn(async move {
+                let is_event =
+                    payload.get("type").and_then(Value::as_str) == Some("event_callback");
+                let kind = if is_event {
+                    Kind::Event
+                } else {
+                    Kind::Interaction
+                };
+                let Ok(kept) = inbound.keep(kind, &payload.to_string()).await else {
+                    return;
+                };
                 let _ = acks
                     .send(json!({ "envelope_id": envelope_id }).to_string())
                     .await;
-                let is_event =
-                    payload.get("type").and_then(Value::as_str) == Some("event_callback");
-                if is_event {
-                    inbound.event(payload).await;
-                } else {
-                    inbound.interaction(payload).await;
-                }
+                kept.apply(async move {
+                    if is_event {
+                        inbound.event(payload).await;
+                    } else {
+                        inbound.interaction(payload).await;
+                    }
+                })
+                .await;
             });
         }
     }

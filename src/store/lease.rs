@@ -32,13 +32,15 @@ pub enum LeasedWork {
     Outbox,
     Reminders,
     ActionRuns,
+    Inbox,
 }
 
 impl LeasedWork {
-    const ALL: [LeasedWork; 3] = [
+    const ALL: [LeasedWork; 4] = [
         LeasedWork::Outbox,
         LeasedWork::Reminders,
         LeasedWork::ActionRuns,
+        LeasedWork::Inbox,
     ];
 
     pub(super) const fn table(self) -> &'static str {
@@ -46,6 +48,7 @@ impl LeasedWork {
             LeasedWork::Outbox => "outbox",
             LeasedWork::Reminders => "reminders",
             LeasedWork::ActionRuns => "action_runs",
+            LeasedWork::Inbox => "inbox",
         }
     }
 }
@@ -153,7 +156,7 @@ impl Store {
 }
 
 /// When a lease taken at `now` runs out.
-fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
+pub(super) fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     millis(now).saturating_add(lease_ms)
 }

@@ -20,6 +20,7 @@
 mod action_runs;
 #[macro_use]
 mod incidents;
+mod inbox;
 mod lease;
 mod outbox;
 mod queries;
@@ -31,6 +32,7 @@ mod runbook_runs;
 mod status_page;
 
 pub use action_runs::{RunReport, StepRun};
+pub use inbox::Received;
 pub use incidents::IncidentFilter;
 pub use lease::LeasedWork;
 pub use reads::DeclaredAfter;

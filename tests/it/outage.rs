@@ -8,14 +8,15 @@
 use crate::common::served::Served;
 use crate::common::{Backend, test_backends};
 use crate::slack::{
-    FORM, OPS, SIGNING_SECRET, config_text, declared_id, sign, slash_form, unix_now,
+    FORM, OPS, SIGNING_SECRET, click_payload, config_text, declared_id, sign, slash_form, unix_now,
 };
 use crate::slack_fake::{self, FakeSlack};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use warroom::domain::IncidentId;
+use warroom::domain::{EventKind, IncidentId};
+use warroom::store::Store;
 use warroom::workers::SHORT_LEASE;
 
 /// How long after a replica dies its work must be going again elsewhere.
@@ -43,22 +44,25 @@ impl Setup {
     }
 
     fn serve(&self, db: &Backend, fake: &FakeSlack) -> Served {
-        let vars = [
+        self.serve_with(db, fake, &[])
+    }
+
+    fn serve_with(&self, db: &Backend, fake: &FakeSlack, extra: &[(&str, String)]) -> Served {
+        let mut vars = vec![
             ("SLACK_API_URL", fake.api_url()),
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
         ];
+        vars.extend_from_slice(extra);
         Served::start(self.dir.path(), &self.config, &db.url, &vars)
     }
 }
 
-/// `/incident sev1 checkout is down` from alice in #ops, signed as Slack signs
-/// it; returns the incident id of the acknowledgement.
-async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> IncidentId {
-    let body = slash_form(fake, "UALICE", OPS, "sev1 checkout is down", trigger);
+/// POSTs a form to `path`, signed now as Slack signs it.
+async fn post_signed(address: SocketAddr, path: &str, body: String) -> reqwest::Response {
     let timestamp = unix_now().to_string();
-    let answer: Value = reqwest::Client::new()
-        .post(format!("http://{address}/slack/commands"))
+    reqwest::Client::new()
+        .post(format!("http://{address}{path}"))
         .header("Content-Type", FORM)
         .header("X-Slack-Request-Timestamp", &timestamp)
         .header("X-Slack-Signature", sign(SIGNING_SECRET, &timestamp, &body))
@@ -66,6 +70,14 @@ async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> Incide
         .send()
         .await
         .expect("warroom answers")
+}
+
+/// `/incident sev1 checkout is down` from alice in #ops; returns the incident id
+/// of the acknowledgement.
+async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> IncidentId {
+    let body = slash_form(fake, "UALICE", OPS, "sev1 checkout is down", trigger);
+    let answer: Value = post_signed(address, "/slack/commands", body)
+        .await
         .json()
         .await
         .expect("the answer is JSON");
@@ -230,4 +242,87 @@ async fn on_postgres_a_platform_call_slower_than_the_lease_is_never_repeated() {
     fake.wait_for("the slow call answered", |f| f.in_flight() == 0)
         .await;
     assert_exactly_once(&fake, &setup, &id, db.name);
+}
+
+#[tokio::test]
+async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_restart() {
+    for db in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let setup = Setup::new(&fake);
+        let fault = [("WARROOM_FAULT", "hang-before-handling".to_string())];
+        let mut crashing = setup.serve_with(&db, &fake, &fault);
+        let address = crashing.address().await;
+        let id = declare(address, &fake, "declare-then-click").await;
+        war_room_complete(&fake, &setup, &id).await;
+        let name = id.to_string().to_lowercase();
+        let room = fake
+            .channels()
+            .into_iter()
+            .find(|c| c.name.contains(&name))
+            .expect("the war room");
+        let summary = fake
+            .messages_in(&room.id)
+            .into_iter()
+            .find(|m| m.pinned)
+            .expect("the pinned summary");
+
+        // Dave takes the scribe role; the click is acknowledged, then warroom dies.
+        let action_ts = "1790000001.000100";
+        let click = click_payload(
+            &fake,
+            "UDAVE",
+            &room.id,
+            &summary.ts,
+            "take:scribe",
+            &id.to_string(),
+            action_ts,
+        );
+        let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
+        let acknowledged = post_signed(address, "/slack/interactions", form).await;
+        assert_eq!(
+            acknowledged.status(),
+            200,
+            "{}: the click is acknowledged",
+            db.name
+        );
+        crashing.wait_for_log("fault point").await;
+        crashing.kill();
+        assert!(
+            fake.responses(&format!("click-{action_ts}")).is_empty(),
+            "{}: the crashed process never answered the click",
+            db.name
+        );
+
+        let restarted = setup.serve(&db, &fake);
+        restarted.address().await;
+        fake.wait_for("the click answered after the restart", |f| {
+            !f.responses(&format!("click-{action_ts}")).is_empty()
+        })
+        .await;
+        drop(restarted);
+
+        let store = Store::connect(&db.url).await.expect("the database opens");
+        let scribe_taken: Vec<_> = store
+            .timeline(&id)
+            .await
+            .expect("the timeline reads")
+            .into_iter()
+            .filter(|event| {
+                event.kind == EventKind::RoleAssigned && event.text.starts_with("Scribe →")
+            })
+            .collect();
+        assert_eq!(
+            scribe_taken.len(),
+            1,
+            "{}: the click applied once: {scribe_taken:?}",
+            db.name
+        );
+        assert_eq!(
+            fake.responses(&format!("click-{action_ts}")).len(),
+            1,
+            "{}: one answer to the click",
+            db.name
+        );
+        store.close().await;
+    }
 }

@@ -1,0 +1,15 @@
+-- What a platform sent and warroom acknowledged, kept until it has been applied,
+-- so a crash between the acknowledgement and the handling loses nothing.
+CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    handled_at BIGINT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    lease_owner TEXT,
+    lease_until BIGINT
+);
+CREATE INDEX inbox_pending ON inbox (id) WHERE handled_at IS NULL;

@@ -174,8 +174,14 @@ impl ApplicationBuilder {
             engine_settings,
             wakeups.clone(),
         );
+        let inbox = Inbox::new(store.clone(), clock.clone());
         let discord = if discord_status.is_enabled() {
-            let mut discord = Discord::new(&settings.discord, config.clone(), engine.clone())?;
+            let mut discord = Discord::new(
+                &settings.discord,
+                config.clone(),
+                engine.clone(),
+                inbox.clone(),
+            )?;
             platforms.push(discord.platform());
             platform_routes.extend(discord.take_routes(clock.clone()));
             Some(discord)
@@ -192,9 +198,12 @@ impl ApplicationBuilder {
             DispatcherSettings::default(),
             wakeups.outbox.clone(),
         );
-        let inbox = Inbox::new(store.clone(), clock.clone());
         let slack = slack.map(|slack| slack.attach(engine.clone(), inbox.clone(), clock.clone()));
-        let replays: Vec<Arc<dyn Replay>> = slack.iter().map(SlackService::replay).collect();
+        let replays: Vec<Arc<dyn Replay>> = slack
+            .iter()
+            .map(SlackService::replay)
+            .chain(discord.iter().map(Discord::replay))
+            .collect();
         let inbox = InboxWorker::new(inbox, replays);
         let scheduler = Scheduler::new(
             engine.clone(),

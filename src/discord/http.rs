@@ -63,9 +63,10 @@ async fn receive(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Byt
             callback,
             token,
             later,
+            kept,
         } => {
             let interactions = endpoint.interactions.clone();
-            tokio::spawn(async move { interactions.finish(&token, later).await });
+            tokio::spawn(async move { interactions.finish(&token, later, kept).await });
             Json(callback).into_response()
         }
     }

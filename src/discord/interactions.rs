@@ -8,7 +8,9 @@
 //! and edits `@original` when the engine is done. PING gets PONG, autocomplete
 //! gets choices (type 8), a button click becomes its command via
 //! [`command::from_button`]. The interaction id is the request id, so a replayed
-//! interaction or a double click changes nothing twice.
+//! interaction or a double click changes nothing twice. A deferred interaction is
+//! kept in the inbox before "thinking…" goes back, so a crash before its reply
+//! was sent is answered after the restart.
 //! Must not: decide anything about incidents (the engine does).
 
 use super::commands::{self, COMMAND_NAME};
@@ -20,6 +22,7 @@ use crate::config::Config;
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Context, Engine, Reply, Visibility};
 use crate::render::Message;
+use crate::workers::{Inbox, Kept, Replay};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -47,6 +50,9 @@ pub enum FirstAnswer {
         callback: Value,
         token: String,
         later: JoinHandle<Reply>,
+        /// The interaction as kept in the inbox until its reply is sent; `None` if
+        /// the database could not keep it (the reply still follows, unless warroom dies).
+        kept: Option<Kept>,
     },
 }
 
@@ -61,18 +67,43 @@ struct Inner {
     rest: Rest,
     application_id: String,
     config: Arc<Config>,
+    inbox: Inbox,
 }
 
+/// What the inbox holds: a deferred interaction, as Discord sent it.
+const INTERACTION: &str = "interaction";
+
 impl Interactions {
-    pub fn new(engine: Engine, rest: Rest, application_id: String, config: Arc<Config>) -> Self {
+    pub fn new(
+        engine: Engine,
+        rest: Rest,
+        application_id: String,
+        config: Arc<Config>,
+        inbox: Inbox,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 engine,
                 rest,
                 application_id,
                 config,
+                inbox,
             }),
         }
+    }
+
+    /// The engine's reply to a command or click.
+    async fn run(&self, (actor, context, command): (Actor, Context, command::Command)) -> Reply {
+        self.inner
+            .engine
+            .handle(&actor, &context, command)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "a Discord command failed in the engine");
+                Reply::ephemeral(
+                    "warroom could not reach its database, so nothing was changed. Try again in a moment.",
+                )
+            })
     }
 
     /// Decides the first answer; the engine keeps working past a deferral.
@@ -102,19 +133,8 @@ impl Interactions {
                 return FirstAnswer::Now(self.message_callback(&reply).0);
             }
         };
-        let engine = inner.engine.clone();
-        let mut later = tokio::spawn(async move {
-            let (actor, context, command) = work;
-            engine
-                .handle(&actor, &context, command)
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "a Discord command failed in the engine");
-                    Reply::ephemeral(
-                        "warroom could not reach its database, so nothing was changed. Try again in a moment.",
-                    )
-                })
-        });
+        let this = self.clone();
+        let mut later = tokio::spawn(async move { this.run(work).await });
         if let Ok(done) = tokio::time::timeout(DEFER_AFTER, &mut later).await {
             let reply = done.unwrap_or_else(|_| crashed());
             let (callback, attachment) = self.message_callback(&reply);
@@ -123,17 +143,46 @@ impl Interactions {
             }
             later = tokio::spawn(async move { reply });
         }
+        let kept = self.keep(&interaction).await;
         FirstAnswer::Deferred {
             callback: json!({ "type": DEFERRED_CHANNEL_MESSAGE, "data": { "flags": EPHEMERAL } }),
             token: interaction.token,
             later,
+            kept,
+        }
+    }
+
+    /// Keeps a deferred interaction until its reply is sent.
+    async fn keep(&self, interaction: &Interaction) -> Option<Kept> {
+        let payload = serde_json::to_string(interaction)
+            .inspect_err(|error| tracing::error!(%error, "a Discord interaction could not be kept"))
+            .ok()?;
+        self.inner
+            .inbox
+            .keep(Platform::Discord, INTERACTION, &payload)
+            .await
+            .inspect_err(|error| {
+                tracing::error!(%error, "could not keep a deferred Discord interaction; a crash now would lose its reply");
+            })
+            .ok()
+    }
+
+    /// Sends the reply of a deferred answer once `later` is done, then lets the
+    /// inbox forget the interaction.
+    pub async fn finish(&self, token: &str, later: JoinHandle<Reply>, kept: Option<Kept>) {
+        let send = async {
+            let reply = later.await.unwrap_or_else(|_| crashed());
+            self.send_deferred(token, &reply).await;
+        };
+        match kept {
+            Some(kept) => kept.apply(send).await,
+            None => send.await,
         }
     }
 
     /// Sends the reply of a deferred answer by editing `@original`; a reply for the
     /// whole channel is posted as a follow-up, since the deferral was ephemeral.
-    pub async fn finish(&self, token: &str, later: JoinHandle<Reply>) {
-        let reply = later.await.unwrap_or_else(|_| crashed());
+    async fn send_deferred(&self, token: &str, reply: &Reply) {
         let inner = &self.inner;
         let rendered = markup::render(&reply.message, &inner.config);
         let webhook = format!("/webhooks/{}/{token}", inner.application_id);
@@ -191,13 +240,14 @@ impl Interactions {
                 callback,
                 token,
                 later,
+                kept,
             } => match self
                 .inner
                 .rest
                 .json(Method::POST, &path, Some(&callback))
                 .await
             {
-                Ok(_) => self.finish(&token, later).await,
+                Ok(_) => self.finish(&token, later, kept).await,
                 Err(error) => {
                     tracing::warn!(%error, "could not defer a Discord interaction; its reply is dropped");
                 }
@@ -274,5 +324,27 @@ fn capitalised(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Replay for Interactions {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    /// Answers a deferred interaction whose reply a stopped process never sent.
+    async fn replay(&self, kind: &str, payload: &str) -> Result<(), String> {
+        if kind != INTERACTION {
+            return Err(format!("warroom keeps no Discord payload of kind `{kind}`"));
+        }
+        let interaction: Interaction = serde_json::from_str(payload)
+            .map_err(|error| format!("unreadable interaction: {error}"))?;
+        let reply = match self.request(&interaction) {
+            Ok(work) => self.run(work).await,
+            Err(reply) => reply,
+        };
+        self.send_deferred(&interaction.token, &reply).await;
+        Ok(())
     }
 }

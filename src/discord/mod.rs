@@ -33,6 +33,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, DiscordSettings};
 use crate::engine::Engine;
 use crate::outbox::ChatPlatform;
+use crate::workers::{Inbox, Replay};
 use capture::Capture;
 use interactions::Interactions;
 use platform::{DiscordPlatform, Place};
@@ -77,6 +78,7 @@ impl Discord {
         settings: &DiscordSettings,
         config: Arc<Config>,
         engine: Engine,
+        inbox: Inbox,
     ) -> Result<Self, DiscordError> {
         let token = settings
             .token
@@ -107,6 +109,7 @@ impl Discord {
                 rest.clone(),
                 application_id.clone(),
                 config.clone(),
+                inbox,
             ),
             capture: Capture::new(engine, rest.clone()),
             rest,
@@ -117,6 +120,11 @@ impl Discord {
             application_id,
             guild_id,
         })
+    }
+
+    /// How the inbox worker answers what an earlier process kept and did not answer.
+    pub fn replay(&self) -> Arc<dyn Replay> {
+        Arc::new(self.interactions.clone())
     }
 
     /// The outbox's way onto Discord.

@@ -7,7 +7,7 @@
 //! gateway's typed interaction is written back to its JSON and read through them
 //! too, so both ways in take one path). Must not: interpret them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Interaction types.
@@ -23,7 +23,7 @@ pub const INTEGER: u8 = 4;
 pub const BOOLEAN: u8 = 5;
 pub const USER: u8 = 6;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Interaction {
     pub id: String,
     #[serde(rename = "type")]
@@ -38,7 +38,7 @@ pub struct Interaction {
     pub user: Option<User>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct InteractionData {
     pub name: Option<String>,
     #[serde(default)]
@@ -47,7 +47,7 @@ pub struct InteractionData {
     pub custom_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct CommandOption {
     pub name: String,
     #[serde(rename = "type")]
@@ -60,17 +60,17 @@ pub struct CommandOption {
     pub focused: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Channel {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Member {
     pub user: Option<User>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct User {
     pub id: String,
 }

@@ -11,7 +11,7 @@
 //! plans rows and the scheduler hands them over.
 
 use super::lease::{self, Leased};
-use super::queries::{IncidentRows, fetch_all};
+use super::queries::{IncidentRows, fetch_all, moved_one};
 use super::rows::{get_opt_time, get_parsed, get_time, millis};
 use super::{Store, StoreError, Tx};
 use crate::domain::{IncidentId, Page, PageState};
@@ -207,15 +207,13 @@ impl Tx {
             "done_at = $3, outcome = $4, target = COALESCE($5, target)",
             "done_at IS NULL",
         );
-        let finished = sqlx::query(sql)
+        let update = sqlx::query(sql)
             .bind(id)
             .bind(owner)
             .bind(millis(now))
             .bind(outcome.as_str())
-            .bind(target)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(finished.rows_affected() == 1)
+            .bind(target);
+        moved_one(update, &mut self.tx).await
     }
 
     /// Records a page, or moves the one with the same dedup key to a new state.

@@ -54,8 +54,9 @@ impl<T> IncidentRows<T> {
         fetch_all(query, conn, self.decode).await
     }
 
-    /// Row `id` if it belongs to `incident`; ids are asked for by people, who
-    /// must not reach another incident's rows by number.
+    /// Row `id` (for a table keyed by an `id` column) if it belongs to
+    /// `incident`; ids are asked for by people, who must not reach another
+    /// incident's rows by number.
     pub async fn by_id(
         &self,
         conn: &mut AnyConnection,

@@ -634,7 +634,7 @@ fn http_actions_are_checked() {
     assert_problems(
         &with(
             "[actions.a]\nkind = \"http\"\nmethod = \"FETCH\"\nprogram = \"/bin/true\"\nsuccess_status = [200, 700]\n\
-         header_env = { Authorization = \"SLACK_BOT_TOKEN\" }\n",
+             header_env = { Authorization = \"SLACK_BOT_TOKEN\" }\n",
         ),
         &[
             ("actions.a.url", "missing"),
@@ -658,7 +658,7 @@ fn action_placeholders_must_be_declared_or_built_in() {
     assert_problems(
         &with(
             "[actions.a]\nkind = \"http\"\nurl = \"https://x/{regoin}\"\nparams = { region = {} }\n\
-         headers = { X-Incident = \"{incident\" }\nbody = '{\"s\": \"{service}\", \"t\": \"{tilte}\"'\n",
+             headers = { X-Incident = \"{incident\" }\nbody = '{\"s\": \"{service}\", \"t\": \"{tilte}\"'\n",
         ),
         &[
             (
@@ -692,7 +692,7 @@ fn params_are_checked() {
     assert_problems(
         &with(
             "[actions.a]\nkind = \"http\"\nurl = \"https://x\"\n\
-         params = { r = { pattern = \"[a-\" }, s = { required = true, default = \"x\" }, t = { pattern = \"[0-9]+\", default = \"abc\" } }\n",
+             params = { r = { pattern = \"[a-\" }, s = { required = true, default = \"x\" }, t = { pattern = \"[0-9]+\", default = \"abc\" } }\n",
         ),
         &[
             ("actions.a.params.r.pattern", "invalid regex"),
@@ -732,7 +732,7 @@ fn page_and_status_actions_need_known_targets() {
     assert_problems(
         &with(
             "[actions.p]\nkind = \"page\"\ntarget = \"levl2\"\n[actions.q]\nkind = \"page\"\n\
-         [actions.s]\nkind = \"status\"\ncomponent = \"API\"\nstate = \"down\"\n",
+             [actions.s]\nkind = \"status\"\ncomponent = \"API\"\nstate = \"down\"\n",
         ),
         &[
             (

@@ -249,7 +249,7 @@ pub(super) async fn by_id(
     lock: bool,
 ) -> Result<Option<Incident>, StoreError> {
     let select = incidents_with_roles!("i.id = $1");
-    one(conn, select, &[id.as_str()], lock).await
+    one_incident(conn, select, &[id.as_str()], lock).await
 }
 
 async fn by_room(
@@ -259,12 +259,12 @@ async fn by_room(
     lock: bool,
 ) -> Result<Option<Incident>, StoreError> {
     let select = incidents_with_roles!("i.platform = $1 AND i.room = $2");
-    one(conn, select, &[platform.as_str(), room], lock).await
+    one_incident(conn, select, &[platform.as_str(), room], lock).await
 }
 
 /// The incident `select` (an `incidents_with_roles!` whose `$1…` are `keys`)
 /// finds, if any; with `lock`, locked until commit (Postgres' row lock).
-async fn one(
+async fn one_incident(
     conn: &mut AnyConnection,
     select: &'static str,
     keys: &[&str],

@@ -57,18 +57,6 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         }
     }
     let mut section = |name: &str| sections.remove(name);
-    let bot = section("bot");
-    let severities = section("severity");
-    let people = section("people");
-    let assign = section("assign");
-    let levels = section("levels");
-    let services = section("service");
-    let phrases = section("phrases");
-    let actions = section("actions");
-    let runbooks = section("runbooks");
-    let slack = section("slack");
-    let discord = section("discord");
-    let status_page = section("status_page");
 
     let mut b = Builder {
         problems,
@@ -78,27 +66,27 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         actions: BTreeSet::new(),
     };
 
-    let severity_items = b.array_of_tables(severities, "severity", "[[severity]]");
+    let severity_items = b.array_of_tables(section("severity"), "severity", "[[severity]]");
     b.register_severity_words(&severity_items);
-    let people_items = b.table(people, "people");
+    let people_items = b.table(section("people"), "people");
     b.people = people_items.keys().cloned().collect();
-    let level_items = b.table(levels, "levels");
+    let level_items = b.table(section("levels"), "levels");
     b.levels = level_items.keys().cloned().collect();
-    let action_items = b.table(actions, "actions");
+    let action_items = b.table(section("actions"), "actions");
     b.actions = action_items.keys().cloned().collect();
 
-    let bot = b.bot(bot);
+    let bot = b.bot(section("bot"));
     let severities = b.severities(severity_items);
     let people = b.people(people_items);
     let levels = b.levels(level_items);
-    let assign = b.assign(assign);
-    let services = b.services(services);
-    let phrases = b.phrases(phrases);
-    let slack = slack.and_then(|v| b.slack(v));
-    let discord = discord.and_then(|v| b.discord(v));
-    let status_page = status_page.and_then(|v| b.status_page(v));
+    let assign = b.assign(section("assign"));
+    let services = b.services(section("service"));
+    let phrases = b.phrases(section("phrases"));
+    let slack = section("slack").and_then(|v| b.slack(v));
+    let discord = section("discord").and_then(|v| b.discord(v));
+    let status_page = section("status_page").and_then(|v| b.status_page(v));
     let actions = b.actions(action_items, status_page.as_ref());
-    let runbooks = b.runbooks(runbooks, &actions);
+    let runbooks = b.runbooks(section("runbooks"), &actions);
 
     Some(Config {
         bot: bot?,
@@ -199,13 +187,7 @@ impl Builder<'_> {
 
     /// Names that people type in commands: letters, digits, `.`, `_`, `-`.
     fn check_name(&mut self, path: &str, name: &str, what: &str) -> bool {
-        let ok = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        let ok = is_word(name, "._-");
         if !ok {
             self.problem(
                 path,
@@ -271,13 +253,7 @@ impl Builder<'_> {
 
     fn register_severity_word(&mut self, path: &str, word: &str, canonical: &str) {
         let lower = word.to_ascii_lowercase();
-        let well_formed = lower
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-            && lower
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let well_formed = is_word(&lower, "-_");
         if let Some(owner) = self.severity_words.get(&lower) {
             let message = if owner == canonical {
                 format!("`{word}` is listed twice for {owner}")
@@ -705,6 +681,17 @@ impl Builder<'_> {
             components: raw.components,
         })
     }
+}
+
+/// Whether `text` is a word people can type: it starts with an ASCII letter or
+/// digit, and every other character is one too or one of `punctuation`.
+fn is_word(text: &str, punctuation: &str) -> bool {
+    text.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
 }
 
 fn is_http_url(url: &str) -> bool {

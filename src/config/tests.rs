@@ -52,6 +52,16 @@ fn assert_problem(error: &ConfigError, path: &str, needle: &str) {
     );
 }
 
+/// Asserts that `text` is rejected with, among any others, a problem at each
+/// path whose message contains the needle; returns the error for further checks.
+fn assert_problems(text: &str, expected: &[(&str, &str)]) -> ConfigError {
+    let error = problems(text);
+    for (path, needle) in expected {
+        assert_problem(&error, path, needle);
+    }
+    error
+}
+
 fn with(extra: &str) -> String {
     format!("{BASE}\n{extra}")
 }
@@ -196,41 +206,34 @@ allowed_roles = ["commander", "captain"]
 [slack]
 mode = "websocket"
 "#;
-    let error = problems(text);
-    assert_problem(&error, "bot.timezone", "unknown time zone");
-    assert_problem(&error, "bot.default_severity", "unknown severity `sev7`");
-    assert_problem(
-        &error,
-        "severity[0].respond_within",
-        "expected a duration like 90s, 15m, 2h",
+    let error = assert_problems(
+        text,
+        &[
+            ("bot.timezone", "unknown time zone"),
+            ("bot.default_severity", "unknown severity `sev7`"),
+            (
+                "severity[0].respond_within",
+                "expected a duration like 90s, 15m, 2h",
+            ),
+            ("severity[0].escalate[0].to", "unknown level `level9`"),
+            ("severity[1].aliases[0]", "already a name or alias of sev1"),
+            (
+                "severity[2].update_evry",
+                "unknown key `update_evry` (did you mean `update_every`?)",
+            ),
+            ("assign.sev9", "unknown severity"),
+            ("assign.sev1.commander", "unknown person `zed`"),
+            ("levels.level2[1]", "unknown person `nobody`"),
+            ("phrases.identified", "missing"),
+            ("phrases.monitoring", "is not a placeholder"),
+            ("actions.restart-api.url", "missing"),
+            (
+                "actions.restart-api.allowed_roles[1]",
+                "unknown role `captain`",
+            ),
+            ("slack.mode", "expected http or socket"),
+        ],
     );
-    assert_problem(
-        &error,
-        "severity[0].escalate[0].to",
-        "unknown level `level9`",
-    );
-    assert_problem(
-        &error,
-        "severity[1].aliases[0]",
-        "already a name or alias of sev1",
-    );
-    assert_problem(
-        &error,
-        "severity[2].update_evry",
-        "unknown key `update_evry` (did you mean `update_every`?)",
-    );
-    assert_problem(&error, "assign.sev9", "unknown severity");
-    assert_problem(&error, "assign.sev1.commander", "unknown person `zed`");
-    assert_problem(&error, "levels.level2[1]", "unknown person `nobody`");
-    assert_problem(&error, "phrases.identified", "missing");
-    assert_problem(&error, "phrases.monitoring", "is not a placeholder");
-    assert_problem(&error, "actions.restart-api.url", "missing");
-    assert_problem(
-        &error,
-        "actions.restart-api.allowed_roles[1]",
-        "unknown role `captain`",
-    );
-    assert_problem(&error, "slack.mode", "expected http or socket");
     assert!(error.problems.len() >= 14, "{error}");
 
     let shown = error.to_string();
@@ -289,60 +292,68 @@ fn load_reads_a_file_and_names_it_in_errors() {
 
 #[test]
 fn unknown_sections_and_keys_are_errors() {
-    let error = problems(&with(
-        "[bott]\nx = 1\n[people.bob]\nslak = \"U0BOB00002\"\n",
-    ));
-    assert_problem(
-        &error,
-        "bott",
-        "unknown section `bott` (did you mean `bot`?)",
+    assert_problems(
+        &with("[bott]\nx = 1\n[people.bob]\nslak = \"U0BOB00002\"\n"),
+        &[
+            ("bott", "unknown section `bott` (did you mean `bot`?)"),
+            ("people.bob.slak", "unknown key `slak`"),
+        ],
     );
-    assert_problem(&error, "people.bob.slak", "unknown key `slak`");
 }
 
 #[test]
 fn durations_must_be_quoted_positive_humantime_strings() {
-    let error = problems(&BASE.replace("respond_within = \"30m\"", "respond_within = 30"));
-    assert_problem(&error, "severity[1].respond_within", "(a quoted string)");
-    let error = problems(&BASE.replace("respond_within = \"30m\"", "respond_within = \"0s\""));
-    assert_problem(&error, "severity[1].respond_within", "longer than zero");
-    let error = problems(&BASE.replace("after = \"30m\"", "after = \"half an hour\""));
-    assert_problem(
-        &error,
-        "severity[0].escalate[0].after",
-        "expected a duration like 90s, 15m, 2h",
+    assert_problems(
+        &BASE.replace("respond_within = \"30m\"", "respond_within = 30"),
+        &[("severity[1].respond_within", "(a quoted string)")],
+    );
+    assert_problems(
+        &BASE.replace("respond_within = \"30m\"", "respond_within = \"0s\""),
+        &[("severity[1].respond_within", "longer than zero")],
+    );
+    assert_problems(
+        &BASE.replace("after = \"30m\"", "after = \"half an hour\""),
+        &[(
+            "severity[0].escalate[0].after",
+            "expected a duration like 90s, 15m, 2h",
+        )],
     );
 }
 
 #[test]
 fn severity_words_must_be_unique_and_usable() {
-    let error = problems(&BASE.replace("name = \"sev2\"", "name = \"P0\""));
-    assert_problem(
-        &error,
-        "severity[1].name",
-        "already a name or alias of sev1",
+    assert_problems(
+        &BASE.replace("name = \"sev2\"", "name = \"P0\""),
+        &[("severity[1].name", "already a name or alias of sev1")],
     );
-    let error = problems(&BASE.replace("name = \"sev2\"", "name = \"status\""));
-    assert_problem(&error, "severity[1].name", "subcommand");
-    let error = problems(&BASE.replace("aliases = [\"p0\"]", "aliases = [\"p 0\"]"));
-    assert_problem(
-        &error,
-        "severity[0].aliases[0]",
-        "cannot be a severity word",
+    assert_problems(
+        &BASE.replace("name = \"sev2\"", "name = \"status\""),
+        &[("severity[1].name", "subcommand")],
     );
-    let error = problems(&BASE.replace("aliases = [\"p0\"]", "aliases = [\"p0\", \"P0\"]"));
-    assert_problem(&error, "severity[0].aliases[1]", "listed twice");
-    let error = problems("[bot]\npublic_url = \"https://x\"\n[phrases]\n");
-    assert_problem(&error, "severity", "at least one");
+    assert_problems(
+        &BASE.replace("aliases = [\"p0\"]", "aliases = [\"p 0\"]"),
+        &[("severity[0].aliases[0]", "cannot be a severity word")],
+    );
+    assert_problems(
+        &BASE.replace("aliases = [\"p0\"]", "aliases = [\"p0\", \"P0\"]"),
+        &[("severity[0].aliases[1]", "listed twice")],
+    );
+    assert_problems(
+        "[bot]\npublic_url = \"https://x\"\n[phrases]\n",
+        &[("severity", "at least one")],
+    );
 }
 
 #[test]
 fn escalation_steps_go_forward_in_time() {
-    let error = problems(&BASE.replace(
+    let text = BASE.replace(
         "escalate = [{ after = \"30m\", to = \"level2\" }]",
         "escalate = [{ after = \"30m\", to = \"level2\" }, { after = \"10m\", to = \"level2\" }]",
-    ));
-    assert_problem(&error, "severity[0].escalate[1].after", "increasing order");
+    );
+    assert_problems(
+        &text,
+        &[("severity[0].escalate[1].after", "increasing order")],
+    );
 }
 
 #[test]
@@ -352,9 +363,8 @@ fn severity_that_failed_to_read_still_counts_as_known() {
         "respond_within = \"30m\"",
         "respond_within = \"30m\"\nlabl = \"Major\"",
     );
-    let error = problems(&text);
+    let error = assert_problems(&text, &[("severity[1].labl", "unknown key")]);
     assert_eq!(error.problems.len(), 1, "{error}");
-    assert_problem(&error, "severity[1].labl", "unknown key");
 }
 
 #[test]
@@ -369,25 +379,33 @@ fn assignments_resolve_aliases_and_order_by_role() {
     );
     assert!(config.assignment(&Severity::new("sev2")).is_empty());
 
-    let error = problems(&with(
-        "[assign.sev1]\ncaptain = \"alice\"\n[assign.p0]\ncomms = \"erin\"\n",
-    ));
-    assert_problem(&error, "assign.sev1.captain", "unknown role `captain`");
-    assert_problem(&error, "assign.sev1", "already assigned under assign.p0");
+    assert_problems(
+        &with("[assign.sev1]\ncaptain = \"alice\"\n[assign.p0]\ncomms = \"erin\"\n"),
+        &[
+            ("assign.sev1.captain", "unknown role `captain`"),
+            ("assign.sev1", "already assigned under assign.p0"),
+        ],
+    );
 }
 
 #[test]
 fn people_ids_are_checked_and_unique() {
-    let error = problems(&with(
-        "[people.bob]\nslack = \"U0ALICE001\"\ndiscord = \"bob#1234\"\nemail = \"bob\"\n",
-    ));
-    assert_problem(&error, "people.bob.slack", "also the id of people.alice");
-    assert_problem(&error, "people.bob.discord", "not a Discord user id");
-    assert_problem(&error, "people.bob.email", "email");
-    let error = problems(&with("[people.carol]\nslack = \"carol\"\n"));
-    assert_problem(&error, "people.carol.slack", "not a Slack user id");
-    let error = problems(&with("[people.\"carol smith\"]\n"));
-    assert_problem(&error, "people.carol smith", "cannot be a person name");
+    assert_problems(
+        &with("[people.bob]\nslack = \"U0ALICE001\"\ndiscord = \"bob#1234\"\nemail = \"bob\"\n"),
+        &[
+            ("people.bob.slack", "also the id of people.alice"),
+            ("people.bob.discord", "not a Discord user id"),
+            ("people.bob.email", "email"),
+        ],
+    );
+    assert_problems(
+        &with("[people.carol]\nslack = \"carol\"\n"),
+        &[("people.carol.slack", "not a Slack user id")],
+    );
+    assert_problems(
+        &with("[people.\"carol smith\"]\n"),
+        &[("people.carol smith", "cannot be a person name")],
+    );
 }
 
 #[test]
@@ -422,24 +440,31 @@ fn people_are_found_by_platform_id() {
 
 #[test]
 fn levels_need_known_people() {
-    let error = problems(&BASE.replace("level2 = [\"erin\"]", "level2 = [\"erni\"]\nlevel3 = []"));
-    assert_problem(
-        &error,
-        "levels.level2[0]",
-        "unknown person `erni` (did you mean `erin`?)",
+    assert_problems(
+        &BASE.replace("level2 = [\"erin\"]", "level2 = [\"erni\"]\nlevel3 = []"),
+        &[
+            (
+                "levels.level2[0]",
+                "unknown person `erni` (did you mean `erin`?)",
+            ),
+            ("levels.level3", "at least one person"),
+        ],
     );
-    assert_problem(&error, "levels.level3", "at least one person");
 }
 
 #[test]
 fn bot_section_is_checked() {
-    let error = problems(&BASE.replace(
-        "public_url = \"https://warroom.test\"",
-        "public_url = \"warroom.test\"",
-    ));
-    assert_problem(&error, "bot.public_url", "http");
-    let error = problems(&BASE.replace("[bot]\npublic_url = \"https://warroom.test\"\n", ""));
-    assert_problem(&error, "bot", "missing section");
+    assert_problems(
+        &BASE.replace(
+            "public_url = \"https://warroom.test\"",
+            "public_url = \"warroom.test\"",
+        ),
+        &[("bot.public_url", "http")],
+    );
+    assert_problems(
+        &BASE.replace("[bot]\npublic_url = \"https://warroom.test\"\n", ""),
+        &[("bot", "missing section")],
+    );
     let config = Config::from_toml_str(&BASE.replace(
         "public_url = \"https://warroom.test\"",
         "public_url = \"https://warroom.test/\"\ntimezone = \"Europe/Berlin\"\ndefault_severity = \"P0\"",
@@ -463,23 +488,31 @@ fn services_are_unique() {
         Some(std::time::Duration::from_secs(900))
     );
     assert_eq!(config.service("api").unwrap().rpo, None);
-    let error = problems(&with(
-        "[[service]]\nname = \"api\"\n[[service]]\nname = \"API\"\nrpo = \"soon\"\n",
-    ));
-    assert_problem(&error, "service[1].name", "defined twice");
-    assert_problem(&error, "service[1].rpo", "expected a duration");
+    assert_problems(
+        &with("[[service]]\nname = \"api\"\n[[service]]\nname = \"API\"\nrpo = \"soon\"\n"),
+        &[
+            ("service[1].name", "defined twice"),
+            ("service[1].rpo", "expected a duration"),
+        ],
+    );
 }
 
 #[test]
 fn phrases_need_every_status_and_clean_placeholders() {
-    let error = problems(&BASE.replace(
-        "resolved = \"Fixed.\"",
-        "resolved = \"Fixed {service.\"\nextra = \"}\"",
-    ));
-    assert_problem(&error, "phrases.resolved", "never closed");
-    assert_problem(&error, "phrases.extra", "without a matching");
-    let error = problems(&BASE.replace("monitoring = \"Watching.\"\n", ""));
-    assert_problem(&error, "phrases.monitoring", "missing");
+    assert_problems(
+        &BASE.replace(
+            "resolved = \"Fixed.\"",
+            "resolved = \"Fixed {service.\"\nextra = \"}\"",
+        ),
+        &[
+            ("phrases.resolved", "never closed"),
+            ("phrases.extra", "without a matching"),
+        ],
+    );
+    assert_problems(
+        &BASE.replace("monitoring = \"Watching.\"\n", ""),
+        &[("phrases.monitoring", "missing")],
+    );
     let config = Config::from_toml_str(BASE).unwrap();
     assert_eq!(config.phrase("identified"), Some("Found it: {cause}."));
 }
@@ -547,16 +580,16 @@ state = \"major_outage\"
 
 #[test]
 fn action_roles_and_kinds_are_checked() {
-    let error = problems(&with(&format!(
-        "{ACTIONS_BASE}approval = \"boss\"\nallowed_roles = [\"commander\", \"ceo\"]\n[actions.x]\nkind = \"shell\"\n"
-    )));
-    assert_problem(&error, "actions.restart.approval", "unknown role `boss`");
-    assert_problem(
-        &error,
-        "actions.restart.allowed_roles[1]",
-        "unknown role `ceo`",
+    assert_problems(
+        &with(&format!(
+            "{ACTIONS_BASE}approval = \"boss\"\nallowed_roles = [\"commander\", \"ceo\"]\n[actions.x]\nkind = \"shell\"\n"
+        )),
+        &[
+            ("actions.restart.approval", "unknown role `boss`"),
+            ("actions.restart.allowed_roles[1]", "unknown role `ceo`"),
+            ("actions.x.kind", "unknown kind `shell`"),
+        ],
     );
-    assert_problem(&error, "actions.x.kind", "unknown kind `shell`");
     let config =
         Config::from_toml_str(&with(&format!("{ACTIONS_BASE}approval = \"technical\"\n"))).unwrap();
     assert_eq!(
@@ -581,132 +614,147 @@ fn an_approval_expires_after_thirty_minutes_unless_the_action_says_otherwise() {
         config.action("restart").unwrap().approval_expires_after,
         std::time::Duration::from_secs(2 * 3600)
     );
-    let error = problems(&with(&format!(
-        "{ACTIONS_BASE}approval_expires_after = \"10m\"\n"
-    )));
-    assert_problem(
-        &error,
-        "actions.restart.approval_expires_after",
-        "only actions that need an approval",
+    assert_problems(
+        &with(&format!("{ACTIONS_BASE}approval_expires_after = \"10m\"\n")),
+        &[(
+            "actions.restart.approval_expires_after",
+            "only actions that need an approval",
+        )],
     );
-    let error = problems(&with(&format!(
-        "{ACTIONS_BASE}approval = \"commander\"\napproval_expires_after = \"soon\"\n"
-    )));
-    assert_problem(
-        &error,
-        "actions.restart.approval_expires_after",
-        "not a duration",
+    assert_problems(
+        &with(&format!(
+            "{ACTIONS_BASE}approval = \"commander\"\napproval_expires_after = \"soon\"\n"
+        )),
+        &[("actions.restart.approval_expires_after", "not a duration")],
     );
 }
 
 #[test]
 fn http_actions_are_checked() {
-    let error = problems(&with(
-        "[actions.a]\nkind = \"http\"\nmethod = \"FETCH\"\nprogram = \"/bin/true\"\nsuccess_status = [200, 700]\n\
-         header_env = { Authorization = \"SLACK_BOT_TOKEN\" }\n",
-    ));
-    assert_problem(&error, "actions.a.url", "missing");
-    assert_problem(&error, "actions.a.method", "unknown method `FETCH`");
-    assert_problem(&error, "actions.a.program", "belongs to program actions");
-    assert_problem(&error, "actions.a.success_status[1]", "not an HTTP status");
-    assert_problem(
-        &error,
-        "actions.a.header_env.Authorization",
-        "warroom's own secrets",
+    assert_problems(
+        &with(
+            "[actions.a]\nkind = \"http\"\nmethod = \"FETCH\"\nprogram = \"/bin/true\"\nsuccess_status = [200, 700]\n\
+             header_env = { Authorization = \"SLACK_BOT_TOKEN\" }\n",
+        ),
+        &[
+            ("actions.a.url", "missing"),
+            ("actions.a.method", "unknown method `FETCH`"),
+            ("actions.a.program", "belongs to program actions"),
+            ("actions.a.success_status[1]", "not an HTTP status"),
+            (
+                "actions.a.header_env.Authorization",
+                "warroom's own secrets",
+            ),
+        ],
     );
-    let error = problems(&with("[actions.a]\nkind = \"http\"\nurl = \"ftp://x\"\n"));
-    assert_problem(&error, "actions.a.url", "http:// or https://");
+    assert_problems(
+        &with("[actions.a]\nkind = \"http\"\nurl = \"ftp://x\"\n"),
+        &[("actions.a.url", "http:// or https://")],
+    );
 }
 
 #[test]
 fn action_placeholders_must_be_declared_or_built_in() {
-    let error = problems(&with(
-        "[actions.a]\nkind = \"http\"\nurl = \"https://x/{regoin}\"\nparams = { region = {} }\n\
-         headers = { X-Incident = \"{incident\" }\nbody = '{\"s\": \"{service}\", \"t\": \"{tilte}\"'\n",
-    ));
-    assert_problem(
-        &error,
-        "actions.a.url",
-        "unknown placeholder `{regoin}` (did you mean `region`?)",
+    assert_problems(
+        &with(
+            "[actions.a]\nkind = \"http\"\nurl = \"https://x/{regoin}\"\nparams = { region = {} }\n\
+             headers = { X-Incident = \"{incident\" }\nbody = '{\"s\": \"{service}\", \"t\": \"{tilte}\"'\n",
+        ),
+        &[
+            (
+                "actions.a.url",
+                "unknown placeholder `{regoin}` (did you mean `region`?)",
+            ),
+            ("actions.a.headers.X-Incident", "never closed"),
+            ("actions.a.body", "never closed"),
+        ],
     );
-    assert_problem(&error, "actions.a.headers.X-Incident", "never closed");
-    assert_problem(&error, "actions.a.body", "never closed");
-    let error = problems(&with(
-        "[actions.a]\nkind = \"http\"\nurl = \"https://x\"\nbody = '{\"t\": \"{tilte}\"}'\n",
-    ));
-    assert_problem(
-        &error,
-        "actions.a.body",
-        "unknown placeholder `{tilte}` (did you mean `title`?)",
+    assert_problems(
+        &with("[actions.a]\nkind = \"http\"\nurl = \"https://x\"\nbody = '{\"t\": \"{tilte}\"}'\n"),
+        &[(
+            "actions.a.body",
+            "unknown placeholder `{tilte}` (did you mean `title`?)",
+        )],
     );
-    let error = problems(&with(
-        "[actions.a]\nkind = \"program\"\nprogram = \"/x\"\nargs = [\"{zone}\"]\nparams = { incident = {} }\n",
-    ));
-    assert_problem(&error, "actions.a.args[0]", "unknown placeholder `{zone}`");
-    assert_problem(&error, "actions.a.params.incident", "built in");
+    assert_problems(
+        &with(
+            "[actions.a]\nkind = \"program\"\nprogram = \"/x\"\nargs = [\"{zone}\"]\nparams = { incident = {} }\n",
+        ),
+        &[
+            ("actions.a.args[0]", "unknown placeholder `{zone}`"),
+            ("actions.a.params.incident", "built in"),
+        ],
+    );
 }
 
 #[test]
 fn params_are_checked() {
-    let error = problems(&with(
-        "[actions.a]\nkind = \"http\"\nurl = \"https://x\"\n\
-         params = { r = { pattern = \"[a-\" }, s = { required = true, default = \"x\" }, t = { pattern = \"[0-9]+\", default = \"abc\" } }\n",
-    ));
-    assert_problem(&error, "actions.a.params.r.pattern", "invalid regex");
-    assert_problem(&error, "actions.a.params.s.required", "cannot be required");
-    assert_problem(&error, "actions.a.params.t.default", "does not match");
+    assert_problems(
+        &with(
+            "[actions.a]\nkind = \"http\"\nurl = \"https://x\"\n\
+             params = { r = { pattern = \"[a-\" }, s = { required = true, default = \"x\" }, t = { pattern = \"[0-9]+\", default = \"abc\" } }\n",
+        ),
+        &[
+            ("actions.a.params.r.pattern", "invalid regex"),
+            ("actions.a.params.s.required", "cannot be required"),
+            ("actions.a.params.t.default", "does not match"),
+        ],
+    );
 }
 
 #[test]
 fn program_actions_are_checked() {
-    let error = problems(&with(
-        "[actions.a]\nkind = \"program\"\nurl = \"https://x\"\n",
-    ));
-    assert_problem(&error, "actions.a.program", "missing");
-    assert_problem(&error, "actions.a.url", "belongs to http actions");
-    let error = problems(&with(
-        "[actions.a]\nkind = \"program\"\nprogram = \"scripts/failover.sh\"\n",
-    ));
-    assert_problem(&error, "actions.a.program", "not an absolute path");
-    let error = problems(&with(
-        "[actions.a]\nkind = \"program\"\nprogram = \"/bin/bash\"\nargs = [\"-c\", \"x\"]\nenv = [\"DISCORD_TOKEN\", \"9BAD\"]\n",
-    ));
-    assert_problem(&error, "actions.a.program", "never run a shell");
-    assert_problem(&error, "actions.a.env[0]", "warroom's own secrets");
-    assert_problem(
-        &error,
-        "actions.a.env[1]",
-        "not an environment variable name",
+    assert_problems(
+        &with("[actions.a]\nkind = \"program\"\nurl = \"https://x\"\n"),
+        &[
+            ("actions.a.program", "missing"),
+            ("actions.a.url", "belongs to http actions"),
+        ],
+    );
+    assert_problems(
+        &with("[actions.a]\nkind = \"program\"\nprogram = \"scripts/failover.sh\"\n"),
+        &[("actions.a.program", "not an absolute path")],
+    );
+    assert_problems(
+        &with(
+            "[actions.a]\nkind = \"program\"\nprogram = \"/bin/bash\"\nargs = [\"-c\", \"x\"]\nenv = [\"DISCORD_TOKEN\", \"9BAD\"]\n",
+        ),
+        &[
+            ("actions.a.program", "never run a shell"),
+            ("actions.a.env[0]", "warroom's own secrets"),
+            ("actions.a.env[1]", "not an environment variable name"),
+        ],
     );
 }
 
 #[test]
 fn page_and_status_actions_need_known_targets() {
-    let error = problems(&with(
-        "[actions.p]\nkind = \"page\"\ntarget = \"levl2\"\n[actions.q]\nkind = \"page\"\n\
-         [actions.s]\nkind = \"status\"\ncomponent = \"API\"\nstate = \"down\"\n",
-    ));
-    assert_problem(
-        &error,
-        "actions.p.target",
-        "unknown person or level `levl2` (did you mean `level2`?)",
+    assert_problems(
+        &with(
+            "[actions.p]\nkind = \"page\"\ntarget = \"levl2\"\n[actions.q]\nkind = \"page\"\n\
+             [actions.s]\nkind = \"status\"\ncomponent = \"API\"\nstate = \"down\"\n",
+        ),
+        &[
+            (
+                "actions.p.target",
+                "unknown person or level `levl2` (did you mean `level2`?)",
+            ),
+            ("actions.q.target", "missing"),
+            ("actions.s.component", "[status_page]"),
+            ("actions.s.state", "unknown state `down`"),
+        ],
     );
-    assert_problem(&error, "actions.q.target", "missing");
-    assert_problem(&error, "actions.s.component", "[status_page]");
-    assert_problem(&error, "actions.s.state", "unknown state `down`");
-    let error = problems(&with(&format!(
-        "{ACTIONS_BASE}[actions.s]\nkind = \"status\"\ncomponent = \"Billing\"\nstate = \"degraded\"\n"
-    )));
-    assert_problem(&error, "actions.s.component", "unknown component `Billing`");
+    assert_problems(
+        &with(&format!(
+            "{ACTIONS_BASE}[actions.s]\nkind = \"status\"\ncomponent = \"Billing\"\nstate = \"degraded\"\n"
+        )),
+        &[("actions.s.component", "unknown component `Billing`")],
+    );
     let text = with("[actions.p]\nkind = \"page\"\ntarget = \"erin\"\n").replace(
         "level2 = [\"erin\"]",
         "level2 = [\"erin\"]\nerin = [\"alice\"]",
     );
-    assert_problem(
-        &problems(&text),
-        "actions.p.target",
-        "both a person and a level",
-    );
+    assert_problems(&text, &[("actions.p.target", "both a person and a level")]);
 }
 
 #[test]
@@ -722,43 +770,37 @@ steps = []
 steps = [\"restart\"]
 "
     ));
-    let error = problems(&text);
-    assert_problem(
-        &error,
-        "runbooks.recover.steps[1].params.zone",
-        "has no param `zone`",
+    assert_problems(
+        &text,
+        &[
+            (
+                "runbooks.recover.steps[1].params.zone",
+                "has no param `zone`",
+            ),
+            (
+                "runbooks.recover.steps[2]",
+                "unknown action `restrat` (did you mean `restart`?)",
+            ),
+            ("runbooks.recover.steps[3]", "is a runbook"),
+            ("runbooks.recover.steps[4]", "expected an action name"),
+            (
+                "runbooks.recover.on_failure.restart",
+                "unknown action `nothing`",
+            ),
+            (
+                "runbooks.recover.on_failure.missing-step",
+                "not a step of this runbook",
+            ),
+            ("runbooks.other.steps", "at least one step"),
+            ("runbooks.restart", "ambiguous"),
+        ],
     );
-    assert_problem(
-        &error,
-        "runbooks.recover.steps[2]",
-        "unknown action `restrat` (did you mean `restart`?)",
-    );
-    assert_problem(&error, "runbooks.recover.steps[3]", "is a runbook");
-    assert_problem(
-        &error,
-        "runbooks.recover.steps[4]",
-        "expected an action name",
-    );
-    assert_problem(
-        &error,
-        "runbooks.recover.on_failure.restart",
-        "unknown action `nothing`",
-    );
-    assert_problem(
-        &error,
-        "runbooks.recover.on_failure.missing-step",
-        "not a step of this runbook",
-    );
-    assert_problem(&error, "runbooks.other.steps", "at least one step");
-    assert_problem(&error, "runbooks.restart", "ambiguous");
 
-    let error = problems(&with(&format!(
-        "{ACTIONS_BASE}[runbooks.r]\nsteps = [{{ action = \"restart\", params = {{ region = \"EU\" }} }}]\n"
-    )));
-    assert_problem(
-        &error,
-        "runbooks.r.steps[0].params.region",
-        "does not match",
+    assert_problems(
+        &with(&format!(
+            "{ACTIONS_BASE}[runbooks.r]\nsteps = [{{ action = \"restart\", params = {{ region = \"EU\" }} }}]\n"
+        )),
+        &[("runbooks.r.steps[0].params.region", "does not match")],
     );
 
     let config = Config::from_toml_str(&with(&format!(
@@ -772,14 +814,20 @@ steps = [\"restart\"]
 
 #[test]
 fn platform_sections_are_checked() {
-    let error = problems(&with(
-        "[slack]\nmode = \"sockets\"\nchannel_prefix = \"INC!\"\n[discord]\nguild_id = \"abc\"\nincidents_channel = \"1\"\n",
-    ));
-    assert_problem(&error, "slack.mode", "unknown mode `sockets`");
-    assert_problem(&error, "slack.channel_prefix", "lower-case");
-    assert_problem(&error, "discord.guild_id", "not a Discord id");
-    let error = problems(&with("[discord]\nguild_id = \"1\"\n"));
-    assert_problem(&error, "discord", "missing field `incidents_channel`");
+    assert_problems(
+        &with(
+            "[slack]\nmode = \"sockets\"\nchannel_prefix = \"INC!\"\n[discord]\nguild_id = \"abc\"\nincidents_channel = \"1\"\n",
+        ),
+        &[
+            ("slack.mode", "unknown mode `sockets`"),
+            ("slack.channel_prefix", "lower-case"),
+            ("discord.guild_id", "not a Discord id"),
+        ],
+    );
+    assert_problems(
+        &with("[discord]\nguild_id = \"1\"\n"),
+        &[("discord", "missing field `incidents_channel`")],
+    );
     let config = Config::from_toml_str(&with("[slack]\n")).unwrap();
     let slack = config.slack().unwrap();
     assert_eq!(
@@ -791,11 +839,13 @@ fn platform_sections_are_checked() {
 
 #[test]
 fn status_page_components_are_unique() {
-    let error = problems(&with(
-        "[status_page]\ntitle = \"S\"\ncomponents = [\"API\", \"api\", \"\"]\n",
-    ));
-    assert_problem(&error, "status_page.components[1]", "listed twice");
-    assert_problem(&error, "status_page.components[2]", "must not be empty");
+    assert_problems(
+        &with("[status_page]\ntitle = \"S\"\ncomponents = [\"API\", \"api\", \"\"]\n"),
+        &[
+            ("status_page.components[1]", "listed twice"),
+            ("status_page.components[2]", "must not be empty"),
+        ],
+    );
 }
 
 #[test]
@@ -810,7 +860,6 @@ fn severity_words_come_from_config() {
 fn an_unusable_severity_word_is_reported_once() {
     let text = with("[assign.status]\ncommander = \"alice\"\n")
         .replace("name = \"sev2\"", "name = \"status\"");
-    let error = problems(&text);
+    let error = assert_problems(&text, &[("severity[1].name", "subcommand")]);
     assert_eq!(error.problems.len(), 1, "{error}");
-    assert_problem(&error, "severity[1].name", "subcommand");
 }

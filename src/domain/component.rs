@@ -1,4 +1,4 @@
-use super::{IncidentId, Status};
+use super::{IncidentId, Status, parse_word};
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::str::FromStr;
@@ -76,10 +76,8 @@ impl FromStr for ComponentState {
     type Err = UnknownComponentState;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ComponentState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownComponentState(s.to_string()))
+        parse_word(s, &Self::ALL, Self::as_str, "component state")
+            .map_err(|_| UnknownComponentState(s.to_string()))
     }
 }
 

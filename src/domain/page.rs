@@ -1,6 +1,5 @@
 use super::{UnknownWord, parse_word};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 
 /// How far a page warroom meant to send got. Stored by name, so the names are a contract.
@@ -49,12 +48,6 @@ impl FromStr for PageState {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         parse_word(s, &Self::ALL, Self::as_str, "page state")
-    }
-}
-
-impl fmt::Display for PageState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -28,9 +28,7 @@ impl Title {
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(raw: &str) -> Result<Self, TextError> {
-        let folded = fold_whitespace(raw);
-        check("the title", &folded, Self::MAX_CHARS)?;
-        Ok(Self(folded))
+        checked("the title", raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -53,9 +51,7 @@ impl UserText {
     pub const MAX_CHARS: usize = 3000;
 
     pub fn parse(what: &'static str, raw: &str) -> Result<Self, TextError> {
-        let folded = fold_whitespace(raw);
-        check(what, &folded, Self::MAX_CHARS)?;
-        Ok(Self(folded))
+        checked(what, raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -75,7 +71,10 @@ fn fold_whitespace(raw: &str) -> String {
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn check(what: &'static str, text: &str, max: usize) -> Result<(), TextError> {
+/// `raw` with its whitespace folded, if that is a usable `what` of at most `max`
+/// characters.
+fn checked(what: &'static str, raw: &str, max: usize) -> Result<String, TextError> {
+    let text = fold_whitespace(raw);
     if text.is_empty() {
         return Err(TextError::Empty { what });
     }
@@ -86,7 +85,7 @@ fn check(what: &'static str, text: &str, max: usize) -> Result<(), TextError> {
     if text.chars().any(|c| c.is_control()) {
         return Err(TextError::ControlCharacter { what });
     }
-    Ok(())
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -9,20 +9,27 @@
 //! Must not: decide who may run, approve or cancel what, or execute anything.
 
 use super::lease::{self, Leased, LeasedWork};
-use super::queries::{self, fetch_all, moved_by, moved_one, of_incident_by_id};
+use super::queries::{IncidentRows, fetch_all, moved_by, moved_one};
 use super::rows::{get_flag, get_json, get_opt_time, get_opt_user, get_parsed, get_time};
 use super::rows::{get_user, millis, narrow, to_json};
 use super::{Store, StoreError, Tx};
 use crate::domain::{ActionRun, IncidentId, RunStatus, StepRef, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const COLUMNS: &str = "SELECT id, incident_id, action, params, status, requested_by, approved_by, \
      created_at, started_at, finished_at, attempts, result, output, output_hash, \
      runbook_run_id, step_index, fallback FROM action_runs";
+
+/// An incident's action runs, oldest first.
+pub(super) const ACTION_RUNS: IncidentRows<ActionRun> = IncidentRows {
+    select: COLUMNS,
+    order: "id",
+    decode: run,
+};
 
 const RUNS: Leased = Leased {
     table: LeasedWork::ActionRuns.table(),
@@ -130,7 +137,9 @@ impl Store {
         &self,
         incident: &IncidentId,
     ) -> Result<Vec<ActionRun>, StoreError> {
-        of_incident(&mut *self.pool.acquire().await?, incident).await
+        ACTION_RUNS
+            .all(&mut *self.pool.acquire().await?, incident)
+            .await
     }
 }
 
@@ -217,7 +226,7 @@ impl Tx {
         incident: &IncidentId,
         id: i64,
     ) -> Result<Option<ActionRun>, StoreError> {
-        of_incident_by_id(&mut self.tx, COLUMNS, incident, id, run).await
+        ACTION_RUNS.by_id(&mut self.tx, incident, id).await
     }
 
     /// Approves a run awaiting approval (`awaiting_approval` → `queued`); false if
@@ -371,14 +380,6 @@ impl Tx {
         .await?;
         Ok(skipped.rows_affected())
     }
-}
-
-/// Every action run of an incident, oldest first.
-pub(super) async fn of_incident(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-) -> Result<Vec<ActionRun>, StoreError> {
-    queries::of_incident(conn, COLUMNS, incident, run).await
 }
 
 fn run(row: &AnyRow) -> Result<ActionRun, StoreError> {

@@ -6,7 +6,7 @@
 //! Must not: judge transitions or permissions; the engine hands over incidents
 //! already decided, and they are written as given.
 
-use super::queries::fetch_all;
+use super::queries::IncidentRows;
 use super::rows::{
     date_text, get_flag, get_json, get_opt_date, get_opt_time, get_opt_user, get_parsed, get_time,
     get_user, millis, narrow, opt_millis, to_json,
@@ -19,14 +19,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AnyConnection;
 use sqlx::any::{Any, AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Executor, Row};
 use std::collections::BTreeMap;
 
-/// `SELECT` of incidents joined with their roles; `$where` filters the incidents,
-/// `$tail` follows the ordering (a limit, or Postgres' row lock). The status page
-/// and the API's reads select incidents through it too.
+/// `SELECT` of incidents joined with their roles; `$where` filters the incidents.
+/// Its rows are read with [`fetch_incidents`]. The status page and the API's reads
+/// select incidents through it too.
 macro_rules! incidents_with_roles {
-    ($where:literal, $tail:literal) => {
+    ($where:literal) => {
         concat!(
             "SELECT i.id, i.title, i.severity, i.status, i.drill, i.services, i.platform, ",
             "i.origin_channel, i.room, i.declared_by, i.declared_at, i.acknowledged_at, ",
@@ -35,11 +35,24 @@ macro_rules! incidents_with_roles {
             "FROM incidents i LEFT JOIN incident_roles r ON r.incident_id = i.id ",
             "WHERE ",
             $where,
-            " ORDER BY i.declared_at DESC, i.id DESC, r.role",
-            $tail
+            " ORDER BY i.declared_at DESC, i.id DESC, r.role"
         )
     };
 }
+
+/// An incident's timeline, oldest first (by `at`, then by insertion).
+pub(super) const TIMELINE: IncidentRows<TimelineEvent> = IncidentRows {
+    select: "SELECT at, kind, actor, text FROM timeline_events",
+    order: "at, id",
+    decode: event,
+};
+
+/// An incident's follow-ups, by number.
+pub(super) const FOLLOWUPS: IncidentRows<FollowUp> = IncidentRows {
+    select: "SELECT number, text, owner, due, done, created_at FROM followups",
+    order: "number",
+    decode: followup,
+};
 
 /// Which incidents to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,32 +84,25 @@ impl Store {
         // The limit applies to incidents, not to joined rows, so it sits in a subquery.
         let sql = match filter {
             IncidentFilter::Open => incidents_with_roles!(
-                "i.id IN (SELECT id FROM incidents WHERE status <> 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
-                ""
+                "i.id IN (SELECT id FROM incidents WHERE status <> 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)"
             ),
             IncidentFilter::Resolved => incidents_with_roles!(
-                "i.id IN (SELECT id FROM incidents WHERE status = 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)",
-                ""
+                "i.id IN (SELECT id FROM incidents WHERE status = 'resolved' ORDER BY declared_at DESC, id DESC LIMIT $1)"
             ),
             IncidentFilter::All => incidents_with_roles!(
-                "i.id IN (SELECT id FROM incidents ORDER BY declared_at DESC, id DESC LIMIT $1)",
-                ""
+                "i.id IN (SELECT id FROM incidents ORDER BY declared_at DESC, id DESC LIMIT $1)"
             ),
         };
-        let rows = sqlx::query(sql)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        from_rows(&rows)
+        fetch_incidents(sqlx::query(sql).bind(i64::from(limit)), &self.pool).await
     }
 
     /// Oldest first (by `at`, then by insertion).
     pub async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
-        timeline(&mut *self.pool.acquire().await?, id).await
+        TIMELINE.all(&mut *self.pool.acquire().await?, id).await
     }
 
     pub async fn followups(&self, id: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
-        followups(&mut *self.pool.acquire().await?, id).await
+        FOLLOWUPS.all(&mut *self.pool.acquire().await?, id).await
     }
 }
 
@@ -228,12 +234,12 @@ impl Tx {
         &mut self,
         incident: &IncidentId,
     ) -> Result<Vec<TimelineEvent>, StoreError> {
-        timeline(&mut self.tx, incident).await
+        TIMELINE.all(&mut self.tx, incident).await
     }
 
     /// The incident's follow-ups, by number.
     pub async fn followups(&mut self, incident: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
-        followups(&mut self.tx, incident).await
+        FOLLOWUPS.all(&mut self.tx, incident).await
     }
 }
 
@@ -242,13 +248,8 @@ pub(super) async fn by_id(
     id: &IncidentId,
     lock: bool,
 ) -> Result<Option<Incident>, StoreError> {
-    let sql = if lock {
-        incidents_with_roles!("i.id = $1", " FOR UPDATE OF i")
-    } else {
-        incidents_with_roles!("i.id = $1", "")
-    };
-    let rows = sqlx::query(sql).bind(id.as_str()).fetch_all(conn).await?;
-    Ok(from_rows(&rows)?.into_iter().next())
+    let select = incidents_with_roles!("i.id = $1");
+    one_incident(conn, select, &[id.as_str()], lock).await
 }
 
 async fn by_room(
@@ -257,21 +258,36 @@ async fn by_room(
     room: &str,
     lock: bool,
 ) -> Result<Option<Incident>, StoreError> {
-    let sql = if lock {
-        incidents_with_roles!("i.platform = $1 AND i.room = $2", " FOR UPDATE OF i")
-    } else {
-        incidents_with_roles!("i.platform = $1 AND i.room = $2", "")
-    };
-    let rows = sqlx::query(sql)
-        .bind(platform.as_str())
-        .bind(room)
-        .fetch_all(conn)
-        .await?;
-    Ok(from_rows(&rows)?.into_iter().next())
+    let select = incidents_with_roles!("i.platform = $1 AND i.room = $2");
+    one_incident(conn, select, &[platform.as_str(), room], lock).await
+}
+
+/// The incident `select` (an `incidents_with_roles!` whose `$1…` are `keys`)
+/// finds, if any; with `lock`, locked until commit (Postgres' row lock).
+async fn one_incident(
+    conn: &mut AnyConnection,
+    select: &'static str,
+    keys: &[&str],
+    lock: bool,
+) -> Result<Option<Incident>, StoreError> {
+    let lock = if lock { " FOR UPDATE OF i" } else { "" };
+    let mut query = sqlx::query(AssertSqlSafe(format!("{select}{lock}")));
+    for key in keys {
+        query = query.bind(*key);
+    }
+    Ok(fetch_incidents(query, conn).await?.into_iter().next())
+}
+
+/// Runs an `incidents_with_roles!` select and folds its rows into incidents.
+pub(super) async fn fetch_incidents<'c>(
+    select: Query<'_, Any, AnyArguments>,
+    executor: impl Executor<'c, Database = Any>,
+) -> Result<Vec<Incident>, StoreError> {
+    from_rows(&select.fetch_all(executor).await?)
 }
 
 /// Folds joined rows (one per role, ordered by incident) into incidents.
-pub(super) fn from_rows(rows: &[AnyRow]) -> Result<Vec<Incident>, StoreError> {
+fn from_rows(rows: &[AnyRow]) -> Result<Vec<Incident>, StoreError> {
     let mut incidents: Vec<Incident> = Vec::new();
     for row in rows {
         let id: String = row.try_get("id")?;
@@ -356,16 +372,6 @@ async fn insert_roles(conn: &mut AnyConnection, incident: &Incident) -> Result<(
     Ok(())
 }
 
-pub(super) async fn timeline(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-) -> Result<Vec<TimelineEvent>, StoreError> {
-    let select = sqlx::query(
-        "SELECT at, kind, actor, text FROM timeline_events WHERE incident_id = $1 ORDER BY at, id",
-    );
-    fetch_all(select.bind(incident.as_str()), conn, event).await
-}
-
 fn event(row: &AnyRow) -> Result<TimelineEvent, StoreError> {
     let kind: String = row.try_get("kind")?;
     Ok(TimelineEvent {
@@ -376,16 +382,6 @@ fn event(row: &AnyRow) -> Result<TimelineEvent, StoreError> {
         actor: row.try_get("actor")?,
         text: row.try_get("text")?,
     })
-}
-
-pub(super) async fn followups(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-) -> Result<Vec<FollowUp>, StoreError> {
-    let select = sqlx::query(
-        "SELECT number, text, owner, due, done, created_at FROM followups WHERE incident_id = $1 ORDER BY number",
-    );
-    fetch_all(select.bind(incident.as_str()), conn, followup).await
 }
 
 fn followup(row: &AnyRow) -> Result<FollowUp, StoreError> {

@@ -2,7 +2,8 @@
 //! of one incident, one row of an incident by id, and compare-and-set updates that
 //! report whether they moved their row.
 //!
-//! Must not: name a table or a column of its own; callers pass their SQL.
+//! Must not: name a table or a column of its own; callers pass their SQL (for an
+//! incident's rows, once per table as an [`IncidentRows`]).
 
 use super::StoreError;
 use crate::domain::{IncidentId, UserId};
@@ -27,31 +28,46 @@ pub(super) async fn fetch_all<'c, T>(
         .collect()
 }
 
-/// Every row of `select` (a `SELECT … FROM <table>`) that belongs to `incident`, by id.
-pub(super) async fn of_incident<T>(
-    conn: &mut AnyConnection,
-    select: &str,
-    incident: &IncidentId,
-    decode: Decode<T>,
-) -> Result<Vec<T>, StoreError> {
-    let sql = format!("{select} WHERE incident_id = $1 ORDER BY id");
-    let query = sqlx::query(AssertSqlSafe(sql)).bind(incident.as_str());
-    fetch_all(query, conn, decode).await
+/// A table whose rows each belong to one incident (its `incident_id` column):
+/// what to select, in which order an incident's rows are listed, and how a row
+/// is read, kept together so that no query reads rows with another's decoder.
+pub(super) struct IncidentRows<T> {
+    /// `SELECT <columns> FROM <table>`.
+    pub select: &'static str,
+    /// The `ORDER BY` list an incident's rows are listed in.
+    pub order: &'static str,
+    pub decode: Decode<T>,
 }
 
-/// Row `id` of `select` if it belongs to `incident`; ids are asked for by people,
-/// who must not reach another incident's rows by number.
-pub(super) async fn of_incident_by_id<T>(
-    conn: &mut AnyConnection,
-    select: &str,
-    incident: &IncidentId,
-    id: i64,
-    decode: Decode<T>,
-) -> Result<Option<T>, StoreError> {
-    let sql = format!("{select} WHERE incident_id = $1 AND id = $2");
-    let query = sqlx::query(AssertSqlSafe(sql)).bind(incident.as_str());
-    let row = query.bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(decode).transpose()
+impl<T> IncidentRows<T> {
+    /// Every row that belongs to `incident`, in the table's order.
+    pub async fn all(
+        &self,
+        conn: &mut AnyConnection,
+        incident: &IncidentId,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = format!(
+            "{} WHERE incident_id = $1 ORDER BY {}",
+            self.select, self.order
+        );
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(incident.as_str());
+        fetch_all(query, conn, self.decode).await
+    }
+
+    /// Row `id` (for a table keyed by an `id` column) if it belongs to
+    /// `incident`; ids are asked for by people, who must not reach another
+    /// incident's rows by number.
+    pub async fn by_id(
+        &self,
+        conn: &mut AnyConnection,
+        incident: &IncidentId,
+        id: i64,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = format!("{} WHERE incident_id = $1 AND id = $2", self.select);
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(incident.as_str());
+        let row = query.bind(id).fetch_optional(conn).await?;
+        row.as_ref().map(self.decode).transpose()
+    }
 }
 
 /// Runs a conditional `UPDATE` of one row; true if it changed that row, false if

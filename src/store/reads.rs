@@ -6,6 +6,7 @@
 //! Must not: write, or judge what a caller may see (the web layer checks the token
 //! before asking).
 
+use super::incidents::fetch_incidents;
 use super::rows::{millis, narrow};
 use super::{IncidentFilter, Store, StoreError, Tx};
 use crate::domain::{
@@ -70,21 +71,18 @@ impl Store {
                     .unwrap_or_default(),
             ),
         };
-        let rows = sqlx::query(incidents_with_roles!(
+        let select = sqlx::query(incidents_with_roles!(
             "i.id IN (SELECT id FROM incidents WHERE \
              ($1 = 'all' OR ($1 = 'open' AND status <> 'resolved') OR ($1 = 'resolved' AND status = 'resolved')) \
              AND (declared_at > $2 OR (declared_at = $2 AND id > $3)) \
-             ORDER BY declared_at, id LIMIT $4)",
-            ""
+             ORDER BY declared_at, id LIMIT $4)"
         ))
         .bind(filter)
         .bind(at)
         .bind(id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(i64::from(limit));
         // The shared select orders newest first; a page reads oldest first.
-        let mut incidents = super::incidents::from_rows(&rows)?;
+        let mut incidents = fetch_incidents(select, &self.pool).await?;
         incidents.reverse();
         Ok(incidents)
     }
@@ -274,9 +272,9 @@ async fn record(
     };
     Ok(Some(IncidentRecord {
         incident,
-        updates: super::status_page::updates_of(conn, id).await?,
-        timeline: super::incidents::timeline(conn, id).await?,
-        followups: super::incidents::followups(conn, id).await?,
-        action_runs: super::action_runs::of_incident(conn, id).await?,
+        updates: super::status_page::STATUS_UPDATES.all(conn, id).await?,
+        timeline: super::incidents::TIMELINE.all(conn, id).await?,
+        followups: super::incidents::FOLLOWUPS.all(conn, id).await?,
+        action_runs: super::action_runs::ACTION_RUNS.all(conn, id).await?,
     }))
 }

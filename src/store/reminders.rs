@@ -11,7 +11,7 @@
 //! plans rows and the scheduler hands them over.
 
 use super::lease::{self, Leased, LeasedWork};
-use super::queries::fetch_all;
+use super::queries::{IncidentRows, fetch_all, moved_one};
 use super::rows::{get_opt_time, get_parsed, get_time, millis};
 use super::{Store, StoreError, Tx};
 use crate::domain::{IncidentId, Page, PageState};
@@ -23,6 +23,13 @@ use std::time::Duration;
 
 const COLUMNS: &str =
     "SELECT id, incident_id, kind, due_at, target, created_at, done_at, outcome FROM reminders";
+
+/// An incident's pages, oldest first.
+const PAGES: IncidentRows<Page> = IncidentRows {
+    select: "SELECT dedup_key, target, state FROM pages",
+    order: "created_at, dedup_key",
+    decode: page,
+};
 
 const REMINDERS: Leased = Leased {
     table: LeasedWork::Reminders.table(),
@@ -200,15 +207,13 @@ impl Tx {
             "done_at = $3, outcome = $4, target = COALESCE($5, target)",
             "done_at IS NULL",
         );
-        let finished = sqlx::query(sql)
+        let update = sqlx::query(sql)
             .bind(id)
             .bind(owner)
             .bind(millis(now))
             .bind(outcome.as_str())
-            .bind(target)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(finished.rows_affected() == 1)
+            .bind(target);
+        moved_one(update, &mut self.tx).await
     }
 
     /// Records a page, or moves the one with the same dedup key to a new state.
@@ -234,10 +239,7 @@ impl Tx {
 
     /// The incident's pages, oldest first.
     pub async fn pages(&mut self, incident: &IncidentId) -> Result<Vec<Page>, StoreError> {
-        let select = sqlx::query(
-            "SELECT dedup_key, target, state FROM pages WHERE incident_id = $1 ORDER BY created_at, dedup_key",
-        );
-        fetch_all(select.bind(incident.as_str()), &mut *self.tx, page).await
+        PAGES.all(&mut self.tx, incident).await
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! Must not: decide which step comes next (the engine does) or execute anything.
 
-use super::queries::{moved_by, moved_one, of_incident, of_incident_by_id};
+use super::queries::{IncidentRows, moved_by, moved_one};
 use super::rows::{get_json, get_opt_time, get_opt_user, get_parsed, get_time, get_user};
 use super::rows::{millis, to_json};
 use super::{Store, StoreError, Tx};
@@ -19,19 +19,22 @@ use std::collections::BTreeMap;
 const COLUMNS: &str = "SELECT id, incident_id, runbook, params, status, requested_by, approved_by, \
      cancel_requested_by, created_at, started_at, finished_at FROM runbook_runs";
 
+/// An incident's runbook runs, oldest first.
+const RUNBOOK_RUNS: IncidentRows<RunbookRun> = IncidentRows {
+    select: COLUMNS,
+    order: "id",
+    decode: runbook_run,
+};
+
 impl Store {
     /// Every runbook run of an incident, oldest first.
     pub async fn runbook_runs_of(
         &self,
         incident: &IncidentId,
     ) -> Result<Vec<RunbookRun>, StoreError> {
-        of_incident(
-            &mut *self.pool.acquire().await?,
-            COLUMNS,
-            incident,
-            runbook_run,
-        )
-        .await
+        RUNBOOK_RUNS
+            .all(&mut *self.pool.acquire().await?, incident)
+            .await
     }
 }
 
@@ -71,7 +74,7 @@ impl Tx {
         incident: &IncidentId,
         id: i64,
     ) -> Result<Option<RunbookRun>, StoreError> {
-        of_incident_by_id(&mut self.tx, COLUMNS, incident, id, runbook_run).await
+        RUNBOOK_RUNS.by_id(&mut self.tx, incident, id).await
     }
 
     /// Approves a runbook run awaiting approval (`awaiting_approval` → `running`);

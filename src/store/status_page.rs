@@ -8,7 +8,8 @@
 //! rows and the open incidents) or what counts as public (the engine writes only
 //! what it published).
 
-use super::queries::fetch_all;
+use super::incidents::fetch_incidents;
+use super::queries::{IncidentRows, fetch_all};
 use super::rows::{get_flag, get_parsed, get_time, millis};
 use super::{Store, StoreError, Tx};
 use crate::domain::{
@@ -20,10 +21,19 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 
+/// One incident's updates, oldest first (drills included: this is for the API).
+pub(super) const STATUS_UPDATES: IncidentRows<StatusUpdate> = IncidentRows {
+    select: "SELECT at, status, text FROM status_updates",
+    order: "at, id",
+    decode: update,
+};
+
 impl Store {
     /// An incident's public status updates, oldest first.
     pub async fn status_updates(&self, id: &IncidentId) -> Result<Vec<StatusUpdate>, StoreError> {
-        updates_of(&mut *self.pool.acquire().await?, id).await
+        STATUS_UPDATES
+            .all(&mut *self.pool.acquire().await?, id)
+            .await
     }
 
     /// What the public status page lists: every open incident and those resolved at
@@ -37,16 +47,13 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(Incident, Vec<StatusUpdate>)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query(incidents_with_roles!(
+        let select = sqlx::query(incidents_with_roles!(
             "i.id IN (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
-             ORDER BY declared_at DESC, id DESC LIMIT $2)",
-            ""
+             ORDER BY declared_at DESC, id DESC LIMIT $2)"
         ))
         .bind(millis(resolved_since))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
-        let incidents = super::incidents::from_rows(&rows)?;
+        .bind(i64::from(limit));
+        let incidents = fetch_incidents(select, &mut *conn).await?;
         // The updates of exactly the incidents above, by the same condition.
         let rows = sqlx::query(
             "SELECT incident_id, at, status, text FROM status_updates WHERE incident_id IN \
@@ -78,14 +85,16 @@ impl Store {
         id: &IncidentId,
     ) -> Result<Option<(Incident, Vec<StatusUpdate>)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query(incidents_with_roles!("i.id = $1 AND i.drill = 0", ""))
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
-        let Some(incident) = super::incidents::from_rows(&rows)?.into_iter().next() else {
+        let select =
+            sqlx::query(incidents_with_roles!("i.id = $1 AND i.drill = 0")).bind(id.as_str());
+        let Some(incident) = fetch_incidents(select, &mut *conn)
+            .await?
+            .into_iter()
+            .next()
+        else {
             return Ok(None);
         };
-        let updates = updates_of(&mut conn, id).await?;
+        let updates = STATUS_UPDATES.all(&mut conn, id).await?;
         Ok(Some((incident, updates)))
     }
 
@@ -144,24 +153,13 @@ impl Tx {
         &mut self,
         incident: &IncidentId,
     ) -> Result<Vec<StatusUpdate>, StoreError> {
-        updates_of(&mut self.tx, incident).await
+        STATUS_UPDATES.all(&mut self.tx, incident).await
     }
 
     /// Component states set explicitly, by component name.
     pub async fn component_settings(&mut self) -> Result<Vec<ComponentSetting>, StoreError> {
         component_settings(&mut self.tx).await
     }
-}
-
-/// One incident's updates, oldest first (drills included: this is for the API).
-pub(super) async fn updates_of(
-    conn: &mut AnyConnection,
-    incident: &IncidentId,
-) -> Result<Vec<StatusUpdate>, StoreError> {
-    let select = sqlx::query(
-        "SELECT at, status, text FROM status_updates WHERE incident_id = $1 ORDER BY at, id",
-    );
-    fetch_all(select.bind(incident.as_str()), conn, update).await
 }
 
 /// Every explicitly set component state, with where its incident stands now.

@@ -21,6 +21,7 @@ use std::time::Duration;
 pub const COMMANDS: &str = "warroom_commands_total";
 pub const ACK_LATENCY: &str = "warroom_ack_latency_seconds";
 pub const DELIVERIES: &str = "warroom_deliveries_total";
+pub const DEAD_LETTERS: &str = "warroom_outbox_dead_letters_total";
 pub const REMINDERS: &str = "warroom_reminders_total";
 pub const REMINDER_LATENESS: &str = "warroom_reminder_lateness_seconds";
 
@@ -131,6 +132,10 @@ fn describe() {
         "Time from declaring an incident to acknowledging it, by severity; drills left out."
     );
     metrics::describe_counter!(
+        DEAD_LETTERS,
+        "Outbox rows set aside for good, by platform and reason (unreadable, refused)."
+    );
+    metrics::describe_counter!(
         DELIVERIES,
         "Outbox delivery attempts, by platform and result (delivered, rate_limited, retried, failed)."
     );
@@ -156,6 +161,31 @@ pub fn observe(observation: Observation) {
                 .record(latency.as_secs_f64());
         }
     }
+}
+
+/// Why an outbox row was set aside for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetter {
+    /// Its stored operation cannot be read by this release.
+    Unreadable,
+    /// The platform refused it, or it failed too often.
+    Refused,
+}
+
+impl DeadLetter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetter::Unreadable => "unreadable",
+            DeadLetter::Refused => "refused",
+        }
+    }
+}
+
+/// An outbox row set aside; `platform` as stored, which may be one this release
+/// does not know.
+pub fn dead_letter(platform: &str, reason: DeadLetter) {
+    metrics::counter!(DEAD_LETTERS, "platform" => platform.to_string(), "reason" => reason.as_str())
+        .increment(1);
 }
 
 pub fn delivery(platform: Platform, result: DeliveryResult) {

@@ -11,6 +11,10 @@
 //! incident before enqueueing, which serialises the writers of an incident lane.
 //! Global lanes have no such lock and keep order only per transaction.
 //!
+//! Each row says in which format its operation was written (`format`). A row that
+//! this release cannot read (written by another release, or damaged) is set aside
+//! as failed with the reason, and counted, instead of stopping every claim.
+//!
 //! Must not: interpret operations beyond storing them as JSON; delivering them is
 //! the dispatcher's job. The entries and delivery results themselves are the
 //! outbox module's types.
@@ -20,6 +24,7 @@ use super::rows::{get_json, get_opt_time, get_parsed, get_time, millis, narrow, 
 use super::{Store, StoreError, Tx};
 use crate::domain::{IncidentId, Platform};
 use crate::outbox::{Delivered, MessageRef, Operation, OutboxEntry};
+use crate::telemetry::{self, DeadLetter};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
@@ -28,8 +33,8 @@ use std::time::Duration;
 
 const OUTBOX: Leased = Leased {
     table: LeasedWork::Outbox.table(),
-    select: "SELECT id, incident_id, platform, operation, attempts, created_at, delivered_at, \
-             failed_at, last_error FROM outbox",
+    select: "SELECT id, incident_id, platform, operation, format, attempts, created_at, \
+             delivered_at, failed_at, last_error FROM outbox",
     candidates: "WHERE id IN (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY lane) \
                  AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY next_attempt_at, id LIMIT $2",
@@ -64,8 +69,27 @@ impl Store {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.claim_leased(&OUTBOX, owner, now, lease, limit, entry)
-            .await
+        let claimed = self
+            .claim_leased(&OUTBOX, owner, now, lease, limit, claimed)
+            .await?;
+        let mut entries = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            match row {
+                Claimed::Readable(entry) => entries.push(entry),
+                Claimed::Unreadable {
+                    id,
+                    platform,
+                    reason,
+                } => {
+                    tracing::error!(id, %platform, %reason, "an outbox row cannot be read; set aside");
+                    let reason = format!("set aside, unreadable: {reason}");
+                    if fail(&mut *self.pool.acquire().await?, id, owner, now, &reason).await? {
+                        telemetry::dead_letter(&platform, DeadLetter::Unreadable);
+                    }
+                }
+            }
+        }
+        Ok(entries)
     }
 
     /// Marks a leased operation delivered and records what it produced, atomically.
@@ -261,14 +285,15 @@ impl Tx {
             (None, true) => "pager:global".to_string(),
         };
         sqlx::query(
-            "INSERT INTO outbox (lane, incident_id, platform, operation, created_at, next_attempt_at, attempts) \
-             VALUES ($1, $2, $3, $4, $5, $5, 0)",
+            "INSERT INTO outbox (lane, incident_id, platform, operation, format, created_at, next_attempt_at, attempts) \
+             VALUES ($1, $2, $3, $4, $6, $5, $5, 0)",
         )
         .bind(lane)
         .bind(incident.map(IncidentId::as_str))
         .bind(platform.as_str())
         .bind(to_json("outbox operation", operation)?)
         .bind(millis(now))
+        .bind(OPERATION_FORMAT)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -293,6 +318,40 @@ async fn fail(
     .execute(conn)
     .await?;
     Ok(failed.rows_affected() == 1)
+}
+
+/// The format operations are written in; a row in another one is not guessed at.
+const OPERATION_FORMAT: i64 = 1;
+
+/// A claimed row: an entry, or why it cannot be delivered by this release.
+enum Claimed {
+    Readable(OutboxEntry),
+    Unreadable {
+        id: i64,
+        platform: String,
+        reason: String,
+    },
+}
+
+fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
+    let format: i64 = row.try_get("format")?;
+    let unreadable = |reason: String| -> Result<Claimed, StoreError> {
+        Ok(Claimed::Unreadable {
+            id: row.try_get("id")?,
+            platform: row.try_get("platform")?,
+            reason,
+        })
+    };
+    if format != OPERATION_FORMAT {
+        return unreadable(format!(
+            "written in format {format}; this release reads format {OPERATION_FORMAT}"
+        ));
+    }
+    match entry(row) {
+        Ok(entry) => Ok(Claimed::Readable(entry)),
+        Err(StoreError::Corrupt(reason)) => unreadable(reason),
+        Err(error) => Err(error),
+    }
 }
 
 fn entry(row: &AnyRow) -> Result<OutboxEntry, StoreError> {

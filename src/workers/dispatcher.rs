@@ -21,7 +21,7 @@ use crate::outbox::{
 };
 use crate::render::{Block, Inline, Message};
 use crate::store::{LeasedWork, Store, StoreError};
-use crate::telemetry::{self, DeliveryResult};
+use crate::telemetry::{self, DeadLetter, DeliveryResult};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::future::Future;
@@ -247,6 +247,7 @@ impl Inner {
             }
             Err(error) => {
                 telemetry::delivery(entry.platform, DeliveryResult::Failed);
+                telemetry::dead_letter(entry.platform.as_str(), DeadLetter::Refused);
                 tracing::warn!(id = entry.id, incident = ?entry.incident, kind, %error, "giving up on an operation");
                 match &entry.operation {
                     Operation::Page { if_refused, .. } => {

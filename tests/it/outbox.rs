@@ -5,7 +5,9 @@
 //! on real database I/O (and with them the leases), so explicit time is exact.
 
 use crate::common::store_reads::StoreReads;
-use crate::common::{at, fresh_store, incident, incident_id, insert_incidents, test_backends};
+use crate::common::{
+    at, fresh_store, give_room, incident, incident_id, insert_incidents, test_backends,
+};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -89,6 +91,14 @@ impl Harness {
             .expect("enqueue");
         }
         tx.commit().await.expect("commit");
+    }
+
+    /// The outbox rows of incident `n`, oldest first.
+    async fn rows(&self, incident: u32) -> Vec<warroom::outbox::OutboxEntry> {
+        self.store
+            .outbox_of(&incident_id(incident))
+            .await
+            .expect("rows")
     }
 
     /// Runs passes until nothing more is due now.
@@ -236,18 +246,23 @@ async fn a_war_room_is_set_up_in_order() {
 /// `warroom_deliveries_total` for a platform and result, as `/metrics` would show
 /// it. Series are process-wide, so callers compare before and after.
 fn deliveries(platform: &str, result: &str) -> f64 {
+    counted("warroom_deliveries_total", platform, ("result", result))
+}
+
+/// A process-wide counter for a platform and one more label, as `/metrics` shows it.
+fn counted(name: &str, platform: &str, (label, value): (&str, &str)) -> f64 {
     let metrics = warroom::telemetry::install().expect("the test process has no other recorder");
-    let (platform, result) = (
+    let (platform, label) = (
         format!("platform=\"{platform}\""),
-        format!("result=\"{result}\""),
+        format!("{label}=\"{value}\""),
     );
     metrics
         .render()
         .lines()
         .filter(|line| {
-            line.starts_with("warroom_deliveries_total{")
+            line.starts_with(&format!("{name}{{"))
                 && line.contains(&platform)
-                && line.contains(&result)
+                && line.contains(&label)
         })
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
@@ -532,4 +547,125 @@ async fn the_loop_delivers_when_notified_and_stops_on_shutdown() {
             .expect("the loop did not panic");
         assert_eq!(h.posts(), ["hello"]);
     }
+}
+
+#[tokio::test]
+async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowing() {
+    for db in test_backends().await {
+        let h = Harness::new(fresh_store(&db).await).await;
+        h.enqueue(
+            1,
+            &[
+                post_in_room("renamed block", None),
+                post_in_room("after it", None),
+            ],
+        )
+        .await;
+        h.enqueue(2, &[post_in_room("from a newer release", None)])
+            .await;
+        insert_incidents(&h.store, &[incident(3, at(0))]).await;
+        for n in 1..=3 {
+            give_room(&h.store, &incident_id(n), &format!("CROOM{n}")).await;
+        }
+        h.enqueue(3, &[post_in_room("untouched", None)]).await;
+        let (first, newer) = (h.rows(1).await[0].id, h.rows(2).await[0].id);
+        // A block this release does not know, and a row in a format it does not read.
+        sqlx::query(
+            "UPDATE outbox SET operation = '{\"op\":\"post\",\"to\":\"room\",\"message\":{\"blocks\":[{\"type\":\"carousel\"}]}}' WHERE id = $1",
+        )
+        .bind(first)
+        .execute(h.store.pool())
+        .await
+        .expect("damage a row");
+        sqlx::query("UPDATE outbox SET format = 2 WHERE id = $1")
+            .bind(newer)
+            .execute(h.store.pool())
+            .await
+            .expect("a newer row");
+        let before = counted(
+            "warroom_outbox_dead_letters_total",
+            "testing",
+            ("reason", "unreadable"),
+        );
+
+        let dispatcher = h.dispatcher("one");
+        h.drain(&dispatcher).await;
+
+        let mut posts = h.posts();
+        posts.sort();
+        assert_eq!(posts, ["after it", "untouched"], "[{}]", db.name);
+        for (id, why) in [(first, "carousel"), (newer, "format 2")] {
+            let (failed_at, error): (Option<i64>, Option<String>) =
+                sqlx::query_as("SELECT failed_at, last_error FROM outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(h.store.pool())
+                    .await
+                    .expect("the row is kept");
+            let error = error.unwrap_or_default();
+            assert!(failed_at.is_some(), "[{}] row {id} set aside", db.name);
+            assert!(
+                error.starts_with("set aside, unreadable") && error.contains(why),
+                "[{}] {error}",
+                db.name
+            );
+        }
+        let after = counted(
+            "warroom_outbox_dead_letters_total",
+            "testing",
+            ("reason", "unreadable"),
+        );
+        assert!(
+            after - before >= 2.0,
+            "[{}] counted: {before} -> {after}",
+            db.name
+        );
+    }
+}
+
+/// The name each kind of operation is stored under; a kind added later fails to
+/// compile here until it has a golden file too.
+fn stored_kind(operation: &Operation) -> &'static str {
+    match operation {
+        Operation::CreateRoom(_) => "create_room",
+        Operation::Invite { .. } => "invite",
+        Operation::SetTopic { .. } => "set_topic",
+        Operation::Post { .. } => "post",
+        Operation::Edit { .. } => "edit",
+        Operation::Pin { .. } => "pin",
+        Operation::Upload { .. } => "upload",
+        Operation::Page { .. } => "page",
+    }
+}
+
+#[test]
+fn every_kind_of_operation_stored_by_an_earlier_release_still_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/operations");
+    let mut read = Vec::new();
+    for file in std::fs::read_dir(&dir).expect("the golden operations") {
+        let path = file.expect("a golden file").path();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let operation: Operation = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("{} no longer reads: {error}", path.display()));
+        let kind = stored_kind(&operation);
+        assert_eq!(
+            path.file_stem().and_then(|stem| stem.to_str()),
+            Some(kind),
+            "{} holds a `{kind}`",
+            path.display()
+        );
+        read.push(kind);
+    }
+    read.sort_unstable();
+    let mut every = [
+        "create_room",
+        "edit",
+        "invite",
+        "page",
+        "pin",
+        "post",
+        "set_topic",
+        "upload",
+    ];
+    every.sort_unstable();
+    assert_eq!(read, every, "one golden file per kind of operation");
 }

@@ -1,7 +1,7 @@
 -- What a platform sent and warroom acknowledged, kept until it has been applied,
 -- so a crash between the acknowledgement and the handling loses nothing.
 CREATE TABLE inbox (
-    id BIGSERIAL PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     platform TEXT NOT NULL,
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
@@ -13,3 +13,7 @@ CREATE TABLE inbox (
     lease_until BIGINT
 );
 CREATE INDEX inbox_pending ON inbox (id) WHERE handled_at IS NULL;
+
+-- Stored operations say which format they were written in, so a release that
+-- cannot read a row sets it aside instead of guessing.
+ALTER TABLE outbox ADD COLUMN format INTEGER NOT NULL DEFAULT 1;

@@ -92,11 +92,30 @@ impl Reply {
     }
 }
 
-/// A failure the user cannot fix: the database did not answer. Nothing was changed.
+/// A failure the user cannot fix: the database did not answer, or could not take
+/// the change. Nothing was changed, unless the connection broke during the commit
+/// itself ([`StoreError::CommitUnconfirmed`]), when nobody can tell.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl EngineError {
+    /// What the person who issued the command is told instead of its answer:
+    /// never that it was done, and never that nothing changed when it may have.
+    pub fn reply(&self) -> Reply {
+        let EngineError::Store(error) = self;
+        let text = if error.is_out_of_space() {
+            "warroom's database is out of disk space, so nothing was changed. Try again in a moment."
+        } else if matches!(error, StoreError::CommitUnconfirmed(_)) {
+            "warroom lost its database while saving this, so it may or may not have been saved. \
+             Check `/incident list` or the incident's timeline before you try again."
+        } else {
+            "warroom could not reach its database, so nothing was changed. Try again in a moment."
+        };
+        Reply::ephemeral(text)
+    }
 }
 
 /// Per-platform choices that come from configuration.

@@ -24,14 +24,14 @@ const TAKEN_OVER_WITHIN: Duration = Duration::from_secs(15);
 
 /// A directory with the configuration file the binaries serve, announcing in a
 /// channel of the fake Slack.
-struct Setup {
+pub(crate) struct Setup {
     dir: tempfile::TempDir,
     config: PathBuf,
-    announce: String,
+    pub(crate) announce: String,
 }
 
 impl Setup {
-    fn new(fake: &FakeSlack) -> Setup {
+    pub(crate) fn new(fake: &FakeSlack) -> Setup {
         let announce = fake.add_channel("incidents", "UADMIN", "", false);
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir.path().join("warroom.toml");
@@ -48,18 +48,27 @@ impl Setup {
     }
 
     fn serve_with(&self, db: &Backend, fake: &FakeSlack, extra: &[(&str, String)]) -> Served {
+        self.serve_on(&db.url, fake, extra)
+    }
+
+    /// `warroom serve` on the database at `url`, against `fake`, with `extra` in its environment.
+    pub(crate) fn serve_on(&self, url: &str, fake: &FakeSlack, extra: &[(&str, String)]) -> Served {
         let mut vars = vec![
             ("SLACK_API_URL", fake.api_url()),
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
         ];
         vars.extend_from_slice(extra);
-        Served::start(self.dir.path(), &self.config, &db.url, &vars)
+        Served::start(self.dir.path(), &self.config, url, &vars)
     }
 }
 
 /// POSTs a form to `path`, signed now as Slack signs it.
-async fn post_signed(address: SocketAddr, path: &str, body: String) -> reqwest::Response {
+pub(crate) async fn post_signed(
+    address: SocketAddr,
+    path: &str,
+    body: String,
+) -> reqwest::Response {
     let timestamp = unix_now().to_string();
     reqwest::Client::new()
         .post(format!("http://{address}{path}"))
@@ -74,7 +83,7 @@ async fn post_signed(address: SocketAddr, path: &str, body: String) -> reqwest::
 
 /// `/incident sev1 checkout is down` from alice in #ops; returns the incident id
 /// of the acknowledgement.
-async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> IncidentId {
+pub(crate) async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> IncidentId {
     let body = slash_form(fake, "UALICE", OPS, "sev1 checkout is down", trigger);
     let answer: Value = post_signed(address, "/slack/commands", body)
         .await
@@ -86,7 +95,7 @@ async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> Incide
 
 /// Waits until the war room of `id` is complete: created, summary posted and
 /// pinned, announcement posted. Returns when the last of those calls was made.
-async fn war_room_complete(fake: &FakeSlack, setup: &Setup, id: &IncidentId) -> Instant {
+pub(crate) async fn war_room_complete(fake: &FakeSlack, setup: &Setup, id: &IncidentId) -> Instant {
     let name = id.to_string().to_lowercase();
     fake.wait_for(
         "the war room, its pinned summary and the announcement",

@@ -26,7 +26,7 @@ use std::time::Duration;
 const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 
 /// What is left of Slack's 3 s after [`ANSWER_BUDGET`] to keep a late command.
-const KEEP_BUDGET: Duration = Duration::from_millis(300);
+const KEEP_BUDGET: Duration = Duration::from_millis(200);
 
 /// The reaction that marks a message for the timeline.
 const CAPTURE_REACTION: &str = "pushpin";

@@ -251,7 +251,7 @@ fn free_space(path: &std::path::Path) -> Option<u64> {
         }
         stats.assume_init()
     };
-    u64::from(stats.f_bavail).checked_mul(stats.f_frsize)
+    stats.f_bavail.checked_mul(stats.f_frsize)
 }
 
 /// Takes the single-process lock next to a SQLite file.

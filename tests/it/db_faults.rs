@@ -13,7 +13,9 @@
 //! (no Postgres server installed; not allowed to mount a tmpfs), except under CI.
 
 use crate::common::served::Served;
-use crate::outage::{Setup, declare, post_signed, war_room_complete};
+use crate::outage::{
+    Setup, click_take_scribe, declare, post_signed_with, scribe_taken, war_room_complete,
+};
 use crate::slack::{OPS, slash_form};
 use crate::slack_fake::FakeSlack;
 use serde_json::Value;
@@ -58,8 +60,13 @@ enum Answer {
 struct Sent {
     text: String,
     answer: Answer,
+    said: String,
     first_answer_took: Duration,
     answered_at: Instant,
+}
+
+fn slowest(sent: &[Sent]) -> Option<Duration> {
+    sent.iter().map(|one| one.first_answer_took).max()
 }
 
 /// When the first change answered as saved after `since` was answered.
@@ -94,47 +101,93 @@ fn classify(text: &str) -> Answer {
     }
 }
 
-/// `/incident note <id> <text>` from alice in #ops, answered at once or, after
-/// "Working on it…", by its `response_url`.
-async fn note(address: SocketAddr, fake: &FakeSlack, id: &IncidentId, text: &str) -> Sent {
-    let trigger = format!(
-        "note-{}",
-        text.split_whitespace().next().unwrap_or_default()
-    );
-    let body = slash_form(fake, "UALICE", OPS, &format!("note {id} {text}"), &trigger);
-    let started = Instant::now();
-    let first: Value = post_signed(address, "/slack/commands", body)
-        .await
-        .json()
-        .await
-        .expect("the answer is JSON");
-    let first_answer_took = started.elapsed();
-    let mut said = text_of(&first);
-    if said.starts_with("Working on it") {
-        let deadline = Instant::now() + LATE_ANSWER_LIMIT;
-        said = loop {
-            if let Some(late) = fake.responses(&trigger).first() {
-                break text_of(late);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no late answer to `{text}` within {LATE_ANSWER_LIMIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+/// Alice's notes on one incident, sent from #ops through one HTTP client (a new
+/// client takes a while to set up, which would count against the answer's time).
+#[derive(Clone)]
+struct Notes {
+    client: reqwest::Client,
+    address: SocketAddr,
+    fake: FakeSlack,
+    id: IncidentId,
+}
+
+impl Notes {
+    fn new(address: SocketAddr, fake: &FakeSlack, id: &IncidentId) -> Notes {
+        Notes {
+            client: reqwest::Client::new(),
+            address,
+            fake: fake.clone(),
+            id: id.clone(),
+        }
     }
-    Sent {
-        text: text.to_string(),
-        answer: classify(&said),
-        first_answer_took,
-        answered_at: Instant::now(),
+
+    /// `/incident note <id> <text>`, answered at once or, after "Working on it…",
+    /// by its `response_url`.
+    async fn send(&self, text: &str) -> Sent {
+        let trigger = format!(
+            "note-{}",
+            text.split_whitespace().next().unwrap_or_default()
+        );
+        let command = format!("note {} {text}", self.id);
+        let body = slash_form(&self.fake, "UALICE", OPS, &command, &trigger);
+        let started = Instant::now();
+        let first: Value = post_signed_with(&self.client, self.address, "/slack/commands", body)
+            .await
+            .json()
+            .await
+            .expect("the answer is JSON");
+        let first_answer_took = started.elapsed();
+        let mut said = text_of(&first);
+        if said.starts_with("Working on it") {
+            let deadline = Instant::now() + LATE_ANSWER_LIMIT;
+            said = loop {
+                if let Some(late) = self.fake.responses(&trigger).first() {
+                    break text_of(late);
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no late answer to `{text}` within {LATE_ANSWER_LIMIT:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+        }
+        Sent {
+            text: text.to_string(),
+            answer: classify(&said),
+            said,
+            first_answer_took,
+            answered_at: Instant::now(),
+        }
+    }
+
+    /// Sends notes, one every 200 ms, until one is saved.
+    async fn until_saved(&self, label: &str, sent: &mut Vec<Sent>) {
+        let deadline = Instant::now() + RECOVERED_WITHIN * 3;
+        for n in 0.. {
+            let one = self.send(&format!("{label}{n} after the fault")).await;
+            let saved = one.answer == Answer::Saved;
+            sent.push(one);
+            if saved {
+                return;
+            }
+            assert!(Instant::now() < deadline, "commands never worked again");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
-/// `/readyz`, polled every 100 ms from the start until dropped: when each probe
-/// was sent, its status (`None`: no answer), and how long it took.
+/// One request to `/readyz`.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    sent: Instant,
+    /// `None`: no answer.
+    status: Option<u16>,
+    took: Duration,
+}
+
+/// `/readyz`, polled every 100 ms from the start until dropped.
 struct Readiness {
-    probes: Arc<Mutex<Vec<(Instant, Option<u16>, Duration)>>>,
+    probes: Arc<Mutex<Vec<Probe>>>,
     polling: tokio::task::JoinHandle<()>,
 }
 
@@ -155,17 +208,18 @@ impl Readiness {
                     .await
                     .ok()
                     .map(|response| response.status().as_u16());
-                recorded
-                    .lock()
-                    .unwrap()
-                    .push((sent, status, sent.elapsed()));
+                recorded.lock().unwrap().push(Probe {
+                    sent,
+                    status,
+                    took: sent.elapsed(),
+                });
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
         Readiness { probes, polling }
     }
 
-    fn probes(&self) -> Vec<(Instant, Option<u16>, Duration)> {
+    fn probes(&self) -> Vec<Probe> {
         self.probes.lock().unwrap().clone()
     }
 
@@ -173,13 +227,13 @@ impl Readiness {
     fn first(&self, status: u16, since: Instant) -> Option<Instant> {
         self.probes()
             .into_iter()
-            .find(|(sent, answered, _)| *sent >= since && *answered == Some(status))
-            .map(|(sent, _, _)| sent)
+            .find(|probe| probe.sent >= since && probe.status == Some(status))
+            .map(|probe| probe.sent)
     }
 
     /// Every probe answered, and in time.
     fn assert_prompt(&self, backend: &str) {
-        for (_, status, took) in self.probes() {
+        for Probe { status, took, .. } in self.probes() {
             assert!(
                 status.is_some() && took < READINESS_ANSWER_LIMIT,
                 "{backend}: /readyz answered {status:?} after {took:?}"
@@ -191,27 +245,6 @@ impl Readiness {
 impl Drop for Readiness {
     fn drop(&mut self) {
         self.polling.abort();
-    }
-}
-
-/// Sends notes, one every 200 ms, until one is saved.
-async fn until_saved(
-    address: SocketAddr,
-    fake: &FakeSlack,
-    id: &IncidentId,
-    label: &str,
-    sent: &mut Vec<Sent>,
-) {
-    let deadline = Instant::now() + RECOVERED_WITHIN * 3;
-    for n in 0.. {
-        let one = note(address, fake, id, &format!("{label}{n} after the fault")).await;
-        let saved = one.answer == Answer::Saved;
-        sent.push(one);
-        if saved {
-            return;
-        }
-        assert!(Instant::now() < deadline, "commands never worked again");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -328,7 +361,9 @@ impl Drop for OwnCluster {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: stopping and starting Postgres blocks the test's own thread,
+// which must not hold up the burst's answers, nor the timing of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hears_done_falsely() {
     let Some(cluster) = OwnCluster::start() else {
         return;
@@ -340,15 +375,16 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     let id = declare(address, &fake, "declare-before-restart").await;
     war_room_complete(&fake, &setup, &id).await;
     let readiness = Readiness::watch(address);
+    let notes = Notes::new(address, &fake, &id);
 
     // A note every 150 ms for 12 s; Postgres goes away after 1.5 s, for longer
     // than a command waits for it.
     let burst: Vec<_> = (0..80)
         .map(|n| {
-            let (fake, id) = (fake.clone(), id.clone());
+            let notes = notes.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(150) * n).await;
-                note(address, &fake, &id, &format!("burst{n} during the restart")).await
+                notes.send(&format!("burst{n} during the restart")).await
             })
         })
         .collect();
@@ -362,7 +398,7 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     for one in burst {
         sent.push(one.await.expect("the note was sent"));
     }
-    until_saved(address, &fake, &id, "after", &mut sent).await;
+    notes.until_saved("after", &mut sent).await;
     let worked_at = first_saved_after(&sent, resumed_at).expect("a change saved after the restart");
 
     let not_saved = sent
@@ -391,12 +427,14 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     );
     println!(
         "postgres: stopped for {:?}; /readyz said 503 {:?} after the stop and 200 {:?} after the restart; \
-         commands worked again {:?} after the restart; {not_saved} of {} commands were answered not saved",
+         commands worked again {:?} after the restart; {not_saved} of {} commands were answered not saved; \
+         the slowest first answer took {:?}",
         resumed_at - stopped_at,
         unready - stopped_at,
         ready - resumed_at,
         worked_at - resumed_at,
         sent.len(),
+        slowest(&sent),
     );
     assert_carries_on(&mut served, &fake, &setup, "declare-after-restart").await;
     assert_answers_were_true(&cluster.url, &id, &sent, "postgres").await;
@@ -466,6 +504,7 @@ async fn sqlite_on_a_full_disk_answers_not_saved_and_works_again_once_there_is_r
     let id = declare(address, &fake, "declare-before-the-disk-fills").await;
     war_room_complete(&fake, &setup, &id).await;
     let readiness = Readiness::watch(address);
+    let notes = Notes::new(address, &fake, &id);
 
     let filler = fill(tmpfs.path());
     let full_at = Instant::now();
@@ -474,7 +513,7 @@ async fn sqlite_on_a_full_disk_answers_not_saved_and_works_again_once_there_is_r
     let mut refused_in_a_row = 0;
     let mut first_refused = None;
     for n in 0..500 {
-        let one = note(address, &fake, &id, &format!("full{n} {padding}")).await;
+        let one = notes.send(&format!("full{n} {padding}")).await;
         if one.answer == Answer::NotSaved {
             first_refused.get_or_insert_with(Instant::now);
         }
@@ -498,9 +537,27 @@ async fn sqlite_on_a_full_disk_answers_not_saved_and_works_again_once_there_is_r
         .first(503, full_at)
         .expect("/readyz said not ready while the disk was full");
 
+    // Dave's click: acknowledged only if kept; Slack sends an unacknowledged one again.
+    let action_ts = "1790000002.000200";
+    let click_while_full = click_take_scribe(address, &fake, &id, action_ts)
+        .await
+        .status();
+    assert!(
+        [200, 503].contains(&click_while_full.as_u16()),
+        "the click was answered {click_while_full}"
+    );
+
     std::fs::remove_file(&filler).expect("the filler is removed");
     let freed_at = Instant::now();
-    until_saved(address, &fake, &id, "freed", &mut sent).await;
+    notes.until_saved("freed", &mut sent).await;
+    if click_while_full != 200 {
+        let resent = click_take_scribe(address, &fake, &id, action_ts).await;
+        assert_eq!(resent.status(), 200, "the click sent again is acknowledged");
+    }
+    fake.wait_for("the click answered", |f| {
+        !f.responses(&format!("click-{action_ts}")).is_empty()
+    })
+    .await;
     let worked_at = first_saved_after(&sent, freed_at).expect("a change saved once there was room");
     let ready = loop {
         if let Some(ready) = readiness.first(200, freed_at) {
@@ -521,16 +578,25 @@ async fn sqlite_on_a_full_disk_answers_not_saved_and_works_again_once_there_is_r
     let not_saved = sent
         .iter()
         .filter(|one| one.answer == Answer::NotSaved)
+        .inspect(|one| {
+            assert!(
+                one.said.contains("out of disk space"),
+                "a refusal on a full disk says why: {}",
+                one.said
+            );
+        })
         .count();
     println!(
-        "sqlite: the first refusal came {:?} after the disk filled; /readyz said 503 {:?} after; \
+        "sqlite: a click was answered {click_while_full} while the disk was full; \
+         the first refusal came {:?} after the disk filled; /readyz said 503 {:?} after; \
          once there was room, commands worked again after {:?} and /readyz said 200 after {:?}; \
-         {not_saved} of {} commands were answered not saved",
+         {not_saved} of {} commands were answered not saved; the slowest first answer took {:?}",
         first_refused.map(|at| at - full_at),
         unready.saturating_duration_since(full_at),
         worked_at - freed_at,
         ready.saturating_duration_since(freed_at),
         sent.len(),
+        slowest(&sent),
     );
     assert_carries_on(
         &mut served,
@@ -542,4 +608,10 @@ async fn sqlite_on_a_full_disk_answers_not_saved_and_works_again_once_there_is_r
     drop(readiness);
     drop(served);
     assert_answers_were_true(&database, &id, &sent, "sqlite").await;
+    let scribe_taken = scribe_taken(&database, &id).await;
+    assert_eq!(
+        scribe_taken.len(),
+        1,
+        "the click (answered {click_while_full} while the disk was full) applied once: {scribe_taken:?}"
+    );
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use warroom::domain::{EventKind, IncidentId};
+use warroom::domain::{EventKind, IncidentId, TimelineEvent};
 use warroom::store::Store;
 use warroom::workers::SHORT_LEASE;
 
@@ -69,8 +69,19 @@ pub(crate) async fn post_signed(
     path: &str,
     body: String,
 ) -> reqwest::Response {
+    post_signed_with(&reqwest::Client::new(), address, path, body).await
+}
+
+/// [`post_signed`] through `client`, for a test that times the answer (a new
+/// client takes a while to set up).
+pub(crate) async fn post_signed_with(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    path: &str,
+    body: String,
+) -> reqwest::Response {
     let timestamp = unix_now().to_string();
-    reqwest::Client::new()
+    client
         .post(format!("http://{address}{path}"))
         .header("Content-Type", FORM)
         .header("X-Slack-Request-Timestamp", &timestamp)
@@ -263,31 +274,10 @@ async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_rest
         let address = crashing.address().await;
         let id = declare(address, &fake, "declare-then-click").await;
         war_room_complete(&fake, &setup, &id).await;
-        let name = id.to_string().to_lowercase();
-        let room = fake
-            .channels()
-            .into_iter()
-            .find(|c| c.name.contains(&name))
-            .expect("the war room");
-        let summary = fake
-            .messages_in(&room.id)
-            .into_iter()
-            .find(|m| m.pinned)
-            .expect("the pinned summary");
 
         // Dave takes the scribe role; the click is acknowledged, then warroom dies.
         let action_ts = "1790000001.000100";
-        let click = click_payload(
-            &fake,
-            "UDAVE",
-            &room.id,
-            &summary.ts,
-            "take:scribe",
-            &id.to_string(),
-            action_ts,
-        );
-        let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
-        let acknowledged = post_signed(address, "/slack/interactions", form).await;
+        let acknowledged = click_take_scribe(address, &fake, &id, action_ts).await;
         assert_eq!(
             acknowledged.status(),
             200,
@@ -310,16 +300,7 @@ async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_rest
         .await;
         drop(restarted);
 
-        let store = Store::connect(&db.url).await.expect("the database opens");
-        let scribe_taken: Vec<_> = store
-            .timeline(&id)
-            .await
-            .expect("the timeline reads")
-            .into_iter()
-            .filter(|event| {
-                event.kind == EventKind::RoleAssigned && event.text.starts_with("Scribe →")
-            })
-            .collect();
+        let scribe_taken = scribe_taken(&db.url, &id).await;
         assert_eq!(
             scribe_taken.len(),
             1,
@@ -332,6 +313,52 @@ async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_rest
             "{}: one answer to the click",
             db.name
         );
-        store.close().await;
     }
+}
+
+/// Dave's click on "take scribe" under the pinned summary in `id`'s war room,
+/// stamped `action_ts` and answered at `click-<action_ts>`: warroom's answer to
+/// the delivery.
+pub(crate) async fn click_take_scribe(
+    address: SocketAddr,
+    fake: &FakeSlack,
+    id: &IncidentId,
+    action_ts: &str,
+) -> reqwest::Response {
+    let name = id.to_string().to_lowercase();
+    let room = fake
+        .channels()
+        .into_iter()
+        .find(|c| c.name.contains(&name))
+        .expect("the war room");
+    let summary = fake
+        .messages_in(&room.id)
+        .into_iter()
+        .find(|m| m.pinned)
+        .expect("the pinned summary");
+    let click = click_payload(
+        fake,
+        "UDAVE",
+        &room.id,
+        &summary.ts,
+        "take:scribe",
+        &id.to_string(),
+        action_ts,
+    );
+    let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
+    post_signed(address, "/slack/interactions", form).await
+}
+
+/// The scribe role's assignments on `id`'s timeline, read from the database at `url`.
+pub(crate) async fn scribe_taken(url: &str, id: &IncidentId) -> Vec<TimelineEvent> {
+    let store = Store::connect(url).await.expect("the database opens");
+    let taken = store
+        .timeline(id)
+        .await
+        .expect("the timeline reads")
+        .into_iter()
+        .filter(|event| event.kind == EventKind::RoleAssigned && event.text.starts_with("Scribe →"))
+        .collect();
+    store.close().await;
+    taken
 }

@@ -591,9 +591,20 @@ async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowin
         let dispatcher = h.dispatcher("one");
         h.drain(&dispatcher).await;
 
-        let mut posts = h.posts();
+        let (notices, mut posts): (Vec<String>, Vec<String>) = h
+            .posts()
+            .into_iter()
+            .partition(|post| post.starts_with("warroom could not deliver"));
         posts.sort();
         assert_eq!(posts, ["after it", "untouched"], "[{}]", db.name);
+        // Each room is told once what it will not see.
+        assert_eq!(notices.len(), 2, "[{}] {notices:?}", db.name);
+        assert!(
+            notices.iter().any(|n| n.contains("carousel"))
+                && notices.iter().any(|n| n.contains("format 2")),
+            "[{}] {notices:?}",
+            db.name
+        );
         for (id, why) in [(first, "carousel"), (newer, "format 2")] {
             let (failed_at, error): (Option<i64>, Option<String>) =
                 sqlx::query_as("SELECT failed_at, last_error FROM outbox WHERE id = $1")
@@ -625,6 +636,7 @@ async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowin
 /// The name each kind of operation is stored under; a kind added later fails to
 /// compile here until it has a golden file too.
 fn stored_kind(operation: &Operation) -> &'static str {
+    // Not `Operation::kind`: this match must fail to compile when a kind is added.
     match operation {
         Operation::CreateRoom(_) => "create_room",
         Operation::Invite { .. } => "invite",
@@ -668,4 +680,47 @@ fn every_kind_of_operation_stored_by_an_earlier_release_still_reads() {
     ];
     every.sort_unstable();
     assert_eq!(read, every, "one golden file per kind of operation");
+}
+
+#[tokio::test]
+async fn an_operation_refused_for_good_is_set_aside_counted_and_told_in_the_room_once() {
+    for db in test_backends().await {
+        let h = Harness::new(fresh_store(&db).await).await;
+        give_room(&h.store, &incident_id(1), "CROOM1").await;
+        let invite = Operation::Invite {
+            users: vec![UserId::new("UGONE")],
+        };
+        h.enqueue(1, &[invite, post_in_room("after it", None)])
+            .await;
+        h.platform
+            .fail_next(OperationKind::Invite, Failure::Permanent);
+        let before = counted(
+            "warroom_outbox_dead_letters_total",
+            "testing",
+            ("reason", "refused"),
+        );
+
+        h.drain(&h.dispatcher("one")).await;
+
+        let posts = h.posts();
+        assert_eq!(posts.len(), 2, "[{}] {posts:?}", db.name);
+        assert_eq!(posts[0], "after it", "[{}]", db.name);
+        assert!(
+            posts[1]
+                .starts_with("warroom could not deliver an operation (invite) and set it aside"),
+            "[{}] {}",
+            db.name,
+            posts[1]
+        );
+        let after = counted(
+            "warroom_outbox_dead_letters_total",
+            "testing",
+            ("reason", "refused"),
+        );
+        assert!(
+            after - before >= 1.0,
+            "[{}] counted: {before} -> {after}",
+            db.name
+        );
+    }
 }

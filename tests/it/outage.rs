@@ -194,17 +194,22 @@ async fn on_sqlite_a_restart_takes_over_the_dead_process_leases_at_once() {
     assert_exactly_once(&fake, &setup, &id, db.name);
 }
 
-#[tokio::test]
-async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
-    let Some(db) = test_backends()
+/// A Postgres database, a fake Slack and the setup, when Postgres is available.
+async fn on_postgres() -> Option<(Backend, FakeSlack, Setup)> {
+    let db = test_backends()
         .await
         .into_iter()
-        .find(|b| b.name == "postgres")
-    else {
-        return;
-    };
+        .find(|b| b.name == "postgres")?;
     let fake = FakeSlack::start().await;
     let setup = Setup::new(&fake);
+    Some((db, fake, setup))
+}
+
+#[tokio::test]
+async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
+    let Some((db, fake, setup)) = on_postgres().await else {
+        return;
+    };
     // The survivor runs beside the dying replica: while that one lives, it keeps its lease.
     let (id, _, survivor) =
         kill_mid_declare(&setup, &db, &fake, || Some(setup.serve(&db, &fake))).await;
@@ -224,15 +229,9 @@ async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
 
 #[tokio::test]
 async fn on_postgres_a_platform_call_slower_than_the_lease_is_never_repeated() {
-    let Some(db) = test_backends()
-        .await
-        .into_iter()
-        .find(|b| b.name == "postgres")
-    else {
+    let Some((db, fake, setup)) = on_postgres().await else {
         return;
     };
-    let fake = FakeSlack::start().await;
-    let setup = Setup::new(&fake);
     let (first, second) = (setup.serve(&db, &fake), setup.serve(&db, &fake));
     second.address().await;
     fake.delay_next("conversations.create", SHORT_LEASE + SHORT_LEASE / 2);

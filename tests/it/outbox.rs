@@ -249,6 +249,15 @@ fn deliveries(platform: &str, result: &str) -> f64 {
     counted("warroom_deliveries_total", platform, ("result", result))
 }
 
+/// `warroom_outbox_dead_letters_total` of the testing platform for a reason.
+fn dead_letters(reason: &str) -> f64 {
+    counted(
+        "warroom_outbox_dead_letters_total",
+        "testing",
+        ("reason", reason),
+    )
+}
+
 /// A process-wide counter for a platform and one more label, as `/metrics` shows it.
 fn counted(name: &str, platform: &str, (label, value): (&str, &str)) -> f64 {
     let metrics = warroom::telemetry::install().expect("the test process has no other recorder");
@@ -582,11 +591,7 @@ async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowin
             .execute(h.store.pool())
             .await
             .expect("a newer row");
-        let before = counted(
-            "warroom_outbox_dead_letters_total",
-            "testing",
-            ("reason", "unreadable"),
-        );
+        let before = dead_letters("unreadable");
 
         let dispatcher = h.dispatcher("one");
         h.drain(&dispatcher).await;
@@ -620,32 +625,12 @@ async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowin
                 db.name
             );
         }
-        let after = counted(
-            "warroom_outbox_dead_letters_total",
-            "testing",
-            ("reason", "unreadable"),
-        );
+        let after = dead_letters("unreadable");
         assert!(
             after - before >= 2.0,
             "[{}] counted: {before} -> {after}",
             db.name
         );
-    }
-}
-
-/// The name each kind of operation is stored under; a kind added later fails to
-/// compile here until it has a golden file too.
-fn stored_kind(operation: &Operation) -> &'static str {
-    // Not `Operation::kind`: this match must fail to compile when a kind is added.
-    match operation {
-        Operation::CreateRoom(_) => "create_room",
-        Operation::Invite { .. } => "invite",
-        Operation::SetTopic { .. } => "set_topic",
-        Operation::Post { .. } => "post",
-        Operation::Edit { .. } => "edit",
-        Operation::Pin { .. } => "pin",
-        Operation::Upload { .. } => "upload",
-        Operation::Page { .. } => "page",
     }
 }
 
@@ -658,7 +643,7 @@ fn every_kind_of_operation_stored_by_an_earlier_release_still_reads() {
         let text = std::fs::read_to_string(&path).expect("readable");
         let operation: Operation = serde_json::from_str(&text)
             .unwrap_or_else(|error| panic!("{} no longer reads: {error}", path.display()));
-        let kind = stored_kind(&operation);
+        let kind = operation.kind();
         assert_eq!(
             path.file_stem().and_then(|stem| stem.to_str()),
             Some(kind),
@@ -694,11 +679,7 @@ async fn an_operation_refused_for_good_is_set_aside_counted_and_told_in_the_room
             .await;
         h.platform
             .fail_next(OperationKind::Invite, Failure::Permanent);
-        let before = counted(
-            "warroom_outbox_dead_letters_total",
-            "testing",
-            ("reason", "refused"),
-        );
+        let before = dead_letters("refused");
 
         h.drain(&h.dispatcher("one")).await;
 
@@ -712,11 +693,7 @@ async fn an_operation_refused_for_good_is_set_aside_counted_and_told_in_the_room
             db.name,
             posts[1]
         );
-        let after = counted(
-            "warroom_outbox_dead_letters_total",
-            "testing",
-            ("reason", "refused"),
-        );
+        let after = dead_letters("refused");
         assert!(
             after - before >= 1.0,
             "[{}] counted: {before} -> {after}",

@@ -317,16 +317,7 @@ impl OwnCluster {
             skip("Postgres restart — no PostgreSQL server (pg_ctl) installed");
             return None;
         }
-        let started = Command::new(POSTGRES_SCRIPT)
-            .arg("start")
-            .output()
-            .expect("postgres.sh runs");
-        assert!(
-            started.status.success(),
-            "postgres.sh start failed: {}",
-            String::from_utf8_lossy(&started.stderr)
-        );
-        let exports = String::from_utf8_lossy(&started.stdout).to_string();
+        let exports = postgres_script(&["start"]);
         let value = |name: &str| {
             exports
                 .lines()
@@ -341,16 +332,22 @@ impl OwnCluster {
     }
 
     fn run(&self, subcommand: &str) {
-        let ran = Command::new(POSTGRES_SCRIPT)
-            .args([subcommand, &self.dir])
-            .output()
-            .expect("postgres.sh runs");
-        assert!(
-            ran.status.success(),
-            "postgres.sh {subcommand} failed: {}",
-            String::from_utf8_lossy(&ran.stderr)
-        );
+        postgres_script(&[subcommand, &self.dir]);
     }
+}
+
+/// Runs `.ci/postgres.sh` with `args`, which must succeed; returns what it printed.
+fn postgres_script(args: &[&str]) -> String {
+    let ran = Command::new(POSTGRES_SCRIPT)
+        .args(args)
+        .output()
+        .expect("postgres.sh runs");
+    assert!(
+        ran.status.success(),
+        "postgres.sh {args:?} failed: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    String::from_utf8_lossy(&ran.stdout).to_string()
 }
 
 impl Drop for OwnCluster {

@@ -214,17 +214,22 @@ async fn on_sqlite_a_restart_takes_over_the_dead_process_leases_at_once() {
     assert_exactly_once(&fake, &setup, &id, db.name);
 }
 
-#[tokio::test]
-async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
-    let Some(db) = test_backends()
+/// A Postgres database, a fake Slack and the setup, when Postgres is available.
+async fn on_postgres() -> Option<(Backend, FakeSlack, Setup)> {
+    let db = test_backends()
         .await
         .into_iter()
-        .find(|b| b.name == "postgres")
-    else {
-        return;
-    };
+        .find(|b| b.name == "postgres")?;
     let fake = FakeSlack::start().await;
     let setup = Setup::new(&fake);
+    Some((db, fake, setup))
+}
+
+#[tokio::test]
+async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
+    let Some((db, fake, setup)) = on_postgres().await else {
+        return;
+    };
     // The survivor runs beside the dying replica: while that one lives, it keeps its lease.
     let (id, _, survivor) =
         kill_mid_declare(&setup, &db, &fake, || Some(setup.serve(&db, &fake))).await;
@@ -244,15 +249,9 @@ async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
 
 #[tokio::test]
 async fn on_postgres_a_platform_call_slower_than_the_lease_is_never_repeated() {
-    let Some(db) = test_backends()
-        .await
-        .into_iter()
-        .find(|b| b.name == "postgres")
-    else {
+    let Some((db, fake, setup)) = on_postgres().await else {
         return;
     };
-    let fake = FakeSlack::start().await;
-    let setup = Setup::new(&fake);
     let (first, second) = (setup.serve(&db, &fake), setup.serve(&db, &fake));
     second.address().await;
     fake.delay_next("conversations.create", SHORT_LEASE + SHORT_LEASE / 2);
@@ -361,4 +360,118 @@ pub(crate) async fn scribe_taken(url: &str, id: &IncidentId) -> Vec<TimelineEven
         .collect();
     store.close().await;
     taken
+}
+
+#[tokio::test]
+async fn a_deferred_discord_answer_cut_off_by_a_crash_is_sent_after_the_restart() {
+    use crate::discord::{ALICE, CAROL};
+    use crate::discord_fake::{
+        APPLICATION_ID, FakeDiscord, INCIDENTS_CHANNEL, TOKEN, TestKey, command_interaction,
+        eventually, option, post_signed, token_of, unix_now,
+    };
+    use reqwest::Method;
+    use serde_json::json;
+
+    const WAIT: Duration = Duration::from_secs(20);
+    for db in test_backends().await {
+        let fake = FakeDiscord::start().await;
+        let key = TestKey::new(7);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = dir.path().join("warroom.toml");
+        std::fs::write(&config, crate::discord::config()).expect("config written");
+        let vars = |fault: bool| {
+            let mut vars = vec![
+                ("DISCORD_TOKEN", TOKEN.to_string()),
+                ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
+                ("DISCORD_PUBLIC_KEY", key.public_hex()),
+                ("DISCORD_API_URL", fake.api_url.clone()),
+            ];
+            if fault {
+                vars.push(("WARROOM_FAULT", "hang-before-handling".to_string()));
+            }
+            vars
+        };
+        let mut crashing = Served::start(dir.path(), &config, &db.url, &vars(true));
+        let url = format!("http://{}/discord/interactions", crashing.address().await);
+        let http = reqwest::Client::new();
+        let interact = |id: &str, user: &str, channel: &str, sub: &str, options| {
+            let body = command_interaction(id, user, channel, sub, options);
+            let (http, url, key) = (&http, &url, &key);
+            async move { post_signed(http, url, key, unix_now(), &body).await }
+        };
+
+        let (status, declared) = interact(
+            "610000000000000001",
+            CAROL,
+            INCIDENTS_CHANNEL,
+            "declare",
+            json!([
+                option("severity", 3, json!("sev1")),
+                option("title", 3, json!("checkout is down"))
+            ]),
+        )
+        .await;
+        assert_eq!(status, 200, "{}: {declared}", db.name);
+        let thread = eventually("the war room's pinned summary", WAIT, || {
+            let thread = fake.threads().first()?["id"].as_str()?.to_string();
+            fake.messages_in(&thread)
+                .iter()
+                .any(|m| m.pinned)
+                .then_some(thread)
+        })
+        .await;
+        // A long note makes the timeline too long for a first answer: it is deferred.
+        let (status, _) = interact(
+            "610000000000000002",
+            ALICE,
+            &thread,
+            "note",
+            json!([option("text", 3, json!("x".repeat(1900)))]),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", db.name);
+        let asked = "610000000000000003";
+        let (status, first) = interact(asked, ALICE, &thread, "timeline", json!([])).await;
+        assert_eq!(
+            (status, first["type"].as_u64()),
+            (200, Some(5)),
+            "{}: deferred: {first}",
+            db.name
+        );
+        crashing.wait_for_log("fault point").await;
+        crashing.kill();
+        let original = format!(
+            "/webhooks/{APPLICATION_ID}/{}/messages/@original",
+            token_of(asked)
+        );
+        assert!(
+            fake.requests_to(&Method::PATCH, &original).is_empty(),
+            "{}",
+            db.name
+        );
+
+        let restarted = Served::start(dir.path(), &config, &db.url, &vars(false));
+        restarted.address().await;
+        let edit = eventually("the deferred answer after the restart", WAIT, || {
+            fake.requests_to(&Method::PATCH, &original)
+                .into_iter()
+                .next()
+        })
+        .await;
+        assert_eq!(edit.status, 200, "{}", db.name);
+        let (file, whole) = &edit.files[0];
+        assert_eq!(file, "message.txt", "{}", db.name);
+        assert!(
+            whole.contains(&"x".repeat(1900)),
+            "{}: the whole timeline",
+            db.name
+        );
+        drop(restarted);
+        assert_eq!(
+            fake.requests_to(&Method::PATCH, &original).len(),
+            1,
+            "{}: answered once",
+            db.name
+        );
+    }
 }

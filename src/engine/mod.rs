@@ -220,7 +220,8 @@ impl Engine {
 
     /// Handles one command. A command the user got wrong, or may not issue, is an
     /// `Ok` ephemeral reply saying how to fix it, and changes nothing; `Err` means
-    /// the database failed and, likewise, nothing was changed.
+    /// the database failed and, likewise, nothing was changed, unless the commit
+    /// itself was cut off. [`EngineError::reply`] says which to the user.
     pub async fn handle(
         &self,
         actor: &Actor,

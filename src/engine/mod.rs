@@ -340,3 +340,28 @@ fn replayed(stored: &str) -> Reply {
 fn mention(user: &UserId) -> Inline {
     Inline::Mention(user.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_failure_says_whether_anything_may_have_been_saved() {
+        let told = |error: StoreError| EngineError::from(error).reply().text();
+        let away = told(StoreError::Database(sqlx::Error::PoolTimedOut));
+        assert!(away.contains("nothing was changed. Try again"), "{away}");
+        let full = told(StoreError::LowOnSpace { free: 0, floor: 1 });
+        assert!(
+            full.contains("out of disk space, so nothing was changed"),
+            "{full}"
+        );
+        let cut_off = told(StoreError::CommitUnconfirmed(sqlx::Error::Io(
+            std::io::Error::other("connection reset"),
+        )));
+        assert!(
+            cut_off.contains("may or may not have been saved"),
+            "{cut_off}"
+        );
+        assert!(!cut_off.contains("nothing was changed"), "{cut_off}");
+    }
+}

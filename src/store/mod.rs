@@ -3,7 +3,8 @@
 //! Owns: the connection pool, migrations (`migrations/sqlite`, `migrations/postgres`),
 //! transactions, the queries, and leases (claiming work so one worker, or one
 //! replica, does it). This file connects, migrates, begins and commits; each table's
-//! file holds its SQL together with the [`Store`] and [`Tx`] methods that run it.
+//! file holds its SQL together with the [`Store`] and [`Tx`] methods that run it;
+//! `retention` holds the deletes that keep the bookkeeping tables small.
 //! Must not: hold business rules. What to write is decided by the engine; the store
 //! only writes it, inside the transaction the engine opened ([`Tx`]).
 //!
@@ -27,6 +28,7 @@ mod queries;
 mod reads;
 mod reminders;
 mod requests;
+mod retention;
 mod rows;
 mod runbook_runs;
 mod status_page;

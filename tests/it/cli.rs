@@ -86,6 +86,31 @@ fn check_config_prints_every_problem_with_its_key_and_fails() {
     assert!(problems.contains("3 problems"), "{problems}");
 }
 
+#[test]
+fn check_config_refuses_a_retention_window_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("retention.toml");
+    let shipped = std::fs::read_to_string(shipped_config()).unwrap();
+    let broken = shipped.replacen(
+        "delivered_operations = \"30d\"",
+        "delivered_operations = \"forever\"",
+        1,
+    );
+    assert_ne!(broken, shipped);
+    std::fs::write(&path, broken).unwrap();
+    let out = run(warroom(dir.path())
+        .arg("check-config")
+        .arg("--config")
+        .arg(&path));
+    assert!(!out.status.success());
+    let problems = text(&out.stderr);
+    assert!(
+        problems.contains("retention.delivered_operations: `forever` is not a duration"),
+        "{problems}"
+    );
+    assert!(problems.contains("1 problem"), "{problems}");
+}
+
 /// A running `warroom serve`; killed when dropped.
 struct Served {
     child: Child,

@@ -29,6 +29,7 @@ mod layers;
 mod outage;
 mod outbox;
 mod postmortem;
+mod retention;
 mod runbooks;
 mod slack;
 mod stats;

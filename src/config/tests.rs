@@ -900,7 +900,11 @@ processed_requests = "10m"
 delivered_operations = "a month"
 "#,
     ));
-    assert_problem(&error, "retention.processed_requests", "must be at least 1h");
+    assert_problem(
+        &error,
+        "retention.processed_requests",
+        "must be at least 1h",
+    );
     assert_problem(
         &error,
         "retention.delivered_operations",

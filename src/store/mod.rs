@@ -41,7 +41,7 @@ pub use reads::DeclaredAfter;
 
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Connection};
+use sqlx::{AnyPool, Connection, Row};
 use std::fs::{File, TryLockError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,6 +94,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// How often the WAL is copied back into a SQLite database file.
 const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// WAL frames (pages written) past which the checkpointer empties the WAL
+/// between writers: 16 MiB at SQLite's default 4 KiB pages.
+const SQLITE_WAL_FRAMES_LIMIT: i64 = 4096;
 
 /// The handle everyone shares; cheap to clone.
 #[derive(Clone)]
@@ -173,7 +177,17 @@ impl Target {
 /// Copies the WAL back into the database file every second, beside the writers
 /// rather than inside a commit, until the store is dropped or closed. A passive
 /// checkpoint never blocks writers; what it cannot copy yet waits for the next round.
-async fn checkpoint_sqlite(pool: AnyPool, mut stopped: watch::Receiver<()>) {
+///
+/// SQLite starts the WAL over only once every frame in it has been copied, and
+/// writers that never pause keep adding frames while a passive checkpoint runs,
+/// so under steady load the file would grow without end. Once it holds more than
+/// [`SQLITE_WAL_FRAMES_LIMIT`] frames, the checkpointer takes the writers' turn
+/// for one checkpoint that copies the rest and empties the file.
+async fn checkpoint_sqlite(
+    pool: AnyPool,
+    writers: Arc<tokio::sync::Mutex<()>>,
+    mut stopped: watch::Receiver<()>,
+) {
     let mut every = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -184,10 +198,20 @@ async fn checkpoint_sqlite(pool: AnyPool, mut stopped: watch::Receiver<()>) {
         if pool.is_closed() {
             return;
         }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
+        let checkpointed = async {
+            let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await?;
+            // busy, frames in the WAL, frames copied.
+            if row.try_get::<i64, _>(1)? > SQLITE_WAL_FRAMES_LIMIT {
+                let _turn = writers.lock().await;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        };
+        if let Err(error) = checkpointed.await {
             tracing::warn!(%error, "SQLite checkpoint failed; retrying in a second");
         }
     }
@@ -276,10 +300,11 @@ impl Store {
         };
         let sqlite = lock.map(|lock| {
             let (stop, stopped) = watch::channel(());
-            tokio::spawn(checkpoint_sqlite(pool.clone(), stopped));
+            let writers = Arc::new(tokio::sync::Mutex::new(()));
+            tokio::spawn(checkpoint_sqlite(pool.clone(), writers.clone(), stopped));
             Arc::new(SqliteFile {
                 _lock: lock,
-                writers: Arc::new(tokio::sync::Mutex::new(())),
+                writers,
                 _checkpoints: stop,
             })
         });

@@ -51,8 +51,8 @@ impl Pruned {
         self.processed_requests + self.operations + self.reminders
     }
 
-    /// Whether some table gave a full batch, so more may be waiting.
-    fn filled(&self, batch: u32) -> bool {
+    /// Whether some table gave a full batch of `batch`, so more may be waiting.
+    pub fn filled(&self, batch: u32) -> bool {
         let batch = u64::from(batch);
         [self.processed_requests, self.operations, self.reminders]
             .iter()

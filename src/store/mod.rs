@@ -38,6 +38,7 @@ pub use inbox::Received;
 pub use incidents::IncidentFilter;
 pub use lease::LeasedWork;
 pub use reads::DeclaredAfter;
+pub use retention::Bookkeeping;
 
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -115,6 +116,7 @@ struct SqliteFile {
     /// SQLite admits one writer at a time. Writers queue here, in order, instead of
     /// spinning in SQLite's busy handler, whose back-off sleeps (up to 100 ms a
     /// try) would make a command wait far longer than the writer ahead of it.
+    /// The checkpointer takes a turn here too when it empties the WAL.
     writers: Arc<tokio::sync::Mutex<()>>,
     /// Dropping it stops the background checkpointer.
     _checkpoints: watch::Sender<()>,

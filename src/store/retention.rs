@@ -38,46 +38,39 @@ const PRUNE_REMINDERS: &str = "DELETE FROM reminders WHERE id IN \
       AND (outcome <> 'fired' OR (kind <> 'response' AND target IS NULL)) \
       ORDER BY done_at LIMIT $2)";
 
+/// The kinds of bookkeeping row, each deleted oldest first by its own query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bookkeeping {
+    /// Request ids first seen before the cut-off; a replay of one is applied again.
+    ProcessedRequests,
+    /// Operations delivered or failed before the cut-off; pending ones are never touched.
+    FinishedOperations,
+    /// Reminders finished before the cut-off, but for the fired response checks
+    /// and escalations.
+    FinishedReminders,
+}
+
+impl Bookkeeping {
+    fn delete(self) -> &'static str {
+        match self {
+            Bookkeeping::ProcessedRequests => PRUNE_REQUESTS,
+            Bookkeeping::FinishedOperations => PRUNE_OPERATIONS,
+            Bookkeeping::FinishedReminders => PRUNE_REMINDERS,
+        }
+    }
+}
+
 impl Store {
-    /// Deletes up to `limit` request ids first seen before `before`, oldest
-    /// first; returns how many went. A replay of one of them is applied again.
-    pub async fn prune_processed_requests(
+    /// Deletes up to `limit` rows of `kind` older than `before`, oldest first;
+    /// returns how many went.
+    pub async fn prune(
         &self,
-        before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.prune(PRUNE_REQUESTS, before, limit).await
-    }
-
-    /// Deletes up to `limit` operations delivered or failed before `before`,
-    /// oldest first; returns how many went. Pending operations are never touched.
-    pub async fn prune_finished_operations(
-        &self,
-        before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.prune(PRUNE_OPERATIONS, before, limit).await
-    }
-
-    /// Deletes up to `limit` reminders finished before `before`, oldest first,
-    /// keeping the fired response checks and escalations; returns how many went.
-    pub async fn prune_finished_reminders(
-        &self,
-        before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.prune(PRUNE_REMINDERS, before, limit).await
-    }
-
-    /// Runs one of the deletes above, `$1` the cut-off and `$2` the batch size.
-    async fn prune(
-        &self,
-        delete: &'static str,
+        kind: Bookkeeping,
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError> {
         let _turn = self.writer_turn().await;
-        let deleted = sqlx::query(delete)
+        let deleted = sqlx::query(kind.delete())
             .bind(millis(before))
             .bind(i64::from(limit))
             .execute(&self.pool)

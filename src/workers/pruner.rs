@@ -12,7 +12,7 @@
 use super::{run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::config::RetentionConfig;
-use crate::store::{Store, StoreError};
+use crate::store::{Bookkeeping, Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,17 +89,27 @@ impl Pruner {
     /// their window at the clock's now.
     pub async fn prune_due(&self) -> Result<Pruned, StoreError> {
         let now = self.clock.now();
-        let cut_off =
-            |window: Duration| now - chrono::TimeDelta::from_std(window).unwrap_or_default();
-        let batch = self.settings.batch;
-        let store = &self.store;
-        let operations = cut_off(self.retention.delivered_operations);
+        let retention = &self.retention;
+        let prune = |kind: Bookkeeping, window: Duration| {
+            let before = now - chrono::TimeDelta::from_std(window).unwrap_or_default();
+            self.store.prune(kind, before, self.settings.batch)
+        };
         Ok(Pruned {
-            processed_requests: store
-                .prune_processed_requests(cut_off(self.retention.processed_requests), batch)
-                .await?,
-            operations: store.prune_finished_operations(operations, batch).await?,
-            reminders: store.prune_finished_reminders(operations, batch).await?,
+            processed_requests: prune(
+                Bookkeeping::ProcessedRequests,
+                retention.processed_requests,
+            )
+            .await?,
+            operations: prune(
+                Bookkeeping::FinishedOperations,
+                retention.delivered_operations,
+            )
+            .await?,
+            reminders: prune(
+                Bookkeeping::FinishedReminders,
+                retention.delivered_operations,
+            )
+            .await?,
         })
     }
 

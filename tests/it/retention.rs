@@ -16,7 +16,7 @@ use warroom::config::RetentionConfig;
 use warroom::domain::IncidentId;
 use warroom::outbox::testing::{Failure, OperationKind};
 use warroom::schedule::{ReminderKind, ReminderOutcome};
-use warroom::store::Store;
+use warroom::store::{Bookkeeping, Store};
 use warroom::workers::{Pruned, Pruner, PrunerSettings};
 
 const DAY: u64 = 24 * 60 * 60;
@@ -205,6 +205,10 @@ async fn handled_requests(store: &Store, n: u32, from: DateTime<Utc>) {
     }
 }
 
+async fn prune(store: &Store, kind: Bookkeeping, before: DateTime<Utc>, limit: u32) -> u64 {
+    store.prune(kind, before, limit).await.expect("prune")
+}
+
 #[tokio::test]
 async fn one_call_deletes_at_most_its_limit_oldest_first() {
     for db in test_backends().await {
@@ -214,11 +218,7 @@ async fn one_call_deletes_at_most_its_limit_oldest_first() {
         let before = at(6 * 60);
         let mut left = Vec::new();
         for expected in [3, 3, 0] {
-            let deleted = h
-                .store
-                .prune_processed_requests(before, 3)
-                .await
-                .expect("prune");
+            let deleted = prune(&h.store, Bookkeeping::ProcessedRequests, before, 3).await;
             assert_eq!(deleted, expected, "{name}");
             left.push(request_ids(&h.store).await);
         }
@@ -235,32 +235,14 @@ async fn one_call_deletes_at_most_its_limit_oldest_first() {
         let reminders = h.store.reminders_of(&id).await.expect("read").len() as u64;
         assert!(operations > 2 && reminders >= 2, "{name}");
         let later = h.clock.now() + chrono::Duration::minutes(1);
-        assert_eq!(
-            h.store
-                .prune_finished_operations(later, 2)
-                .await
-                .expect("prune"),
-            2,
-            "{name}"
-        );
+        let operations_pruned = prune(&h.store, Bookkeeping::FinishedOperations, later, 2).await;
+        assert_eq!(operations_pruned, 2, "{name}");
         let left = h.store.outbox_of(&id).await.expect("read");
         assert_eq!(left.len() as u64, operations - 2, "{name}");
-        assert_eq!(
-            h.store
-                .prune_finished_operations(later, 100)
-                .await
-                .expect("prune"),
-            operations - 2,
-            "{name}"
-        );
-        assert_eq!(
-            h.store
-                .prune_finished_reminders(later, 1)
-                .await
-                .expect("prune"),
-            1,
-            "{name}"
-        );
+        let operations_pruned = prune(&h.store, Bookkeeping::FinishedOperations, later, 100).await;
+        assert_eq!(operations_pruned, operations - 2, "{name}");
+        let reminders_pruned = prune(&h.store, Bookkeeping::FinishedReminders, later, 1).await;
+        assert_eq!(reminders_pruned, 1, "{name}");
         assert_eq!(
             h.store.reminders_of(&id).await.expect("read").len() as u64,
             reminders - 1,

@@ -10,7 +10,8 @@
 //! Every 10,000 declares it prints the rows of the bookkeeping tables, the
 //! incidents (kept for good), the database file and WAL sizes, and the
 //! process's resident memory. `RETENTION_BENCH_DECLARES` changes the total
-//! (default 100,000).
+//! (default 100,000); `RETENTION_BENCH_PRUNING=off` leaves the pruner out, to
+//! show what it saves.
 
 use async_trait::async_trait;
 use chrono::TimeZone;
@@ -32,7 +33,10 @@ use warroom::workers::{Dispatcher, DispatcherSettings, Pruner, PrunerSettings};
 const SHIPPED: &str = include_str!("../config/warroom.toml");
 const WINDOWS: [(&str, &str); 2] = [
     ("processed_requests = \"7d\"", "processed_requests = \"1d\""),
-    ("delivered_operations = \"30d\"", "delivered_operations = \"1d\""),
+    (
+        "delivered_operations = \"30d\"",
+        "delivered_operations = \"1d\"",
+    ),
 ];
 
 /// Alice's Slack id in the shipped config.
@@ -162,6 +166,7 @@ async fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
+    let pruning = !std::env::var("RETENTION_BENCH_PRUNING").is_ok_and(|value| value == "off");
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("bench.db");
     let wal = dir.path().join("bench.db-wal");
@@ -169,10 +174,12 @@ async fn main() {
         .await
         .expect("database");
     store.migrate().await.expect("migrations");
-    let text = WINDOWS.iter().fold(SHIPPED.to_string(), |text, (shipped, short)| {
-        assert!(text.contains(shipped), "the shipped config says {shipped}");
-        text.replace(shipped, short)
-    });
+    let text = WINDOWS
+        .iter()
+        .fold(SHIPPED.to_string(), |text, (shipped, short)| {
+            assert!(text.contains(shipped), "the shipped config says {shipped}");
+            text.replace(shipped, short)
+        });
     let config = Arc::new(Config::from_toml_str(&text).expect("bench config"));
     let epoch = chrono::Utc
         .with_ymd_and_hms(2027, 1, 1, 0, 0, 0)
@@ -205,8 +212,9 @@ async fn main() {
 
     println!(
         "{declares} declares on SQLite, {ROUND} a round, the clock {} min on a round; \
-         retention {:?} / {:?}",
+         pruning {}, retention {:?} / {:?}",
         ROUND_TIME.as_secs() / 60,
+        if pruning { "on" } else { "off" },
         config.retention().processed_requests,
         config.retention().delivered_operations
     );
@@ -235,11 +243,13 @@ async fn main() {
         }
         while dispatcher.deliver_due().await.expect("delivery pass") > 0 {}
         clock.advance(ROUND_TIME);
-        loop {
-            let pass = pruner.prune_due().await.expect("pruner pass");
-            pruned += pass.total();
-            if !pass.filled(batch) {
-                break;
+        if pruning {
+            loop {
+                let pass = pruner.prune_due().await.expect("pruner pass");
+                pruned += pass.total();
+                if !pass.filled(batch) {
+                    break;
+                }
             }
         }
         let done = first + ids.len();

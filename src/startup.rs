@@ -19,9 +19,8 @@ use crate::store::{Backend, Store, StoreError};
 use crate::telemetry;
 use crate::web::{self, WebState};
 use crate::workers::{
-    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Inbox, InboxWorker,
-    Pruner, PrunerSettings, Replay,
-    Scheduler, SchedulerSettings,
+    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Inbox, InboxWorker, Pruner,
+    PrunerSettings, Replay, Scheduler, SchedulerSettings,
 };
 use std::future::Future;
 use std::net::SocketAddr;

@@ -238,8 +238,8 @@ pub struct StatusPageConfig {
 /// Incidents, their timelines, action runs and postmortem data are kept for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionConfig {
-    /// Platform request ids already handled; a replay within it is answered
-    /// again instead of applied again.
+    /// Platform request ids already handled, and the inbox items (clicks,
+    /// events) applied; a replay within it is answered again instead of applied again.
     pub processed_requests: Duration,
     /// Chat operations and pages delivered or given up on, and finished reminders.
     pub delivered_operations: Duration,

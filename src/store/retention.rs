@@ -1,9 +1,10 @@
 //! Retention: deleting bookkeeping rows once they have served their purpose,
 //! a bounded batch at a time, oldest first.
 //!
-//! Owns: which rows are bookkeeping and may go: handled request ids, chat
-//! operations and pages delivered or given up on, and finished reminders other
-//! than the fired response checks and escalations the engine still reads.
+//! Owns: which rows are bookkeeping and may go: handled request ids, inbox
+//! items applied, chat operations and pages delivered or given up on, and
+//! finished reminders other than the fired response checks and escalations the
+//! engine still reads.
 //! Incidents, roles, timelines, follow-ups, pages, status updates, action and
 //! runbook runs and message references are kept for good.
 //! Must not: decide how long rows are kept (`[retention]` in the config) or when
@@ -21,6 +22,11 @@ use chrono::{DateTime, Utc};
 /// Handled request ids, by when they were first seen.
 const PRUNE_REQUESTS: &str = "DELETE FROM processed_requests WHERE key IN \
      (SELECT key FROM processed_requests WHERE created_at < $1 ORDER BY created_at LIMIT $2)";
+
+/// Inbox items applied or given up on, by when; a pending item has no
+/// `handled_at` and never matches.
+const PRUNE_INBOX: &str = "DELETE FROM inbox WHERE id IN \
+     (SELECT id FROM inbox WHERE handled_at < $1 ORDER BY handled_at LIMIT $2)";
 
 /// Delivered or failed operations, by when they finished; a pending row has
 /// neither time and never matches. The expression is the one `outbox_finished`
@@ -43,6 +49,8 @@ const PRUNE_REMINDERS: &str = "DELETE FROM reminders WHERE id IN \
 pub enum Bookkeeping {
     /// Request ids first seen before the cut-off; a replay of one is applied again.
     ProcessedRequests,
+    /// Inbox items handled before the cut-off; pending ones are never touched.
+    HandledInbox,
     /// Operations delivered or failed before the cut-off; pending ones are never touched.
     FinishedOperations,
     /// Reminders finished before the cut-off, but for the fired response checks
@@ -54,6 +62,7 @@ impl Bookkeeping {
     fn delete(self) -> &'static str {
         match self {
             Bookkeeping::ProcessedRequests => PRUNE_REQUESTS,
+            Bookkeeping::HandledInbox => PRUNE_INBOX,
             Bookkeeping::FinishedOperations => PRUNE_OPERATIONS,
             Bookkeeping::FinishedReminders => PRUNE_REMINDERS,
         }

@@ -42,21 +42,27 @@ impl Default for PrunerSettings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub processed_requests: u64,
+    pub inbox: u64,
     pub operations: u64,
     pub reminders: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.processed_requests + self.operations + self.reminders
+        self.processed_requests + self.inbox + self.operations + self.reminders
     }
 
     /// Whether some table gave a full batch of `batch`, so more may be waiting.
     pub fn filled(&self, batch: u32) -> bool {
         let batch = u64::from(batch);
-        [self.processed_requests, self.operations, self.reminders]
-            .iter()
-            .any(|&deleted| deleted >= batch)
+        [
+            self.processed_requests,
+            self.inbox,
+            self.operations,
+            self.reminders,
+        ]
+        .iter()
+        .any(|&deleted| deleted >= batch)
     }
 }
 
@@ -95,11 +101,9 @@ impl Pruner {
             self.store.prune(kind, before, self.settings.batch)
         };
         Ok(Pruned {
-            processed_requests: prune(
-                Bookkeeping::ProcessedRequests,
-                retention.processed_requests,
-            )
-            .await?,
+            processed_requests: prune(Bookkeeping::ProcessedRequests, retention.processed_requests)
+                .await?,
+            inbox: prune(Bookkeeping::HandledInbox, retention.processed_requests).await?,
             operations: prune(
                 Bookkeeping::FinishedOperations,
                 retention.delivered_operations,
@@ -123,6 +127,7 @@ impl Pruner {
             if pruned.total() > 0 {
                 tracing::debug!(
                     processed_requests = pruned.processed_requests,
+                    inbox = pruned.inbox,
                     operations = pruned.operations,
                     reminders = pruned.reminders,
                     "pruned bookkeeping rows"
@@ -155,6 +160,7 @@ mod tests {
     fn a_full_batch_from_any_table_means_go_on() {
         let some = Pruned {
             processed_requests: 3,
+            inbox: 0,
             operations: 500,
             reminders: 0,
         };

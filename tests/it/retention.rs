@@ -1,7 +1,7 @@
-//! Retention: the pruner deletes handled request ids, finished chat operations
-//! and finished reminders once they are older than `[retention]` allows, a
-//! bounded batch at a time, and keeps incidents, their timelines, pending work
-//! and the fired response checks the engine still reads.
+//! Retention: the pruner deletes handled request ids, applied inbox items,
+//! finished chat operations and finished reminders once they are older than
+//! `[retention]` allows, a bounded batch at a time, and keeps incidents, their
+//! timelines, pending work and the fired response checks the engine still reads.
 
 use crate::common::harness::{Harness, id_in, sev1_team};
 use crate::common::store_reads::StoreReads;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use warroom::clock::{Clock, ManualClock, SharedClock};
 use warroom::command::{self, Command};
 use warroom::config::RetentionConfig;
-use warroom::domain::IncidentId;
+use warroom::domain::{IncidentId, Platform};
 use warroom::outbox::testing::{Failure, OperationKind};
 use warroom::schedule::{ReminderKind, ReminderOutcome};
 use warroom::store::{Bookkeeping, Store};
@@ -47,6 +47,28 @@ async fn request_ids(store: &Store) -> Vec<String> {
             key.rsplit(':').next().unwrap_or_default().to_string()
         })
         .collect()
+}
+
+/// Keeps a click in the inbox, leased for a minute; its id.
+async fn receive(h: &Harness) -> i64 {
+    h.store
+        .receive(
+            Platform::Slack,
+            "interaction",
+            "{}",
+            "test",
+            h.clock.now(),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("receive")
+}
+
+async fn inbox_ids(store: &Store) -> Vec<i64> {
+    sqlx::query_scalar("SELECT id FROM inbox ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .expect("read")
 }
 
 async fn count(store: &Store, table: &str) -> i64 {
@@ -85,6 +107,16 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
         .await;
         h.deliver().await;
 
+        // Two clicks kept in the inbox: one applied, one whose receiver died.
+        let applied = receive(&h).await;
+        assert!(
+            h.store
+                .handled(applied, h.clock.now(), None)
+                .await
+                .expect("handled")
+        );
+        let unapplied = receive(&h).await;
+
         // B: its room cannot be made for a year, so its operations stay pending.
         h.platform.fail_next(
             OperationKind::CreateRoom,
@@ -98,6 +130,13 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
         h.clock.advance(Duration::from_secs(3 * DAY));
         let new = declare_as(&h, "sev1 search is slow", "req-new").await;
         h.deliver().await;
+        let recent = receive(&h).await;
+        assert!(
+            h.store
+                .handled(recent, h.clock.now(), None)
+                .await
+                .expect("handled")
+        );
 
         let timeline_before = h.timeline(&old).await;
         let old_reminders = h.store.reminders_of(&old).await.expect("read");
@@ -139,12 +178,18 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
             pruned,
             Pruned {
                 processed_requests: 2,
+                inbox: 1,
                 operations: old_operations as u64,
                 reminders: (old_reminders.len() - 1) as u64,
             },
             "{name}"
         );
         assert_eq!(request_ids(&h.store).await, ["req-new"], "{name}");
+        assert_eq!(
+            inbox_ids(&h.store).await,
+            [unapplied, recent],
+            "{name}: the old applied click went; the unapplied one stays however old"
+        );
         assert!(
             h.store.outbox_of(&old).await.expect("read").is_empty(),
             "{name}: A's delivered operations went"

@@ -66,8 +66,8 @@ impl Pruned {
     }
 }
 
-/// Deletes handled request ids, finished operations and finished reminders
-/// once they are older than the config's retention windows.
+/// Deletes handled request ids, applied inbox items, finished operations and
+/// finished reminders once they are older than the config's retention windows.
 #[derive(Clone)]
 pub struct Pruner {
     store: Store,

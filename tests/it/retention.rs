@@ -15,7 +15,8 @@ use warroom::command::{self, Command};
 use warroom::config::RetentionConfig;
 use warroom::domain::{IncidentId, Platform};
 use warroom::outbox::testing::{Failure, OperationKind};
-use warroom::schedule::{ReminderKind, ReminderOutcome};
+use warroom::outbox::OutboxEntry;
+use warroom::schedule::{Reminder, ReminderKind, ReminderOutcome};
 use warroom::store::{Bookkeeping, Store};
 use warroom::workers::{Pruned, Pruner, PrunerSettings};
 
@@ -49,19 +50,32 @@ async fn request_ids(store: &Store) -> Vec<String> {
         .collect()
 }
 
-/// Keeps a click in the inbox, leased for a minute; its id.
-async fn receive(h: &Harness) -> i64 {
-    h.store
+#[derive(PartialEq)]
+enum Applied {
+    Yes,
+    No,
+}
+
+/// Keeps a click in the inbox, leased for a minute, and marks it applied or
+/// not; its id.
+async fn keep_click(h: &Harness, applied: Applied) -> i64 {
+    let now = h.clock.now();
+    let id = h
+        .store
         .receive(
             Platform::Slack,
             "interaction",
             "{}",
             "test",
-            h.clock.now(),
+            now,
             Duration::from_secs(60),
         )
         .await
-        .expect("receive")
+        .expect("receive");
+    if applied == Applied::Yes {
+        assert!(h.store.handled(id, now, None).await.expect("handled"));
+    }
+    id
 }
 
 async fn inbox_ids(store: &Store) -> Vec<i64> {
@@ -69,6 +83,14 @@ async fn inbox_ids(store: &Store) -> Vec<i64> {
         .fetch_all(store.pool())
         .await
         .expect("read")
+}
+
+/// An incident's outbox rows and reminders, as stored.
+async fn work_of(store: &Store, id: &IncidentId) -> (Vec<OutboxEntry>, Vec<Reminder>) {
+    (
+        store.outbox_of(id).await.expect("read"),
+        store.reminders_of(id).await.expect("read"),
+    )
 }
 
 async fn count(store: &Store, table: &str) -> i64 {
@@ -108,14 +130,8 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
         h.deliver().await;
 
         // Two clicks kept in the inbox: one applied, one whose receiver died.
-        let applied = receive(&h).await;
-        assert!(
-            h.store
-                .handled(applied, h.clock.now(), None)
-                .await
-                .expect("handled")
-        );
-        let unapplied = receive(&h).await;
+        keep_click(&h, Applied::Yes).await;
+        let unapplied = keep_click(&h, Applied::No).await;
 
         // B: its room cannot be made for a year, so its operations stay pending.
         h.platform.fail_next(
@@ -130,17 +146,11 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
         h.clock.advance(Duration::from_secs(3 * DAY));
         let new = declare_as(&h, "sev1 search is slow", "req-new").await;
         h.deliver().await;
-        let recent = receive(&h).await;
-        assert!(
-            h.store
-                .handled(recent, h.clock.now(), None)
-                .await
-                .expect("handled")
-        );
+        let recent = keep_click(&h, Applied::Yes).await;
 
         let timeline_before = h.timeline(&old).await;
         let old_reminders = h.store.reminders_of(&old).await.expect("read");
-        let response_fired = |r: &&warroom::schedule::Reminder| {
+        let response_fired = |r: &&Reminder| {
             r.kind == ReminderKind::Response && r.outcome == Some(ReminderOutcome::Fired)
         };
         assert!(
@@ -152,7 +162,8 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
             "{name}: A had update reminders: {old_reminders:?}"
         );
         let old_operations = h.store.outbox_of(&old).await.expect("read").len();
-        let stuck_operations = h.store.outbox_of(&stuck).await.expect("read");
+        let stuck_work = work_of(&h.store, &stuck).await;
+        let stuck_operations = &stuck_work.0;
         assert!(
             !stuck_operations.is_empty()
                 && stuck_operations
@@ -160,13 +171,11 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
                     .all(|op| op.delivered_at.is_none() && op.failed_at.is_none()),
             "{name}: B's operations are pending: {stuck_operations:?}"
         );
-        let new_operations = h.store.outbox_of(&new).await.expect("read");
+        let new_work = work_of(&h.store, &new).await;
         assert!(
-            new_operations.iter().all(|op| op.delivered_at.is_some()),
+            new_work.0.iter().all(|op| op.delivered_at.is_some()),
             "{name}: C's operations were delivered"
         );
-        let new_reminders = h.store.reminders_of(&new).await.expect("read");
-        let stuck_reminders = h.store.reminders_of(&stuck).await.expect("read");
         assert_eq!(
             request_ids(&h.store).await,
             ["req-new", "req-old", "req-old-resolve"],
@@ -201,24 +210,14 @@ async fn old_bookkeeping_goes_and_incidents_timelines_and_pending_work_stay() {
             "{name}: A's fired response check stays: {kept:?}"
         );
         assert_eq!(
-            h.store.outbox_of(&stuck).await.expect("read"),
-            stuck_operations,
-            "{name}: B's pending operations stay, however old"
+            work_of(&h.store, &stuck).await,
+            stuck_work,
+            "{name}: B's pending operations and reminders stay, however old"
         );
         assert_eq!(
-            h.store.reminders_of(&stuck).await.expect("read"),
-            stuck_reminders,
-            "{name}"
-        );
-        assert_eq!(
-            h.store.outbox_of(&new).await.expect("read"),
-            new_operations,
-            "{name}: C's operations are within the window"
-        );
-        assert_eq!(
-            h.store.reminders_of(&new).await.expect("read"),
-            new_reminders,
-            "{name}"
+            work_of(&h.store, &new).await,
+            new_work,
+            "{name}: C's operations and reminders are within the window"
         );
         for id in [&old, &stuck, &new] {
             assert!(

@@ -1,7 +1,7 @@
 //! Wiring: from settings and config to a running warroom.
 //!
 //! Owns: the order things start in (database, migrations, engine, platforms,
-//! delivery loop, scheduler, action worker, HTTP server), the background tasks and how they stop,
+//! delivery loop, scheduler, action worker, pruner, HTTP server), the background tasks and how they stop,
 //! and the startup log that says which platforms run and why the others do not.
 //! It is the one way warroom is put together: `warroom serve` and the tests both
 //! build through [`ApplicationBuilder`], the tests giving their own clock, chat
@@ -19,8 +19,8 @@ use crate::store::{Backend, Store, StoreError};
 use crate::telemetry;
 use crate::web::{self, WebState};
 use crate::workers::{
-    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Inbox, InboxWorker, Replay,
-    Scheduler, SchedulerSettings,
+    ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Inbox, InboxWorker, Pruner,
+    PrunerSettings, Replay, Scheduler, SchedulerSettings,
 };
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,6 +56,7 @@ pub struct Application {
     scheduler: Scheduler,
     actions: ActionWorker,
     inbox: InboxWorker,
+    pruner: Pruner,
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
@@ -222,6 +223,12 @@ impl ApplicationBuilder {
             action_worker,
             wakeups.actions,
         );
+        let pruner = Pruner::new(
+            store.clone(),
+            clock.clone(),
+            config.retention(),
+            PrunerSettings::default(),
+        );
 
         let listener =
             TcpListener::bind(settings.listen)
@@ -237,6 +244,7 @@ impl ApplicationBuilder {
             scheduler,
             actions,
             inbox,
+            pruner,
             web: WebState {
                 store,
                 clock,
@@ -295,8 +303,14 @@ impl Application {
         self.actions.clone()
     }
 
+    /// The pruner, whose passes can also be run one at a time.
+    pub fn pruner(&self) -> Pruner {
+        self.pruner.clone()
+    }
+
     /// Serves until `shutdown` completes, then stops the delivery loop, the
-    /// scheduler and the platform connections, and waits for them.
+    /// scheduler, the action worker, the pruner and the platform connections,
+    /// and waits for them.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -326,6 +340,7 @@ impl Application {
                 "inbox worker",
                 tokio::spawn(self.inbox.run(until_stopped())),
             ),
+            ("pruner", tokio::spawn(self.pruner.run(until_stopped()))),
         ];
         let mut router = self
             .platform_routes

@@ -8,12 +8,13 @@
 
 use super::Config;
 use super::model::{
-    BotConfig, DiscordConfig, Escalation, Person, ServiceConfig, SeverityConfig, SlackConfig,
-    SlackMode, StatusPageConfig,
+    BotConfig, DiscordConfig, Escalation, Person, RetentionConfig, ServiceConfig, SeverityConfig,
+    SlackConfig, SlackMode, StatusPageConfig,
 };
 use super::problem::{Problems, join};
 use super::raw::{
-    RawBot, RawDiscord, RawEscalation, RawPerson, RawService, RawSeverity, RawSlack, RawStatusPage,
+    RawBot, RawDiscord, RawEscalation, RawPerson, RawRetention, RawService, RawSeverity, RawSlack,
+    RawStatusPage,
 };
 use super::template::{Braces, placeholders};
 use crate::command::{Subcommand, nearest};
@@ -27,7 +28,7 @@ mod actions;
 
 pub use actions::BUILTIN_PLACEHOLDERS;
 
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "bot",
     "severity",
     "people",
@@ -40,9 +41,14 @@ const SECTIONS: [&str; 12] = [
     "slack",
     "discord",
     "status_page",
+    "retention",
 ];
 
 const DURATION_HINT: &str = "expected a duration like 90s, 15m, 2h";
+
+/// The shortest `retention.processed_requests`: Slack and Discord retry a
+/// request within minutes, and a retry must still find it answered.
+const MIN_REQUEST_RETENTION: Duration = Duration::from_secs(60 * 60);
 
 /// Builds the config from a parsed document; `None` when something essential
 /// could not be read. Callers must treat any recorded problem as failure.
@@ -87,6 +93,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
     let status_page = section("status_page").and_then(|v| b.status_page(v));
     let actions = b.actions(action_items, status_page.as_ref());
     let runbooks = b.runbooks(section("runbooks"), &actions);
+    let retention = section("retention").map_or_else(RetentionConfig::default, |v| b.retention(v));
 
     Some(Config {
         bot: bot?,
@@ -101,6 +108,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         slack,
         discord,
         status_page,
+        retention,
     })
 }
 
@@ -680,6 +688,35 @@ impl Builder<'_> {
             title: raw.title,
             components: raw.components,
         })
+    }
+
+    /// `[retention]`: a value left out, or one that failed its check, keeps its default.
+    fn retention(&mut self, value: Value) -> RetentionConfig {
+        let mut retention = RetentionConfig::default();
+        let Some(raw) = self.read::<RawRetention>(value, "retention") else {
+            return retention;
+        };
+        if let Some(window) = raw
+            .processed_requests
+            .and_then(|v| self.duration(&v, "retention.processed_requests"))
+        {
+            if window < MIN_REQUEST_RETENTION {
+                self.problem(
+                    "retention.processed_requests",
+                    "must be at least 1h: platforms retry a request within minutes, \
+                     and a retry must still find it answered",
+                );
+            } else {
+                retention.processed_requests = window;
+            }
+        }
+        if let Some(window) = raw
+            .delivered_operations
+            .and_then(|v| self.duration(&v, "retention.delivered_operations"))
+        {
+            retention.delivered_operations = window;
+        }
+        retention
     }
 }
 

@@ -2,7 +2,8 @@
 //! environment, loaded and checked once at startup.
 //!
 //! Owns: parsing and validating the config file (severities, people, roles,
-//! escalation levels, services, phrases, actions, runbooks, platform sections)
+//! escalation levels, services, phrases, actions, runbooks, platform sections,
+//! retention)
 //! and the environment (addresses, API bases, secrets), reporting every problem
 //! in one [`ConfigError`], each located by its key path, so a single
 //! `warroom check-config` run lists all that needs fixing.
@@ -25,8 +26,9 @@ pub use env::{
 };
 pub use model::{
     ActionConfig, ActionKind, BotConfig, ComponentState, DiscordConfig, Escalation, HttpAction,
-    PageAction, PageTarget, ParamSpec, Person, ProgramAction, RunbookConfig, RunbookStep,
-    ServiceConfig, SeverityConfig, SlackConfig, SlackMode, StatusAction, StatusPageConfig,
+    PageAction, PageTarget, ParamSpec, Person, ProgramAction, RetentionConfig, RunbookConfig,
+    RunbookStep, ServiceConfig, SeverityConfig, SlackConfig, SlackMode, StatusAction,
+    StatusPageConfig,
 };
 pub use problem::{ConfigError, Problem};
 pub use template::render;
@@ -54,6 +56,7 @@ pub struct Config {
     slack: Option<SlackConfig>,
     discord: Option<DiscordConfig>,
     status_page: Option<StatusPageConfig>,
+    retention: RetentionConfig,
 }
 
 impl Config {
@@ -203,6 +206,11 @@ impl Config {
 
     pub fn status_page(&self) -> Option<&StatusPageConfig> {
         self.status_page.as_ref()
+    }
+
+    /// How long bookkeeping rows are kept; the defaults when `[retention]` is left out.
+    pub fn retention(&self) -> RetentionConfig {
+        self.retention
     }
 }
 

@@ -233,3 +233,24 @@ pub struct StatusPageConfig {
     pub title: String,
     pub components: Vec<String>,
 }
+
+/// `[retention]`: how long bookkeeping rows stay before the pruner deletes them.
+/// Incidents, their timelines, action runs and postmortem data are kept for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Platform request ids already handled, and the inbox items (clicks,
+    /// events) applied; a replay within it is answered again instead of applied again.
+    pub processed_requests: Duration,
+    /// Chat operations and pages delivered or given up on, and finished reminders.
+    pub delivered_operations: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 60 * 60;
+        Self {
+            processed_requests: Duration::from_secs(7 * DAY),
+            delivered_operations: Duration::from_secs(30 * DAY),
+        }
+    }
+}

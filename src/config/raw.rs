@@ -158,3 +158,13 @@ pub(super) struct RawStatusPage {
     #[serde(default)]
     pub components: Vec<String>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table with processed_requests and delivered_operations"
+)]
+pub(super) struct RawRetention {
+    pub processed_requests: Option<Value>,
+    pub delivered_operations: Option<Value>,
+}

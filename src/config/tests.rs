@@ -863,3 +863,64 @@ fn an_unusable_severity_word_is_reported_once() {
     let error = assert_problems(&text, &[("severity[1].name", "subcommand")]);
     assert_eq!(error.problems.len(), 1, "{error}");
 }
+
+#[test]
+fn retention_defaults_when_left_out_and_reads_what_is_given() {
+    use std::time::Duration;
+    const DAY: u64 = 24 * 60 * 60;
+    let config = Config::from_toml_str(BASE).unwrap();
+    assert_eq!(config.retention(), RetentionConfig::default());
+    assert_eq!(
+        config.retention().processed_requests,
+        Duration::from_secs(7 * DAY)
+    );
+    assert_eq!(
+        config.retention().delivered_operations,
+        Duration::from_secs(30 * DAY)
+    );
+    let config =
+        Config::from_toml_str(&with("[retention]\nprocessed_requests = \"2d\"\n")).unwrap();
+    assert_eq!(
+        config.retention(),
+        RetentionConfig {
+            processed_requests: Duration::from_secs(2 * DAY),
+            delivered_operations: Duration::from_secs(30 * DAY),
+        }
+    );
+    let shipped = Config::from_toml_str(SHIPPED).unwrap();
+    assert_eq!(shipped.retention(), RetentionConfig::default());
+}
+
+#[test]
+fn retention_windows_are_checked() {
+    let error = problems(&with(
+        r#"
+[retention]
+processed_requests = "10m"
+delivered_operations = "a month"
+"#,
+    ));
+    assert_problem(
+        &error,
+        "retention.processed_requests",
+        "must be at least 1h",
+    );
+    assert_problem(
+        &error,
+        "retention.delivered_operations",
+        "`a month` is not a duration",
+    );
+    assert_eq!(error.problems.len(), 2, "{error}");
+    let error = problems(&with("[retention]\ndelivered_operations = \"0s\"\n"));
+    assert_problem(
+        &error,
+        "retention.delivered_operations",
+        "must be longer than zero",
+    );
+    let error = problems(&with("[retention]\nprocesed_requests = \"7d\"\n"));
+    assert_problem(
+        &error,
+        "retention.procesed_requests",
+        "unknown key `procesed_requests`",
+    );
+}

@@ -3,7 +3,8 @@
 //! Owns: the connection pool, migrations (`migrations/sqlite`, `migrations/postgres`),
 //! transactions, the queries, and leases (claiming work so one worker, or one
 //! replica, does it). This file connects, migrates, begins and commits; each table's
-//! file holds its SQL together with the [`Store`] and [`Tx`] methods that run it.
+//! file holds its SQL together with the [`Store`] and [`Tx`] methods that run it;
+//! `retention` holds the deletes that keep the bookkeeping tables small.
 //! Must not: hold business rules. What to write is decided by the engine; the store
 //! only writes it, inside the transaction the engine opened ([`Tx`]).
 //!
@@ -27,6 +28,7 @@ mod queries;
 mod reads;
 mod reminders;
 mod requests;
+mod retention;
 mod rows;
 mod runbook_runs;
 mod status_page;
@@ -36,10 +38,11 @@ pub use inbox::Received;
 pub use incidents::IncidentFilter;
 pub use lease::LeasedWork;
 pub use reads::DeclaredAfter;
+pub use retention::Bookkeeping;
 
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Connection};
+use sqlx::{AnyPool, Connection, Row};
 use std::fs::{File, TryLockError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -129,6 +132,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// How often the WAL is copied back into a SQLite database file.
 const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
+/// WAL frames (pages written) past which the checkpointer empties the WAL
+/// between writers: 16 MiB at SQLite's default 4 KiB pages.
+const SQLITE_WAL_FRAMES_LIMIT: i64 = 4096;
+
 /// The handle everyone shares; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -147,6 +154,7 @@ struct SqliteFile {
     /// SQLite admits one writer at a time. Writers queue here, in order, instead of
     /// spinning in SQLite's busy handler, whose back-off sleeps (up to 100 ms a
     /// try) would make a command wait far longer than the writer ahead of it.
+    /// The checkpointer takes a turn here too when it empties the WAL.
     writers: Arc<tokio::sync::Mutex<()>>,
     /// Dropping it stops the background checkpointer.
     _checkpoints: watch::Sender<()>,
@@ -209,7 +217,17 @@ impl Target {
 /// Copies the WAL back into the database file every second, beside the writers
 /// rather than inside a commit, until the store is dropped or closed. A passive
 /// checkpoint never blocks writers; what it cannot copy yet waits for the next round.
-async fn checkpoint_sqlite(pool: AnyPool, mut stopped: watch::Receiver<()>) {
+///
+/// SQLite starts the WAL over only once every frame in it has been copied, and
+/// writers that never pause keep adding frames while a passive checkpoint runs,
+/// so under steady load the file would grow without end. Once it holds more than
+/// [`SQLITE_WAL_FRAMES_LIMIT`] frames, the checkpointer takes the writers' turn
+/// for one checkpoint that copies the rest and empties the file.
+async fn checkpoint_sqlite(
+    pool: AnyPool,
+    writers: Arc<tokio::sync::Mutex<()>>,
+    mut stopped: watch::Receiver<()>,
+) {
     let mut every = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -220,10 +238,20 @@ async fn checkpoint_sqlite(pool: AnyPool, mut stopped: watch::Receiver<()>) {
         if pool.is_closed() {
             return;
         }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
+        let checkpointed = async {
+            let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await?;
+            // busy, frames in the WAL, frames copied.
+            if row.try_get::<i64, _>(1)? > SQLITE_WAL_FRAMES_LIMIT {
+                let _turn = writers.lock().await;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        };
+        if let Err(error) = checkpointed.await {
             tracing::warn!(%error, "SQLite checkpoint failed; retrying in a second");
         }
     }
@@ -340,7 +368,8 @@ impl Store {
         };
         let sqlite = lock.zip(target.sqlite_file).map(|(lock, file)| {
             let (stop, stopped) = watch::channel(());
-            tokio::spawn(checkpoint_sqlite(pool.clone(), stopped));
+            let writers = Arc::new(tokio::sync::Mutex::new(()));
+            tokio::spawn(checkpoint_sqlite(pool.clone(), writers.clone(), stopped));
             let directory = match file.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
                 _ => PathBuf::from("."),
@@ -348,7 +377,7 @@ impl Store {
             Arc::new(SqliteFile {
                 _lock: lock,
                 directory,
-                writers: Arc::new(tokio::sync::Mutex::new(())),
+                writers,
                 _checkpoints: stop,
             })
         });

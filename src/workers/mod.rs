@@ -3,9 +3,10 @@
 //! Owns: the [`Dispatcher`] (queued chat operations and pages to the platforms),
 //! the [`Scheduler`] (due reminders to the engine), the [`ActionWorker`] (queued
 //! action runs to the runner, their results to the engine), the [`Inbox`] (what
-//! platforms sent, kept until applied) with its [`InboxWorker`], and the one loop they
-//! all run in ([`run_loop`]): a pass, then a pause that a wake-up cuts short, until
-//! shutdown.
+//! platforms sent, kept until applied) with its [`InboxWorker`], the [`Pruner`]
+//! (bookkeeping rows past their retention window, deleted in small batches), and
+//! the one loop they all run in ([`run_loop`]): a pass, then a pause that a
+//! wake-up cuts short, until shutdown.
 //! Must not: decide anything (the engine does) or write SQL (the store does).
 //!
 //! Nothing here is kept only in memory: every loop finds its work in the database,
@@ -17,11 +18,13 @@
 mod action_worker;
 mod dispatcher;
 mod inbox;
+mod pruner;
 mod scheduler;
 
 pub use action_worker::{ActionWorker, ActionWorkerSettings};
 pub use dispatcher::{Dispatcher, DispatcherSettings};
 pub use inbox::{Inbox, InboxWorker, Kept, Replay};
+pub use pruner::{Pruned, Pruner, PrunerSettings};
 pub use scheduler::{Scheduler, SchedulerSettings};
 
 use crate::clock::SharedClock;

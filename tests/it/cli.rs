@@ -58,17 +58,13 @@ fn check_config_accepts_the_shipped_file() {
     assert!(text(&out.stdout).ends_with(": ok\n"));
 }
 
-#[test]
-fn check_config_prints_every_problem_with_its_key_and_fails() {
+/// `check-config` on the shipped file as `break_it` changes it; what it printed
+/// on stderr, once it has failed.
+fn check_broken_config(break_it: impl FnOnce(&str) -> String) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.toml");
     let shipped = std::fs::read_to_string(shipped_config()).unwrap();
-    // Three unrelated mistakes: a bad duration, an unknown severity in `assign`,
-    // and a phrase with a broken placeholder.
-    let broken = shipped
-        .replacen("respond_within = \"15m\"", "respond_within = \"soon\"", 1)
-        .replacen("[assign.sev1]", "[assign.sev9]", 1)
-        .replacen("{service}", "{service", 1);
+    let broken = break_it(&shipped);
     assert_ne!(broken, shipped);
     std::fs::write(&path, broken).unwrap();
     let out = run(warroom(dir.path())
@@ -76,7 +72,19 @@ fn check_config_prints_every_problem_with_its_key_and_fails() {
         .arg("--config")
         .arg(&path));
     assert!(!out.status.success());
-    let problems = text(&out.stderr);
+    text(&out.stderr)
+}
+
+#[test]
+fn check_config_prints_every_problem_with_its_key_and_fails() {
+    // Three unrelated mistakes: a bad duration, an unknown severity in `assign`,
+    // and a phrase with a broken placeholder.
+    let problems = check_broken_config(|shipped| {
+        shipped
+            .replacen("respond_within = \"15m\"", "respond_within = \"soon\"", 1)
+            .replacen("[assign.sev1]", "[assign.sev9]", 1)
+            .replacen("{service}", "{service", 1)
+    });
     for expected in ["respond_within", "assign.sev9", "phrases."] {
         assert!(
             problems.contains(expected),
@@ -84,6 +92,22 @@ fn check_config_prints_every_problem_with_its_key_and_fails() {
         );
     }
     assert!(problems.contains("3 problems"), "{problems}");
+}
+
+#[test]
+fn check_config_refuses_a_retention_window_it_cannot_read() {
+    let problems = check_broken_config(|shipped| {
+        shipped.replacen(
+            "delivered_operations = \"30d\"",
+            "delivered_operations = \"forever\"",
+            1,
+        )
+    });
+    assert!(
+        problems.contains("retention.delivered_operations: `forever` is not a duration"),
+        "{problems}"
+    );
+    assert!(problems.contains("1 problem"), "{problems}");
 }
 
 /// A running `warroom serve`; killed when dropped.

@@ -30,6 +30,7 @@ mod layers;
 mod outage;
 mod outbox;
 mod postmortem;
+mod retention;
 mod runbooks;
 mod slack;
 mod stats;

@@ -1,5 +1,5 @@
-//! One warroom process for engine-level tests: engine, dispatcher, scheduler and
-//! action worker on one fresh database, built by startup's builder (see
+//! One warroom process for engine-level tests: engine, dispatcher, scheduler,
+//! action worker and pruner on one fresh database, built by startup's builder (see
 //! [`super::app::builder`]), posting to the in-process testing platform standing
 //! in for Slack, on a clock the test chooses (a [`ManualClock`] unless told
 //! otherwise). The loops do not run by themselves: the test runs their passes.
@@ -21,7 +21,7 @@ use warroom::outbox::testing::TestingPlatform;
 use warroom::startup::StartupError;
 use warroom::store::{Store, StoreError};
 use warroom::web::WebState;
-use warroom::workers::{ActionWorker, ActionWorkerSettings, Dispatcher, Scheduler};
+use warroom::workers::{ActionWorker, ActionWorkerSettings, Dispatcher, Pruner, Scheduler};
 
 /// The programs the `program` actions of the test configs run.
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/actions");
@@ -277,6 +277,7 @@ impl<C: Clock + Clone> HarnessBuilder<C> {
             dispatcher: app.dispatcher(),
             scheduler: app.scheduler(),
             worker: app.action_worker(),
+            pruner: app.pruner(),
             clock: self.clock.clone(),
             config: Arc::new(config),
             setup: self,
@@ -301,6 +302,7 @@ pub struct Harness<C = ManualClock> {
     pub dispatcher: Dispatcher,
     pub scheduler: Scheduler,
     pub worker: ActionWorker,
+    pub pruner: Pruner,
     pub clock: C,
     pub config: Arc<Config>,
     setup: HarnessBuilder<C>,
@@ -328,10 +330,11 @@ impl<C: Clock + Clone> Harness<C> {
             dispatcher,
             scheduler,
             worker,
+            pruner,
             setup,
             ..
         } = self;
-        drop((engine, dispatcher, scheduler, worker));
+        drop((engine, dispatcher, scheduler, worker, pruner));
         store.close().await;
         setup.platform(platform)
     }

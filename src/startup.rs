@@ -12,6 +12,7 @@ use crate::actions::{EnvLookup, Runner};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, Settings};
 use crate::discord::{Discord, DiscordError};
+use crate::domain::Platform;
 use crate::engine::{Engine, EngineSettings, Wakeups};
 use crate::outbox::{ChatPlatform, Pager, PagerDuty, PagerSetupError};
 use crate::slack::{Slack, SlackError, SlackService};
@@ -76,6 +77,8 @@ pub struct ApplicationBuilder {
     pager: Option<Arc<dyn Pager>>,
     runner: Option<Runner>,
     action_worker: ActionWorkerSettings,
+    scheduler: SchedulerSettings,
+    announce_channels: Vec<(Platform, String)>,
 }
 
 impl ApplicationBuilder {
@@ -111,6 +114,19 @@ impl ApplicationBuilder {
         self
     }
 
+    /// Tunes the scheduler's loop (how long it sleeps at most between looks).
+    pub fn scheduler(mut self, settings: SchedulerSettings) -> Self {
+        self.scheduler = settings;
+        self
+    }
+
+    /// Announces declarations on `platform` in `channel`, for a platform the
+    /// config has no section for (the console).
+    pub fn announce_channel(mut self, platform: Platform, channel: impl Into<String>) -> Self {
+        self.announce_channels.push((platform, channel.into()));
+        self
+    }
+
     /// Connects and migrates the database, builds the engine, the enabled platforms
     /// and the delivery loop, and binds the HTTP listener (port 0 picks a free port).
     pub async fn build(self) -> Result<Application, StartupError> {
@@ -122,6 +138,8 @@ impl ApplicationBuilder {
             pager,
             runner,
             action_worker,
+            scheduler,
+            announce_channels,
         } = self;
         let store = Store::connect(settings.database_url.expose()).await?;
         store.migrate().await?;
@@ -166,6 +184,7 @@ impl ApplicationBuilder {
         let wakeups = Wakeups::default();
         let mut engine_settings = EngineSettings::from_config(&config);
         engine_settings.paging = pager.is_some();
+        engine_settings.announce_channels.extend(announce_channels);
         let config = Arc::new(config);
         let engine = Engine::new(
             store.clone(),
@@ -208,7 +227,7 @@ impl ApplicationBuilder {
         let scheduler = Scheduler::new(
             engine.clone(),
             clock.clone(),
-            SchedulerSettings::default(),
+            scheduler,
             wakeups.schedule.clone(),
         );
         let runner = runner.unwrap_or_else(|| {
@@ -267,6 +286,8 @@ impl Application {
             pager: None,
             runner: None,
             action_worker: ActionWorkerSettings::default(),
+            scheduler: SchedulerSettings::default(),
+            announce_channels: Vec::new(),
         }
     }
 

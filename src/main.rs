@@ -89,6 +89,11 @@ enum Command {
         /// Print JSON (one object per line of output) instead of text.
         #[arg(long)]
         json: bool,
+        /// When the simulated incident is declared, like 2026-11-23T14:00:00Z
+        /// (default: now, to the minute); a fixed start gives the same output
+        /// every run, to compare in CI.
+        #[arg(long)]
+        start: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Print a Slack app manifest (JSON) to create the app from: the /incident
     /// command, the scopes and events warroom uses, and where Slack reaches it.
@@ -218,6 +223,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             updates_every,
             resolve_after,
             json,
+            start,
         } => {
             let config = load(config, &settings)?;
             for warning in lint(&config) {
@@ -226,10 +232,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let scratch = ScratchDatabase::new();
             let mut settings = settings;
             settings.database_url = Secret::new(scratch.url());
-            // On a whole minute, so that times since the declaration are whole minutes.
-            let now = chrono::Utc::now();
-            let start = now - chrono::TimeDelta::seconds(now.timestamp() % 60);
-            let start = start.with_nanosecond(0).unwrap_or(start);
+            let start = start.unwrap_or_else(|| {
+                // On a whole minute, so that times since the declaration are whole minutes.
+                let now = chrono::Utc::now();
+                let minute = now - chrono::TimeDelta::seconds(now.timestamp() % 60);
+                minute.with_nanosecond(0).unwrap_or(minute)
+            });
             let clock = ManualClock::starting_at(start);
             let screen = Screen::recording();
             let parts = Parts::new(settings, &config, screen, Arc::new(clock.clone()), true)?;

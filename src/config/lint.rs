@@ -75,11 +75,9 @@ pub fn lint(config: &Config) -> Vec<Warning> {
             }
         }
     }
+    // An empty level is a problem already: loading refuses it.
     for (level, people) in &config.levels {
         let key = format!("levels.{level}");
-        if people.is_empty() {
-            warn(key.clone(), "has nobody in it".to_owned());
-        }
         for person in people {
             let reachable = config
                 .person(person)
@@ -121,4 +119,131 @@ pub fn lint(config: &Config) -> Vec<Warning> {
         }
     }
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A paging severity that every check is happy with.
+    const CLEAN: &str = r#"
+[bot]
+public_url = "https://warroom.test"
+
+[[severity]]
+name = "sev1"
+respond_within = "15m"
+update_every = "15m"
+page = true
+escalate = [{ after = "30m", to = "level2" }]
+
+[people.alice]
+slack = "U0ALICE001"
+[people.erin]
+discord = "100000000000000005"
+
+[assign.sev1]
+commander = "alice"
+technical = "alice"
+comms = "alice"
+scribe = "alice"
+
+[levels]
+level2 = ["erin"]
+
+[phrases]
+investigating = "Looking."
+identified = "Found it."
+monitoring = "Watching."
+resolved = "Fixed."
+
+[actions.page-level2]
+kind = "page"
+target = "level2"
+allowed_roles = ["commander"]
+"#;
+
+    fn warnings(text: &str) -> Vec<String> {
+        let config = Config::from_toml_str(text).expect("a valid config");
+        lint(&config).iter().map(ToString::to_string).collect()
+    }
+
+    fn assert_warns(text: &str, key: &str, needle: &str) {
+        let found = warnings(text);
+        assert!(
+            found
+                .iter()
+                .any(|w| w.starts_with(&format!("warning: {key}: ")) && w.contains(needle)),
+            "no warning at `{key}` containing `{needle}` in {found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_config_a_team_would_want_has_no_warnings() {
+        assert_eq!(warnings(CLEAN), Vec::<String>::new());
+    }
+
+    #[test]
+    fn cadences_below_a_minute_are_flagged() {
+        let fast = CLEAN
+            .replace("update_every = \"15m\"", "update_every = \"30s\"")
+            .replace("respond_within = \"15m\"", "respond_within = \"45s\"");
+        assert_warns(
+            &fast,
+            "severity.sev1.update_every",
+            "30s is below one minute",
+        );
+        assert_warns(
+            &fast,
+            "severity.sev1.respond_within",
+            "45s is below one minute",
+        );
+    }
+
+    #[test]
+    fn a_paging_severity_with_nobody_to_call_in_is_flagged() {
+        let alone = CLEAN.replace("escalate = [{ after = \"30m\", to = \"level2\" }]", "");
+        assert_warns(&alone, "severity.sev1", "nobody else is paged");
+    }
+
+    #[test]
+    fn level_people_nobody_can_reach_are_flagged() {
+        let unreachable = CLEAN.replace("discord = \"100000000000000005\"", "email = \"e@x\"");
+        assert_warns(
+            &unreachable,
+            "levels.level2",
+            "erin has no Slack or Discord id",
+        );
+    }
+
+    #[test]
+    fn roles_left_open_at_a_paging_severity_are_flagged() {
+        let open = CLEAN.replace("scribe = \"alice\"\n", "");
+        assert_warns(&open, "assign.sev1", "nobody is assigned scribe");
+        // The same gap at a severity that does not page is a choice, not a warning.
+        let quiet = open.replace("page = true", "page = false");
+        assert!(
+            !warnings(&quiet).iter().any(|w| w.contains("scribe")),
+            "{:?}",
+            warnings(&quiet)
+        );
+    }
+
+    #[test]
+    fn actions_nobody_may_run_or_approve_are_flagged() {
+        let config = CLEAN.replace("scribe = \"alice\"\n", "").replace(
+            "allowed_roles = [\"commander\"]",
+            "allowed_roles = [\"scribe\"]\napproval = \"scribe\"",
+        );
+        assert_warns(
+            &config,
+            "actions.page-level2.allowed_roles",
+            "nobody may run it",
+        );
+        assert_warns(
+            &config,
+            "actions.page-level2.approval",
+            "nobody may approve it",
+        );
+    }
 }

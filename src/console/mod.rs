@@ -22,6 +22,7 @@ use crate::actions::{EnvLookup, Runner};
 use crate::clock::SharedClock;
 use crate::config::{Config, Settings};
 use crate::domain::{Platform, UserId};
+use crate::engine::{Reply, Visibility};
 use crate::outbox::{
     ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, PagerDuty, PagerSetupError,
     RoomSpec, UploadFile,
@@ -78,6 +79,38 @@ pub enum What {
         to: String,
         text: String,
     },
+    /// An answer to a command that everyone in the channel sees.
+    Replied(Message),
+}
+
+impl What {
+    /// Its name in `warroom simulate --json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            What::RoomOpened => "room_opened",
+            What::Invited(_) => "invited",
+            What::Topic(_) => "topic",
+            What::Posted(_) => "posted",
+            What::Edited(_) => "edited",
+            What::Pinned => "pinned",
+            What::Uploaded { .. } => "uploaded",
+            What::Paged { .. } => "paged",
+            What::Typed { .. } => "typed",
+            What::Answered { .. } => "answered",
+            What::Replied(_) => "replied",
+        }
+    }
+
+    /// How the engine's answer to `person`'s command is shown.
+    pub fn reply(reply: Reply, person: &str) -> Self {
+        match reply.visibility {
+            Visibility::Ephemeral => What::Answered {
+                to: person.to_owned(),
+                text: reply.text(),
+            },
+            Visibility::InChannel => What::Replied(reply.message),
+        }
+    }
 }
 
 /// Where happenings go: printed on a terminal as they come, or kept in order.

@@ -11,7 +11,7 @@ use super::{ConsolePlatform, Happening, INCIDENTS_CHANNEL, Parts, Screen, What};
 use crate::clock::SharedClock;
 use crate::command::{self, Command, from_button};
 use crate::domain::{Platform, UserId};
-use crate::engine::{Actor, Context, Engine, EngineError, Visibility};
+use crate::engine::{Actor, Context, Engine, EngineError};
 use crate::workers::{ActionWorker, Dispatcher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,10 +153,7 @@ impl Console {
             request_id: None,
         };
         let reply = self.engine.handle(&actor, &context, command).await?;
-        match reply.visibility {
-            Visibility::Ephemeral => self.answer(&reply.text()),
-            Visibility::InChannel => self.show(What::Posted(reply.message)),
-        }
+        self.show(What::reply(reply, &self.me));
         Ok(())
     }
 

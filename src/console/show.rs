@@ -61,7 +61,7 @@ pub(super) fn lines(what: &What) -> Vec<String> {
             vec![format!("invited {}", users.join(", "))]
         }
         What::Topic(topic) => vec![format!("topic: {}", clean(topic))],
-        What::Posted(message) => message_lines(message),
+        What::Posted(message) | What::Replied(message) => message_lines(message),
         What::Edited(message) => {
             let mut lines = message_lines(message);
             if let Some(first) = lines.first_mut() {

@@ -7,11 +7,11 @@
 //! the scheduler fire what is due and the dispatcher deliver it to the console
 //! platform, and reports what the platform and the pager were given, when.
 
-use super::{ConsolePlatform, INCIDENTS_CHANNEL, Parts, Screen, What, show};
+use super::{ConsolePlatform, INCIDENTS_CHANNEL, PAGER, Parts, Screen, What, show};
 use crate::clock::{Clock, ManualClock};
 use crate::command::{self, SeverityWords};
 use crate::domain::{Platform, Role, UserId};
-use crate::engine::{Actor, Context, Engine, EngineError, Visibility};
+use crate::engine::{Actor, Context, Engine, EngineError};
 use crate::store::StoreError;
 use crate::workers::{ActionWorker, Dispatcher, Scheduler};
 use chrono::{DateTime, Utc};
@@ -44,6 +44,8 @@ pub struct SimulatedLine {
     /// `#room`, `#announce`, or `pager`.
     #[serde(rename = "where")]
     pub place: String,
+    /// What kind of thing happened: `posted`, `paged`, `invited`, `typed`, …
+    pub kind: &'static str,
     /// Its first line.
     pub what: String,
     /// All of its lines.
@@ -150,9 +152,12 @@ impl Simulation {
             while self.scheduler.run_due().await? > 0 {}
             self.deliver().await?;
         }
-        Ok(self
-            .screen
-            .take()
+        let mut happened = self.screen.take();
+        // Pages travel in a lane of their own, delivered beside the room's: put
+        // them after the room's happenings of the same moment, so that every run
+        // prints the same lines in the same order.
+        happened.sort_by_key(|happening| (happening.at, happening.channel == PAGER));
+        Ok(happened
             .into_iter()
             .filter(|happening| {
                 !matches!(
@@ -167,6 +172,7 @@ impl Simulation {
                     at: format!("{:02}:{:02}", after / 60, after % 60),
                     minutes: after,
                     place: show::place(&happening.channel),
+                    kind: happening.what.kind(),
                     what: lines.first().cloned().unwrap_or_default(),
                     lines,
                 }
@@ -250,15 +256,7 @@ impl Simulation {
             request_id: None,
         };
         let reply = self.engine.handle(&actor, &context, command).await?;
-        if reply.visibility == Visibility::Ephemeral {
-            self.show(
-                channel,
-                What::Answered {
-                    to: act.by.clone(),
-                    text: reply.text(),
-                },
-            );
-        }
+        self.show(channel, What::reply(reply, &act.by));
         Ok(())
     }
 

@@ -39,7 +39,7 @@ fn help_names_every_subcommand_and_each_has_its_own() {
     let help = run(warroom(dir.path()).arg("--help"));
     assert!(help.status.success());
     let shown = text(&help.stdout);
-    for sub in ["serve", "migrate", "check-config"] {
+    for sub in ["serve", "migrate", "check-config", "console", "simulate"] {
         assert!(shown.contains(sub), "--help lists {sub}: {shown}");
         let own = run(warroom(dir.path()).args([sub, "--help"]));
         assert!(own.status.success(), "{sub} --help");
@@ -54,6 +54,43 @@ fn check_config_accepts_the_shipped_file() {
         .arg("check-config")
         .arg("--config")
         .arg(shipped_config()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with(": ok\n"));
+}
+
+#[test]
+fn check_config_strict_fails_on_process_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped file pages for sev2 but assigns it no scribe: a warning.
+    let lenient = run(warroom(dir.path())
+        .arg("check-config")
+        .arg("--config")
+        .arg(shipped_config()));
+    assert!(lenient.status.success());
+    let warned = text(&lenient.stderr);
+    assert!(
+        warned.contains("warning: assign.sev2: nobody is assigned scribe"),
+        "{warned}"
+    );
+    let strict = run(warroom(dir.path())
+        .args(["check-config", "--strict", "--config"])
+        .arg(shipped_config()));
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(
+        text(&strict.stderr).contains("1 warning(s)"),
+        "{}",
+        text(&strict.stderr)
+    );
+
+    // Staffed, the same process passes --strict.
+    let path = dir.path().join("staffed.toml");
+    let shipped = std::fs::read_to_string(shipped_config()).unwrap();
+    let staffed = shipped.replacen("[assign.sev2]\n", "[assign.sev2]\nscribe = \"erin\"\n", 1);
+    assert_ne!(staffed, shipped);
+    std::fs::write(&path, staffed).unwrap();
+    let out = run(warroom(dir.path())
+        .args(["check-config", "--strict", "--config"])
+        .arg(&path));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).ends_with(": ok\n"));
 }

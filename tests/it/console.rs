@@ -1,0 +1,174 @@
+//! `warroom console`, the real binary: a newcomer runs an incident from a
+//! terminal, with no Slack or Discord account, on the shipped config.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn shipped_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/warroom.toml")
+}
+
+/// Runs `warroom console ARGS` in `dir` with a clean environment, types `lines`
+/// (waiting `linger` before the input ends), and returns what it printed.
+fn console(dir: &Path, config: &Path, args: &[&str], lines: &[&str], linger: Duration) -> String {
+    let mut child = Command::new(BINARY)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("console")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the console starts");
+    let mut stdin = child.stdin.take().expect("piped");
+    for line in lines {
+        writeln!(stdin, "{line}").expect("the console reads");
+    }
+    std::thread::sleep(linger);
+    drop(stdin);
+    let out = child.wait_with_output().expect("the console ends");
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    printed
+}
+
+fn assert_shows(printed: &str, expected: &[&str]) {
+    for expected in expected {
+        assert!(
+            printed.contains(expected),
+            "`{expected}` missing from:\n{printed}"
+        );
+    }
+}
+
+#[test]
+fn a_newcomer_declares_staffs_updates_resolves_and_reads_the_postmortem() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed = console(
+        dir.path(),
+        &shipped_config(),
+        &["--dry-run"],
+        &[
+            "/incident sev3 Checkout is slow service=api",
+            "/as nobody",
+            "/as carol",
+            "/press take comms",
+            "/as alice",
+            "/incident role technical @bob",
+            "/incident status identified a bad deploy",
+            "/incident run restart-api",
+            "/press approve 1",
+            "/incident resolve",
+            "/press postmortem",
+            "/incident sev9",
+        ],
+        Duration::ZERO,
+    );
+    assert_shows(
+        &printed,
+        &[
+            // The prompt, as the first person of the config.
+            "alice> ",
+            // Declared in #incidents; the war room opens and the prompt moves there.
+            "#incidents (only alice sees this) Declaring INC-",
+            "#inc-",
+            "-checkout-is-slow war room opened",
+            "You are now in #inc-",
+            "Incident commander: @alice",
+            "[Acknowledge] /press ack",
+            // The announce channel hears of it.
+            "#announce SEV3 declared: Checkout is slow",
+            // Staffing: a button pressed by name, and a typed role.
+            "`nobody` is not a person of the config",
+            "carol> ",
+            "Communications lead: @carol",
+            "Technical lead: @bob",
+            "(edited) INC-",
+            // An update, and an action that needs approval, only shown.
+            "identified",
+            "[Approve] /press approve 1   [Deny] /press deny 1",
+            "Run #1 (restart-api) succeeded: dry run, nothing was executed",
+            "would execute: POST https://deploy.internal/restart",
+            // Resolved, and the postmortem draft read in the terminal.
+            "resolved (was identified)",
+            "[Draft postmortem] /press postmortem",
+            "file postmortem-INC-",
+            "# Postmortem: Checkout is slow",
+            // A command that does not parse says why.
+            "(only alice sees this)",
+        ],
+    );
+    assert!(
+        dir.path().join("warroom-console.db").exists(),
+        "the console keeps its incidents in its own SQLite file"
+    );
+}
+
+#[test]
+fn speed_brings_reminders_escalations_and_pages_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    // An hour a second: the sev1's 15-minute reminders, its missed response
+    // target and both escalation levels come within a few seconds.
+    let printed = console(
+        dir.path(),
+        &shipped_config(),
+        &["--dry-run", "--speed", "3600"],
+        &["/incident sev1 Checkout is down"],
+        Duration::from_secs(4),
+    );
+    assert_shows(
+        &printed,
+        &[
+            "pager paged on-call (dry run, not sent): [SEV1] Checkout is down",
+            "Status update due",
+            "invited @erin",
+            "pager paged level2 (dry run, not sent)",
+            "Escalated to level2",
+            "pager paged level3 (dry run, not sent)",
+        ],
+    );
+}
+
+#[test]
+fn without_dry_run_paging_and_actions_run_as_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    // No PagerDuty routing key in the environment: paging is off, and the room
+    // is told; an action is really run.
+    let config = std::fs::read_to_string(shipped_config()).unwrap()
+        + r#"
+[actions.say-hello]
+kind = "program"
+program = "/bin/echo"
+args = ["hello from", "{incident}"]
+"#;
+    let path = dir.path().join("warroom.toml");
+    std::fs::write(&path, config).unwrap();
+    let printed = console(
+        dir.path(),
+        &path,
+        &[],
+        &["/incident sev1 Checkout is down", "/incident run say-hello"],
+        Duration::ZERO,
+    );
+    assert!(!printed.contains("dry run"), "{printed}");
+    assert_shows(
+        &printed,
+        &[
+            "Paging is off (PAGERDUTY_ROUTING_KEY is not set)",
+            "succeeded",
+            "hello from INC-",
+        ],
+    );
+}

@@ -3,9 +3,10 @@
 //! Owns: the order things start in (database, migrations, engine, platforms,
 //! delivery loop, scheduler, action worker, HTTP server), the background tasks and how they stop,
 //! and the startup log that says which platforms run and why the others do not.
-//! It is the one way warroom is put together: `warroom serve` and the tests both
-//! build through [`ApplicationBuilder`], the tests giving their own clock, chat
-//! platform, pager and action runner.
+//! It is the one way warroom is put together: `warroom serve`, `warroom console`,
+//! `warroom simulate` and the tests all build through [`ApplicationBuilder`]; the
+//! console, the simulation and the tests give their own clock, chat platform,
+//! pager and action runner.
 //! Must not: hold incident logic.
 
 use crate::actions::{EnvLookup, Runner};

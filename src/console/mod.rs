@@ -410,3 +410,17 @@ impl Parts {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_easy_to_type() {
+        assert_eq!(
+            room_name("INC-20261123-001 · Checkout is DOWN!"),
+            "inc-20261123-001-checkout-is-down"
+        );
+        assert_eq!(room_name(&"x".repeat(100)).len(), ROOM_NAME_MAX);
+    }
+}

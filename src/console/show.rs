@@ -3,13 +3,13 @@
 
 use super::{Happening, PAGER, What};
 use crate::outbox::EventAction;
-use crate::render::{Block, Inline, Message};
+use crate::render::{Block, Message};
 
 /// A message as lines of terminal text: mentions as `@key`, links with their
 /// address, and its buttons last, each with what to type to press it. Control
 /// characters are dropped, so no text can move the cursor or recolour the terminal.
 pub fn message_lines(message: &Message) -> Vec<String> {
-    let mut lines = message.text_lines(terminal_inlines, clean);
+    let mut lines = message.plain_lines(clean);
     for block in &message.blocks {
         if let Block::Buttons(buttons) = block {
             let pressable: Vec<String> = buttons
@@ -32,17 +32,6 @@ pub fn message_lines(message: &Message) -> Vec<String> {
 /// `approve 3`.
 pub fn button_words(action: &str) -> String {
     clean(&action.replace(':', " "))
-}
-
-fn terminal_inlines(inlines: &[Inline]) -> String {
-    inlines
-        .iter()
-        .map(|inline| match inline {
-            Inline::Text(text) | Inline::Strong(text) => clean(text),
-            Inline::Mention(user) => format!("@{}", clean(user.as_str())),
-            Inline::Link { label, url } => format!("{} ({})", clean(label), clean(url)),
-        })
-        .collect()
 }
 
 fn clean(text: &str) -> String {
@@ -123,4 +112,42 @@ pub(super) fn printed(happening: &Happening, timezone: chrono_tz::Tz) -> String 
         text.push('\n');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+    use crate::render::{Button, Inline};
+
+    #[test]
+    fn messages_read_as_plain_lines_with_their_buttons_to_press() {
+        let message = Message {
+            blocks: vec![
+                Block::Paragraph(vec![
+                    Inline::Text("a <b> & \u{1b}[31mred\u{1b}[0m ".into()),
+                    Inline::Mention(UserId::new("alice")),
+                ]),
+                Block::Buttons(vec![
+                    Button {
+                        action: "approve:3".into(),
+                        value: "INC-20261123-001".into(),
+                        label: "Approve".into(),
+                    },
+                    Button {
+                        action: "ack".into(),
+                        value: "INC-20261123-001".into(),
+                        label: "Acknowledge".into(),
+                    },
+                ]),
+            ],
+        };
+        assert_eq!(
+            message_lines(&message),
+            [
+                "a <b> & [31mred[0m @alice",
+                "[Approve] /press approve 3   [Acknowledge] /press ack",
+            ]
+        );
+    }
 }

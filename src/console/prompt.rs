@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The longest the console waits for a line's effects before prompting anyway
-/// (an action that runs for minutes goes on in the background).
+/// The longest the console waits for a line's messages to be delivered before
+/// prompting anyway. An action the line made runnable is run to its end first,
+/// bounded by its own configured timeout, so its result is on screen too.
 const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
 const HELP: &str = "\

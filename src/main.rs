@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use warroom::clock::{ManualClock, ScaledClock, SharedClock};
 use warroom::config::{Config, Secret, Settings, SlackMode, lint};
-use warroom::console::prompt::stdin_lines;
+use warroom::console::prompt::{Workers, stdin_lines};
 use warroom::console::simulate::ScratchDatabase;
 use warroom::console::{ANNOUNCE_CHANNEL, Console, Parts, Screen, Script, Simulation};
 use warroom::domain::Platform;
@@ -198,21 +198,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let clock: SharedClock = Arc::new(ScaledClock::new(speed));
             let screen = Screen::terminal(Box::new(std::io::stdout()), config.timezone());
             let parts = Parts::new(settings, &config, screen, clock.clone(), dry_run)?;
-            let poll = Duration::from_secs(5) / speed;
+            // The workers look as often in the console's time as `serve`'s do in real time.
+            let poll = (Duration::from_secs(5) / speed).max(Duration::from_millis(50));
             let app = console_app(&parts, config, clock.clone(), poll).await?;
-            let workers = (app.dispatcher(), app.action_worker());
+            let workers = Workers {
+                dispatcher: app.dispatcher(),
+                scheduler: app.scheduler(),
+                actions: app.action_worker(),
+                poll,
+            };
             let console = Console::new(app.engine(), workers, &parts, clock, &me)?;
-            parts.screen.print(&format!(
-                "warroom console: status page at http://{}/\n",
-                app.local_addr()
-            ));
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let serving = tokio::spawn(app.run_until_stopped(async {
-                let _ = stopped.await;
-            }));
             console.run(stdin_lines()).await?;
-            let _ = stop.send(());
-            serving.await??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate {
@@ -302,7 +298,7 @@ async fn console_app(
 ) -> anyhow::Result<Application> {
     let mut scheduler = SchedulerSettings::default();
     if !poll.is_zero() {
-        scheduler.poll_interval = poll.max(Duration::from_millis(50));
+        scheduler.poll_interval = poll;
     }
     let mut builder = Application::builder(parts.settings.clone(), config)
         .clock(clock)

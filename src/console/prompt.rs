@@ -12,10 +12,11 @@ use crate::clock::SharedClock;
 use crate::command::{self, Command, from_button};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Context, Engine, EngineError};
-use crate::workers::{ActionWorker, Dispatcher};
+use crate::workers::{ActionWorker, Dispatcher, Scheduler};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc, watch};
 
 /// The longest the console waits for a line's messages to be delivered before
 /// prompting anyway. An action the line made runnable is run to its end first,
@@ -31,11 +32,24 @@ Type commands as in Slack or Discord, and these:
   /quit                leave (so does Ctrl-D)
 ";
 
+/// The application's workers, as the console runs them: the delivery loop and
+/// the scheduler as `serve` does, and the action worker one pass at a time,
+/// every `poll` and after each line, so that while the console waits for a
+/// line's effects no run is still going in another pass.
+pub struct Workers {
+    pub dispatcher: Dispatcher,
+    pub scheduler: Scheduler,
+    pub actions: ActionWorker,
+    /// How often the action worker looks without a line (approvals expire).
+    pub poll: Duration,
+}
+
 /// A person at the console, typing into the engine.
 pub struct Console {
     engine: Engine,
-    dispatcher: Dispatcher,
-    actions: ActionWorker,
+    workers: Workers,
+    /// Held for each pass of the action worker.
+    action_pass: Arc<Mutex<()>>,
     platform: Arc<ConsolePlatform>,
     screen: Screen,
     clock: SharedClock,
@@ -56,21 +70,19 @@ pub enum ConsoleError {
 }
 
 impl Console {
-    /// A console typing as `me`, a key of `[people]`, into `engine`; `workers`
-    /// are the application's, run here too after each line.
+    /// A console typing as `me`, a key of `[people]`, into `engine`.
     pub fn new(
         engine: Engine,
-        workers: (Dispatcher, ActionWorker),
+        workers: Workers,
         parts: &Parts,
         clock: SharedClock,
         me: &str,
     ) -> Result<Self, ConsoleError> {
         let me = known_person(&engine, me)?;
-        let (dispatcher, actions) = workers;
         Ok(Self {
             engine,
-            dispatcher,
-            actions,
+            workers,
+            action_pass: Arc::default(),
             platform: parts.platform.clone(),
             screen: parts.screen.clone(),
             clock,
@@ -80,8 +92,39 @@ impl Console {
         })
     }
 
-    /// Reads `lines` until they end or `/quit`.
-    pub async fn run(mut self, mut lines: mpsc::Receiver<String>) -> Result<(), ConsoleError> {
+    /// Runs the workers and reads `lines` until they end or `/quit`; then
+    /// stops the workers and waits for them.
+    pub async fn run(self, lines: mpsc::Receiver<String>) -> Result<(), ConsoleError> {
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                // Either a stop was sent or the sender is gone: both mean stop.
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        let workers = &self.workers;
+        let loops = [
+            tokio::spawn(workers.dispatcher.clone().run(until_stopped())),
+            tokio::spawn(workers.scheduler.clone().run(until_stopped())),
+            tokio::spawn(action_passes(
+                workers.actions.clone(),
+                self.action_pass.clone(),
+                workers.poll,
+                until_stopped(),
+            )),
+        ];
+        let read = self.read(lines).await;
+        let _ = stop.send(true);
+        for ended in loops {
+            if let Err(error) = ended.await {
+                tracing::error!(%error, "a console worker ended abnormally");
+            }
+        }
+        read
+    }
+
+    async fn read(mut self, mut lines: mpsc::Receiver<String>) -> Result<(), ConsoleError> {
         self.screen.print(HELP);
         loop {
             self.screen.print(&format!("{}> ", self.me));
@@ -163,9 +206,12 @@ impl Console {
     /// moves into a war room that opened meanwhile.
     async fn settle(&mut self) -> Result<(), ConsoleError> {
         let started = tokio::time::Instant::now();
+        let action_pass = self.action_pass.clone();
+        let _no_other_pass = action_pass.lock().await;
         while started.elapsed() < SETTLE_LIMIT {
-            let ran = self.actions.run_due().await?;
+            let ran = self.workers.actions.run_due().await?;
             let delivered = self
+                .workers
                 .dispatcher
                 .deliver_due()
                 .await
@@ -212,6 +258,26 @@ impl Console {
 
     fn note(&self, text: &str) {
         self.screen.print(&format!("  {text}\n"));
+    }
+}
+
+/// The action worker's passes between lines, every `poll` until `shutdown`.
+async fn action_passes(
+    actions: ActionWorker,
+    action_pass: Arc<Mutex<()>>,
+    poll: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(poll) => {}
+        }
+        let _one_pass = action_pass.lock().await;
+        if let Err(error) = actions.run_due().await {
+            tracing::warn!(%error, "an action worker pass failed; the next one tries again");
+        }
     }
 }
 

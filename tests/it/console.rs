@@ -1,10 +1,11 @@
 //! `warroom console`, the real binary: a newcomer runs an incident from a
 //! terminal, with no Slack or Discord account, on the shipped config.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
 
@@ -12,9 +13,13 @@ fn shipped_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/warroom.toml")
 }
 
-/// Runs `warroom console ARGS` in `dir` with a clean environment, types `lines`
-/// (waiting `linger` before the input ends), and returns what it printed.
-fn console(dir: &Path, config: &Path, args: &[&str], lines: &[&str], linger: Duration) -> String {
+/// The longest a test waits for what it expects the console to print.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Runs `warroom console --config CONFIG ARGS` in `dir` with a clean
+/// environment, types `lines`, ends the input once everything in `awaited` has
+/// been printed (or after [`PATIENCE`]), and returns all it printed.
+fn console(dir: &Path, config: &Path, args: &[&str], lines: &[&str], awaited: &[&str]) -> String {
     let mut child = Command::new(BINARY)
         .current_dir(dir)
         .env_clear()
@@ -28,14 +33,36 @@ fn console(dir: &Path, config: &Path, args: &[&str], lines: &[&str], linger: Dur
         .stderr(Stdio::piped())
         .spawn()
         .expect("the console starts");
+    let printed = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = {
+        let printed = printed.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            while let Ok(read @ 1..) = stdout.read(&mut chunk) {
+                printed
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..read]));
+            }
+        })
+    };
     let mut stdin = child.stdin.take().expect("piped");
     for line in lines {
         writeln!(stdin, "{line}").expect("the console reads");
     }
-    std::thread::sleep(linger);
+    let waited = Instant::now();
+    while waited.elapsed() < PATIENCE {
+        let so_far = printed.lock().unwrap().clone();
+        if awaited.iter().all(|expected| so_far.contains(expected)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     drop(stdin);
     let out = child.wait_with_output().expect("the console ends");
-    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    reader.join().expect("stdout is read");
+    let printed = printed.lock().unwrap().clone();
     assert!(
         out.status.success(),
         "{printed}\n{}",
@@ -74,7 +101,7 @@ fn a_newcomer_declares_staffs_updates_resolves_and_reads_the_postmortem() {
             "/press postmortem",
             "/incident sev9",
         ],
-        Duration::ZERO,
+        &[],
     );
     assert_shows(
         &printed,
@@ -121,24 +148,22 @@ fn speed_brings_reminders_escalations_and_pages_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     // An hour a second: the sev1's 15-minute reminders, its missed response
     // target and both escalation levels come within a few seconds.
+    let expected = [
+        "pager paged on-call (dry run, not sent): [SEV1] Checkout is down",
+        "Status update due",
+        "invited @erin",
+        "pager paged level2 (dry run, not sent)",
+        "Escalated to level2",
+        "pager paged level3 (dry run, not sent)",
+    ];
     let printed = console(
         dir.path(),
         &shipped_config(),
         &["--dry-run", "--speed", "3600"],
         &["/incident sev1 Checkout is down"],
-        Duration::from_secs(4),
+        &expected,
     );
-    assert_shows(
-        &printed,
-        &[
-            "pager paged on-call (dry run, not sent): [SEV1] Checkout is down",
-            "Status update due",
-            "invited @erin",
-            "pager paged level2 (dry run, not sent)",
-            "Escalated to level2",
-            "pager paged level3 (dry run, not sent)",
-        ],
-    );
+    assert_shows(&printed, &expected);
 }
 
 #[test]
@@ -160,7 +185,7 @@ args = ["hello from", "{incident}"]
         &path,
         &[],
         &["/incident sev1 Checkout is down", "/incident run say-hello"],
-        Duration::ZERO,
+        &[],
     );
     assert!(!printed.contains("dry run"), "{printed}");
     assert_shows(

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
 
-fn shipped_config() -> PathBuf {
+pub fn shipped_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/warroom.toml")
 }
 
 /// The binary with a clean environment: only what a test sets reaches it.
-fn warroom(dir: &Path) -> Command {
+pub fn warroom(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
@@ -29,7 +29,7 @@ fn run(command: &mut Command) -> Output {
     command.output().expect("the binary runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

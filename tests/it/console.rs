@@ -1,17 +1,12 @@
 //! `warroom console`, the real binary: a newcomer runs an incident from a
 //! terminal, with no Slack or Discord account, on the shipped config.
 
+use crate::cli::{shipped_config, text, warroom};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
-
-fn shipped_config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/warroom.toml")
-}
 
 /// The longest a test waits for what it expects the console to print.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -20,10 +15,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// environment, types `lines`, ends the input once everything in `awaited` has
 /// been printed (or after [`PATIENCE`]), and returns all it printed.
 fn console(dir: &Path, config: &Path, args: &[&str], lines: &[&str], awaited: &[&str]) -> String {
-    let mut child = Command::new(BINARY)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let mut child = warroom(dir)
         .arg("console")
         .arg("--config")
         .arg(config)
@@ -63,11 +55,7 @@ fn console(dir: &Path, config: &Path, args: &[&str], lines: &[&str], awaited: &[
     let out = child.wait_with_output().expect("the console ends");
     reader.join().expect("stdout is read");
     let printed = printed.lock().unwrap().clone();
-    assert!(
-        out.status.success(),
-        "{printed}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{printed}\n{}", text(&out.stderr));
     printed
 }
 

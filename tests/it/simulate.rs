@@ -1,10 +1,10 @@
 //! `warroom simulate`, the real binary: what a severity's process does and when,
 //! and proof that it is what the engine posts when driven on the same clock.
 
+use crate::cli::{shipped_config, text, warroom};
 use crate::common::harness::start;
 use crate::common::{app, test_backends};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::clock::{ManualClock, SharedClock};
@@ -15,28 +15,15 @@ use warroom::domain::{Platform, UserId};
 use warroom::engine::{Actor, Context};
 use warroom::outbox::testing::{Action, RecordingPager, TestingPlatform};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
-
-fn shipped_config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/warroom.toml")
-}
-
 fn simulate(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    Command::new(BINARY)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    warroom(dir.path())
         .arg("simulate")
         .arg("--config")
         .arg(shipped_config())
         .args(args)
         .output()
         .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn succeeded(out: &Output) -> String {

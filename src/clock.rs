@@ -1,8 +1,10 @@
 //! The time every part of warroom reads.
 //!
-//! Production reads the wall clock; tests use [`TokioClock`], which follows tokio's
-//! (possibly paused) clock, so a two-hour incident runs in milliseconds and the
-//! timestamps written to the database agree with the timers that fired.
+//! Production reads the wall clock, and `warroom console --speed N` one that runs
+//! N times faster ([`ScaledClock`]). `warroom simulate` steps a [`ManualClock`];
+//! tests use it too, or [`TokioClock`], which follows tokio's (possibly paused)
+//! clock, so a two-hour incident runs in milliseconds and the timestamps written
+//! to the database agree with the timers that fired.
 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -88,5 +90,32 @@ impl Clock for ManualClock {
             .now
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A clock that runs `speed` times faster than the wall clock from the moment it
+/// is made: `warroom console --speed 60` lives a minute every second, so a team
+/// can watch its reminders and escalations come without waiting for them.
+#[derive(Debug, Clone)]
+pub struct ScaledClock {
+    start: DateTime<Utc>,
+    started: std::time::Instant,
+    speed: u32,
+}
+
+impl ScaledClock {
+    pub fn new(speed: u32) -> Self {
+        Self {
+            start: Utc::now(),
+            started: std::time::Instant::now(),
+            speed: speed.max(1),
+        }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.started.elapsed().saturating_mul(self.speed);
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
     }
 }

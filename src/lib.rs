@@ -10,6 +10,7 @@
 //!   back to the engine, and run queued actions;
 //! - [`slack`] translates Slack requests in and delivers operations out;
 //! - [`discord`] does the same for Discord;
+//! - [`console`] does the same for a terminal (`warroom console`, `warroom simulate`);
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
 //! [`actions`] runs one recovery action (a program or an HTTP request).
@@ -22,6 +23,7 @@ pub mod actions;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod console;
 pub mod discord;
 pub mod domain;
 pub mod engine;

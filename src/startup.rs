@@ -3,15 +3,17 @@
 //! Owns: the order things start in (database, migrations, engine, platforms,
 //! delivery loop, scheduler, action worker, pruner, HTTP server), the background tasks and how they stop,
 //! and the startup log that says which platforms run and why the others do not.
-//! It is the one way warroom is put together: `warroom serve` and the tests both
-//! build through [`ApplicationBuilder`], the tests giving their own clock, chat
-//! platform, pager and action runner.
+//! It is the one way warroom is put together: `warroom serve`, `warroom console`,
+//! `warroom simulate` and the tests all build through [`ApplicationBuilder`]; the
+//! console, the simulation and the tests give their own clock, chat platform,
+//! pager and action runner.
 //! Must not: hold incident logic.
 
 use crate::actions::{EnvLookup, Runner};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, Settings};
 use crate::discord::{Discord, DiscordError};
+use crate::domain::Platform;
 use crate::engine::{Engine, EngineSettings, Wakeups};
 use crate::outbox::{ChatPlatform, Pager, PagerDuty, PagerSetupError};
 use crate::slack::{Slack, SlackError, SlackService};
@@ -77,6 +79,8 @@ pub struct ApplicationBuilder {
     pager: Option<Arc<dyn Pager>>,
     runner: Option<Runner>,
     action_worker: ActionWorkerSettings,
+    scheduler: SchedulerSettings,
+    announce_channels: Vec<(Platform, String)>,
 }
 
 impl ApplicationBuilder {
@@ -112,6 +116,19 @@ impl ApplicationBuilder {
         self
     }
 
+    /// Tunes the scheduler's loop (how long it sleeps at most between looks).
+    pub fn scheduler(mut self, settings: SchedulerSettings) -> Self {
+        self.scheduler = settings;
+        self
+    }
+
+    /// Announces declarations on `platform` in `channel`, for a platform the
+    /// config has no section for (the console).
+    pub fn announce_channel(mut self, platform: Platform, channel: impl Into<String>) -> Self {
+        self.announce_channels.push((platform, channel.into()));
+        self
+    }
+
     /// Connects and migrates the database, builds the engine, the enabled platforms
     /// and the delivery loop, and binds the HTTP listener (port 0 picks a free port).
     pub async fn build(self) -> Result<Application, StartupError> {
@@ -123,6 +140,8 @@ impl ApplicationBuilder {
             pager,
             runner,
             action_worker,
+            scheduler,
+            announce_channels,
         } = self;
         let store = Store::connect(settings.database_url.expose()).await?;
         store.migrate().await?;
@@ -167,6 +186,7 @@ impl ApplicationBuilder {
         let wakeups = Wakeups::default();
         let mut engine_settings = EngineSettings::from_config(&config);
         engine_settings.paging = pager.is_some();
+        engine_settings.announce_channels.extend(announce_channels);
         let config = Arc::new(config);
         let engine = Engine::new(
             store.clone(),
@@ -209,7 +229,7 @@ impl ApplicationBuilder {
         let scheduler = Scheduler::new(
             engine.clone(),
             clock.clone(),
-            SchedulerSettings::default(),
+            scheduler,
             wakeups.schedule.clone(),
         );
         let runner = runner.unwrap_or_else(|| {
@@ -275,6 +295,8 @@ impl Application {
             pager: None,
             runner: None,
             action_worker: ActionWorkerSettings::default(),
+            scheduler: SchedulerSettings::default(),
+            announce_channels: Vec::new(),
         }
     }
 

@@ -82,6 +82,8 @@ pub struct Runner {
     grace: Duration,
     /// Before the first retry; doubled for each further one.
     backoff: Duration,
+    /// Runs nothing and reports what it would have run (`warroom console --dry-run`).
+    dry_run: bool,
 }
 
 impl Runner {
@@ -102,7 +104,16 @@ impl Runner {
             http: reqwest::Client::new(),
             grace: Duration::from_secs(5),
             backoff: Duration::from_secs(1),
+            dry_run: false,
         }
+    }
+
+    /// A runner that executes nothing: every run succeeds at once, its output
+    /// saying what would have been executed, so a try-out or a simulation of the
+    /// process never touches real systems.
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
     }
 
     /// Shortens the SIGTERM grace period and the retry backoff (tests).
@@ -120,6 +131,16 @@ impl Runner {
         params: &BTreeMap<String, String>,
         mut cancel: Cancel,
     ) -> Result<Outcome, RunError> {
+        if self.dry_run {
+            let would = format!("would execute: {}", describe(action, params));
+            return Ok(Outcome {
+                result: RunResult::Succeeded,
+                detail: "dry run, nothing was executed".to_owned(),
+                output_hash: Capture::new().hash(),
+                output: self.redactor.redact(&would),
+                attempts: 1,
+            });
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -6,12 +6,14 @@
 //! retention)
 //! and the environment (addresses, API bases, secrets), reporting every problem
 //! in one [`ConfigError`], each located by its key path, so a single
-//! `warroom check-config` run lists all that needs fixing.
+//! `warroom check-config` run lists all that needs fixing; and the process lint
+//! ([`lint`]): warnings about what a valid config allows but no team wants.
 //! Must not: do I/O beyond reading the config file, or hold incident logic.
 //! Secrets come only from the environment and are wrapped in [`Secret`].
 
 mod build;
 mod env;
+mod lint;
 mod model;
 mod problem;
 mod raw;
@@ -24,6 +26,7 @@ pub use env::{
     DatabaseKind, DiscordSettings, FeatureStatus, PagerDutySettings, SECRET_VARS, Secret, Settings,
     SlackSettings,
 };
+pub use lint::{Warning, lint};
 pub use model::{
     ActionConfig, ActionKind, BotConfig, ComponentState, DiscordConfig, Escalation, HttpAction,
     PageAction, PageTarget, ParamSpec, Person, ProgramAction, RetentionConfig, RunbookConfig,
@@ -124,13 +127,14 @@ impl Config {
         self.people.values()
     }
 
-    /// A person's id on a platform. On the in-process testing platform a
-    /// person's id is their key, so tests and benches need no id tables.
+    /// A person's id on a platform. On the console and the in-process testing
+    /// platform a person's id is their key, so neither needs id tables.
     pub fn person_id(&self, person: &str, platform: Platform) -> Option<UserId> {
         let person = self.people.get(person)?;
         match platform {
             Platform::Slack => person.slack.clone(),
             Platform::Discord => person.discord.clone(),
+            Platform::Console => Some(UserId::new(person.key.clone())),
             #[cfg(any(test, feature = "testing"))]
             Platform::Testing => Some(UserId::new(person.key.clone())),
         }
@@ -143,6 +147,7 @@ impl Config {
             .find(|p| match platform {
                 Platform::Slack => p.slack.as_ref() == Some(id),
                 Platform::Discord => p.discord.as_ref() == Some(id),
+                Platform::Console => p.key == id.as_str(),
                 #[cfg(any(test, feature = "testing"))]
                 Platform::Testing => p.key == id.as_str(),
             })

@@ -8,6 +8,8 @@ use std::str::FromStr;
 pub enum Platform {
     Slack,
     Discord,
+    /// The terminal of `warroom console` and `warroom simulate`: no account needed.
+    Console,
     /// The in-process platform of the tests and benches; release builds have no such platform.
     #[cfg(any(test, feature = "testing"))]
     Testing,
@@ -22,6 +24,7 @@ impl Platform {
         match self {
             Platform::Slack => "slack",
             Platform::Discord => "discord",
+            Platform::Console => "console",
             #[cfg(any(test, feature = "testing"))]
             Platform::Testing => "testing",
         }
@@ -33,6 +36,7 @@ impl Platform {
         match self {
             Platform::Slack => 1_000_000_000,
             Platform::Discord => 10 * 1024 * 1024,
+            Platform::Console => usize::MAX,
             #[cfg(any(test, feature = "testing"))]
             Platform::Testing => usize::MAX,
         }
@@ -46,6 +50,7 @@ impl FromStr for Platform {
         match s {
             "slack" => Ok(Platform::Slack),
             "discord" => Ok(Platform::Discord),
+            "console" => Ok(Platform::Console),
             #[cfg(any(test, feature = "testing"))]
             "testing" => Ok(Platform::Testing),
             other => Err(UnknownPlatform(other.to_string())),

@@ -89,7 +89,13 @@ impl Message {
     /// Plain text of the message, safe on any platform: mentions become `@id` text,
     /// and anything that could form a mention or markup is neutralised.
     pub fn plain_text(&self) -> String {
-        self.text_lines(plain_inlines, neutralise).join("\n")
+        self.plain_lines(neutralise).join("\n")
+    }
+
+    /// The message as lines of text without markup, every piece of text passed
+    /// through `escape`: mentions become `@id`, links `label (url)`.
+    pub fn plain_lines(&self, escape: impl Fn(&str) -> String) -> Vec<String> {
+        self.text_lines(|inlines| plain_inlines(inlines, &escape), &escape)
     }
 
     /// The message as lines of text in some markup: a line for each heading,
@@ -145,13 +151,13 @@ impl Message {
     }
 }
 
-fn plain_inlines(inlines: &[Inline]) -> String {
+fn plain_inlines(inlines: &[Inline], escape: impl Fn(&str) -> String) -> String {
     inlines
         .iter()
         .map(|inline| match inline {
-            Inline::Text(text) | Inline::Strong(text) => neutralise(text),
-            Inline::Mention(user) => format!("@{}", neutralise(user.as_str())),
-            Inline::Link { label, url } => format!("{} ({})", neutralise(label), neutralise(url)),
+            Inline::Text(text) | Inline::Strong(text) => escape(text),
+            Inline::Mention(user) => format!("@{}", escape(user.as_str())),
+            Inline::Link { label, url } => format!("{} ({})", escape(label), escape(url)),
         })
         .collect()
 }

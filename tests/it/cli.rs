@@ -10,12 +10,23 @@ use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_warroom");
 
-fn shipped_config() -> PathBuf {
+pub fn shipped_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/warroom.toml")
 }
 
+/// The shipped config written into `dir` without sev2's scribe: a process the
+/// lint warns about (sev2 pages).
+pub fn unstaffed_config(dir: &Path) -> PathBuf {
+    let path = dir.join("unstaffed.toml");
+    let shipped = std::fs::read_to_string(shipped_config()).unwrap();
+    let unstaffed = shipped.replacen("scribe = \"erin\"\n\n# ----", "\n# ----", 1);
+    assert_ne!(unstaffed, shipped);
+    std::fs::write(&path, unstaffed).unwrap();
+    path
+}
+
 /// The binary with a clean environment: only what a test sets reaches it.
-fn warroom(dir: &Path) -> Command {
+pub fn warroom(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
@@ -29,7 +40,7 @@ fn run(command: &mut Command) -> Output {
     command.output().expect("the binary runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -39,7 +50,7 @@ fn help_names_every_subcommand_and_each_has_its_own() {
     let help = run(warroom(dir.path()).arg("--help"));
     assert!(help.status.success());
     let shown = text(&help.stdout);
-    for sub in ["serve", "migrate", "check-config"] {
+    for sub in ["serve", "migrate", "check-config", "console", "simulate"] {
         assert!(shown.contains(sub), "--help lists {sub}: {shown}");
         let own = run(warroom(dir.path()).args([sub, "--help"]));
         assert!(own.status.success(), "{sub} --help");
@@ -56,6 +67,39 @@ fn check_config_accepts_the_shipped_file() {
         .arg(shipped_config()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).ends_with(": ok\n"));
+}
+
+#[test]
+fn check_config_strict_fails_on_process_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped process has nothing to warn about.
+    let shipped = run(warroom(dir.path())
+        .args(["check-config", "--strict", "--config"])
+        .arg(shipped_config()));
+    assert!(shipped.status.success(), "{}", text(&shipped.stderr));
+    assert!(text(&shipped.stdout).ends_with(": ok\n"));
+
+    // Without a scribe, sev2 still pages: a warning, and a failure with --strict.
+    let path = unstaffed_config(dir.path());
+    let lenient = run(warroom(dir.path())
+        .arg("check-config")
+        .arg("--config")
+        .arg(&path));
+    assert!(lenient.status.success());
+    let warned = text(&lenient.stderr);
+    assert!(
+        warned.contains("warning: assign.sev2: nobody is assigned scribe"),
+        "{warned}"
+    );
+    let strict = run(warroom(dir.path())
+        .args(["check-config", "--strict", "--config"])
+        .arg(&path));
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(
+        text(&strict.stderr).contains("1 warning(s)"),
+        "{}",
+        text(&strict.stderr)
+    );
 }
 
 /// `check-config` on the shipped file as `break_it` changes it; what it printed

@@ -31,8 +31,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("workers", &["workers"]),
     // HTTP: status page, JSON API, health and metrics.
     ("web", &["web"]),
-    // Platform adapters: Slack and Discord in, chat calls out.
-    ("adapters", &["slack", "discord"]),
+    // Platform adapters: Slack, Discord and the terminal (console, simulate) in,
+    // chat calls out.
+    ("adapters", &["slack", "discord", "console"]),
     // Wiring everything together.
     ("wiring", &["startup"]),
 ];

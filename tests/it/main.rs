@@ -7,7 +7,8 @@
 //! in `common::harness`; a test file adds only what is particular to it. The
 //! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
 //! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli`,
-//! `action_crash`, `outage` and `db_faults` run the `warroom` binary itself.
+//! `console`, `simulate`, `action_crash`, `outage` and `db_faults` run the
+//! `warroom` binary itself.
 
 mod common;
 mod discord_fake;
@@ -23,6 +24,7 @@ mod browser;
 mod cadence;
 mod checklist;
 mod cli;
+mod console;
 mod db_faults;
 mod discord;
 mod engine;
@@ -32,6 +34,7 @@ mod outbox;
 mod postmortem;
 mod retention;
 mod runbooks;
+mod simulate;
 mod slack;
 mod stats;
 mod store;

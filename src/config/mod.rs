@@ -10,6 +10,7 @@
 //! Secrets come only from the environment and are wrapped in [`Secret`].
 
 mod build;
+mod duration;
 mod env;
 mod model;
 mod problem;
@@ -19,6 +20,7 @@ mod template;
 mod tests;
 
 pub use build::BUILTIN_PLACEHOLDERS;
+pub use duration::{DurationError, parse_duration};
 pub use env::{
     DatabaseKind, DiscordSettings, FeatureStatus, PagerDutySettings, SECRET_VARS, Secret, Settings,
     SlackSettings,

@@ -7,6 +7,7 @@
 //! look unknown.
 
 use super::Config;
+use super::duration::{DURATION_HINT, parse_duration};
 use super::model::{
     BotConfig, DiscordConfig, Escalation, Person, RetentionConfig, ServiceConfig, SeverityConfig,
     SlackConfig, SlackMode, StatusPageConfig,
@@ -43,8 +44,6 @@ const SECTIONS: [&str; 13] = [
     "status_page",
     "retention",
 ];
-
-const DURATION_HINT: &str = "expected a duration like 90s, 15m, 2h";
 
 /// The shortest `retention.processed_requests`: Slack and Discord retry a
 /// request within minutes, and a retry must still find it answered.
@@ -177,20 +176,9 @@ impl Builder<'_> {
             self.problem(path, format!("{DURATION_HINT} (a quoted string)"));
             return None;
         };
-        match humantime::parse_duration(text) {
-            Ok(d) if d.is_zero() => {
-                self.problem(path, "must be longer than zero");
-                None
-            }
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.problem(
-                    path,
-                    format!("`{text}` is not a duration ({e}); {DURATION_HINT}"),
-                );
-                None
-            }
-        }
+        parse_duration(text)
+            .inspect_err(|problem| self.problem(path, problem.to_string()))
+            .ok()
     }
 
     /// Names that people type in commands: letters, digits, `.`, `_`, `-`.

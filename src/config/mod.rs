@@ -12,6 +12,7 @@
 //! Secrets come only from the environment and are wrapped in [`Secret`].
 
 mod build;
+mod duration;
 mod env;
 mod lint;
 mod model;
@@ -22,6 +23,7 @@ mod template;
 mod tests;
 
 pub use build::BUILTIN_PLACEHOLDERS;
+pub use duration::{DurationError, parse_duration};
 pub use env::{
     DatabaseKind, DiscordSettings, FeatureStatus, PagerDutySettings, SECRET_VARS, Secret, Settings,
     SlackSettings,

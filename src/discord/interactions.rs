@@ -124,7 +124,7 @@ impl Interactions {
                 );
             }
             wire::APPLICATION_COMMAND | wire::MESSAGE_COMPONENT => {
-                match self.request(&interaction) {
+                match request(&interaction, &self.inner.config) {
                     Ok(request) => request,
                     Err(reply) => return FirstAnswer::Now(self.message_callback(&reply).0),
                 }
@@ -252,49 +252,6 @@ impl Interactions {
         }
     }
 
-    /// Who, where and what: the engine's inputs, or the reply explaining why not.
-    fn request(
-        &self,
-        interaction: &Interaction,
-    ) -> Result<(Actor, Context, command::Command), Reply> {
-        let (Some(user), Some(channel)) = (interaction.user_id(), interaction.channel_id()) else {
-            return Err(Reply::ephemeral(
-                "warroom works in a server channel; this interaction came without one.",
-            ));
-        };
-        let actor = Actor {
-            platform: Platform::Discord,
-            user: UserId::new(user),
-        };
-        let context = Context {
-            channel: channel.to_string(),
-            request_id: Some(interaction.id.clone()),
-        };
-        let data = interaction.data.as_ref();
-        let command = if interaction.kind == wire::MESSAGE_COMPONENT {
-            let custom_id = data
-                .and_then(|data| data.custom_id.as_deref())
-                .unwrap_or("");
-            let (action, value) = parse_custom_id(custom_id).unwrap_or((custom_id, ""));
-            command::from_button(action, value, &actor.user).map_err(|error| {
-                Reply::ephemeral(format!("{}.", capitalised(&error.to_string())))
-            })?
-        } else {
-            if data.and_then(|data| data.name.as_deref()) != Some(COMMAND_NAME) {
-                return Err(Reply::ephemeral(format!(
-                    "warroom only answers `/{COMMAND_NAME}`."
-                )));
-            }
-            let options = data.map(|data| data.options.as_slice()).unwrap_or_default();
-            commands::to_command(options, &self.inner.config).map_err(|error| {
-                Reply::ephemeral(format!(
-                    "{error}\nSee `/{COMMAND_NAME} help` for every subcommand."
-                ))
-            })?
-        };
-        Ok((actor, context, command))
-    }
-
     /// A type 4 callback for a reply, and the file it would need (which a first
     /// answer cannot carry).
     fn message_callback(&self, reply: &Reply) -> (Value, Option<(String, Vec<u8>)>) {
@@ -309,6 +266,49 @@ impl Interactions {
         }
         (json!({ "type": CHANNEL_MESSAGE, "data": body }), attachment)
     }
+}
+
+/// Who, where and what an interaction asks for: the engine's inputs, or the reply
+/// explaining why not. Shared by the first answer and the replay of a kept one.
+pub fn request(
+    interaction: &Interaction,
+    config: &Config,
+) -> Result<(Actor, Context, command::Command), Reply> {
+    let (Some(user), Some(channel)) = (interaction.user_id(), interaction.channel_id()) else {
+        return Err(Reply::ephemeral(
+            "warroom works in a server channel; this interaction came without one.",
+        ));
+    };
+    let actor = Actor {
+        platform: Platform::Discord,
+        user: UserId::new(user),
+    };
+    let context = Context {
+        channel: channel.to_string(),
+        request_id: Some(interaction.id.clone()),
+    };
+    let data = interaction.data.as_ref();
+    let command = if interaction.kind == wire::MESSAGE_COMPONENT {
+        let custom_id = data
+            .and_then(|data| data.custom_id.as_deref())
+            .unwrap_or("");
+        let (action, value) = parse_custom_id(custom_id).unwrap_or((custom_id, ""));
+        command::from_button(action, value, &actor.user)
+            .map_err(|error| Reply::ephemeral(format!("{}.", capitalised(&error.to_string()))))?
+    } else {
+        if data.and_then(|data| data.name.as_deref()) != Some(COMMAND_NAME) {
+            return Err(Reply::ephemeral(format!(
+                "warroom only answers `/{COMMAND_NAME}`."
+            )));
+        }
+        let options = data.map(|data| data.options.as_slice()).unwrap_or_default();
+        commands::to_command(options, config).map_err(|error| {
+            Reply::ephemeral(format!(
+                "{error}\nSee `/{COMMAND_NAME} help` for every subcommand."
+            ))
+        })?
+    };
+    Ok((actor, context, command))
 }
 
 /// The reply when the task handling a command died.
@@ -337,7 +337,7 @@ impl Replay for Interactions {
         }
         let interaction: Interaction = serde_json::from_str(payload)
             .map_err(|error| format!("unreadable interaction: {error}"))?;
-        let reply = match self.request(&interaction) {
+        let reply = match request(&interaction, &self.inner.config) {
             Ok(work) => self.run(work).await,
             Err(reply) => reply,
         };

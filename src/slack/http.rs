@@ -61,16 +61,28 @@ async fn commands(State(endpoints): State<Endpoints>, headers: HeaderMap, body: 
     if endpoints.verify(&headers, &body).is_err() {
         return unauthorized();
     }
-    let command: SlashCommand = match serde_urlencoded::from_bytes(&body) {
-        Ok(command) => command,
-        Err(_) => return bad_request("expected a form-encoded slash command"),
+    let Ok(command) = slash_command(&body) else {
+        return bad_request("expected a form-encoded slash command");
     };
     Json(endpoints.inbound.command(command).await).into_response()
+}
+
+/// A slash command from the form-encoded body of `POST /slack/commands`.
+pub fn slash_command(body: &[u8]) -> Result<SlashCommand, serde_urlencoded::de::Error> {
+    serde_urlencoded::from_bytes(body)
 }
 
 #[derive(Deserialize)]
 struct InteractionForm {
     payload: String,
+}
+
+/// The form field `payload` of a `POST /slack/interactions` body: its JSON, and
+/// its text as the inbox keeps it. `None` when there is no such field holding JSON.
+pub fn interaction_payload(body: &[u8]) -> Option<(Value, String)> {
+    let form = serde_urlencoded::from_bytes::<InteractionForm>(body).ok()?;
+    let payload = serde_json::from_str(&form.payload).ok()?;
+    Some((payload, form.payload))
 }
 
 async fn interactions(
@@ -81,15 +93,12 @@ async fn interactions(
     if endpoints.verify(&headers, &body).is_err() {
         return unauthorized();
     }
-    let payload = serde_urlencoded::from_bytes::<InteractionForm>(&body)
-        .ok()
-        .and_then(|form| Some((serde_json::from_str::<Value>(&form.payload).ok()?, form)));
-    let Some((payload, form)) = payload else {
+    let Some((payload, text)) = interaction_payload(&body) else {
         return bad_request("expected a form field `payload` holding JSON");
     };
     // Kept, then acknowledged at once; the clicker hears back through `response_url`.
     let inbound = endpoints.inbound.clone();
-    let Ok(kept) = inbound.keep(Kind::Interaction, &form.payload).await else {
+    let Ok(kept) = inbound.keep(Kind::Interaction, &text).await else {
         return not_kept();
     };
     tokio::spawn(kept.apply(async move { inbound.interaction(payload).await }));

@@ -10,7 +10,7 @@
 
 use super::api::{WebApi, find_in};
 use super::blocks::render;
-use crate::command::{self, from_button};
+use crate::command::{self, ButtonError, from_button};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Capture, CapturedMessage, Context, Engine, Reply, Visibility};
 use crate::store::StoreError;
@@ -202,49 +202,21 @@ impl Inbound {
     /// Socket Mode envelope's payload). Slack only needs the delivery acknowledged;
     /// the clicker hears back through the payload's `response_url`.
     pub async fn interaction(&self, payload: Value) {
-        let interaction: Interaction = match serde_json::from_value(payload) {
-            Ok(interaction) => interaction,
-            Err(error) => {
-                tracing::warn!(%error, "an interaction payload did not parse; ignored");
-                return;
-            }
-        };
-        if interaction.kind != "block_actions" {
-            tracing::debug!(kind = %interaction.kind, "interaction type not handled; ignored");
-            return;
-        }
-        let (Some(user), Some(channel)) = (
-            interaction.user.map(|user| user.id),
-            interaction
-                .channel
-                .map(|channel| channel.id)
-                .or_else(|| interaction.container.and_then(|c| c.channel_id)),
-        ) else {
-            tracing::warn!("a click without user or channel; ignored");
+        let Some(clicks) = read_clicks(payload) else {
             return;
         };
-        let actor = slack_actor(&user);
-        for click in interaction.actions {
-            let request_id = if click.action_ts.is_empty() {
-                non_empty(format!("{}:{}", interaction.trigger_id, click.action_id))
-            } else {
-                Some(format!("click:{user}:{}", click.action_ts))
-            };
-            let context = Context {
-                channel: channel.clone(),
-                request_id,
-            };
-            let reply = match from_button(&click.action_id, &click.value, &actor.user) {
-                Ok(command) => self.handle(&actor, &context, command).await,
+        for (context, command) in clicks.commands {
+            let reply = match command {
+                Ok(command) => self.handle(&clicks.actor, &context, command).await,
                 Err(error) => Reply::ephemeral(format!("{error}.")),
             };
-            if interaction.response_url.is_empty() {
+            if clicks.response_url.is_empty() {
                 continue;
             }
             let mut body = answer(&reply);
             body["replace_original"] = json!(false);
             body["response_type"] = json!("ephemeral");
-            if let Err(error) = self.api.respond(&interaction.response_url, &body).await {
+            if let Err(error) = self.api.respond(&clicks.response_url, &body).await {
                 tracing::warn!(%error, "the answer to a click was not delivered");
             }
         }
@@ -253,23 +225,7 @@ impl Inbound {
     /// Handles an Events API callback (`event_callback` body): timeline capture
     /// from `pin_added` and `reaction_added` (📌).
     pub async fn event(&self, callback: Value) {
-        let Some(event) = callback.get("event") else {
-            return;
-        };
-        let kind = event
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let marked = match kind {
-            "pin_added" => pinned_message(event),
-            "reaction_added"
-                if event.get("reaction").and_then(Value::as_str) == Some(CAPTURE_REACTION) =>
-            {
-                reacted_message(event)
-            }
-            _ => None,
-        };
-        let Some(marked) = marked else {
+        let Some(marked) = marked_message(&callback) else {
             return;
         };
         if let Err(error) = self.capture(marked).await {
@@ -346,8 +302,87 @@ impl Inbound {
     }
 }
 
+/// What a `block_actions` payload asks for: who clicked, where to answer, and
+/// each button's command (or why it is none), in the order they were clicked.
+#[derive(Debug)]
+pub struct Clicks {
+    pub actor: Actor,
+    pub response_url: String,
+    pub commands: Vec<(Context, Result<command::Command, ButtonError>)>,
+}
+
+/// Reads an interaction payload as [`Inbound::interaction`] acts on it; `None`
+/// for a payload it ignores (logged).
+pub fn read_clicks(payload: Value) -> Option<Clicks> {
+    let interaction: Interaction = match serde_json::from_value(payload) {
+        Ok(interaction) => interaction,
+        Err(error) => {
+            tracing::warn!(%error, "an interaction payload did not parse; ignored");
+            return None;
+        }
+    };
+    if interaction.kind != "block_actions" {
+        tracing::debug!(kind = %interaction.kind, "interaction type not handled; ignored");
+        return None;
+    }
+    let (Some(user), Some(channel)) = (
+        interaction.user.map(|user| user.id),
+        interaction
+            .channel
+            .map(|channel| channel.id)
+            .or_else(|| interaction.container.and_then(|c| c.channel_id)),
+    ) else {
+        tracing::warn!("a click without user or channel; ignored");
+        return None;
+    };
+    let actor = slack_actor(&user);
+    let commands = interaction
+        .actions
+        .into_iter()
+        .map(|click| {
+            let request_id = if click.action_ts.is_empty() {
+                non_empty(format!("{}:{}", interaction.trigger_id, click.action_id))
+            } else {
+                Some(format!("click:{user}:{}", click.action_ts))
+            };
+            let context = Context {
+                channel: channel.clone(),
+                request_id,
+            };
+            let command = from_button(&click.action_id, &click.value, &actor.user);
+            (context, command)
+        })
+        .collect();
+    Some(Clicks {
+        actor,
+        response_url: interaction.response_url,
+        commands,
+    })
+}
+
+/// The message an Events API callback marks for the timeline (`pin_added`, or
+/// `reaction_added` with 📌), as [`Inbound::event`] captures it; `None` for any
+/// other event.
+pub fn marked_message(callback: &Value) -> Option<Marked> {
+    let event = callback.get("event")?;
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match kind {
+        "pin_added" => pinned_message(event),
+        "reaction_added"
+            if event.get("reaction").and_then(Value::as_str) == Some(CAPTURE_REACTION) =>
+        {
+            reacted_message(event)
+        }
+        _ => None,
+    }
+}
+
 /// A message someone marked for the timeline.
-struct Marked {
+#[derive(Debug)]
+pub struct Marked {
     /// Who marked it.
     by: String,
     channel: String,

@@ -6,8 +6,8 @@
 //! or `common::harness` (workers driven pass by pass), from the config fragments
 //! in `common::harness`; a test file adds only what is particular to it. The
 //! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
-//! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli` and
-//! `action_crash` run the `warroom` binary itself.
+//! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli`,
+//! `action_crash`, `outage` and `soak` run the `warroom` binary itself.
 
 mod common;
 mod discord_fake;
@@ -31,6 +31,7 @@ mod outbox;
 mod postmortem;
 mod runbooks;
 mod slack;
+mod soak;
 mod stats;
 mod store;
 mod web;

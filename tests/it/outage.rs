@@ -24,18 +24,26 @@ const TAKEN_OVER_WITHIN: Duration = Duration::from_secs(15);
 
 /// A directory with the configuration file the binaries serve, announcing in a
 /// channel of the fake Slack.
-struct Setup {
+pub(crate) struct Setup {
     dir: tempfile::TempDir,
     config: PathBuf,
-    announce: String,
+    pub announce: String,
 }
 
 impl Setup {
     fn new(fake: &FakeSlack) -> Setup {
+        Setup::with_config(fake, |announce, _| config_text("http", announce))
+    }
+
+    /// The configuration `text(announce channel, directory)` says.
+    pub(crate) fn with_config(
+        fake: &FakeSlack,
+        text: impl FnOnce(&str, &std::path::Path) -> String,
+    ) -> Setup {
         let announce = fake.add_channel("incidents", "UADMIN", "", false);
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir.path().join("warroom.toml");
-        std::fs::write(&config, config_text("http", &announce)).expect("config written");
+        std::fs::write(&config, text(&announce, dir.path())).expect("config written");
         Setup {
             dir,
             config,
@@ -43,7 +51,7 @@ impl Setup {
         }
     }
 
-    fn serve(&self, db: &Backend, fake: &FakeSlack) -> Served {
+    pub(crate) fn serve(&self, db: &Backend, fake: &FakeSlack) -> Served {
         self.serve_with(db, fake, &[])
     }
 
@@ -60,8 +68,21 @@ impl Setup {
 
 /// POSTs a form to `path`, signed now as Slack signs it.
 async fn post_signed(address: SocketAddr, path: &str, body: String) -> reqwest::Response {
+    send_signed(&reqwest::Client::new(), address, path, body)
+        .await
+        .expect("warroom answers")
+}
+
+/// POSTs a form to `path` with `client`, signed now as Slack signs it; the
+/// error if warroom did not answer.
+pub(crate) async fn send_signed(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    path: &str,
+    body: String,
+) -> reqwest::Result<reqwest::Response> {
     let timestamp = unix_now().to_string();
-    reqwest::Client::new()
+    client
         .post(format!("http://{address}{path}"))
         .header("Content-Type", FORM)
         .header("X-Slack-Request-Timestamp", &timestamp)
@@ -69,7 +90,6 @@ async fn post_signed(address: SocketAddr, path: &str, body: String) -> reqwest::
         .body(body)
         .send()
         .await
-        .expect("warroom answers")
 }
 
 /// `/incident sev1 checkout is down` from alice in #ops; returns the incident id

@@ -13,6 +13,9 @@
 #                    Everything else goes to stderr. Exits non-zero if it cannot start.
 #   stop [DIR]       stop the cluster in DIR (default: $WARROOM_TEST_POSTGRES_DIR) and remove
 #                    DIR. Does nothing if DIR is gone; refuses a directory it did not create.
+#   pause [DIR]      stop the server in DIR but keep the cluster, so that `resume` brings
+#                    it back: a database restart, for the tests of warroom's database faults.
+#   resume [DIR]     start the paused server in DIR again, on the port it had.
 #   install [PKG...] as root on Debian: install the PostgreSQL server if its binaries are
 #                    missing, plus any named Debian package that is not installed, with at
 #                    most one `apt-get update`. As another user: succeed if nothing is
@@ -164,6 +167,11 @@ pick_port() {
     return 1
 }
 
+# The server's options: port $1, socket directory $2, durability off (a throwaway cluster).
+server_options() {
+    printf '%s' "-c listen_addresses=127.0.0.1 -p $1 -k $2 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+}
+
 # Microseconds since the epoch (bash 5).
 now_us() { printf '%s\n' "${EPOCHREALTIME/./}"; }
 
@@ -205,7 +213,7 @@ cmd_start() {
     for attempt in 1 2 3; do
         port=$(pick_port) || die "found no free TCP port on 127.0.0.1"
         if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-                -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+                -o "$(server_options "$port" "$dir")" \
                 >/dev/null 2>&1; then
             started=1
             break
@@ -228,6 +236,8 @@ cmd_start() {
             die "PostgreSQL is up but a query over $url failed: $version"
         version=" $version"
     fi
+
+    printf '%s\n' "$port" >"$dir/port"
 
     local t1
     t1=$(now_us)
@@ -277,6 +287,32 @@ cmd_stop() {
     log "stopped and removed $dir"
 }
 
+# The cluster directory named by $1 (default: $WARROOM_TEST_POSTGRES_DIR), if this script made it.
+own_dir() {
+    local dir=${1:-${WARROOM_TEST_POSTGRES_DIR:-}}
+    [[ -n $dir ]] || die "no directory given and WARROOM_TEST_POSTGRES_DIR is not set"
+    [[ -f $dir/$MARKER ]] || die "$dir was not created by this script; leaving it alone"
+    printf '%s\n' "$dir"
+}
+
+cmd_pause() {
+    local dir bindir
+    dir=$(own_dir "${1:-}")
+    bindir=$(head -n 1 "$dir/$MARKER")
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null ||
+        die "pause: the server in $dir did not stop"
+}
+
+cmd_resume() {
+    local dir bindir port
+    dir=$(own_dir "${1:-}")
+    bindir=$(head -n 1 "$dir/$MARKER")
+    port=$(cat "$dir/port")
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+        -o "$(server_options "$port" "$dir")" \
+        >/dev/null || die "resume: the server in $dir did not start; see $dir/postgres.log"
+}
+
 usage() {
     sed -n '2,/^set -euo pipefail/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 }
@@ -284,6 +320,8 @@ usage() {
 case ${1:-} in
     start) shift; cmd_start "$@" ;;
     stop) shift; cmd_stop "$@" ;;
+    pause) shift; cmd_pause "$@" ;;
+    resume) shift; cmd_resume "$@" ;;
     install) shift; cmd_install "$@" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;

@@ -17,3 +17,5 @@ CREATE INDEX inbox_pending ON inbox (id) WHERE handled_at IS NULL;
 -- Stored operations say which format they were written in, so a release that
 -- cannot read a row sets it aside instead of guessing.
 ALTER TABLE outbox ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+-- A notice in the room about another row set aside; a notice is not noticed again.
+ALTER TABLE outbox ADD COLUMN notice_of BIGINT;

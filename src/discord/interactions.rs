@@ -33,6 +33,9 @@ use tokio::task::JoinHandle;
 /// well inside Discord's 3 s, leaving room for the answer to travel.
 pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
 
+/// What is left of Discord's 3 s after [`DEFER_AFTER`] to keep a deferred interaction.
+const KEEP_BUDGET: Duration = Duration::from_millis(1000);
+
 /// Callback types.
 const PONG: u8 = 1;
 const CHANNEL_MESSAGE: u8 = 4;
@@ -100,9 +103,7 @@ impl Interactions {
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "a Discord command failed in the engine");
-                Reply::ephemeral(
-                    "warroom could not reach its database, so nothing was changed. Try again in a moment.",
-                )
+                error.reply()
             })
     }
 
@@ -159,12 +160,8 @@ impl Interactions {
             .ok()?;
         self.inner
             .inbox
-            .keep(Platform::Discord, INTERACTION, &payload)
+            .keep_within(KEEP_BUDGET, Platform::Discord, INTERACTION, &payload)
             .await
-            .inspect_err(|error| {
-                tracing::error!(%error, "could not keep a deferred Discord interaction; a crash now would lose its reply");
-            })
-            .ok()
     }
 
     /// Sends the reply of a deferred answer once `later` is done, then lets the

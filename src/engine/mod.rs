@@ -92,11 +92,30 @@ impl Reply {
     }
 }
 
-/// A failure the user cannot fix: the database did not answer. Nothing was changed.
+/// A failure the user cannot fix: the database did not answer, or could not take
+/// the change. Nothing was changed, unless the connection broke during the commit
+/// itself ([`StoreError::CommitUnconfirmed`]), when nobody can tell.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl EngineError {
+    /// What the person who issued the command is told instead of its answer:
+    /// never that it was done, and never that nothing changed when it may have.
+    pub fn reply(&self) -> Reply {
+        let EngineError::Store(error) = self;
+        let text = if error.is_out_of_space() {
+            "warroom's database is out of disk space, so nothing was changed. Try again in a moment."
+        } else if matches!(error, StoreError::CommitUnconfirmed(_)) {
+            "warroom lost its database while saving this, so it may or may not have been saved. \
+             Check `/incident list` or the incident's timeline before you try again."
+        } else {
+            "warroom could not reach its database, so nothing was changed. Try again in a moment."
+        };
+        Reply::ephemeral(text)
+    }
 }
 
 /// Per-platform choices that come from configuration.
@@ -201,7 +220,8 @@ impl Engine {
 
     /// Handles one command. A command the user got wrong, or may not issue, is an
     /// `Ok` ephemeral reply saying how to fix it, and changes nothing; `Err` means
-    /// the database failed and, likewise, nothing was changed.
+    /// the database failed and, likewise, nothing was changed, unless the commit
+    /// itself was cut off. [`EngineError::reply`] says which to the user.
     pub async fn handle(
         &self,
         actor: &Actor,
@@ -319,4 +339,29 @@ fn replayed(stored: &str) -> Reply {
 /// A mention of a user, as message pieces.
 fn mention(user: &UserId) -> Inline {
     Inline::Mention(user.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_failure_says_whether_anything_may_have_been_saved() {
+        let told = |error: StoreError| EngineError::from(error).reply().text();
+        let away = told(StoreError::Database(sqlx::Error::PoolTimedOut));
+        assert!(away.contains("nothing was changed. Try again"), "{away}");
+        let full = told(StoreError::LowOnSpace { free: 0, floor: 1 });
+        assert!(
+            full.contains("out of disk space, so nothing was changed"),
+            "{full}"
+        );
+        let cut_off = told(StoreError::CommitUnconfirmed(sqlx::Error::Io(
+            std::io::Error::other("connection reset"),
+        )));
+        assert!(
+            cut_off.contains("may or may not have been saved"),
+            "{cut_off}"
+        );
+        assert!(!cut_off.contains("nothing was changed"), "{cut_off}");
+    }
 }

@@ -19,6 +19,9 @@ pub struct OutboxEntry {
     pub delivered_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// For the room's notice that another row was set aside: that row. A notice
+    /// that cannot be delivered is not noticed again.
+    pub notice_of: Option<i64>,
 }
 
 /// What a delivery produced that later operations need.

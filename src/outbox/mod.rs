@@ -67,6 +67,33 @@ impl Operation {
     pub fn is_page(&self) -> bool {
         matches!(self, Operation::Page { .. })
     }
+
+    /// The name it is stored under.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Operation::CreateRoom(_) => "create_room",
+            Operation::Invite { .. } => "invite",
+            Operation::SetTopic { .. } => "set_topic",
+            Operation::Post { .. } => "post",
+            Operation::Edit { .. } => "edit",
+            Operation::Pin { .. } => "pin",
+            Operation::Upload { .. } => "upload",
+            Operation::Page { .. } => "page",
+        }
+    }
+
+    /// What the war room is told when `what` was set aside for good, so that the
+    /// people in it know something they expect will not come. Written here, beside
+    /// the operations, because it is about delivery, which the engine never sees.
+    pub fn set_aside_notice(what: &str, reason: &str) -> Operation {
+        Operation::Post {
+            to: Destination::Room,
+            message: Message::text(format!(
+                "warroom could not deliver {what} and set it aside: {reason}. Everything else goes on."
+            )),
+            handle: None,
+        }
+    }
 }
 
 /// A text file to share; its content is already within the platform's size limit.

@@ -25,6 +25,9 @@ use std::time::Duration;
 /// budget the answer becomes "working on it" and the real one follows by `response_url`.
 const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 
+/// What is left of Slack's 3 s after [`ANSWER_BUDGET`] to keep a late command.
+const KEEP_BUDGET: Duration = Duration::from_millis(200);
+
 /// The reaction that marks a message for the timeline.
 const CAPTURE_REACTION: &str = "pushpin";
 
@@ -139,7 +142,16 @@ impl Inbound {
             Err(_) => {
                 // "Working on it" promises an answer: keep the command until it is given.
                 let kept = match serde_json::to_string(&late) {
-                    Ok(payload) => self.keep(Kind::Command, &payload).await.ok(),
+                    Ok(payload) => {
+                        self.inbox
+                            .keep_within(
+                                KEEP_BUDGET,
+                                Platform::Slack,
+                                Kind::Command.as_str(),
+                                &payload,
+                            )
+                            .await
+                    }
                     Err(error) => {
                         tracing::error!(%error, "a slash command could not be kept");
                         None
@@ -181,9 +193,7 @@ impl Inbound {
             Ok(reply) => reply,
             Err(error) => {
                 tracing::error!(%error, "the engine could not apply a Slack command");
-                Reply::ephemeral(
-                    "warroom could not reach its database, so nothing was changed. Try again in a moment.",
-                )
+                error.reply()
             }
         }
     }

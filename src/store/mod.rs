@@ -50,6 +50,16 @@ use tokio::sync::{OwnedMutexGuard, watch};
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The connection broke while the commit was under way: the database may or
+    /// may not have applied it.
+    #[error(
+        "the database connection broke during the commit, which may or may not have been applied: {0}"
+    )]
+    CommitUnconfirmed(sqlx::Error),
+    #[error(
+        "the disk holding the database has {free} bytes free, less than the {floor} a change may need"
+    )]
+    LowOnSpace { free: u64, floor: u64 },
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database url `{0}` (expected sqlite://… or postgres://…)")]
@@ -72,6 +82,19 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database refused a change, or would, for lack of disk space.
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            StoreError::LowOnSpace { .. } => true,
+            StoreError::Database(sqlx::Error::Database(error)) => error
+                .code()
+                .is_some_and(|code| OUT_OF_SPACE_CODES.contains(&code.as_ref())),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -86,6 +109,19 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 const SQLITE_POOL_SIZE: u32 = 8;
 
 const POSTGRES_POOL_SIZE: u32 = 16;
+
+/// How long a command waits for a Postgres connection before it is told that
+/// nothing was saved. A database that restarts within it costs a wait, not a
+/// refusal; one that stays away fails commands and worker passes this fast,
+/// instead of after sqlx's default of 30 s.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Below this much free space on its file system a SQLite database counts as
+/// full: the next change may not fit in the write-ahead log.
+const SQLITE_FREE_SPACE_FLOOR: u64 = 1 << 20;
+
+/// SQLite's `SQLITE_FULL` and Postgres's `disk_full`: a change did not fit on the disk.
+const OUT_OF_SPACE_CODES: [&str; 2] = ["13", "53100"];
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -106,6 +142,8 @@ pub struct Store {
 struct SqliteFile {
     /// The single-process lock on `<db>.lock`.
     _lock: File,
+    /// Where the database and its write-ahead log grow.
+    directory: PathBuf,
     /// SQLite admits one writer at a time. Writers queue here, in order, instead of
     /// spinning in SQLite's busy handler, whose back-off sleeps (up to 100 ms a
     /// try) would make a command wait far longer than the writer ahead of it.
@@ -191,6 +229,31 @@ async fn checkpoint_sqlite(pool: AnyPool, mut stopped: watch::Receiver<()>) {
     }
 }
 
+/// Whether a pooled connection may be handed out: not if a failed commit left
+/// sqlx believing it is still inside a transaction, as after `SQLITE_FULL`, when
+/// SQLite has already rolled back by itself and sqlx's own rollback fails too.
+/// Such a connection would refuse every later `BEGIN`; the pool closes it instead.
+async fn outside_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    Ok(!conn.is_in_transaction())
+}
+
+/// The bytes an unprivileged process may still write on the file system holding
+/// `path`; `None` if the system cannot tell.
+fn free_space(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is NUL-terminated and outlives the call; `stats` is written
+    // by `statvfs` before it is read, and only read when the call succeeded.
+    let stats = unsafe {
+        if libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stats.assume_init()
+    };
+    stats.f_bavail.checked_mul(stats.f_frsize)
+}
+
 /// Takes the single-process lock next to a SQLite file.
 fn lock_sqlite_file(db: &std::path::Path) -> Result<File, StoreError> {
     let mut lock_path = db.as_os_str().to_owned();
@@ -237,6 +300,7 @@ impl Store {
                 first.close().await?;
                 AnyPoolOptions::new()
                     .max_connections(SQLITE_POOL_SIZE)
+                    .before_acquire(|conn, _meta| Box::pin(outside_transaction(conn)))
                     // A file connection never goes stale; not reaping also keeps the pool
                     // from arming long timers that a paused test clock would jump to.
                     .idle_timeout(None)
@@ -268,15 +332,22 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(POSTGRES_POOL_SIZE)
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                    .before_acquire(|conn, _meta| Box::pin(outside_transaction(conn)))
                     .connect(&target.url)
                     .await?
             }
         };
-        let sqlite = lock.map(|lock| {
+        let sqlite = lock.zip(target.sqlite_file).map(|(lock, file)| {
             let (stop, stopped) = watch::channel(());
             tokio::spawn(checkpoint_sqlite(pool.clone(), stopped));
+            let directory = match file.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
             Arc::new(SqliteFile {
                 _lock: lock,
+                directory,
                 writers: Arc::new(tokio::sync::Mutex::new(())),
                 _checkpoints: stop,
             })
@@ -309,10 +380,21 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database answers, for `/readyz`.
+    /// Whether the database can take a change, for `/readyz`: it answers, and a
+    /// SQLite file's disk has room to grow.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        let free = self
+            .sqlite
+            .as_ref()
+            .and_then(|file| free_space(&file.directory));
+        match free {
+            Some(free) if free < SQLITE_FREE_SPACE_FLOOR => Err(StoreError::LowOnSpace {
+                free,
+                floor: SQLITE_FREE_SPACE_FLOOR,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Closes every connection; the store is unusable afterwards. The SQLite lock is
@@ -349,8 +431,11 @@ impl Store {
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        Ok(())
+        self.tx.commit().await.map_err(|error| match error {
+            // The request may have reached the database before the answer was lost.
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => StoreError::CommitUnconfirmed(error),
+            other => StoreError::Database(other),
+        })
     }
 }
 

@@ -34,7 +34,7 @@ use std::time::Duration;
 const OUTBOX: Leased = Leased {
     table: LeasedWork::Outbox.table(),
     select: "SELECT id, incident_id, platform, operation, format, attempts, created_at, \
-             delivered_at, failed_at, last_error FROM outbox",
+             delivered_at, failed_at, last_error, notice_of FROM outbox",
     candidates: "WHERE id IN (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY lane) \
                  AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY next_attempt_at, id LIMIT $2",
@@ -76,16 +76,8 @@ impl Store {
         for row in claimed {
             match row {
                 Claimed::Readable(entry) => entries.push(entry),
-                Claimed::Unreadable {
-                    id,
-                    platform,
-                    reason,
-                } => {
-                    tracing::error!(id, %platform, %reason, "an outbox row cannot be read; set aside");
-                    let reason = format!("set aside, unreadable: {reason}");
-                    if fail(&mut *self.pool.acquire().await?, id, owner, now, &reason).await? {
-                        telemetry::dead_letter(&platform, DeadLetter::Unreadable);
-                    }
+                Claimed::Unreadable(unreadable) => {
+                    self.set_aside(&unreadable, owner, now).await?;
                 }
             }
         }
@@ -238,10 +230,46 @@ impl Store {
         if !fail(&mut tx.tx, entry.id, owner, now, error).await? {
             return Ok(false);
         }
-        tx.enqueue(entry.incident.as_ref(), entry.platform, report, now)
-            .await?;
+        tx.enqueue_row(
+            entry.incident.as_ref(),
+            entry.platform,
+            report,
+            now,
+            Some(entry.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Marks a row that cannot be read failed, counts it, and tells its incident's
+    /// room, in one transaction.
+    async fn set_aside(
+        &self,
+        unreadable: &Unreadable,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Unreadable {
+            id,
+            platform,
+            incident,
+            reason,
+        } = unreadable;
+        tracing::error!(id, %platform, %reason, "an outbox row cannot be read; set aside");
+        let mut tx = self.begin().await?;
+        let error = format!("set aside, unreadable: {reason}");
+        if !fail(&mut tx.tx, *id, owner, now, &error).await? {
+            return Ok(());
+        }
+        let notice = Operation::set_aside_notice("a queued message", reason);
+        if let (Some(incident), Ok(platform)) = (incident, platform.parse::<Platform>()) {
+            tx.enqueue_row(Some(incident), platform, &notice, now, Some(*id))
+                .await?;
+        }
+        tx.commit().await?;
+        telemetry::dead_letter(platform, DeadLetter::Unreadable);
+        Ok(())
     }
 
     /// The message posted under `handle` for an incident, if it was delivered.
@@ -276,6 +304,19 @@ impl Tx {
         operation: &Operation,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.enqueue_row(incident, platform, operation, now, None)
+            .await
+    }
+
+    /// [`Tx::enqueue`], for a notice about row `notice_of` when there is one.
+    async fn enqueue_row(
+        &mut self,
+        incident: Option<&IncidentId>,
+        platform: Platform,
+        operation: &Operation,
+        now: DateTime<Utc>,
+        notice_of: Option<i64>,
+    ) -> Result<(), StoreError> {
         // Pages travel in a lane of their own beside the incident's chat lane: a
         // paging service that is down must not hold up the war room, nor the reverse.
         let lane = match (incident, operation.is_page()) {
@@ -285,8 +326,8 @@ impl Tx {
             (None, true) => "pager:global".to_string(),
         };
         sqlx::query(
-            "INSERT INTO outbox (lane, incident_id, platform, operation, format, created_at, next_attempt_at, attempts) \
-             VALUES ($1, $2, $3, $4, $6, $5, $5, 0)",
+            "INSERT INTO outbox (lane, incident_id, platform, operation, format, created_at, next_attempt_at, attempts, notice_of) \
+             VALUES ($1, $2, $3, $4, $6, $5, $5, 0, $7)",
         )
         .bind(lane)
         .bind(incident.map(IncidentId::as_str))
@@ -294,6 +335,7 @@ impl Tx {
         .bind(to_json("outbox operation", operation)?)
         .bind(millis(now))
         .bind(OPERATION_FORMAT)
+        .bind(notice_of)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -326,21 +368,28 @@ const OPERATION_FORMAT: i64 = 1;
 /// A claimed row: an entry, or why it cannot be delivered by this release.
 enum Claimed {
     Readable(OutboxEntry),
-    Unreadable {
-        id: i64,
-        platform: String,
-        reason: String,
-    },
+    Unreadable(Unreadable),
+}
+
+/// A row this release cannot read, with what can still be read of it.
+struct Unreadable {
+    id: i64,
+    /// As stored: it may name a platform this release does not know.
+    platform: String,
+    incident: Option<IncidentId>,
+    reason: String,
 }
 
 fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
     let format: i64 = row.try_get("format")?;
     let unreadable = |reason: String| -> Result<Claimed, StoreError> {
-        Ok(Claimed::Unreadable {
+        let incident: Option<String> = row.try_get("incident_id")?;
+        Ok(Claimed::Unreadable(Unreadable {
             id: row.try_get("id")?,
             platform: row.try_get("platform")?,
+            incident: incident.and_then(|id| id.parse().ok()),
             reason,
-        })
+        }))
     };
     if format != OPERATION_FORMAT {
         return unreadable(format!(
@@ -368,5 +417,6 @@ fn entry(row: &AnyRow) -> Result<OutboxEntry, StoreError> {
         delivered_at: get_opt_time(row, "delivered_at")?,
         failed_at: get_opt_time(row, "failed_at")?,
         last_error: row.try_get("last_error")?,
+        notice_of: row.try_get("notice_of")?,
     })
 }

@@ -35,6 +35,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// An undelivered operation older than this means delivery is stuck.
 pub const OUTBOX_STUCK_AFTER: Duration = Duration::from_secs(300);
 
+/// How long `/readyz` waits for each database query before it answers not ready.
+const READINESS_WAIT: Duration = Duration::from_secs(1);
+
 /// Sent with every answer. The pages need no script at all, so none may run; styles
 /// come only from our own stylesheet, images only from us or `data:` URLs; no
 /// other site may frame the pages, and links leak nothing about where they were.
@@ -85,17 +88,39 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers, and queued chat operations are moving.
+/// Readiness: the database answers and can take a change, and queued chat
+/// operations are moving. A database that does not answer within
+/// [`READINESS_WAIT`] counts as away: probes give up about then, and commands
+/// would not be answered in time either.
 async fn readyz(State(state): State<WebState>) -> (StatusCode, Json<serde_json::Value>) {
-    if let Err(error) = state.store.ping().await {
-        tracing::warn!(%error, "readiness: database unreachable");
-        return (
+    let unavailable = |database: &str| {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": "unreachable" })),
-        );
+            Json(json!({ "status": "unavailable", "database": database })),
+        )
+    };
+    match tokio::time::timeout(READINESS_WAIT, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) if error.is_out_of_space() => {
+            tracing::warn!(%error, "readiness: the database's disk is full");
+            return unavailable("full");
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: database unreachable");
+            return unavailable("unreachable");
+        }
+        Err(_) => {
+            tracing::warn!(wait = ?READINESS_WAIT, "readiness: the database did not answer in time");
+            return unavailable("unreachable");
+        }
     }
-    match state.store.outbox_backlog(state.clock.now()).await {
-        Ok((pending, oldest)) => {
+    let backlog = tokio::time::timeout(
+        READINESS_WAIT,
+        state.store.outbox_backlog(state.clock.now()),
+    )
+    .await;
+    match backlog {
+        Ok(Ok((pending, oldest))) => {
             let oldest_seconds = oldest.map(|age| age.as_secs());
             let stuck = oldest.is_some_and(|age| age > OUTBOX_STUCK_AFTER);
             let status = if stuck {
@@ -110,12 +135,13 @@ async fn readyz(State(state): State<WebState>) -> (StatusCode, Json<serde_json::
             });
             (status, Json(body))
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(%error, "readiness: outbox query failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "error" })),
-            )
+            unavailable("error")
+        }
+        Err(_) => {
+            tracing::warn!(wait = ?READINESS_WAIT, "readiness: the outbox query did not answer in time");
+            unavailable("error")
         }
     }
 }

@@ -203,7 +203,7 @@ impl Inner {
     async fn deliver(&self, entry: OutboxEntry) -> Result<(), StoreError> {
         let settings = &self.settings;
         let owner = settings.owner.as_str();
-        let kind = operation_name(&entry.operation);
+        let kind = entry.operation.kind();
         let attempt = tokio::time::timeout(settings.delivery_timeout, self.attempt(&entry)).await;
         let outcome = match attempt {
             Ok(Ok(delivered)) => Ok(delivered),
@@ -254,6 +254,15 @@ impl Inner {
                         let report = refusal_report(if_refused, &error);
                         store
                             .fail_outbox_reporting(&entry, owner, now, &error.to_string(), &report)
+                            .await?
+                    }
+                    _ if entry.notice_of.is_none() && entry.incident.is_some() => {
+                        let notice = Operation::set_aside_notice(
+                            &format!("an operation ({kind})"),
+                            &error.to_string(),
+                        );
+                        store
+                            .fail_outbox_reporting(&entry, owner, now, &error.to_string(), &notice)
                             .await?
                     }
                     _ => {
@@ -480,19 +489,6 @@ fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
 }
 
 /// What an operation is, for logs (never its content).
-fn operation_name(operation: &Operation) -> &'static str {
-    match operation {
-        Operation::CreateRoom(_) => "create_room",
-        Operation::Invite { .. } => "invite",
-        Operation::SetTopic { .. } => "set_topic",
-        Operation::Post { .. } => "post",
-        Operation::Edit { .. } => "edit",
-        Operation::Pin { .. } => "pin",
-        Operation::Upload { .. } => "upload",
-        Operation::Page { .. } => "page",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

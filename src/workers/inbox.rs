@@ -84,6 +84,30 @@ impl Inbox {
             inbox: self.clone(),
         })
     }
+
+    /// [`Inbox::keep`], given up after `within`: for an answer that must go back
+    /// in time whether or not what it promises could be kept (a slash command's
+    /// "Working on it…"), so that a database that is away costs the promise its
+    /// crash safety, not the user their answer. `None` (logged) if not kept.
+    pub async fn keep_within(
+        &self,
+        within: Duration,
+        platform: Platform,
+        kind: &str,
+        payload: &str,
+    ) -> Option<Kept> {
+        match tokio::time::timeout(within, self.keep(platform, kind, payload)).await {
+            Ok(Ok(kept)) => Some(kept),
+            Ok(Err(error)) => {
+                tracing::error!(%error, %platform, kind, "could not keep a deferred request; a crash now would lose its answer");
+                None
+            }
+            Err(_) => {
+                tracing::error!(?within, %platform, kind, "the database did not keep a deferred request in time; a crash now would lose its answer");
+                None
+            }
+        }
+    }
 }
 
 /// An item kept and acknowledged, to be applied now.

@@ -21,15 +21,15 @@ use warroom::schedule::{Reminder, ReminderKind};
 use warroom::store::IncidentFilter;
 
 const API_TOKEN: &str = "fake-api-token-0123456789";
-const ALICE: &str = "110000000000000001";
+pub(crate) const ALICE: &str = "110000000000000001";
 const BOB: &str = "110000000000000002";
-const CAROL: &str = "110000000000000003";
+pub(crate) const CAROL: &str = "110000000000000003";
 const DAVE: &str = "110000000000000004";
 
 /// Long enough for a slow CI machine, short enough to fail a hung test quickly.
 const WAIT: Duration = Duration::from_secs(20);
 
-fn config() -> String {
+pub(crate) fn config() -> String {
     config_with("15m")
 }
 

@@ -7,7 +7,7 @@
 //! in `common::harness`; a test file adds only what is particular to it. The
 //! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
 //! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli`,
-//! `action_crash`, `outage` and `soak` run the `warroom` binary itself.
+//! `action_crash`, `outage`, `db_faults` and `soak` run the `warroom` binary itself.
 
 mod common;
 mod discord_fake;
@@ -23,6 +23,7 @@ mod browser;
 mod cadence;
 mod checklist;
 mod cli;
+mod db_faults;
 mod discord;
 mod engine;
 mod layers;

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use warroom::domain::{EventKind, IncidentId};
+use warroom::domain::{EventKind, IncidentId, TimelineEvent};
 use warroom::store::Store;
 use warroom::workers::SHORT_LEASE;
 
@@ -27,11 +27,11 @@ const TAKEN_OVER_WITHIN: Duration = Duration::from_secs(15);
 pub(crate) struct Setup {
     dir: tempfile::TempDir,
     config: PathBuf,
-    pub announce: String,
+    pub(crate) announce: String,
 }
 
 impl Setup {
-    fn new(fake: &FakeSlack) -> Setup {
+    pub(crate) fn new(fake: &FakeSlack) -> Setup {
         Setup::with_config(fake, |announce, _| config_text("http", announce))
     }
 
@@ -56,25 +56,44 @@ impl Setup {
     }
 
     fn serve_with(&self, db: &Backend, fake: &FakeSlack, extra: &[(&str, String)]) -> Served {
+        self.serve_on(&db.url, fake, extra)
+    }
+
+    /// `warroom serve` on the database at `url`, against `fake`, with `extra` in its environment.
+    pub(crate) fn serve_on(&self, url: &str, fake: &FakeSlack, extra: &[(&str, String)]) -> Served {
         let mut vars = vec![
             ("SLACK_API_URL", fake.api_url()),
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
         ];
         vars.extend_from_slice(extra);
-        Served::start(self.dir.path(), &self.config, &db.url, &vars)
+        Served::start(self.dir.path(), &self.config, url, &vars)
     }
 }
 
 /// POSTs a form to `path`, signed now as Slack signs it.
-async fn post_signed(address: SocketAddr, path: &str, body: String) -> reqwest::Response {
-    send_signed(&reqwest::Client::new(), address, path, body)
+pub(crate) async fn post_signed(
+    address: SocketAddr,
+    path: &str,
+    body: String,
+) -> reqwest::Response {
+    post_signed_with(&reqwest::Client::new(), address, path, body).await
+}
+
+/// [`post_signed`] through `client`, for a test that times the answer (a new
+/// client takes a while to set up).
+pub(crate) async fn post_signed_with(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    path: &str,
+    body: String,
+) -> reqwest::Response {
+    send_signed(client, address, path, body)
         .await
         .expect("warroom answers")
 }
 
-/// POSTs a form to `path` with `client`, signed now as Slack signs it; the
-/// error if warroom did not answer.
+/// [`post_signed_with`], or the error if warroom did not answer.
 pub(crate) async fn send_signed(
     client: &reqwest::Client,
     address: SocketAddr,
@@ -94,7 +113,7 @@ pub(crate) async fn send_signed(
 
 /// `/incident sev1 checkout is down` from alice in #ops; returns the incident id
 /// of the acknowledgement.
-async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> IncidentId {
+pub(crate) async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> IncidentId {
     let body = slash_form(fake, "UALICE", OPS, "sev1 checkout is down", trigger);
     let answer: Value = post_signed(address, "/slack/commands", body)
         .await
@@ -106,7 +125,7 @@ async fn declare(address: SocketAddr, fake: &FakeSlack, trigger: &str) -> Incide
 
 /// Waits until the war room of `id` is complete: created, summary posted and
 /// pinned, announcement posted. Returns when the last of those calls was made.
-async fn war_room_complete(fake: &FakeSlack, setup: &Setup, id: &IncidentId) -> Instant {
+pub(crate) async fn war_room_complete(fake: &FakeSlack, setup: &Setup, id: &IncidentId) -> Instant {
     let name = id.to_string().to_lowercase();
     fake.wait_for(
         "the war room, its pinned summary and the announcement",
@@ -214,17 +233,22 @@ async fn on_sqlite_a_restart_takes_over_the_dead_process_leases_at_once() {
     assert_exactly_once(&fake, &setup, &id, db.name);
 }
 
-#[tokio::test]
-async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
-    let Some(db) = test_backends()
+/// A Postgres database, a fake Slack and the setup, when Postgres is available.
+async fn on_postgres() -> Option<(Backend, FakeSlack, Setup)> {
+    let db = test_backends()
         .await
         .into_iter()
-        .find(|b| b.name == "postgres")
-    else {
-        return;
-    };
+        .find(|b| b.name == "postgres")?;
     let fake = FakeSlack::start().await;
     let setup = Setup::new(&fake);
+    Some((db, fake, setup))
+}
+
+#[tokio::test]
+async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
+    let Some((db, fake, setup)) = on_postgres().await else {
+        return;
+    };
     // The survivor runs beside the dying replica: while that one lives, it keeps its lease.
     let (id, _, survivor) =
         kill_mid_declare(&setup, &db, &fake, || Some(setup.serve(&db, &fake))).await;
@@ -244,15 +268,9 @@ async fn on_postgres_a_dead_replicas_work_is_taken_over_by_the_others() {
 
 #[tokio::test]
 async fn on_postgres_a_platform_call_slower_than_the_lease_is_never_repeated() {
-    let Some(db) = test_backends()
-        .await
-        .into_iter()
-        .find(|b| b.name == "postgres")
-    else {
+    let Some((db, fake, setup)) = on_postgres().await else {
         return;
     };
-    let fake = FakeSlack::start().await;
-    let setup = Setup::new(&fake);
     let (first, second) = (setup.serve(&db, &fake), setup.serve(&db, &fake));
     second.address().await;
     fake.delay_next("conversations.create", SHORT_LEASE + SHORT_LEASE / 2);
@@ -274,31 +292,10 @@ async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_rest
         let address = crashing.address().await;
         let id = declare(address, &fake, "declare-then-click").await;
         war_room_complete(&fake, &setup, &id).await;
-        let name = id.to_string().to_lowercase();
-        let room = fake
-            .channels()
-            .into_iter()
-            .find(|c| c.name.contains(&name))
-            .expect("the war room");
-        let summary = fake
-            .messages_in(&room.id)
-            .into_iter()
-            .find(|m| m.pinned)
-            .expect("the pinned summary");
 
         // Dave takes the scribe role; the click is acknowledged, then warroom dies.
         let action_ts = "1790000001.000100";
-        let click = click_payload(
-            &fake,
-            "UDAVE",
-            &room.id,
-            &summary.ts,
-            "take:scribe",
-            &id.to_string(),
-            action_ts,
-        );
-        let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
-        let acknowledged = post_signed(address, "/slack/interactions", form).await;
+        let acknowledged = click_take_scribe(address, &fake, &id, action_ts).await;
         assert_eq!(
             acknowledged.status(),
             200,
@@ -321,16 +318,7 @@ async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_rest
         .await;
         drop(restarted);
 
-        let store = Store::connect(&db.url).await.expect("the database opens");
-        let scribe_taken: Vec<_> = store
-            .timeline(&id)
-            .await
-            .expect("the timeline reads")
-            .into_iter()
-            .filter(|event| {
-                event.kind == EventKind::RoleAssigned && event.text.starts_with("Scribe →")
-            })
-            .collect();
+        let scribe_taken = scribe_taken(&db.url, &id).await;
         assert_eq!(
             scribe_taken.len(),
             1,
@@ -343,6 +331,166 @@ async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_rest
             "{}: one answer to the click",
             db.name
         );
-        store.close().await;
+    }
+}
+
+/// Dave's click on "take scribe" under the pinned summary in `id`'s war room,
+/// stamped `action_ts` and answered at `click-<action_ts>`: warroom's answer to
+/// the delivery.
+pub(crate) async fn click_take_scribe(
+    address: SocketAddr,
+    fake: &FakeSlack,
+    id: &IncidentId,
+    action_ts: &str,
+) -> reqwest::Response {
+    let name = id.to_string().to_lowercase();
+    let room = fake
+        .channels()
+        .into_iter()
+        .find(|c| c.name.contains(&name))
+        .expect("the war room");
+    let summary = fake
+        .messages_in(&room.id)
+        .into_iter()
+        .find(|m| m.pinned)
+        .expect("the pinned summary");
+    let click = click_payload(
+        fake,
+        "UDAVE",
+        &room.id,
+        &summary.ts,
+        "take:scribe",
+        &id.to_string(),
+        action_ts,
+    );
+    let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
+    post_signed(address, "/slack/interactions", form).await
+}
+
+/// The scribe role's assignments on `id`'s timeline, read from the database at `url`.
+pub(crate) async fn scribe_taken(url: &str, id: &IncidentId) -> Vec<TimelineEvent> {
+    let store = Store::connect(url).await.expect("the database opens");
+    let taken = store
+        .timeline(id)
+        .await
+        .expect("the timeline reads")
+        .into_iter()
+        .filter(|event| event.kind == EventKind::RoleAssigned && event.text.starts_with("Scribe →"))
+        .collect();
+    store.close().await;
+    taken
+}
+
+#[tokio::test]
+async fn a_deferred_discord_answer_cut_off_by_a_crash_is_sent_after_the_restart() {
+    use crate::discord::{ALICE, CAROL};
+    use crate::discord_fake::{
+        APPLICATION_ID, FakeDiscord, INCIDENTS_CHANNEL, TOKEN, TestKey, command_interaction,
+        eventually, option, post_signed, token_of, unix_now,
+    };
+    use reqwest::Method;
+    use serde_json::json;
+
+    const WAIT: Duration = Duration::from_secs(20);
+    for db in test_backends().await {
+        let fake = FakeDiscord::start().await;
+        let key = TestKey::new(7);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = dir.path().join("warroom.toml");
+        std::fs::write(&config, crate::discord::config()).expect("config written");
+        let vars = |fault: bool| {
+            let mut vars = vec![
+                ("DISCORD_TOKEN", TOKEN.to_string()),
+                ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
+                ("DISCORD_PUBLIC_KEY", key.public_hex()),
+                ("DISCORD_API_URL", fake.api_url.clone()),
+            ];
+            if fault {
+                vars.push(("WARROOM_FAULT", "hang-before-handling".to_string()));
+            }
+            vars
+        };
+        let mut crashing = Served::start(dir.path(), &config, &db.url, &vars(true));
+        let url = format!("http://{}/discord/interactions", crashing.address().await);
+        let http = reqwest::Client::new();
+        let interact = |id: &str, user: &str, channel: &str, sub: &str, options| {
+            let body = command_interaction(id, user, channel, sub, options);
+            let (http, url, key) = (&http, &url, &key);
+            async move { post_signed(http, url, key, unix_now(), &body).await }
+        };
+
+        let (status, declared) = interact(
+            "610000000000000001",
+            CAROL,
+            INCIDENTS_CHANNEL,
+            "declare",
+            json!([
+                option("severity", 3, json!("sev1")),
+                option("title", 3, json!("checkout is down"))
+            ]),
+        )
+        .await;
+        assert_eq!(status, 200, "{}: {declared}", db.name);
+        let thread = eventually("the war room's pinned summary", WAIT, || {
+            let thread = fake.threads().first()?["id"].as_str()?.to_string();
+            fake.messages_in(&thread)
+                .iter()
+                .any(|m| m.pinned)
+                .then_some(thread)
+        })
+        .await;
+        // A long note makes the timeline too long for a first answer: it is deferred.
+        let (status, _) = interact(
+            "610000000000000002",
+            ALICE,
+            &thread,
+            "note",
+            json!([option("text", 3, json!("x".repeat(1900)))]),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", db.name);
+        let asked = "610000000000000003";
+        let (status, first) = interact(asked, ALICE, &thread, "timeline", json!([])).await;
+        assert_eq!(
+            (status, first["type"].as_u64()),
+            (200, Some(5)),
+            "{}: deferred: {first}",
+            db.name
+        );
+        crashing.wait_for_log("fault point").await;
+        crashing.kill();
+        let original = format!(
+            "/webhooks/{APPLICATION_ID}/{}/messages/@original",
+            token_of(asked)
+        );
+        assert!(
+            fake.requests_to(&Method::PATCH, &original).is_empty(),
+            "{}",
+            db.name
+        );
+
+        let restarted = Served::start(dir.path(), &config, &db.url, &vars(false));
+        restarted.address().await;
+        let edit = eventually("the deferred answer after the restart", WAIT, || {
+            fake.requests_to(&Method::PATCH, &original)
+                .into_iter()
+                .next()
+        })
+        .await;
+        assert_eq!(edit.status, 200, "{}", db.name);
+        let (file, whole) = &edit.files[0];
+        assert_eq!(file, "message.txt", "{}", db.name);
+        assert!(
+            whole.contains(&"x".repeat(1900)),
+            "{}: the whole timeline",
+            db.name
+        );
+        drop(restarted);
+        assert_eq!(
+            fake.requests_to(&Method::PATCH, &original).len(),
+            1,
+            "{}: answered once",
+            db.name
+        );
     }
 }

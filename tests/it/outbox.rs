@@ -249,6 +249,15 @@ fn deliveries(platform: &str, result: &str) -> f64 {
     counted("warroom_deliveries_total", platform, ("result", result))
 }
 
+/// `warroom_outbox_dead_letters_total` of the testing platform for a reason.
+fn dead_letters(reason: &str) -> f64 {
+    counted(
+        "warroom_outbox_dead_letters_total",
+        "testing",
+        ("reason", reason),
+    )
+}
+
 /// A process-wide counter for a platform and one more label, as `/metrics` shows it.
 fn counted(name: &str, platform: &str, (label, value): (&str, &str)) -> f64 {
     let metrics = warroom::telemetry::install().expect("the test process has no other recorder");
@@ -582,18 +591,25 @@ async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowin
             .execute(h.store.pool())
             .await
             .expect("a newer row");
-        let before = counted(
-            "warroom_outbox_dead_letters_total",
-            "testing",
-            ("reason", "unreadable"),
-        );
+        let before = dead_letters("unreadable");
 
         let dispatcher = h.dispatcher("one");
         h.drain(&dispatcher).await;
 
-        let mut posts = h.posts();
+        let (notices, mut posts): (Vec<String>, Vec<String>) = h
+            .posts()
+            .into_iter()
+            .partition(|post| post.starts_with("warroom could not deliver"));
         posts.sort();
         assert_eq!(posts, ["after it", "untouched"], "[{}]", db.name);
+        // Each room is told once what it will not see.
+        assert_eq!(notices.len(), 2, "[{}] {notices:?}", db.name);
+        assert!(
+            notices.iter().any(|n| n.contains("carousel"))
+                && notices.iter().any(|n| n.contains("format 2")),
+            "[{}] {notices:?}",
+            db.name
+        );
         for (id, why) in [(first, "carousel"), (newer, "format 2")] {
             let (failed_at, error): (Option<i64>, Option<String>) =
                 sqlx::query_as("SELECT failed_at, last_error FROM outbox WHERE id = $1")
@@ -609,31 +625,12 @@ async fn an_unreadable_row_is_set_aside_counted_and_every_other_row_keeps_flowin
                 db.name
             );
         }
-        let after = counted(
-            "warroom_outbox_dead_letters_total",
-            "testing",
-            ("reason", "unreadable"),
-        );
+        let after = dead_letters("unreadable");
         assert!(
             after - before >= 2.0,
             "[{}] counted: {before} -> {after}",
             db.name
         );
-    }
-}
-
-/// The name each kind of operation is stored under; a kind added later fails to
-/// compile here until it has a golden file too.
-fn stored_kind(operation: &Operation) -> &'static str {
-    match operation {
-        Operation::CreateRoom(_) => "create_room",
-        Operation::Invite { .. } => "invite",
-        Operation::SetTopic { .. } => "set_topic",
-        Operation::Post { .. } => "post",
-        Operation::Edit { .. } => "edit",
-        Operation::Pin { .. } => "pin",
-        Operation::Upload { .. } => "upload",
-        Operation::Page { .. } => "page",
     }
 }
 
@@ -646,7 +643,7 @@ fn every_kind_of_operation_stored_by_an_earlier_release_still_reads() {
         let text = std::fs::read_to_string(&path).expect("readable");
         let operation: Operation = serde_json::from_str(&text)
             .unwrap_or_else(|error| panic!("{} no longer reads: {error}", path.display()));
-        let kind = stored_kind(&operation);
+        let kind = operation.kind();
         assert_eq!(
             path.file_stem().and_then(|stem| stem.to_str()),
             Some(kind),
@@ -668,4 +665,39 @@ fn every_kind_of_operation_stored_by_an_earlier_release_still_reads() {
     ];
     every.sort_unstable();
     assert_eq!(read, every, "one golden file per kind of operation");
+}
+
+#[tokio::test]
+async fn an_operation_refused_for_good_is_set_aside_counted_and_told_in_the_room_once() {
+    for db in test_backends().await {
+        let h = Harness::new(fresh_store(&db).await).await;
+        give_room(&h.store, &incident_id(1), "CROOM1").await;
+        let invite = Operation::Invite {
+            users: vec![UserId::new("UGONE")],
+        };
+        h.enqueue(1, &[invite, post_in_room("after it", None)])
+            .await;
+        h.platform
+            .fail_next(OperationKind::Invite, Failure::Permanent);
+        let before = dead_letters("refused");
+
+        h.drain(&h.dispatcher("one")).await;
+
+        let posts = h.posts();
+        assert_eq!(posts.len(), 2, "[{}] {posts:?}", db.name);
+        assert_eq!(posts[0], "after it", "[{}]", db.name);
+        assert!(
+            posts[1]
+                .starts_with("warroom could not deliver an operation (invite) and set it aside"),
+            "[{}] {}",
+            db.name,
+            posts[1]
+        );
+        let after = dead_letters("refused");
+        assert!(
+            after - before >= 1.0,
+            "[{}] counted: {before} -> {after}",
+            db.name
+        );
+    }
 }

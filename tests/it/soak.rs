@@ -57,6 +57,9 @@ const DRIVERS: u64 = 3;
 /// driver gives up on it.
 const REQUEST_PATIENCE: Duration = Duration::from_secs(60);
 
+/// How long the drivers may take to finish their incidents once time is up.
+const LANE_PATIENCE: Duration = Duration::from_secs(300);
+
 /// How long the end may take to deliver everything queued.
 const SETTLE: Duration = Duration::from_secs(180);
 
@@ -498,8 +501,16 @@ async fn soak(
         let which = dice.below(replicas as u64) as usize;
         cluster.kill_and_restart(which).await;
     }
-    for lane in drivers {
-        lane.await.expect("a driver");
+    // A lane finishes the incident it is on; one stuck past that is a failure.
+    let lanes = futures_util::future::join_all(drivers);
+    let Ok(finished) = tokio::time::timeout(LANE_PATIENCE, lanes).await else {
+        panic!(
+            "soak on {label}: drivers still stuck {LANE_PATIENCE:?} after the end; what happened: {}",
+            cluster.write_history(label, seed).display()
+        );
+    };
+    for lane in finished {
+        lane.expect("a driver");
     }
     let store = wind_down(&mut cluster, &driver, &url, seed).await;
     let ledger = std::mem::take(&mut *driver.ledger.lock().unwrap());
@@ -550,10 +561,13 @@ async fn wind_down(cluster: &mut Cluster, driver: &Driver, url: &str, seed: u64)
 }
 
 /// Waits until the fake has had no call for [`QUIET`] and none is in flight.
+/// Gives up after [`SETTLE`]: warroom that never stops calling is a failure
+/// the wind-down's check reports.
 async fn quiet(fake: &FakeSlack) {
     let mut seen = fake.calls().len();
     let mut since = Instant::now();
-    while since.elapsed() < QUIET || fake.in_flight() > 0 {
+    let started = Instant::now();
+    while (since.elapsed() < QUIET || fake.in_flight() > 0) && started.elapsed() < SETTLE {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = fake.calls().len();
         if now != seen {

@@ -12,6 +12,14 @@
 #[path = "../tests/it/slack_fake/mod.rs"]
 mod slack_fake;
 
+#[path = "../tests/it/common/seeded.rs"]
+pub mod seeded;
+
+/// The part of the tests' `common` that the fake Slack uses.
+mod common {
+    pub use super::seeded;
+}
+
 use ring::hmac;
 use serde_json::Value;
 use slack_fake::FakeSlack;

@@ -7,8 +7,8 @@
 //! in `common::harness`; a test file adds only what is particular to it. The
 //! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
 //! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli`,
-//! `console`, `simulate`, `action_crash`, `outage` and `db_faults` run the
-//! `warroom` binary itself.
+//! `console`, `simulate`, `action_crash`, `outage`, `db_faults` and `soak` run
+//! the `warroom` binary itself.
 
 mod common;
 mod discord_fake;
@@ -36,6 +36,7 @@ mod retention;
 mod runbooks;
 mod simulate;
 mod slack;
+mod soak;
 mod stats;
 mod store;
 mod web;

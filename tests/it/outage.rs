@@ -32,10 +32,18 @@ pub(crate) struct Setup {
 
 impl Setup {
     pub(crate) fn new(fake: &FakeSlack) -> Setup {
+        Setup::with_config(fake, |announce, _| config_text("http", announce))
+    }
+
+    /// The configuration `text(announce channel, directory)` says.
+    pub(crate) fn with_config(
+        fake: &FakeSlack,
+        text: impl FnOnce(&str, &std::path::Path) -> String,
+    ) -> Setup {
         let announce = fake.add_channel("incidents", "UADMIN", "", false);
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir.path().join("warroom.toml");
-        std::fs::write(&config, config_text("http", &announce)).expect("config written");
+        std::fs::write(&config, text(&announce, dir.path())).expect("config written");
         Setup {
             dir,
             config,
@@ -43,7 +51,7 @@ impl Setup {
         }
     }
 
-    fn serve(&self, db: &Backend, fake: &FakeSlack) -> Served {
+    pub(crate) fn serve(&self, db: &Backend, fake: &FakeSlack) -> Served {
         self.serve_with(db, fake, &[])
     }
 
@@ -80,6 +88,18 @@ pub(crate) async fn post_signed_with(
     path: &str,
     body: String,
 ) -> reqwest::Response {
+    send_signed(client, address, path, body)
+        .await
+        .expect("warroom answers")
+}
+
+/// [`post_signed_with`], or the error if warroom did not answer.
+pub(crate) async fn send_signed(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    path: &str,
+    body: String,
+) -> reqwest::Result<reqwest::Response> {
     let timestamp = unix_now().to_string();
     client
         .post(format!("http://{address}{path}"))
@@ -89,7 +109,6 @@ pub(crate) async fn post_signed_with(
         .body(body)
         .send()
         .await
-        .expect("warroom answers")
 }
 
 /// `/incident sev1 checkout is down` from alice in #ops; returns the incident id

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod harness;
 pub mod pagerduty;
+pub mod seeded;
 pub mod served;
 pub mod store_reads;
 

@@ -4,10 +4,12 @@
 //! points back here); `response_url` hooks; and a Socket Mode server.
 //!
 //! It records every call (method, arguments, HTTP status, time) so tests can check
-//! what warroom sent, and it can be told to rate-limit the next call of a method.
+//! what warroom sent, and it can be told to rate-limit the next call of a method,
+//! or to fail a share of all calls at random, from a seed, as a busy Slack does.
 
 #![allow(dead_code)] // the tests and the benchmark each use their own part
 
+use crate::common::seeded::Seeded;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -121,9 +123,41 @@ struct Fake {
     delays: HashMap<String, VecDeque<Duration>>,
     /// Calls received and not answered yet (swallowed ones aside).
     in_flight: usize,
+    /// Random refusals of any call, once a test asks for them.
+    faults: Option<Faults>,
     socket_url: Option<String>,
     next_id: u64,
     next_ts: u64,
+}
+
+/// Shares of calls refused at random (neither applied nor recorded as done), in
+/// percent: with HTTP 429 and `Retry-After`, or with HTTP 500.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultRates {
+    pub rate_limited_percent: u64,
+    pub failed_percent: u64,
+    /// What a 429 asks to wait, in seconds.
+    pub retry_after: u64,
+}
+
+struct Faults {
+    rates: FaultRates,
+    dice: Seeded,
+}
+
+impl Faults {
+    /// The refusal the next call gets, if any: (HTTP status, `Retry-After`).
+    fn roll(&mut self) -> Option<(u16, Option<u64>)> {
+        let roll = self.dice.below(100);
+        let rates = self.rates;
+        if roll < rates.rate_limited_percent {
+            Some((429, Some(rates.retry_after)))
+        } else if roll < rates.rate_limited_percent + rates.failed_percent {
+            Some((500, None))
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -186,6 +220,15 @@ impl FakeSlack {
             .entry(method.to_string())
             .or_default()
             .push_back(seconds);
+    }
+
+    /// From now on, every call may be refused as `rates` says, the dice thrown
+    /// from `seed`: the same seed refuses the same calls in the same order.
+    pub fn inject_faults(&self, seed: u64, rates: FaultRates) {
+        self.state().faults = Some(Faults {
+            rates,
+            dice: Seeded::new(seed),
+        });
     }
 
     /// From now on, calls of `method` are taken in and never answered nor applied,
@@ -498,8 +541,13 @@ async fn api(
             .rate_limits
             .get_mut(&method)
             .and_then(VecDeque::pop_front);
-        let (status, answer, retry_after) = match limited {
-            Some(seconds) => (429, error("ratelimited"), Some(seconds)),
+        let refused = match limited {
+            Some(seconds) => Some((429, Some(seconds))),
+            None => state.faults.as_mut().and_then(Faults::roll),
+        };
+        let (status, answer, retry_after) = match refused {
+            Some((429, seconds)) => (429, error("ratelimited"), seconds),
+            Some((status, _)) => (status, error("internal_error"), None),
             None if !form && !body.is_empty() => (200, error("invalid_form_data"), None),
             None => (
                 200,

@@ -43,6 +43,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 3] = [Kind::Interaction, Kind::Event, Kind::Command];
+
+    /// The kind an inbox row was stored under, read back through [`Kind::as_str`].
+    fn stored(kind: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|known| known.as_str() == kind)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Kind::Interaction => "interaction",
@@ -527,22 +534,24 @@ impl Replay for Inbound {
 
     async fn replay(&self, kind: &str, payload: &str) -> Result<(), String> {
         let unreadable = |error: serde_json::Error| format!("unreadable {kind}: {error}");
-        match kind {
-            "interaction" => {
+        let Some(stored) = Kind::stored(kind) else {
+            return Err(format!("warroom keeps no Slack payload of kind `{kind}`"));
+        };
+        match stored {
+            Kind::Interaction => {
                 self.interaction(serde_json::from_str(payload).map_err(unreadable)?)
                     .await
             }
-            "event" => {
+            Kind::Event => {
                 self.event(serde_json::from_str(payload).map_err(unreadable)?)
                     .await
             }
-            "command" => {
+            Kind::Command => {
                 let command: SlashCommand = serde_json::from_str(payload).map_err(unreadable)?;
                 let response_url = command.response_url.clone();
                 let reply = self.run_command(command).await;
                 respond_late(&self.api, &response_url, &reply).await;
             }
-            other => return Err(format!("warroom keeps no Slack payload of kind `{other}`")),
         }
         Ok(())
     }

@@ -24,7 +24,7 @@ use warroom::command::{self, Command};
 use warroom::config::Config;
 use warroom::domain::{IncidentId, Platform, UserId};
 use warroom::engine::{Actor, Context, Engine, EngineSettings, Wakeups};
-use warroom::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
+use warroom::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use warroom::render::Message;
 use warroom::store::Store;
 use warroom::workers::{Dispatcher, DispatcherSettings, Pruner, PrunerSettings};
@@ -77,7 +77,12 @@ impl ChatPlatform for Sink {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, _message: &Message) -> Result<MessageRef, DeliveryError> {
+    async fn post(
+        &self,
+        channel: &str,
+        _message: &Message,
+        _attempt: &Attempt,
+    ) -> Result<MessageRef, DeliveryError> {
         Ok(MessageRef {
             channel: channel.to_string(),
             id: self.next(),
@@ -97,6 +102,7 @@ impl ChatPlatform for Sink {
         _channel: &str,
         _file: &UploadFile,
         _summary: &Message,
+        _attempt: &Attempt,
     ) -> Result<(), DeliveryError> {
         Ok(())
     }

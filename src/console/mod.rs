@@ -24,7 +24,7 @@ use crate::config::{Config, Settings};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Reply, Visibility};
 use crate::outbox::{
-    ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, PagerDuty, PagerSetupError,
+    Attempt, ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, PagerDuty, PagerSetupError,
     RoomSpec, UploadFile,
 };
 use crate::render::{Block, Button, Message};
@@ -274,7 +274,12 @@ impl ChatPlatform for ConsolePlatform {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError> {
+    async fn post(
+        &self,
+        channel: &str,
+        message: &Message,
+        _attempt: &Attempt,
+    ) -> Result<MessageRef, DeliveryError> {
         let id = {
             let mut posted = self.posted();
             posted.messages += 1;
@@ -304,6 +309,7 @@ impl ChatPlatform for ConsolePlatform {
         channel: &str,
         file: &UploadFile,
         summary: &Message,
+        _attempt: &Attempt,
     ) -> Result<(), DeliveryError> {
         self.remember_buttons(summary);
         self.show(

@@ -8,7 +8,7 @@ use super::embeds::{self as markup, truncate};
 use super::rest::{Rest, RestError, text_field};
 use crate::config::Config;
 use crate::domain::{Platform, UserId, is_snowflake};
-use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
+use crate::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::Message;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -119,8 +119,21 @@ impl ChatPlatform for DiscordPlatform {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError> {
-        let rendered = markup::render(message, &self.config);
+    /// Sent with the attempt's `nonce` and `enforce_nonce`: Discord returns the
+    /// message an earlier attempt of this operation created in the last few
+    /// minutes instead of creating a second one, so a post whose answer was lost
+    /// (a timeout, a crash before it was recorded) is not repeated by the retry.
+    async fn post(
+        &self,
+        channel: &str,
+        message: &Message,
+        attempt: &Attempt,
+    ) -> Result<MessageRef, DeliveryError> {
+        let mut rendered = markup::render(message, &self.config);
+        if let Some(body) = rendered.body.as_object_mut() {
+            body.insert("nonce".into(), json!(nonce(&["post", &attempt.marker()])));
+            body.insert("enforce_nonce".into(), json!(true));
+        }
         let path = format!("/channels/{channel}/messages");
         let posted = self
             .rest
@@ -165,6 +178,7 @@ impl ChatPlatform for DiscordPlatform {
         channel: &str,
         file: &UploadFile,
         summary: &Message,
+        _attempt: &Attempt,
     ) -> Result<(), DeliveryError> {
         let bytes = file.content.as_bytes();
         if bytes.len() > ATTACHMENT_MAX {
@@ -193,7 +207,8 @@ impl ChatPlatform for DiscordPlatform {
         let mut body = rendered.body;
         if let Some(map) = body.as_object_mut() {
             map.insert("attachments".into(), Value::Array(attachments));
-            map.insert("nonce".into(), json!(nonce(channel, file)));
+            let parts = [channel, &file.filename, &file.title, &file.content];
+            map.insert("nonce".into(), json!(nonce(&parts)));
             map.insert("enforce_nonce".into(), json!(true));
         }
         let path = format!("/channels/{channel}/messages");
@@ -205,11 +220,12 @@ impl ChatPlatform for DiscordPlatform {
     }
 }
 
-/// The same upload to the same channel always gets the same nonce: the first
-/// 25 hex digits of a SHA-256 over both.
-fn nonce(channel: &str, file: &UploadFile) -> String {
+/// A message's `nonce`: the first 25 hex digits of a SHA-256 over `parts`, so the
+/// same operation always sends the same one (an upload is named by its channel
+/// and file, a post by its attempt's marker).
+fn nonce(parts: &[&str]) -> String {
     let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    for part in [channel, &file.filename, &file.title, &file.content] {
+    for part in parts {
         hash.update(part.as_bytes());
         hash.update(&[0]);
     }
@@ -256,26 +272,29 @@ mod tests {
 
     #[test]
     fn an_upload_has_one_nonce_within_discords_limit() {
-        let file = UploadFile {
-            filename: "postmortem-INC-20261123-001.md".into(),
-            title: "Postmortem draft".into(),
-            content: "# Postmortem".into(),
+        let upload = |channel: &'static str, content: &'static str| {
+            nonce(&[
+                channel,
+                "postmortem-INC-20261123-001.md",
+                "Postmortem draft",
+                content,
+            ])
         };
-        let first = nonce("200", &file);
+        let first = upload("200", "# Postmortem");
         assert_eq!(first.len(), NONCE_MAX);
-        assert_eq!(first, nonce("200", &file), "a retry sends the same nonce");
+        assert_eq!(
+            first,
+            upload("200", "# Postmortem"),
+            "a retry sends the same nonce"
+        );
         assert_ne!(
             first,
-            nonce("201", &file),
+            upload("201", "# Postmortem"),
             "another channel, another message"
         );
-        let later = UploadFile {
-            content: "# Postmortem, later".into(),
-            ..file
-        };
         assert_ne!(
             first,
-            nonce("200", &later),
+            upload("200", "# Postmortem, later"),
             "another draft, another message"
         );
     }

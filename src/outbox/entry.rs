@@ -22,6 +22,9 @@ pub struct OutboxEntry {
     /// For the room's notice that another row was set aside: that row. A notice
     /// that cannot be delivered is not noticed again.
     pub notice_of: Option<i64>,
+    /// An earlier attempt may have reached the platform without its outcome being
+    /// recorded (see [`super::Attempt::maybe_delivered`]).
+    pub maybe_delivered: bool,
 }
 
 /// What a delivery produced that later operations need.

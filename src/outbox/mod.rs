@@ -9,8 +9,11 @@
 //! touch the store (it sits below it: the store keeps these values).
 //!
 //! Delivery is at-least-once: a crash between "sent" and "marked delivered" sends
-//! again. Creating a room is the one operation where a repeat would be visible, so
-//! [`ChatPlatform::create_room`] must return the room an earlier attempt made.
+//! again. Where a repeat would be visible (a second room, a second message) the
+//! adapter must recognise the earlier attempt: [`ChatPlatform::create_room`]
+//! returns the room it made, and posts and uploads carry an [`Attempt`] naming
+//! their row, which the platform is given with the message (Slack's message
+//! metadata, Discord's `nonce`) so a repeat can find or return the first one.
 
 mod entry;
 mod pager;
@@ -22,6 +25,7 @@ pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSet
 
 use crate::domain::{Platform, UserId};
 use crate::render::Message;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -133,6 +137,36 @@ pub struct MessageRef {
     pub id: String,
 }
 
+/// Which queued operation a platform call delivers, so that the adapter can tell
+/// a repeat of it from a new message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// The outbox row: the same on every attempt of the operation.
+    pub row: i64,
+    /// When the row was queued; with the row, it tells this database's
+    /// operation from another one's that happens to have the same row number.
+    pub queued_at: DateTime<Utc>,
+    /// An earlier attempt may have reached the platform without its outcome being
+    /// recorded (the process died during it, or the call timed out or failed
+    /// with a 5xx): the adapter looks for what it made before making it again.
+    pub maybe_delivered: bool,
+}
+
+impl Attempt {
+    pub fn of(entry: &OutboxEntry) -> Self {
+        Self {
+            row: entry.id,
+            queued_at: entry.created_at,
+            maybe_delivered: entry.maybe_delivered,
+        }
+    }
+
+    /// `<row>.<queued at, in ms>`: what adapters attach to a message to find it again.
+    pub fn marker(&self) -> String {
+        format!("{}.{}", self.row, self.queued_at.timestamp_millis())
+    }
+}
+
 /// Why a delivery did not happen, which decides what the dispatcher does next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
@@ -161,7 +195,14 @@ pub trait ChatPlatform: Send + Sync + 'static {
 
     async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError>;
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError>;
+    /// Posts a message, or returns the one an earlier `attempt` of this same
+    /// operation posted where the platform lets us find it.
+    async fn post(
+        &self,
+        channel: &str,
+        message: &Message,
+        attempt: &Attempt,
+    ) -> Result<MessageRef, DeliveryError>;
 
     /// Posts a message that later operations will find under `handle` (to edit or
     /// pin it). The dispatcher remembers the handle itself, so an adapter only
@@ -172,8 +213,9 @@ pub trait ChatPlatform: Send + Sync + 'static {
         channel: &str,
         message: &Message,
         _handle: &str,
+        attempt: &Attempt,
     ) -> Result<MessageRef, DeliveryError> {
-        self.post(channel, message).await
+        self.post(channel, message, attempt).await
     }
 
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError>;
@@ -187,6 +229,7 @@ pub trait ChatPlatform: Send + Sync + 'static {
         channel: &str,
         file: &UploadFile,
         summary: &Message,
+        attempt: &Attempt,
     ) -> Result<(), DeliveryError>;
 
     /// A link that opens the room, for pages; `None` if the platform has none.

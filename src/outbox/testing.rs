@@ -11,7 +11,9 @@
 //! whose name exists returns that room, inviting a member again changes nothing,
 //! and pinning a pinned message keeps one pin.
 
-use super::{ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, RoomSpec, UploadFile};
+use super::{
+    Attempt, ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, RoomSpec, UploadFile,
+};
 use crate::clock::SharedClock;
 use crate::domain::{Platform, UserId};
 use crate::render::Message;
@@ -471,7 +473,12 @@ impl ChatPlatform for TestingPlatform {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError> {
+    async fn post(
+        &self,
+        channel: &str,
+        message: &Message,
+        _attempt: &Attempt,
+    ) -> Result<MessageRef, DeliveryError> {
         self.post_message(channel, message, None).await
     }
 
@@ -480,6 +487,7 @@ impl ChatPlatform for TestingPlatform {
         channel: &str,
         message: &Message,
         handle: &str,
+        _attempt: &Attempt,
     ) -> Result<MessageRef, DeliveryError> {
         self.post_message(channel, message, Some(handle)).await
     }
@@ -513,6 +521,7 @@ impl ChatPlatform for TestingPlatform {
         channel: &str,
         file: &UploadFile,
         summary: &Message,
+        _attempt: &Attempt,
     ) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::Upload)?;
         let posted = self.keep_message(channel, summary, None, Some(file));

@@ -220,6 +220,15 @@ pub fn string_at(answer: &Value, method: &'static str, path: &[&str]) -> Result<
         })
 }
 
+/// The cursor of the next page of a paginated answer; empty on the last page.
+pub fn next_cursor(answer: &Value) -> String {
+    answer
+        .pointer("/response_metadata/next_cursor")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The item of the answer's `list` whose `key` is the string `value`.
 pub fn find_in<'a>(answer: &'a Value, list: &str, key: &str, value: &str) -> Option<&'a Value> {
     answer

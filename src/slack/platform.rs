@@ -5,11 +5,12 @@
 //! Slack (at-least-once delivery may create a room twice). Must not: decide what
 //! to post; the engine queued it and [`super::blocks`] shapes it.
 
-use super::api::{ApiError, WebApi, find_in, string_at};
+use super::api::{ApiError, WebApi, find_in, next_cursor, string_at};
 use super::blocks::{fallback_text, render};
 use crate::domain::{Platform, UserId};
-use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
+use crate::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::{Message, escape_entities as escape};
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -23,6 +24,15 @@ const TOPIC_MAX: usize = 250;
 const NAME_ATTEMPTS: usize = 10;
 /// How many pages of `conversations.list` to read looking for a taken name.
 const LIST_PAGES: usize = 50;
+/// The `event_type` of the metadata every post carries, naming its outbox row.
+const POST_METADATA: &str = "warroom_post";
+/// How far before a post was queued to look for an earlier attempt of it: Slack's
+/// clock and ours may differ by this much.
+const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(2);
+/// How many pages of `conversations.history` (of `HISTORY_PAGE` messages) to read
+/// looking for an earlier attempt of a post.
+const HISTORY_PAGES: usize = 5;
+const HISTORY_PAGE: &str = "200";
 
 /// Slack as the outbox sees it.
 pub struct SlackPlatform {
@@ -57,11 +67,73 @@ impl SlackPlatform {
             if let Some(channel) = find_in(&answer, "channels", "name", name) {
                 return Ok(Some(channel.clone()));
             }
-            cursor = answer
-                .pointer("/response_metadata/next_cursor")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            cursor = next_cursor(&answer);
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The message an earlier attempt of this post made, found in the channel's
+    /// history by the metadata every post carries. A history Slack will not show
+    /// us (a missing scope, a direct message) is taken as "not posted": posting
+    /// twice beats not posting.
+    async fn posted_before(
+        &self,
+        channel: &str,
+        attempt: &Attempt,
+    ) -> Result<Option<MessageRef>, DeliveryError> {
+        let since = attempt.queued_at - CLOCK_SKEW;
+        let oldest = format!(
+            "{}.{:06}",
+            since.timestamp(),
+            since.timestamp_subsec_micros()
+        );
+        let marker = attempt.marker();
+        let mut cursor = String::new();
+        for _ in 0..HISTORY_PAGES {
+            let answer = match self
+                .api
+                .call(
+                    "conversations.history",
+                    &[
+                        ("channel", channel),
+                        ("oldest", &oldest),
+                        ("include_all_metadata", "true"),
+                        ("limit", HISTORY_PAGE),
+                        ("cursor", &cursor),
+                    ],
+                )
+                .await
+                .map_err(DeliveryError::from)
+            {
+                Ok(answer) => answer,
+                Err(DeliveryError::Permanent(error)) => {
+                    tracing::warn!(%error, "cannot look for an earlier attempt of a post; posting it");
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
+            let messages = answer.get("messages").and_then(Value::as_array);
+            let earlier = messages.into_iter().flatten().find(|message| {
+                message
+                    .pointer("/metadata/event_type")
+                    .and_then(Value::as_str)
+                    == Some(POST_METADATA)
+                    && message
+                        .pointer("/metadata/event_payload/post")
+                        .and_then(Value::as_str)
+                        == Some(marker.as_str())
+            });
+            if let Some(earlier) = earlier {
+                tracing::info!(row = attempt.row, "an earlier attempt posted this already");
+                return Ok(Some(MessageRef {
+                    channel: channel.to_string(),
+                    id: string_at(earlier, "conversations.history", &["ts"])?,
+                }));
+            }
+            cursor = next_cursor(&answer);
             if cursor.is_empty() {
                 break;
             }
@@ -204,9 +276,28 @@ impl ChatPlatform for SlackPlatform {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, DeliveryError> {
+    /// Every post carries its attempt's marker as message metadata; a retry that
+    /// may follow a delivered attempt looks for it in the channel's history first,
+    /// so a post whose answer was lost (a timeout, a 5xx, a crash before it was
+    /// recorded) is not shown twice.
+    async fn post(
+        &self,
+        channel: &str,
+        message: &Message,
+        attempt: &Attempt,
+    ) -> Result<MessageRef, DeliveryError> {
+        if attempt.maybe_delivered
+            && let Some(earlier) = self.posted_before(channel, attempt).await?
+        {
+            return Ok(earlier);
+        }
         let slack = render(message);
         let blocks = Value::Array(slack.blocks).to_string();
+        let metadata = json!({
+            "event_type": POST_METADATA,
+            "event_payload": { "post": attempt.marker() },
+        })
+        .to_string();
         let answer = self
             .api
             .call(
@@ -215,6 +306,7 @@ impl ChatPlatform for SlackPlatform {
                     ("channel", channel),
                     ("text", &slack.text),
                     ("blocks", &blocks),
+                    ("metadata", &metadata),
                     ("unfurl_links", "false"),
                     ("unfurl_media", "false"),
                 ],
@@ -278,6 +370,7 @@ impl ChatPlatform for SlackPlatform {
         channel: &str,
         file: &UploadFile,
         summary: &Message,
+        _attempt: &Attempt,
     ) -> Result<(), DeliveryError> {
         const GET_URL: &str = "files.getUploadURLExternal";
         let bytes = file.content.as_bytes();

@@ -34,7 +34,7 @@ use std::time::Duration;
 const OUTBOX: Leased = Leased {
     table: LeasedWork::Outbox.table(),
     select: "SELECT id, incident_id, platform, operation, format, attempts, created_at, \
-             delivered_at, failed_at, last_error, notice_of FROM outbox",
+             delivered_at, failed_at, last_error, notice_of, maybe_delivered, lease_owner FROM outbox",
     candidates: "WHERE id IN (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY lane) \
                  AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                  ORDER BY next_attempt_at, id LIMIT $2",
@@ -144,7 +144,8 @@ impl Store {
     }
 
     /// Gives a leased operation back for another attempt at `retry_at`; the
-    /// attempt counts towards the dispatcher's limit.
+    /// attempt counts towards the dispatcher's limit. A failed call (a timeout, a
+    /// 5xx) may still have been carried out, so the next attempt looks first.
     pub async fn retry_outbox(
         &self,
         id: i64,
@@ -155,41 +156,40 @@ impl Store {
         self.release_outbox(
             id,
             owner,
-            retry_at,
-            error,
-            "next_attempt_at = $3, last_error = $4, attempts = attempts + 1",
+            (retry_at, error, true),
+            "next_attempt_at = $3, last_error = $4, attempts = attempts + 1, maybe_delivered = $5",
         )
         .await
     }
 
     /// Gives a leased operation back until `retry_at` because the platform asked us
     /// to wait (a rate limit). Unlike [`Store::retry_outbox`] this is not a failed
-    /// attempt: a long 429 storm must not use up an operation's attempts.
+    /// attempt: a long 429 storm must not use up an operation's attempts. A
+    /// refused call did nothing, so whether an earlier attempt may have been
+    /// delivered stays as the entry had it.
     pub async fn postpone_outbox(
         &self,
-        id: i64,
+        entry: &OutboxEntry,
         owner: &str,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<bool, StoreError> {
         self.release_outbox(
-            id,
+            entry.id,
             owner,
-            retry_at,
-            reason,
-            "next_attempt_at = $3, last_error = $4",
+            (retry_at, reason, entry.maybe_delivered),
+            "next_attempt_at = $3, last_error = $4, maybe_delivered = $5",
         )
         .await
     }
 
     /// Ends the lease and schedules the next attempt at `retry_at` (`$3`) with
-    /// `error` (`$4`), applying `set`.
+    /// `error` (`$4`) and `maybe_delivered` (`$5`), applying `set`.
     async fn release_outbox(
         &self,
         id: i64,
         owner: &str,
-        retry_at: DateTime<Utc>,
-        error: &str,
+        (retry_at, error, maybe_delivered): (DateTime<Utc>, &str, bool),
         set: &'static str,
     ) -> Result<bool, StoreError> {
         let _turn = self.writer_turn().await;
@@ -198,6 +198,7 @@ impl Store {
             .bind(owner)
             .bind(millis(retry_at))
             .bind(error)
+            .bind(i64::from(maybe_delivered))
             .execute(&self.pool)
             .await?;
         Ok(released.rows_affected() == 1)
@@ -418,5 +419,9 @@ fn entry(row: &AnyRow) -> Result<OutboxEntry, StoreError> {
         failed_at: get_opt_time(row, "failed_at")?,
         last_error: row.try_get("last_error")?,
         notice_of: row.try_get("notice_of")?,
+        // A lease owner still on a claimable row is a holder that never finished
+        // its attempt: it died during it, or hung past its lease.
+        maybe_delivered: row.try_get::<i64, _>("maybe_delivered")? != 0
+            || row.try_get::<Option<String>, _>("lease_owner")?.is_some(),
     })
 }

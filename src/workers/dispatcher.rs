@@ -16,8 +16,8 @@ use super::{Heartbeat, SHORT_LEASE, run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
 use crate::outbox::{
-    ChatPlatform, Delivered, DeliveryError, Destination, MessageRef, Operation, OutboxEntry,
-    PageEvent, Pager,
+    Attempt, ChatPlatform, Delivered, DeliveryError, Destination, MessageRef, Operation,
+    OutboxEntry, PageEvent, Pager,
 };
 use crate::render::{Block, Inline, Message};
 use crate::store::{LeasedWork, Store, StoreError};
@@ -234,7 +234,7 @@ impl Inner {
                 );
                 let reason = format!("rate limited; retry after {retry_after:?}");
                 store
-                    .postpone_outbox(entry.id, owner, later(now, retry_after), &reason)
+                    .postpone_outbox(&entry, owner, later(now, retry_after), &reason)
                     .await?
             }
             Err(DeliveryError::Transient(error)) if entry.attempts + 1 < settings.max_attempts => {
@@ -295,6 +295,7 @@ impl Inner {
             return Err(DeliveryError::Transient(missing).into());
         };
         let incident = entry.incident.as_ref();
+        let attempt = Attempt::of(entry);
         match &entry.operation {
             Operation::CreateRoom(spec) => {
                 if incident.is_none() {
@@ -323,7 +324,7 @@ impl Inner {
                 let channel = self.channel(to, incident).await?;
                 match handle {
                     None => {
-                        platform.post(&channel, message).await?;
+                        platform.post(&channel, message, &attempt).await?;
                         Ok(Delivered::Nothing)
                     }
                     Some(_) if incident.is_none() => Err(permanent(
@@ -331,7 +332,9 @@ impl Inner {
                     )
                     .into()),
                     Some(handle) => {
-                        let posted = platform.post_with_handle(&channel, message, handle).await?;
+                        let posted = platform
+                            .post_with_handle(&channel, message, handle, &attempt)
+                            .await?;
                         Ok(Delivered::Message {
                             handle: handle.clone(),
                             posted,
@@ -351,7 +354,7 @@ impl Inner {
             }
             Operation::Upload { to, file, summary } => {
                 let channel = self.channel(to, incident).await?;
-                platform.upload(&channel, file, summary).await?;
+                platform.upload(&channel, file, summary, &attempt).await?;
                 Ok(Delivered::Nothing)
             }
             Operation::Page { .. } => Err(permanent("a page is not a chat operation").into()),

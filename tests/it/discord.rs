@@ -549,6 +549,50 @@ async fn an_incident_runs_on_discord_from_declare_to_captured_pin() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_whose_answer_was_lost_is_not_posted_again() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        warroom.fake.lose_message_answers(1);
+        let (_, thread) = warroom.declare("payments slow").await;
+        warroom.summary(&thread).await;
+        let fake = &warroom.fake;
+        eventually("the announcement", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+        })
+        .await;
+
+        // The summary was created but its answer lost; the retry sends the same
+        // nonce with `enforce_nonce`, and Discord hands back the first message.
+        let posts = fake.requests_to(&Method::POST, &format!("/channels/{thread}/messages"));
+        let statuses: Vec<u16> = posts.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [500, 200], "[{name}] {posts:?}");
+        assert_eq!(posts[0].body["nonce"], posts[1].body["nonce"], "[{name}]");
+        assert!(
+            posts[0].body["nonce"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty() && n.len() <= 25)
+        );
+        assert_eq!(posts[1].body["enforce_nonce"], true, "[{name}]");
+        assert_eq!(
+            fake.messages_in(&thread).len(),
+            1,
+            "[{name}] one summary in the room"
+        );
+        let announcement = fake.requests_to(
+            &Method::POST,
+            &format!("/channels/{ANNOUNCE_CHANNEL}/messages"),
+        );
+        assert_ne!(
+            announcement[0].body["nonce"], posts[0].body["nonce"],
+            "[{name}] every post has a nonce of its own"
+        );
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is_kept() {
     for backend in test_backends().await {
         let mut warroom = Running::start(&backend).await;

@@ -283,6 +283,70 @@ async fn on_postgres_a_platform_call_slower_than_the_lease_is_never_repeated() {
 }
 
 #[tokio::test]
+async fn a_post_slack_carried_out_just_before_a_crash_is_not_posted_again() {
+    for db in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let setup = Setup::new(&fake);
+        // The first post (the summary) reaches Slack, and warroom dies before it
+        // hears back; the lane is delivered in order, so a repeat would come
+        // before the pin and the announcement.
+        fake.apply_then_swallow("chat.postMessage", true);
+        let mut dying = setup.serve(&db, &fake);
+        let id = declare(dying.address().await, &fake, "declare-post-crash").await;
+        fake.wait_for("a post carried out, its answer in flight", |f| {
+            f.swallowed("chat.postMessage") == 1
+        })
+        .await;
+        fake.apply_then_swallow("chat.postMessage", false);
+        dying.kill();
+
+        let restarted = setup.serve(&db, &fake);
+        restarted.address().await;
+        war_room_complete(&fake, &setup, &id).await;
+        assert_exactly_once(&fake, &setup, &id, db.name);
+        assert_eq!(
+            fake.repeated_posts(),
+            [],
+            "{}: nothing posted twice; warroom said:\n{}",
+            db.name,
+            restarted.log()
+        );
+        assert!(
+            !fake.done("conversations.history").is_empty(),
+            "{}: the restart looked for the post before posting it again",
+            db.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_not_posted_again() {
+    for db in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let setup = Setup::new(&fake);
+        // The summary reaches the room, and its answer is lost; the lane is
+        // delivered in order, so a repeat would come before the announcement.
+        fake.lose_answers("chat.postMessage", 1);
+        let served = setup.serve(&db, &fake);
+        let id = declare(served.address().await, &fake, "declare-lost-answers").await;
+        war_room_complete(&fake, &setup, &id).await;
+        assert_exactly_once(&fake, &setup, &id, db.name);
+        let lost = fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "chat.postMessage" && c.status == 500)
+            .count();
+        assert_eq!(lost, 1, "{}: the summary's answer was lost", db.name);
+        assert_eq!(
+            fake.repeated_posts(),
+            [],
+            "{}: nothing posted twice",
+            db.name
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_click_acknowledged_just_before_a_crash_is_applied_once_after_the_restart() {
     for db in test_backends().await {
         let fake = FakeSlack::start().await;

@@ -14,13 +14,8 @@
 //! that a crash interrupted may have run at most once).
 //!
 //! `WARROOM_SOAK_SECONDS` says how long to drive (default 60), and
-//! `WARROOM_SOAK_SEED` repeats a run's dice (the seed is printed).
-//!
-//! Not yet part of the default run: a chat post that Slack accepted just before a
-//! `kill -9`, and that was not yet marked delivered, is posted again after the
-//! restart (delivery is at least once for plain posts), and the soak rightly
-//! fails on it now and then. Run it with
-//! `cargo test --test it soak -- --ignored --nocapture`.
+//! `WARROOM_SOAK_SEED` repeats a run's dice (the seed is printed):
+//! `WARROOM_SOAK_SECONDS=1800 cargo test --test it soak -- --nocapture`.
 
 use crate::common::harness::{FIXTURES, PEOPLE, SEV1_ROLES, bot, terse_phrases};
 use crate::common::seeded::Seeded;
@@ -413,7 +408,6 @@ struct Figures {
 }
 
 #[tokio::test]
-#[ignore = "fails on the known repeated post after a kill -9; run with --ignored"]
 async fn soak_kill_9_and_a_flaky_slack_lose_and_repeat_nothing() {
     let seconds = std::env::var(SECONDS_VAR)
         .ok()

@@ -442,7 +442,7 @@ async fn a_rate_limited_head_holds_back_only_its_lane() {
             match post_text(&entry.operation).as_str() {
                 "a1" => assert!(
                     store
-                        .postpone_outbox(entry.id, "worker", at(5), "429")
+                        .postpone_outbox(entry, "worker", at(5), "429")
                         .await
                         .expect("postpone")
                 ),
@@ -578,7 +578,7 @@ async fn an_expired_lease_is_claimed_by_another_owner_and_the_first_loses_it() {
         );
         assert!(
             !store
-                .postpone_outbox(first.id, "crashed", at(62), "x")
+                .postpone_outbox(&first, "crashed", at(62), "x")
                 .await
                 .expect("postpone")
         );

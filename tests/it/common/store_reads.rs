@@ -30,7 +30,7 @@ impl StoreReads for Store {
     async fn outbox_of(&self, incident: &IncidentId) -> Result<Vec<OutboxEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, incident_id, platform, operation, attempts, created_at, delivered_at, \
-             failed_at, last_error, notice_of FROM outbox WHERE incident_id = $1 ORDER BY id",
+             failed_at, last_error, notice_of, maybe_delivered FROM outbox WHERE incident_id = $1 ORDER BY id",
         )
         .bind(incident.as_str())
         .fetch_all(self.pool())
@@ -53,6 +53,7 @@ impl StoreReads for Store {
                     failed_at: opt_time(row, "failed_at")?,
                     last_error: row.try_get("last_error")?,
                     notice_of: row.try_get("notice_of")?,
+                    maybe_delivered: row.try_get::<i64, _>("maybe_delivered")? != 0,
                 })
             })
             .collect()

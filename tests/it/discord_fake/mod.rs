@@ -85,6 +85,9 @@ struct RestState {
     authored: BTreeMap<String, Value>,
     /// Message POSTs still to answer with 429 `{retry_after, global: false}`.
     rate_limits: Vec<f64>,
+    /// Message POSTs still to carry out and then answer 500, as when the answer
+    /// is lost on its way back.
+    lost_answers: u32,
 }
 
 pub struct FakeDiscord {
@@ -121,6 +124,12 @@ impl FakeDiscord {
 
     fn state(&self) -> MutexGuard<'_, RestState> {
         self.rest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next `count` message POSTs are carried out, then answered 500 as if
+    /// the answer had been lost on its way back.
+    pub fn lose_message_answers(&self, count: u32) {
+        self.state().lost_answers += count;
     }
 
     /// The next message POST is answered 429 with this `retry_after`.
@@ -454,6 +463,13 @@ fn route(
                 body["content"].as_str().unwrap_or(""),
             );
             message["embeds"] = body.get("embeds").cloned().unwrap_or(json!([]));
+            if state.lost_answers > 0 {
+                state.lost_answers -= 1;
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Some(json!({ "message": "500: Internal Server Error", "code": 0 })),
+                );
+            }
             ok(message)
         }
         ("GET", ["channels", _, "messages", id]) => match state.authored.get(*id) {

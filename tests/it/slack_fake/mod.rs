@@ -72,6 +72,8 @@ pub struct Posted {
     pub user: String,
     pub text: String,
     pub blocks: Value,
+    /// The message metadata it was posted with (`event_type`, `event_payload`), if any.
+    pub metadata: Value,
     pub pinned: bool,
     pub edits: u32,
 }
@@ -119,6 +121,12 @@ struct Fake {
     swallowing: HashSet<String>,
     /// The calls swallowed so far, by method.
     swallowed: Vec<String>,
+    /// Methods whose calls are carried out and then never answered, like a call
+    /// Slack completed while its caller died.
+    applying_then_swallowing: HashSet<String>,
+    /// Methods whose next call is carried out but answered HTTP 500, as when the
+    /// answer is lost on the way back.
+    lose_answers: HashMap<String, u32>,
     /// How long the next calls of a method take before they are answered.
     delays: HashMap<String, VecDeque<Duration>>,
     /// Calls received and not answered yet (swallowed ones aside).
@@ -175,10 +183,7 @@ impl FakeSlack {
         let addr = listener.local_addr().expect("fake Slack address");
         let fake = Self {
             addr,
-            state: Arc::new(Mutex::new(Fake {
-                next_ts: 1_790_000_000_000_000,
-                ..Fake::default()
-            })),
+            state: Arc::new(Mutex::new(Fake::default())),
             changed: Arc::new(Notify::new()),
         };
         let router = Router::new()
@@ -242,6 +247,18 @@ impl FakeSlack {
         }
     }
 
+    /// From now on, calls of `method` are carried out (and recorded as done) but
+    /// never answered, like a call Slack completed just as warroom was killed;
+    /// `false` answers new calls again.
+    pub fn apply_then_swallow(&self, method: &str, swallowing: bool) {
+        let mut state = self.state();
+        if swallowing {
+            state.applying_then_swallowing.insert(method.to_string());
+        } else {
+            state.applying_then_swallowing.remove(method);
+        }
+    }
+
     /// How many calls of `method` were swallowed.
     pub fn swallowed(&self, method: &str) -> usize {
         self.state()
@@ -249,6 +266,16 @@ impl FakeSlack {
             .iter()
             .filter(|m| *m == method)
             .count()
+    }
+
+    /// The next `count` calls of `method` are carried out, then answered HTTP 500
+    /// as if the answer had been lost on its way back.
+    pub fn lose_answers(&self, method: &str, count: u32) {
+        *self
+            .state()
+            .lose_answers
+            .entry(method.to_string())
+            .or_default() += count;
     }
 
     /// The next call of `method` is answered (and applied) only after `delay`.
@@ -296,6 +323,7 @@ impl FakeSlack {
             user: user.to_string(),
             text: text.to_string(),
             blocks: Value::Null,
+            metadata: Value::Null,
             pinned: false,
             edits: 0,
         });
@@ -336,6 +364,20 @@ impl FakeSlack {
             .iter()
             .filter(|m| m.channel == channel)
             .cloned()
+            .collect()
+    }
+
+    /// Messages posted with the same metadata more than once: one operation of
+    /// warroom's shown twice. Each with its channel.
+    pub fn repeated_posts(&self) -> Vec<(String, Value)> {
+        let state = self.state();
+        let mut seen = HashSet::new();
+        state
+            .messages
+            .iter()
+            .filter(|m| !m.metadata.is_null())
+            .filter(|m| !seen.insert(m.metadata.to_string()))
+            .map(|m| (m.channel.clone(), m.metadata.clone()))
             .collect()
     }
 
@@ -389,8 +431,14 @@ fn new_id(state: &mut Fake, kind: char) -> String {
     format!("{kind}0FAKE{:04}", state.next_id)
 }
 
+/// A message timestamp: the time now, as Slack's are, and after every earlier one.
 fn new_ts(state: &mut Fake) -> String {
-    state.next_ts += 100;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        });
+    state.next_ts = now.max(state.next_ts + 100);
     format!(
         "{}.{:06}",
         state.next_ts / 1_000_000,
@@ -442,6 +490,21 @@ fn message_json(message: &Posted) -> Value {
         json["blocks"] = message.blocks.clone();
     }
     json
+}
+
+/// A message's `metadata` argument: empty, or a JSON object with a string
+/// `event_type` and an object `event_payload`, as Slack requires.
+fn check_metadata(metadata: &str) -> Result<Value, &'static str> {
+    if metadata.is_empty() {
+        return Ok(Value::Null);
+    }
+    let Ok(parsed) = serde_json::from_str::<Value>(metadata) else {
+        return Err("invalid_metadata_format");
+    };
+    if !parsed["event_type"].is_string() || !parsed["event_payload"].is_object() {
+        return Err("invalid_metadata_schema");
+    }
+    Ok(parsed)
 }
 
 fn error(code: &str) -> Value {
@@ -549,11 +612,20 @@ async fn api(
             Some((429, seconds)) => (429, error("ratelimited"), seconds),
             Some((status, _)) => (status, error("internal_error"), None),
             None if !form && !body.is_empty() => (200, error("invalid_form_data"), None),
-            None => (
-                200,
-                reply_to(&mut state, &method, &args, &token, &base),
-                None,
-            ),
+            None => {
+                let answer = reply_to(&mut state, &method, &args, &token, &base);
+                match state
+                    .lose_answers
+                    .get_mut(&method)
+                    .filter(|left| **left > 0)
+                {
+                    Some(left) => {
+                        *left -= 1;
+                        (500, error("internal_error"), None)
+                    }
+                    None => (200, answer, None),
+                }
+            }
         };
         state.in_flight -= 1;
         state.calls.push(Call {
@@ -563,20 +635,28 @@ async fn api(
             ok: answer["ok"] == true,
             at: Instant::now(),
         });
-        let mut response = (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            Json(answer),
-        )
-            .into_response();
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", seconds.to_string().parse().expect("header"));
+        if state.applying_then_swallowing.contains(&method) {
+            state.swallowed.push(method.clone());
+            None
+        } else {
+            let mut response = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                Json(answer),
+            )
+                .into_response();
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", seconds.to_string().parse().expect("header"));
+            }
+            Some(response)
         }
-        response
     };
     fake.changed.notify_waiters();
-    response
+    match response {
+        Some(response) => response,
+        None => std::future::pending().await,
+    }
 }
 
 /// Slack's answer to one method call.
@@ -710,6 +790,10 @@ fn reply_to(
                 Ok(blocks) => blocks,
                 Err(code) => return error(code),
             };
+            let metadata = match check_metadata(arg("metadata")) {
+                Ok(metadata) => metadata,
+                Err(code) => return error(code),
+            };
             let ts = new_ts(state);
             let posted = Posted {
                 channel: channel.clone(),
@@ -717,6 +801,7 @@ fn reply_to(
                 user: BOT_USER.to_string(),
                 text: arg("text").to_string(),
                 blocks,
+                metadata,
                 pinned: false,
                 edits: 0,
             };
@@ -797,8 +882,9 @@ fn reply_to(
             if !state.channels.iter().any(|c| c.id == channel) {
                 return error("channel_not_found");
             }
-            let latest = arg("latest");
+            let (latest, oldest) = (arg("latest"), arg("oldest"));
             let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
+            let with_metadata = arg("include_all_metadata") == "true";
             let limit: usize = arg("limit").parse().unwrap_or(100);
             let mut messages: Vec<&Posted> = state
                 .messages
@@ -807,9 +893,22 @@ fn reply_to(
                 .filter(|m| {
                     latest.is_empty() || m.ts.as_str() < latest || (inclusive && m.ts == latest)
                 })
+                .filter(|m| {
+                    oldest.is_empty() || m.ts.as_str() > oldest || (inclusive && m.ts == oldest)
+                })
                 .collect();
             messages.reverse();
-            let messages: Vec<Value> = messages.into_iter().take(limit).map(message_json).collect();
+            let messages: Vec<Value> = messages
+                .into_iter()
+                .take(limit)
+                .map(|posted| {
+                    let mut message = message_json(posted);
+                    if with_metadata && !posted.metadata.is_null() {
+                        message["metadata"] = posted.metadata.clone();
+                    }
+                    message
+                })
+                .collect();
             json!({
                 "ok": true,
                 "messages": messages,

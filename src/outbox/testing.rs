@@ -340,6 +340,19 @@ impl TestingPlatform {
         }
     }
 
+    /// An operation that changes a room or a message in place: refused when a
+    /// failure is queued for its kind, else `change` applied and `action` recorded.
+    async fn perform(
+        &self,
+        action: Action,
+        change: impl FnOnce() -> Result<(), DeliveryError>,
+    ) -> Result<(), DeliveryError> {
+        self.refuse(action.kind())?;
+        change()?;
+        self.record(action).await;
+        Ok(())
+    }
+
     fn with_message(
         &self,
         posted: &MessageRef,
@@ -446,31 +459,31 @@ impl ChatPlatform for TestingPlatform {
     }
 
     async fn invite(&self, room: &str, users: &[UserId]) -> Result<(), DeliveryError> {
-        self.refuse(OperationKind::Invite)?;
-        self.with_room(room, |room| {
-            for user in users {
-                if !room.members.contains(user) {
-                    room.members.push(user.clone());
-                }
-            }
-        })?;
-        self.record(Action::Invite {
+        let action = Action::Invite {
             room: room.to_string(),
             users: users.to_vec(),
+        };
+        self.perform(action, || {
+            self.with_room(room, |room| {
+                for user in users {
+                    if !room.members.contains(user) {
+                        room.members.push(user.clone());
+                    }
+                }
+            })
         })
-        .await;
-        Ok(())
+        .await
     }
 
     async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
-        self.refuse(OperationKind::SetTopic)?;
-        self.with_room(room, |room| room.topic = topic.to_string())?;
-        self.record(Action::SetTopic {
+        let action = Action::SetTopic {
             room: room.to_string(),
             topic: topic.to_string(),
+        };
+        self.perform(action, || {
+            self.with_room(room, |room| room.topic = topic.to_string())
         })
-        .await;
-        Ok(())
+        .await
     }
 
     async fn post(
@@ -493,27 +506,27 @@ impl ChatPlatform for TestingPlatform {
     }
 
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError> {
-        self.refuse(OperationKind::Edit)?;
-        self.with_message(posted, |current| {
-            current.message = message.clone();
-            current.edits += 1;
-        })?;
-        self.record(Action::Edit {
+        let action = Action::Edit {
             posted: posted.clone(),
             message: message.clone(),
+        };
+        self.perform(action, || {
+            self.with_message(posted, |current| {
+                current.message = message.clone();
+                current.edits += 1;
+            })
         })
-        .await;
-        Ok(())
+        .await
     }
 
     async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError> {
-        self.refuse(OperationKind::Pin)?;
-        self.with_message(posted, |current| current.pinned = true)?;
-        self.record(Action::Pin {
+        let action = Action::Pin {
             posted: posted.clone(),
+        };
+        self.perform(action, || {
+            self.with_message(posted, |current| current.pinned = true)
         })
-        .await;
-        Ok(())
+        .await
     }
 
     async fn upload(

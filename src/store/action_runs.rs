@@ -43,20 +43,13 @@ const RUNS: Leased = Leased {
     ),
 };
 
-/// The run of a runbook step, or of its fallback, to record.
-pub struct StepRun<'a> {
+/// A run to record: of an action asked for by itself, or (with `step`) of a
+/// runbook step or of its fallback.
+pub struct NewRun<'a> {
     pub action: &'a str,
     pub params: &'a BTreeMap<String, String>,
     pub status: RunStatus,
-    pub step: StepRef,
-}
-
-/// A run to record: of an action asked for by itself, or of a runbook step.
-struct NewRun<'a> {
-    action: &'a str,
-    params: &'a BTreeMap<String, String>,
-    status: RunStatus,
-    step: Option<StepRef>,
+    pub step: Option<StepRef>,
 }
 
 /// What a finished run produced.
@@ -160,27 +153,11 @@ impl Tx {
             status,
             step: None,
         };
-        self.insert_run(incident, &run, requested_by, now).await
+        self.request_run(incident, &run, requested_by, now).await
     }
 
-    /// Records the run of a runbook step or of its fallback; returns its number.
-    pub async fn request_step_run(
-        &mut self,
-        incident: &IncidentId,
-        run: &StepRun<'_>,
-        requested_by: &UserId,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let run = NewRun {
-            action: run.action,
-            params: run.params,
-            status: run.status,
-            step: Some(run.step),
-        };
-        self.insert_run(incident, &run, requested_by, now).await
-    }
-
-    async fn insert_run(
+    /// Records a run; returns its number.
+    pub async fn request_run(
         &mut self,
         incident: &IncidentId,
         run: &NewRun<'_>,

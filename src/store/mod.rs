@@ -33,7 +33,7 @@ mod rows;
 mod runbook_runs;
 mod status_page;
 
-pub use action_runs::{RunReport, StepRun};
+pub use action_runs::{NewRun, RunReport};
 pub use inbox::Received;
 pub use incidents::IncidentFilter;
 pub use lease::LeasedWork;

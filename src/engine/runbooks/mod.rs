@@ -23,7 +23,7 @@ use crate::domain::{
     ActionRun, EventKind, Incident, Role, RunStatus, RunbookRun, RunbookStatus, StepRef, UserId,
 };
 use crate::render::{self, Block, Inline, Message};
-use crate::store::StepRun;
+use crate::store::NewRun;
 use std::collections::{BTreeMap, BTreeSet};
 use steps::record_step_queued;
 
@@ -189,16 +189,13 @@ pub(super) async fn start(
         } else {
             RunStatus::Pending
         };
-        let run = StepRun {
+        let run = NewRun {
             action: &step.action.name,
             params: &values,
             status,
-            step: place,
+            step: Some(place),
         };
-        let id = session
-            .tx
-            .request_step_run(&incident.id, &run, &me, now)
-            .await?;
+        let id = session.tx.request_run(&incident.id, &run, &me, now).await?;
         if index == 0 {
             first_run = id;
         }

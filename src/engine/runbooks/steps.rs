@@ -10,7 +10,7 @@ use crate::engine::run_policy::{about_runbook, step_params, with_builtins};
 use crate::engine::session::Session;
 use crate::engine::{EngineError, SYSTEM_USER};
 use crate::render::{self, Inline, Message};
-use crate::store::StepRun;
+use crate::store::NewRun;
 use std::collections::BTreeMap;
 
 /// What follows the end of a step.
@@ -201,15 +201,15 @@ async fn queue_fallback(
         fallback: true,
     };
     let now = session.now;
-    let run = StepRun {
+    let run = NewRun {
         action: name,
         params: &values,
         status: RunStatus::Queued,
-        step: place,
+        step: Some(place),
     };
     let id = session
         .tx
-        .request_step_run(&incident.id, &run, &runbook_run.requested_by, now)
+        .request_run(&incident.id, &run, &runbook_run.requested_by, now)
         .await?;
     session.wake.actions = true;
     let message = about_runbook(

@@ -24,7 +24,7 @@ use warroom::command::{self, Command};
 use warroom::config::Config;
 use warroom::domain::{IncidentId, Platform, UserId};
 use warroom::engine::{Actor, Context, Engine, EngineSettings, Wakeups};
-use warroom::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
+use warroom::outbox::{ChatPlatform, DeliveryError, MessageRef, Post, RoomSpec, Upload};
 use warroom::render::Message;
 use warroom::store::Store;
 use warroom::workers::{Dispatcher, DispatcherSettings, Pruner, PrunerSettings};
@@ -77,14 +77,9 @@ impl ChatPlatform for Sink {
         Ok(())
     }
 
-    async fn post(
-        &self,
-        channel: &str,
-        _message: &Message,
-        _attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
+    async fn post(&self, post: &Post<'_>) -> Result<MessageRef, DeliveryError> {
         Ok(MessageRef {
-            channel: channel.to_string(),
+            channel: post.channel.to_string(),
             id: self.next(),
         })
     }
@@ -97,13 +92,7 @@ impl ChatPlatform for Sink {
         Ok(())
     }
 
-    async fn upload(
-        &self,
-        _channel: &str,
-        _file: &UploadFile,
-        _summary: &Message,
-        _attempt: &Attempt,
-    ) -> Result<(), DeliveryError> {
+    async fn upload(&self, _upload: &Upload<'_>) -> Result<(), DeliveryError> {
         Ok(())
     }
 }

@@ -24,8 +24,8 @@ use crate::config::{Config, Settings};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Reply, Visibility};
 use crate::outbox::{
-    Attempt, ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, PagerDuty, PagerSetupError,
-    RoomSpec, UploadFile,
+    ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, PagerDuty, PagerSetupError, Post,
+    RoomSpec, Upload, UploadFile,
 };
 use crate::render::{Block, Button, Message};
 use chrono::{DateTime, Utc};
@@ -274,21 +274,16 @@ impl ChatPlatform for ConsolePlatform {
         Ok(())
     }
 
-    async fn post(
-        &self,
-        channel: &str,
-        message: &Message,
-        _attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
+    async fn post(&self, post: &Post<'_>) -> Result<MessageRef, DeliveryError> {
         let id = {
             let mut posted = self.posted();
             posted.messages += 1;
             posted.messages
         };
-        self.remember_buttons(message);
-        self.show(channel, What::Posted(message.clone()));
+        self.remember_buttons(post.message);
+        self.show(post.channel, What::Posted(post.message.clone()));
         Ok(MessageRef {
-            channel: channel.to_owned(),
+            channel: post.channel.to_owned(),
             id: id.to_string(),
         })
     }
@@ -304,19 +299,13 @@ impl ChatPlatform for ConsolePlatform {
         Ok(())
     }
 
-    async fn upload(
-        &self,
-        channel: &str,
-        file: &UploadFile,
-        summary: &Message,
-        _attempt: &Attempt,
-    ) -> Result<(), DeliveryError> {
-        self.remember_buttons(summary);
+    async fn upload(&self, upload: &Upload<'_>) -> Result<(), DeliveryError> {
+        self.remember_buttons(upload.summary);
         self.show(
-            channel,
+            upload.channel,
             What::Uploaded {
-                file: file.clone(),
-                summary: summary.clone(),
+                file: upload.file.clone(),
+                summary: upload.summary.clone(),
             },
         );
         Ok(())

@@ -8,7 +8,7 @@ use super::embeds::{self as markup, truncate};
 use super::rest::{Rest, RestError, text_field};
 use crate::config::Config;
 use crate::domain::{Platform, UserId, is_snowflake};
-use crate::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
+use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, Post, RoomSpec, Upload};
 use crate::render::Message;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -123,15 +123,12 @@ impl ChatPlatform for DiscordPlatform {
     /// message an earlier attempt of this operation created in the last few
     /// minutes instead of creating a second one, so a post whose answer was lost
     /// (a timeout, a crash before it was recorded) is not repeated by the retry.
-    async fn post(
-        &self,
-        channel: &str,
-        message: &Message,
-        attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
-        let mut rendered = markup::render(message, &self.config);
+    async fn post(&self, post: &Post<'_>) -> Result<MessageRef, DeliveryError> {
+        let channel = post.channel;
+        let mut rendered = markup::render(post.message, &self.config);
         if let Some(body) = rendered.body.as_object_mut() {
-            body.insert("nonce".into(), json!(nonce(&["post", &attempt.marker()])));
+            let marker = post.attempt.marker();
+            body.insert("nonce".into(), json!(nonce(&["post", &marker])));
             body.insert("enforce_nonce".into(), json!(true));
         }
         let path = format!("/channels/{channel}/messages");
@@ -173,13 +170,8 @@ impl ChatPlatform for DiscordPlatform {
     /// file, and `enforce_nonce` makes Discord return the message it already
     /// created with that nonce in the last few minutes instead of a second one, so
     /// a retry after a lost answer does not post the draft twice.
-    async fn upload(
-        &self,
-        channel: &str,
-        file: &UploadFile,
-        summary: &Message,
-        _attempt: &Attempt,
-    ) -> Result<(), DeliveryError> {
+    async fn upload(&self, upload: &Upload<'_>) -> Result<(), DeliveryError> {
+        let (channel, file, summary) = (upload.channel, upload.file, upload.summary);
         let bytes = file.content.as_bytes();
         if bytes.len() > ATTACHMENT_MAX {
             return Err(DeliveryError::Permanent(format!(

@@ -137,6 +137,28 @@ pub struct MessageRef {
     pub id: String,
 }
 
+/// A message to post, as the dispatcher hands it to a platform.
+#[derive(Debug, Clone, Copy)]
+pub struct Post<'a> {
+    pub channel: &'a str,
+    pub message: &'a Message,
+    /// The name later operations find it under, to edit or pin it. The
+    /// dispatcher remembers it itself; adapters may ignore it (the testing
+    /// platform keeps it, so tests can look messages up by handle).
+    pub handle: Option<&'a str>,
+    pub attempt: Attempt,
+}
+
+/// A file to share with the message introducing it, as one post where the
+/// platform allows.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub channel: &'a str,
+    pub file: &'a UploadFile,
+    pub summary: &'a Message,
+    pub attempt: Attempt,
+}
+
 /// Which queued operation a platform call delivers, so that the adapter can tell
 /// a repeat of it from a new message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,42 +217,17 @@ pub trait ChatPlatform: Send + Sync + 'static {
 
     async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError>;
 
-    /// Posts a message, or returns the one an earlier `attempt` of this same
+    /// Posts a message, or returns the one an earlier attempt of this same
     /// operation posted where the platform lets us find it.
-    async fn post(
-        &self,
-        channel: &str,
-        message: &Message,
-        attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError>;
-
-    /// Posts a message that later operations will find under `handle` (to edit or
-    /// pin it). The dispatcher remembers the handle itself, so an adapter only
-    /// overrides this if the name is of use to it; the testing platform does, so
-    /// tests can look messages up by handle.
-    async fn post_with_handle(
-        &self,
-        channel: &str,
-        message: &Message,
-        _handle: &str,
-        attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
-        self.post(channel, message, attempt).await
-    }
+    async fn post(&self, post: &Post<'_>) -> Result<MessageRef, DeliveryError>;
 
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError>;
 
     async fn pin(&self, posted: &MessageRef) -> Result<(), DeliveryError>;
 
-    /// Shares `file` in `channel` with `summary`. A retry after a failure part-way
-    /// must not leave two visible copies where the platform lets us avoid it.
-    async fn upload(
-        &self,
-        channel: &str,
-        file: &UploadFile,
-        summary: &Message,
-        attempt: &Attempt,
-    ) -> Result<(), DeliveryError>;
+    /// Shares a file with the summary introducing it. A retry after a failure
+    /// part-way must not leave two visible copies where the platform lets us avoid it.
+    async fn upload(&self, upload: &Upload<'_>) -> Result<(), DeliveryError>;
 
     /// A link that opens the room, for pages; `None` if the platform has none.
     fn room_url(&self, _room: &str) -> Option<String> {

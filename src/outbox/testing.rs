@@ -12,7 +12,7 @@
 //! and pinning a pinned message keeps one pin.
 
 use super::{
-    Attempt, ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, RoomSpec, UploadFile,
+    ChatPlatform, DeliveryError, MessageRef, PageEvent, Pager, Post, RoomSpec, Upload, UploadFile,
 };
 use crate::clock::SharedClock;
 use crate::domain::{Platform, UserId};
@@ -405,23 +405,6 @@ impl TestingPlatform {
         });
         posted
     }
-
-    async fn post_message(
-        &self,
-        channel: &str,
-        message: &Message,
-        handle: Option<&str>,
-    ) -> Result<MessageRef, DeliveryError> {
-        self.refuse(OperationKind::Post)?;
-        let posted = self.keep_message(channel, message, handle, None);
-        self.record(Action::Post {
-            posted: posted.clone(),
-            handle: handle.map(str::to_string),
-            message: message.clone(),
-        })
-        .await;
-        Ok(posted)
-    }
 }
 
 #[async_trait::async_trait]
@@ -486,23 +469,16 @@ impl ChatPlatform for TestingPlatform {
         .await
     }
 
-    async fn post(
-        &self,
-        channel: &str,
-        message: &Message,
-        _attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
-        self.post_message(channel, message, None).await
-    }
-
-    async fn post_with_handle(
-        &self,
-        channel: &str,
-        message: &Message,
-        handle: &str,
-        _attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
-        self.post_message(channel, message, Some(handle)).await
+    async fn post(&self, post: &Post<'_>) -> Result<MessageRef, DeliveryError> {
+        self.refuse(OperationKind::Post)?;
+        let posted = self.keep_message(post.channel, post.message, post.handle, None);
+        self.record(Action::Post {
+            posted: posted.clone(),
+            handle: post.handle.map(str::to_string),
+            message: post.message.clone(),
+        })
+        .await;
+        Ok(posted)
     }
 
     async fn edit(&self, posted: &MessageRef, message: &Message) -> Result<(), DeliveryError> {
@@ -529,19 +505,13 @@ impl ChatPlatform for TestingPlatform {
         .await
     }
 
-    async fn upload(
-        &self,
-        channel: &str,
-        file: &UploadFile,
-        summary: &Message,
-        _attempt: &Attempt,
-    ) -> Result<(), DeliveryError> {
+    async fn upload(&self, upload: &Upload<'_>) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::Upload)?;
-        let posted = self.keep_message(channel, summary, None, Some(file));
+        let posted = self.keep_message(upload.channel, upload.summary, None, Some(upload.file));
         self.record(Action::Upload {
             posted,
-            file: file.clone(),
-            summary: summary.clone(),
+            file: upload.file.clone(),
+            summary: upload.summary.clone(),
         })
         .await;
         Ok(())

@@ -8,7 +8,7 @@
 use super::api::{ApiError, WebApi, find_in, next_cursor, string_at};
 use super::blocks::{fallback_text, render};
 use crate::domain::{Platform, UserId};
-use crate::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
+use crate::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, Post, RoomSpec, Upload};
 use crate::render::{Message, escape_entities as escape};
 use chrono::TimeDelta;
 use serde_json::{Value, json};
@@ -280,14 +280,10 @@ impl ChatPlatform for SlackPlatform {
     /// may follow a delivered attempt looks for it in the channel's history first,
     /// so a post whose answer was lost (a timeout, a 5xx, a crash before it was
     /// recorded) is not shown twice.
-    async fn post(
-        &self,
-        channel: &str,
-        message: &Message,
-        attempt: &Attempt,
-    ) -> Result<MessageRef, DeliveryError> {
+    async fn post(&self, post: &Post<'_>) -> Result<MessageRef, DeliveryError> {
+        let (channel, message, attempt) = (post.channel, post.message, post.attempt);
         if attempt.maybe_delivered
-            && let Some(earlier) = self.posted_before(channel, attempt).await?
+            && let Some(earlier) = self.posted_before(channel, &attempt).await?
         {
             return Ok(earlier);
         }
@@ -365,13 +361,8 @@ impl ChatPlatform for SlackPlatform {
     /// retry shares a second copy: Slack completes an upload only once and offers
     /// no way to ask whether an earlier call did, so in that one case the draft
     /// shows twice rather than not at all.
-    async fn upload(
-        &self,
-        channel: &str,
-        file: &UploadFile,
-        summary: &Message,
-        _attempt: &Attempt,
-    ) -> Result<(), DeliveryError> {
+    async fn upload(&self, upload: &Upload<'_>) -> Result<(), DeliveryError> {
+        let (channel, file, summary) = (upload.channel, upload.file, upload.summary);
         const GET_URL: &str = "files.getUploadURLExternal";
         let bytes = file.content.as_bytes();
         if bytes.is_empty() || bytes.len() > FILE_MAX {

@@ -17,7 +17,7 @@ use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
 use crate::outbox::{
     Attempt, ChatPlatform, Delivered, DeliveryError, Destination, MessageRef, Operation,
-    OutboxEntry, PageEvent, Pager,
+    OutboxEntry, PageEvent, Pager, Post, Upload,
 };
 use crate::render::{Block, Inline, Message};
 use crate::store::{LeasedWork, Store, StoreError};
@@ -322,25 +322,27 @@ impl Inner {
                 handle,
             } => {
                 let channel = self.channel(to, incident).await?;
-                match handle {
-                    None => {
-                        platform.post(&channel, message, &attempt).await?;
-                        Ok(Delivered::Nothing)
-                    }
-                    Some(_) if incident.is_none() => Err(permanent(
+                if handle.is_some() && incident.is_none() {
+                    return Err(permanent(
                         "a message handle belongs to an incident, and this post has none",
                     )
-                    .into()),
-                    Some(handle) => {
-                        let posted = platform
-                            .post_with_handle(&channel, message, handle, &attempt)
-                            .await?;
-                        Ok(Delivered::Message {
-                            handle: handle.clone(),
-                            posted,
-                        })
-                    }
+                    .into());
                 }
+                let posted = platform
+                    .post(&Post {
+                        channel: &channel,
+                        message,
+                        handle: handle.as_deref(),
+                        attempt,
+                    })
+                    .await?;
+                Ok(match handle {
+                    Some(handle) => Delivered::Message {
+                        handle: handle.clone(),
+                        posted,
+                    },
+                    None => Delivered::Nothing,
+                })
             }
             Operation::Edit { handle, message } => {
                 platform
@@ -354,7 +356,14 @@ impl Inner {
             }
             Operation::Upload { to, file, summary } => {
                 let channel = self.channel(to, incident).await?;
-                platform.upload(&channel, file, summary, &attempt).await?;
+                platform
+                    .upload(&Upload {
+                        channel: &channel,
+                        file,
+                        summary,
+                        attempt,
+                    })
+                    .await?;
                 Ok(Delivered::Nothing)
             }
             Operation::Page { .. } => Err(permanent("a page is not a chat operation").into()),

@@ -76,21 +76,69 @@ impl SlackPlatform {
     }
 
     /// The message an earlier attempt of this post made, found in the channel's
-    /// history by the metadata every post carries. A history Slack will not show
-    /// us (a missing scope, a direct message) is taken as "not posted": posting
-    /// twice beats not posting.
+    /// history by the metadata every post carries.
     async fn posted_before(
         &self,
         channel: &str,
         attempt: &Attempt,
     ) -> Result<Option<MessageRef>, DeliveryError> {
+        let marker = attempt.marker();
+        let earlier = self
+            .find_since(channel, attempt, |message| {
+                message
+                    .pointer("/metadata/event_type")
+                    .and_then(Value::as_str)
+                    == Some(POST_METADATA)
+                    && message
+                        .pointer("/metadata/event_payload/post")
+                        .and_then(Value::as_str)
+                        == Some(marker.as_str())
+            })
+            .await?;
+        earlier
+            .map(|message| {
+                Ok(MessageRef {
+                    channel: channel.to_string(),
+                    id: string_at(&message, "conversations.history", &["ts"])?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Whether an earlier attempt of this upload shared it already: a message of
+    /// the bot's, since the upload was queued, with a file of this name and title.
+    /// Slack's upload takes no metadata, so name and title are what tell it.
+    async fn shared_before(&self, upload: &Upload<'_>) -> Result<bool, DeliveryError> {
+        let bot = self.api.bot_user().await?.to_string();
+        let (name, title) = (&upload.file.filename, &upload.file.title);
+        let earlier = self
+            .find_since(upload.channel, &upload.attempt, |message| {
+                let files = message.get("files").and_then(Value::as_array);
+                message.get("user").and_then(Value::as_str) == Some(&bot)
+                    && files.into_iter().flatten().any(|file| {
+                        file.get("name").and_then(Value::as_str) == Some(name)
+                            && file.get("title").and_then(Value::as_str) == Some(title)
+                    })
+            })
+            .await?;
+        Ok(earlier.is_some())
+    }
+
+    /// The newest message in `channel` since `attempt` was queued that `wanted`
+    /// picks. A history Slack will not show us (a missing scope, a direct
+    /// message) is taken as "not there": posting twice beats not posting.
+    async fn find_since(
+        &self,
+        channel: &str,
+        attempt: &Attempt,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Option<Value>, DeliveryError> {
         let since = attempt.queued_at - CLOCK_SKEW;
         let oldest = format!(
             "{}.{:06}",
             since.timestamp(),
             since.timestamp_subsec_micros()
         );
-        let marker = attempt.marker();
         let mut cursor = String::new();
         for _ in 0..HISTORY_PAGES {
             let answer = match self
@@ -110,28 +158,18 @@ impl SlackPlatform {
             {
                 Ok(answer) => answer,
                 Err(DeliveryError::Permanent(error)) => {
-                    tracing::warn!(%error, "cannot look for an earlier attempt of a post; posting it");
+                    tracing::warn!(%error, "cannot look for an earlier attempt; delivering again");
                     return Ok(None);
                 }
                 Err(error) => return Err(error),
             };
             let messages = answer.get("messages").and_then(Value::as_array);
-            let earlier = messages.into_iter().flatten().find(|message| {
-                message
-                    .pointer("/metadata/event_type")
-                    .and_then(Value::as_str)
-                    == Some(POST_METADATA)
-                    && message
-                        .pointer("/metadata/event_payload/post")
-                        .and_then(Value::as_str)
-                        == Some(marker.as_str())
-            });
-            if let Some(earlier) = earlier {
-                tracing::info!(row = attempt.row, "an earlier attempt posted this already");
-                return Ok(Some(MessageRef {
-                    channel: channel.to_string(),
-                    id: string_at(earlier, "conversations.history", &["ts"])?,
-                }));
+            if let Some(earlier) = messages.into_iter().flatten().find(|m| wanted(m)) {
+                tracing::info!(
+                    row = attempt.row,
+                    "an earlier attempt delivered this already"
+                );
+                return Ok(Some(earlier.clone()));
             }
             cursor = next_cursor(&answer);
             if cursor.is_empty() {
@@ -357,12 +395,13 @@ impl ChatPlatform for SlackPlatform {
     /// A failure before the last step (a 429 or 5xx included) leaves an upload
     /// that was never completed, which Slack discards; the retry starts over with
     /// a new upload URL, and nothing shows twice. If `files.completeUploadExternal`
-    /// succeeded but its answer was lost (a timeout, a dropped connection), the
-    /// retry shares a second copy: Slack completes an upload only once and offers
-    /// no way to ask whether an earlier call did, so in that one case the draft
-    /// shows twice rather than not at all.
+    /// succeeded but its answer was lost (a timeout, a dropped connection, a
+    /// crash), the retry finds the shared file in the channel's history and stops.
     async fn upload(&self, upload: &Upload<'_>) -> Result<(), DeliveryError> {
         let (channel, file, summary) = (upload.channel, upload.file, upload.summary);
+        if upload.attempt.maybe_delivered && self.shared_before(upload).await? {
+            return Ok(());
+        }
         const GET_URL: &str = "files.getUploadURLExternal";
         let bytes = file.content.as_bytes();
         if bytes.is_empty() || bytes.len() > FILE_MAX {

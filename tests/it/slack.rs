@@ -1367,3 +1367,51 @@ async fn a_rate_limited_upload_completion_waits_retry_after_and_shares_one_file(
     assert!(files[0].content == api_draft(&bot, &id).await);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_whose_completion_answer_was_lost_is_shared_once() {
+    for backend in test_backends().await {
+        let name = backend.name;
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let bot = Bot::start(&backend, &fake, "http", &announce).await;
+        let (id, _) = declare(&bot, &fake, &announce, "trigger-lost-1").await;
+        let room = room_of(&bot, &id).await;
+        // Slack shares the draft, and its answer is lost on the way back.
+        fake.lose_answers("files.completeUploadExternal", 1);
+        bot.command(&fake, "UALICE", &room, "postmortem", "trigger-lost-2")
+            .await;
+        let draft = api_draft(&bot, &id).await;
+        // The room's lane is delivered in order: once this update is out, the
+        // draft's retry is over.
+        bot.command(
+            &fake,
+            "UALICE",
+            &room,
+            "update customers notified",
+            "trigger-lost-3",
+        )
+        .await;
+        fake.wait_for("the update after the draft", |f| {
+            f.done("chat.postMessage")
+                .iter()
+                .any(|c| c.arg("channel") == room && c.arg("text").contains("customers notified"))
+        })
+        .await;
+
+        let files = fake.files_in(&room);
+        assert_eq!(files.len(), 1, "[{name}] one draft visible");
+        assert!(files[0].content == draft, "[{name}]");
+        let completions = fake
+            .calls()
+            .into_iter()
+            .filter(|call| call.method == "files.completeUploadExternal")
+            .count();
+        assert_eq!(completions, 1, "[{name}] the retry found the draft shared");
+        assert!(
+            !fake.done("conversations.history").is_empty(),
+            "[{name}] the retry looked before uploading again"
+        );
+        bot.stop().await;
+    }
+}

@@ -88,6 +88,8 @@ pub struct SharedFile {
     pub content: Vec<u8>,
     /// The message text introducing the file.
     pub initial_comment: String,
+    /// The message that shares it (one for all files of one completion).
+    pub ts: String,
 }
 
 /// An upload begun with `files.getUploadURLExternal`.
@@ -886,21 +888,10 @@ fn reply_to(
             let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
             let with_metadata = arg("include_all_metadata") == "true";
             let limit: usize = arg("limit").parse().unwrap_or(100);
-            let mut messages: Vec<&Posted> = state
+            let mut messages: Vec<Value> = state
                 .messages
                 .iter()
                 .filter(|m| m.channel == channel)
-                .filter(|m| {
-                    latest.is_empty() || m.ts.as_str() < latest || (inclusive && m.ts == latest)
-                })
-                .filter(|m| {
-                    oldest.is_empty() || m.ts.as_str() > oldest || (inclusive && m.ts == oldest)
-                })
-                .collect();
-            messages.reverse();
-            let messages: Vec<Value> = messages
-                .into_iter()
-                .take(limit)
                 .map(|posted| {
                     let mut message = message_json(posted);
                     if with_metadata && !posted.metadata.is_null() {
@@ -908,7 +899,15 @@ fn reply_to(
                     }
                     message
                 })
+                .chain(file_shares(state, channel))
+                .filter(|m| {
+                    let ts = m["ts"].as_str().unwrap_or_default();
+                    (latest.is_empty() || ts < latest || (inclusive && ts == latest))
+                        && (oldest.is_empty() || ts > oldest || (inclusive && ts == oldest))
+                })
                 .collect();
+            messages.sort_by(|a, b| b["ts"].as_str().cmp(&a["ts"].as_str()));
+            messages.truncate(limit);
             json!({
                 "ok": true,
                 "messages": messages,
@@ -919,6 +918,24 @@ fn reply_to(
         }
         _ => error("unknown_method"),
     }
+}
+
+/// The messages `files.completeUploadExternal` made in `channel`, as the history
+/// shows them: the bot's, with the initial comment and the files shared.
+fn file_shares(state: &Fake, channel: &str) -> Vec<Value> {
+    let mut shares: BTreeMap<&str, Value> = BTreeMap::new();
+    for file in state.files.iter().filter(|f| f.channel == channel) {
+        let share = shares.entry(&file.ts).or_insert_with(|| {
+            json!({
+                "type": "message", "user": BOT_USER, "bot_id": BOT_ID, "team": TEAM,
+                "text": file.initial_comment, "ts": file.ts, "files": [],
+            })
+        });
+        if let Some(files) = share["files"].as_array_mut() {
+            files.push(json!({ "id": file.id, "name": file.filename, "title": file.title }));
+        }
+    }
+    shares.into_values().collect()
 }
 
 /// Shares uploaded files: `files` a JSON array of `{id, title}`, each upload
@@ -949,6 +966,7 @@ fn complete_upload(state: &mut Fake, args: &BTreeMap<String, String>) -> Value {
         }
     }
     let mut answered = Vec::new();
+    let ts = new_ts(state);
     for (id, title) in wanted {
         let Some(upload) = state.uploads.get_mut(&id) else {
             return error("file_not_found");
@@ -963,6 +981,7 @@ fn complete_upload(state: &mut Fake, args: &BTreeMap<String, String>) -> Value {
             title,
             content: upload.bytes.clone().unwrap_or_default(),
             initial_comment: comment.clone(),
+            ts: ts.clone(),
         };
         state.files.push(shared);
     }

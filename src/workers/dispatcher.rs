@@ -247,9 +247,8 @@ impl Inner {
             }
             Err(error) => {
                 telemetry::delivery(entry.platform, DeliveryResult::Failed);
-                telemetry::dead_letter(entry.platform.as_str(), DeadLetter::Refused);
                 tracing::warn!(id = entry.id, incident = ?entry.incident, kind, %error, "giving up on an operation");
-                match &entry.operation {
+                let set_aside = match &entry.operation {
                     Operation::Page { if_refused, .. } => {
                         let report = refusal_report(if_refused, &error);
                         store
@@ -270,7 +269,13 @@ impl Inner {
                             .fail_outbox(entry.id, owner, now, &error.to_string())
                             .await?
                     }
+                };
+                // Counted once the row is set aside, not when another dispatcher
+                // owns it by now and may yet deliver it.
+                if set_aside {
+                    telemetry::dead_letter(entry.platform.as_str(), DeadLetter::Refused);
                 }
+                set_aside
             }
         };
         if !kept {

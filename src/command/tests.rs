@@ -891,6 +891,37 @@ fn params_are_decoded_and_keys_must_be_lowercase_words() {
 }
 
 #[test]
+fn a_quoted_value_keeps_its_words() {
+    check(rows(vec![
+        (
+            "status identified cause=\"bad deploy\" rolled back eta=15m",
+            Is(Command::SetStatus(SetStatus {
+                incident: None,
+                status: Status::Identified,
+                text: Some(user_text("rolled back")),
+                params: params(&[("cause", "bad deploy"), ("eta", "15m")]),
+            })),
+        ),
+        (
+            "update cause=\u{201c}a b c\u{201d} done",
+            Is(Command::PostUpdate(PostUpdate {
+                incident: None,
+                text: user_text("done"),
+                params: params(&[("cause", "a b c")]),
+            })),
+        ),
+        (
+            "update note=\"never closed all good",
+            Is(Command::PostUpdate(PostUpdate {
+                incident: None,
+                text: user_text("closed all good"),
+                params: params(&[("note", "\"never")]),
+            })),
+        ),
+    ]));
+}
+
+#[test]
 fn every_help_example_parses() {
     for sub in specs() {
         assert!(!sub.examples.is_empty(), "{} has no examples", sub.name());

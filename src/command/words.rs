@@ -82,22 +82,54 @@ pub(super) fn param(word: &str) -> Option<(&str, &str)> {
     (starts_well && rest_well).then_some((key, value))
 }
 
+/// Quotes that open a value of several words (`cause="bad deploy"`); phones and
+/// some keyboards type the curly ones.
+const OPENING_QUOTES: [char; 2] = ['"', '\u{201c}'];
+const CLOSING_QUOTES: [char; 2] = ['"', '\u{201d}'];
+
 /// Separates `key=value` words from the words of the text, keeping both in order.
+/// A value that opens a quote takes the words up to the one that closes it,
+/// without the quotes; a quote never closed is just a character of its word.
 pub(super) fn split_params<'a>(words: &[&'a str]) -> Result<(Vec<&'a str>, Params), ErrorKind> {
     let mut text = Vec::new();
     let mut params = Params::new();
-    for &word in words {
-        match param(word) {
-            Some((key, "")) => {
-                return Err(ErrorKind::EmptyValue {
-                    key: key.to_string(),
-                });
+    let mut at = 0;
+    while let Some(&word) = words.get(at) {
+        at += 1;
+        let Some((key, value)) = param(word) else {
+            text.push(word);
+            continue;
+        };
+        let value = match quoted(value, &words[at..]) {
+            Some((value, taken)) => {
+                at += taken;
+                value
             }
-            Some((key, value)) => params.push((key.to_string(), decode_slack_text(value))),
-            None => text.push(word),
+            None => value.to_string(),
+        };
+        if value.trim().is_empty() {
+            return Err(ErrorKind::EmptyValue {
+                key: key.to_string(),
+            });
         }
+        params.push((key.to_string(), decode_slack_text(&value)));
     }
     Ok((text, params))
+}
+
+/// A value of several words in quotes: the words from `value` (which opens the
+/// quote) to the one in `rest` that closes it, and how many of `rest` it took.
+fn quoted(value: &str, rest: &[&str]) -> Option<(String, usize)> {
+    let opened = value.strip_prefix(OPENING_QUOTES)?;
+    let words: Vec<&str> = std::iter::once(opened)
+        .chain(rest.iter().copied())
+        .collect();
+    let end = words
+        .iter()
+        .position(|word| word.ends_with(CLOSING_QUOTES))?;
+    let mut value = words[..=end].join(" ");
+    value.pop();
+    Some((value, end))
 }
 
 /// `<@U123>`, `<@U123|carol>` (Slack), `<@123>`, `<@!123>` (Discord). Role and

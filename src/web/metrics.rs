@@ -5,8 +5,9 @@
 //! (outbox depth and age, open incidents per severity, and the incident KPIs per
 //! severity: incidents, response targets missed, postmortems, and histograms of
 //! the time to acknowledge, mitigate and resolve), read at scrape time so the
-//! numbers are true whichever replica answers. If the database does not answer,
-//! the process's own series are still served, with `warroom_database_up 0`.
+//! numbers are true whichever replica answers. If the database does not answer
+//! within [`DATABASE_WAIT`], the process's own series are still served, with
+//! `warroom_database_up 0`.
 
 use super::WebState;
 use crate::config::Config;
@@ -17,8 +18,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::time::Duration;
 
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How long a scrape waits for the database's series, all read at once. Each read
+/// may wait for a connection longer than that while the database is away, and a
+/// scrape must still answer within Prometheus's scrape timeout (10 s by default).
+pub(super) const DATABASE_WAIT: Duration = Duration::from_secs(2);
 
 pub(super) async fn scrape(State(state): State<WebState>) -> Response {
     let Some(handle) = &state.metrics else {
@@ -41,8 +48,6 @@ pub(super) async fn scrape(State(state): State<WebState>) -> Response {
 async fn database_series(state: &WebState) -> String {
     let mut out = String::new();
     let now = state.clock.now();
-    let backlog = state.store.outbox_backlog(now).await;
-    let open = state.store.open_incidents_by_severity().await;
     let respond_within: Vec<(Severity, TimeDelta)> = state
         .config
         .severities()
@@ -52,14 +57,19 @@ async fn database_series(state: &WebState) -> String {
             Some((level.name.clone(), target))
         })
         .collect();
-    let totals = state.store.severity_totals(&respond_within, now).await;
-    let up = backlog.is_ok() && open.is_ok() && totals.is_ok();
-    gauge(
-        &mut out,
-        "warroom_database_up",
-        "Whether the database answered this scrape (1) or not (0).",
-        &[(None, u64::from(up) as f64)],
-    );
+    let reads = async {
+        tokio::join!(
+            state.store.outbox_backlog(now),
+            state.store.open_incidents_by_severity(),
+            state.store.severity_totals(&respond_within, now),
+        )
+    };
+    let Ok((backlog, open, totals)) = tokio::time::timeout(DATABASE_WAIT, reads).await else {
+        tracing::warn!("metrics: the database did not answer within {DATABASE_WAIT:?}");
+        database_up(&mut out, false);
+        return out;
+    };
+    database_up(&mut out, backlog.is_ok() && open.is_ok() && totals.is_ok());
     match backlog {
         Ok((pending, oldest)) => {
             gauge(
@@ -108,6 +118,15 @@ async fn database_series(state: &WebState) -> String {
         Err(error) => tracing::warn!(%error, "metrics: incident KPIs unavailable"),
     }
     out
+}
+
+fn database_up(out: &mut String, up: bool) {
+    gauge(
+        out,
+        "warroom_database_up",
+        "Whether the database answered this scrape (1) or not (0).",
+        &[(None, u64::from(up) as f64)],
+    );
 }
 
 /// The KPI families, every configured severity included (at 0 when it has no

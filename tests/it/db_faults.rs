@@ -176,6 +176,23 @@ impl Notes {
     }
 }
 
+/// Prometheus gives up on a scrape after this long unless told otherwise.
+const PROMETHEUS_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `/metrics` as Prometheus scrapes it: its text and how long it took, or
+/// `None` if it did not answer within Prometheus's scrape timeout.
+async fn scrape_metrics(address: SocketAddr) -> Option<(String, Duration)> {
+    let started = Instant::now();
+    let answer = reqwest::Client::new()
+        .get(format!("http://{address}/metrics"))
+        .timeout(PROMETHEUS_SCRAPE_TIMEOUT)
+        .send()
+        .await
+        .ok()?;
+    let text = answer.text().await.ok()?;
+    Some((text, started.elapsed()))
+}
+
 /// One request to `/readyz`.
 #[derive(Debug, Clone, Copy)]
 struct Probe {
@@ -388,7 +405,12 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let stopped_at = Instant::now();
     cluster.run("pause");
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let scrape = scrape_metrics(address).await;
+    tokio::time::sleep(
+        (stopped_at + Duration::from_secs(8)).saturating_duration_since(Instant::now()),
+    )
+    .await;
     let resumed_at = Instant::now();
     cluster.run("resume");
     let mut sent = Vec::new();
@@ -405,6 +427,11 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     assert!(
         not_saved > 0,
         "no command was refused while the database was away: {sent:?}"
+    );
+    let (scraped, scrape_took) = scrape.expect("/metrics answered while Postgres was stopped");
+    assert!(
+        scraped.contains("warroom_database_up 0") && scraped.contains("warroom_commands_total"),
+        "/metrics while Postgres was stopped: the process's own series, and the database down:\n{scraped}"
     );
     let unready = readiness
         .first(503, stopped_at)
@@ -425,7 +452,7 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     println!(
         "postgres: stopped for {:?}; /readyz said 503 {:?} after the stop and 200 {:?} after the restart; \
          commands worked again {:?} after the restart; {not_saved} of {} commands were answered not saved; \
-         the slowest first answer took {:?}",
+         the slowest first answer took {:?}; /metrics answered in {scrape_took:?}",
         resumed_at - stopped_at,
         unready - stopped_at,
         ready - resumed_at,

@@ -98,7 +98,7 @@ async fn interactions(
     };
     // Kept, then acknowledged at once; the clicker hears back through `response_url`.
     let inbound = endpoints.inbound.clone();
-    let Ok(kept) = inbound.keep(Kind::Interaction, &text).await else {
+    let Some(kept) = inbound.keep(Kind::Interaction, &text).await else {
         return not_kept();
     };
     tokio::spawn(kept.apply(async move { inbound.interaction(payload).await }));
@@ -127,7 +127,7 @@ async fn events(State(endpoints): State<Endpoints>, headers: HeaderMap, body: By
             let Ok(payload) = std::str::from_utf8(&body) else {
                 return bad_request("expected a JSON event");
             };
-            let Ok(kept) = inbound.keep(Kind::Event, payload).await else {
+            let Some(kept) = inbound.keep(Kind::Event, payload).await else {
                 return not_kept();
             };
             tokio::spawn(kept.apply(async move { inbound.event(callback).await }));

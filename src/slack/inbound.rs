@@ -13,7 +13,6 @@ use super::blocks::render;
 use crate::command::{self, ButtonError, from_button};
 use crate::domain::{Platform, UserId};
 use crate::engine::{Actor, Capture, CapturedMessage, Context, Engine, Reply, Visibility};
-use crate::store::StoreError;
 use crate::workers::{Inbox, Kept, Replay};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +26,11 @@ const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 
 /// What is left of Slack's 3 s after [`ANSWER_BUDGET`] to keep a late command.
 const KEEP_BUDGET: Duration = Duration::from_millis(200);
+
+/// How long a click or an event may take to be kept before it is refused instead
+/// of acknowledged: within Slack's 3 s, so that Slack hears "not now" and sends
+/// it again rather than giving up on an answer that never came.
+const KEEP_BEFORE_ACK: Duration = Duration::from_millis(2500);
 
 /// The reaction that marks a message for the timeline.
 const CAPTURE_REACTION: &str = "pushpin";
@@ -120,15 +124,22 @@ impl Inbound {
         Arc::new(Self { engine, api, inbox })
     }
 
-    /// Keeps a payload before it is acknowledged. An error means it was not kept,
-    /// and must not be acknowledged: Slack then tells the user, or sends it again.
-    pub async fn keep(&self, kind: Kind, payload: &str) -> Result<Kept, StoreError> {
-        self.inbox
-            .keep(Platform::Slack, kind.as_str(), payload)
-            .await
-            .inspect_err(|error| {
+    /// Keeps a payload before it is acknowledged. `None` means it was not kept
+    /// (the database failed, or took longer than [`KEEP_BEFORE_ACK`]), and must not
+    /// be acknowledged: Slack then tells the user, or sends it again.
+    pub async fn keep(&self, kind: Kind, payload: &str) -> Option<Kept> {
+        let keeping = self.inbox.keep(Platform::Slack, kind.as_str(), payload);
+        match tokio::time::timeout(KEEP_BEFORE_ACK, keeping).await {
+            Ok(Ok(kept)) => Some(kept),
+            Ok(Err(error)) => {
                 tracing::error!(%error, kind = kind.as_str(), "could not keep a Slack payload; not acknowledged");
-            })
+                None
+            }
+            Err(_) => {
+                tracing::error!(within = ?KEEP_BEFORE_ACK, kind = kind.as_str(), "the database did not keep a Slack payload in time; not acknowledged");
+                None
+            }
+        }
     }
 
     /// The answer to a slash command, as the JSON Slack expects in the HTTP

@@ -149,7 +149,7 @@ fn on_envelope(
                 } else {
                     Kind::Interaction
                 };
-                let Ok(kept) = inbound.keep(kind, &payload.to_string()).await else {
+                let Some(kept) = inbound.keep(kind, &payload.to_string()).await else {
                     return;
                 };
                 let _ = acks

@@ -176,6 +176,9 @@ impl Notes {
     }
 }
 
+/// Slack shows the user an error if a request is not answered within this.
+const SLACK_ACK_LIMIT: Duration = Duration::from_secs(3);
+
 /// Prometheus gives up on a scrape after this long unless told otherwise.
 const PROMETHEUS_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -407,6 +410,14 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     cluster.run("pause");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let scrape = scrape_metrics(address).await;
+    // Dave's click cannot be kept while Postgres is away: Slack must hear so in
+    // time to send it again, rather than wait for an answer that never comes.
+    let action_ts = "1790000003.000300";
+    let clicked_at = Instant::now();
+    let click_while_away = click_take_scribe(address, &fake, &id, action_ts)
+        .await
+        .status();
+    let click_took = clicked_at.elapsed();
     tokio::time::sleep(
         (stopped_at + Duration::from_secs(8)).saturating_duration_since(Instant::now()),
     )
@@ -419,6 +430,20 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     }
     notes.until_saved("after", &mut sent).await;
     let worked_at = first_saved_after(&sent, resumed_at).expect("a change saved after the restart");
+    assert_eq!(
+        click_while_away, 503,
+        "a click that cannot be kept is not acknowledged"
+    );
+    assert!(
+        click_took < SLACK_ACK_LIMIT,
+        "the unkept click was answered after {click_took:?}, past Slack's {SLACK_ACK_LIMIT:?}"
+    );
+    let resent = click_take_scribe(address, &fake, &id, action_ts).await;
+    assert_eq!(resent.status(), 200, "the click sent again is acknowledged");
+    fake.wait_for("the click answered", |f| {
+        !f.responses(&format!("click-{action_ts}")).is_empty()
+    })
+    .await;
 
     let not_saved = sent
         .iter()
@@ -452,7 +477,8 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     println!(
         "postgres: stopped for {:?}; /readyz said 503 {:?} after the stop and 200 {:?} after the restart; \
          commands worked again {:?} after the restart; {not_saved} of {} commands were answered not saved; \
-         the slowest first answer took {:?}; /metrics answered in {scrape_took:?}",
+         the slowest first answer took {:?}; /metrics answered in {scrape_took:?}; \
+         a click was refused after {click_took:?}",
         resumed_at - stopped_at,
         unready - stopped_at,
         ready - resumed_at,
@@ -462,6 +488,12 @@ async fn postgres_restarted_mid_burst_loses_nothing_acknowledged_and_nobody_hear
     );
     assert_carries_on(&mut served, &fake, &setup, "declare-after-restart").await;
     assert_answers_were_true(&cluster.url, &id, &sent, "postgres").await;
+    let scribe_taken = scribe_taken(&cluster.url, &id).await;
+    assert_eq!(
+        scribe_taken.len(),
+        1,
+        "the click refused while Postgres was away and sent again applied once: {scribe_taken:?}"
+    );
 }
 
 /// A tmpfs of `size` mounted on a temporary directory, unmounted when dropped.

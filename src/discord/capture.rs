@@ -1,6 +1,12 @@
 //! Timeline capture on Discord: fetch the message that was pinned or given 📌 and
 //! hand it to [`Engine::capture`].
 //!
+//! The gateway delivers a pin or a reaction once and takes no acknowledgement, so
+//! a mark made while warroom was down (or dying) would be lost. Each new gateway
+//! session therefore catches up ([`Capture::catch_up`]): the latest messages of
+//! every open war room are read back, and the pins and 📌 among them captured;
+//! the engine knows each message by its id, so nothing is captured twice.
+//!
 //! Owns: reading the message (author, content, time) over REST. Messages written by
 //! bots are left out, warroom's own pinned summary above all.
 //! Must not: decide whether the channel is a war room (the engine does).
@@ -18,9 +24,72 @@ pub struct Capture {
     rest: Rest,
 }
 
+/// The reaction that captures a message.
+pub const CAPTURE_EMOJI: &str = "📌";
+
+/// How many of a war room's latest messages a catch-up reads (Discord's page size).
+const CATCH_UP_MESSAGES: u32 = 100;
+/// Discord's type for the "pinned a message" notice.
+const PIN_NOTICE: u64 = 6;
+
 impl Capture {
     pub fn new(engine: Engine, rest: Rest) -> Self {
         Self { engine, rest }
+    }
+
+    /// Captures what was pinned or given 📌 in the open war rooms among their
+    /// latest messages, however long warroom was away.
+    pub async fn catch_up(&self) {
+        let rooms = match self.engine.open_war_rooms(Platform::Discord).await {
+            Ok(rooms) => rooms,
+            Err(error) => {
+                tracing::warn!(%error, "could not list the war rooms to catch up on");
+                return;
+            }
+        };
+        for room in rooms {
+            let path = format!("/channels/{room}/messages?limit={CATCH_UP_MESSAGES}");
+            let messages = match self.rest.json(Method::GET, &path, None).await {
+                Ok(Value::Array(messages)) => messages,
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, %room, "could not read a war room to catch up on");
+                    continue;
+                }
+            };
+            for message in &messages {
+                if let Some((pinned, by)) = pin_notice(message) {
+                    self.message(&room, pinned, by).await;
+                }
+                if let Some(id) = marked(message)
+                    && let Some(by) = self.first_marker(&room, id).await
+                {
+                    self.message(&room, id, &by).await;
+                }
+            }
+        }
+    }
+
+    /// The first person (not a bot) who gave `message` the 📌.
+    async fn first_marker(&self, channel: &str, message: &str) -> Option<String> {
+        let emoji: String = CAPTURE_EMOJI
+            .bytes()
+            .map(|byte| format!("%{byte:02X}"))
+            .collect();
+        let path = format!("/channels/{channel}/messages/{message}/reactions/{emoji}");
+        let users = match self.rest.json(Method::GET, &path, None).await {
+            Ok(Value::Array(users)) => users,
+            Ok(_) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "could not read who marked a message");
+                return None;
+            }
+        };
+        users
+            .iter()
+            .filter(|user| !user.get("bot").and_then(Value::as_bool).unwrap_or(false))
+            .find_map(|user| text_field(user, "id"))
+            .map(str::to_string)
     }
 
     /// Captures message `message_id` of `channel`, marked by user `by`.
@@ -52,6 +121,32 @@ impl Capture {
             Err(error) => tracing::warn!(%error, "could not record a captured message"),
         }
     }
+}
+
+/// A "pinned a message" notice: the pinned message's id and who pinned it.
+fn pin_notice(message: &Value) -> Option<(&str, &str)> {
+    if message.get("type").and_then(Value::as_u64) != Some(PIN_NOTICE) {
+        return None;
+    }
+    let pinned = message
+        .get("message_reference")
+        .and_then(|reference| text_field(reference, "message_id"))?;
+    let by = message
+        .get("author")
+        .and_then(|author| text_field(author, "id"))?;
+    Some((pinned, by))
+}
+
+/// The id of a message that carries the 📌 reaction.
+fn marked(message: &Value) -> Option<&str> {
+    let reactions = message.get("reactions").and_then(Value::as_array)?;
+    reactions
+        .iter()
+        .any(|reaction| {
+            reaction.pointer("/emoji/name").and_then(Value::as_str) == Some(CAPTURE_EMOJI)
+        })
+        .then(|| text_field(message, "id"))
+        .flatten()
 }
 
 /// The message as the timeline keeps it; `None` for bots' messages and unreadable ones.

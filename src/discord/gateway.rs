@@ -6,13 +6,14 @@
 //! (📌), and the privileged `MESSAGE_CONTENT`, without which the captured message
 //! arrives empty (switch it on under Bot → Privileged Gateway Intents).
 //! Serenity keeps the session: heartbeats, and after a dropped connection it
-//! RESUMEs (Discord replays what was missed) or identifies again.
+//! RESUMEs (Discord replays what was missed) or identifies again; a new session
+//! catches up on the pins and 📌 it may have missed ([`Capture::catch_up`]).
 //! The gateway URL is the one `GET /api/v10/gateway` answers on `DISCORD_API_URL`:
 //! serenity's HTTP client is pointed there as a proxy, without its rate limiter
 //! (which would ignore the proxy); that one call is all serenity sends over REST.
 //! Must not: answer interactions itself ([`Interactions`] does) or decide anything.
 
-use super::capture::Capture;
+use super::capture::{CAPTURE_EMOJI, Capture};
 use super::interactions::Interactions;
 use super::wire;
 use serenity::all::{
@@ -20,9 +21,6 @@ use serenity::all::{
     Message, MessageType, Reaction, ReactionType, Ready,
 };
 use std::future::Future;
-
-/// The reaction that captures a message.
-pub const CAPTURE_EMOJI: &str = "📌";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -86,11 +84,15 @@ struct Handler {
 
 #[serenity::async_trait]
 impl EventHandler for Handler {
+    /// A new session (not a resumed one, where Discord replays what was missed):
+    /// what was marked while nobody listened is read back.
     async fn ready(&self, _: Context, ready: Ready) {
         tracing::info!(
             guilds = ready.guilds.len(),
             "connected to the Discord gateway"
         );
+        let capture = self.capture.clone();
+        tokio::spawn(async move { capture.catch_up().await });
     }
 
     async fn interaction_create(&self, _: Context, interaction: Interaction) {

@@ -8,7 +8,8 @@
 
 use super::session::Session;
 use super::{Actor, Context, Engine, EngineError, request_key};
-use crate::domain::{EventKind, IncidentId, TimelineEvent, UserId, UserText};
+use crate::domain::{EventKind, IncidentId, Platform, TimelineEvent, UserId, UserText};
+use crate::store::IncidentFilter;
 use chrono::{DateTime, Utc};
 
 /// A message as the platform reported it.
@@ -32,7 +33,26 @@ pub enum Capture {
     NotAWarRoom,
 }
 
+/// How many open incidents' war rooms an adapter catches up on at most.
+const CATCH_UP_ROOMS: u32 = 200;
+
 impl Engine {
+    /// The war rooms of the open incidents on `platform`, newest first: where an
+    /// adapter that was not listening for a while looks for messages marked
+    /// meanwhile.
+    pub async fn open_war_rooms(&self, platform: Platform) -> Result<Vec<String>, EngineError> {
+        let open = self
+            .inner
+            .store
+            .incidents(IncidentFilter::Open, CATCH_UP_ROOMS)
+            .await?;
+        Ok(open
+            .into_iter()
+            .filter(|incident| incident.platform == platform)
+            .filter_map(|incident| incident.room)
+            .collect())
+    }
+
     /// Records `message`, marked by `actor` in `context.channel`, on the timeline
     /// of that war room's incident.
     pub async fn capture(

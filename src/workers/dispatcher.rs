@@ -179,7 +179,7 @@ impl Dispatcher {
             })
         };
         let wakeup = self.inner.wakeup.clone();
-        let _heartbeat = Heartbeat::start(
+        let heartbeat = Heartbeat::start(
             self.inner.store.clone(),
             LeasedWork::Outbox,
             settings.owner.clone(),
@@ -195,6 +195,7 @@ impl Dispatcher {
             pass,
         )
         .await;
+        heartbeat.stop().await;
     }
 }
 

@@ -205,7 +205,7 @@ impl InboxWorker {
     /// of the items this process keeps meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let inbox = &self.inbox;
-        let _heartbeat = Heartbeat::start(
+        let heartbeat = Heartbeat::start(
             inbox.store.clone(),
             LeasedWork::Inbox,
             inbox.owner.to_string(),
@@ -230,5 +230,6 @@ impl InboxWorker {
             pass,
         )
         .await;
+        heartbeat.stop().await;
     }
 }

@@ -66,6 +66,15 @@ impl Heartbeat {
     }
 }
 
+impl Heartbeat {
+    /// Stops renewing, and returns once the renewal task is gone with its
+    /// handle on the store: a stopped worker leaves nothing behind.
+    pub(crate) async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
 impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.0.abort();

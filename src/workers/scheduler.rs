@@ -108,7 +108,7 @@ impl Scheduler {
                 this.until_next_due().await
             })
         };
-        let _heartbeat = Heartbeat::start(
+        let heartbeat = Heartbeat::start(
             self.engine.store().clone(),
             LeasedWork::Reminders,
             settings.owner.clone(),
@@ -124,6 +124,7 @@ impl Scheduler {
             pass,
         )
         .await;
+        heartbeat.stop().await;
     }
 
     /// How long to sleep: until the next row is due, at most the poll interval.

@@ -69,6 +69,20 @@ announce_channel = "{ANNOUNCE_CHANNEL}"
 }
 
 /// warroom running against a fresh fake Discord.
+/// Whether no process holds the SQLite file of `url` (its `.lock` beside it);
+/// a Postgres database is always free to connect to.
+fn database_free(url: &str) -> bool {
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        return true;
+    };
+    std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{path}.lock"))
+        .is_ok_and(|lock| lock.try_lock().is_ok())
+}
+
 struct Running {
     fake: FakeDiscord,
     engine: Engine,
@@ -89,7 +103,31 @@ impl Running {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let fake = FakeDiscord::start().await;
+        Self::start_on(backend, config, FakeDiscord::start().await).await
+    }
+
+    /// Stops warroom and starts it again on the same database and the same
+    /// Discord, as after a crash or a deploy; returns once the new one is serving.
+    async fn restarted(self, backend: &Backend) -> Self {
+        let Running {
+            fake,
+            engine,
+            serving,
+            ..
+        } = self;
+        // The engine holds the database; on SQLite, only one process may.
+        drop(engine);
+        serving.stop().await;
+        // The gateway client's own tasks let go of the database a moment after
+        // the server has stopped; a new process starts once they have.
+        eventually("the database free again", WAIT, || {
+            database_free(&backend.url).then_some(())
+        })
+        .await;
+        Self::start_on(backend, &config(), fake).await
+    }
+
+    async fn start_on(backend: &Backend, config: &str, fake: FakeDiscord) -> Self {
         let key = TestKey::new(7);
         let vars = [
             ("DISCORD_TOKEN", TOKEN.to_string()),
@@ -1154,6 +1192,55 @@ async fn the_snooze_button_on_a_due_reminder_moves_the_next_one() {
         assert_eq!(
             pending_updates(&warroom, &incident).await,
             pending,
+            "[{name}]"
+        );
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn marks_made_while_warroom_was_away_are_captured_when_it_connects_again() {
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let (incident, thread) = warroom.declare("checkout is down").await;
+        warroom.summary(&thread).await;
+
+        // Alice pins Bob's message and Dave gives Carol's a 📌, and the gateway
+        // events never reach warroom (it was down, or died before handling them).
+        let fake = &warroom.fake;
+        let (pinned, marked) = ("700000000000000021", "700000000000000022");
+        fake.author_message(&thread, pinned, BOB, "rolled back checkout-api to v41");
+        fake.author_message(&thread, marked, CAROL, "error rate back to normal");
+        fake.pin_unseen(ALICE, &thread, pinned);
+        fake.react_unseen(DAVE, marked, "📌");
+        let warroom = warroom.restarted(&backend).await;
+        warroom.connected().await;
+
+        let deadline = Instant::now() + WAIT;
+        let captured = loop {
+            let captured = events_of(&warroom, &incident, EventKind::Captured).await;
+            if captured.len() >= 2 {
+                break captured;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{name}] the marks made meanwhile were not captured: {captured:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let mut texts: Vec<(&str, &str)> = captured
+            .iter()
+            .map(|e| (e.actor.as_str(), e.text.as_str()))
+            .collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            [
+                (BOB, "rolled back checkout-api to v41"),
+                (CAROL, "error rate back to normal")
+            ],
             "[{name}]"
         );
         warroom.stop().await;

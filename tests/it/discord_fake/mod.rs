@@ -85,6 +85,8 @@ struct RestState {
     authored: BTreeMap<String, Value>,
     /// Message POSTs still to answer with 429 `{retry_after, global: false}`.
     rate_limits: Vec<f64>,
+    /// Who gave a message a reaction: (message id, emoji) → user ids, in order.
+    reactors: BTreeMap<(String, String), Vec<String>>,
     /// Message POSTs still to carry out and then answer 500, as when the answer
     /// is lost on its way back.
     lost_answers: u32,
@@ -141,6 +143,38 @@ impl FakeDiscord {
     pub fn author_message(&self, channel: &str, id: &str, author: &str, content: &str) {
         let message = message_object(id, channel, author, false, content);
         self.state().authored.insert(id.to_string(), message);
+    }
+
+    /// `user` pins a message people wrote while warroom is not connected: the
+    /// message is pinned and the "pinned a message" notice is in the channel,
+    /// but no gateway event reaches warroom.
+    pub fn pin_unseen(&self, user: &str, channel: &str, message: &str) {
+        let mut state = self.state();
+        if let Some(authored) = state.authored.get_mut(message) {
+            authored["pinned"] = json!(true);
+        }
+        state.next_id += 1;
+        let notice_id = state.next_id.to_string();
+        let notice = pin_notice(&notice_id, channel, message, user, false);
+        state.authored.insert(notice_id, notice);
+    }
+
+    /// `user` gives a message people wrote the reaction `emoji` while warroom is
+    /// not connected: the message shows it, no gateway event reaches warroom.
+    pub fn react_unseen(&self, user: &str, message: &str, emoji: &str) {
+        let mut state = self.state();
+        let reactors = state
+            .reactors
+            .entry((message.to_string(), emoji.to_string()))
+            .or_default();
+        reactors.push(user.to_string());
+        let count = reactors.len();
+        if let Some(authored) = state.authored.get_mut(message) {
+            authored["reactions"] = json!([{
+                "count": count, "me": false,
+                "emoji": { "id": null, "name": emoji },
+            }]);
+        }
     }
 
     /// `user` pins a message people wrote, in the Discord client: the message is
@@ -472,6 +506,29 @@ fn route(
             }
             ok(message)
         }
+        ("GET", ["channels", channel, "messages"]) => {
+            // Newest first, as Discord lists them; people's messages and notices.
+            let mut listed: Vec<&Value> = state
+                .authored
+                .values()
+                .filter(|m| m["channel_id"].as_str() == Some(channel))
+                .collect();
+            listed.sort_by_key(|m| {
+                std::cmp::Reverse(m["id"].as_str().and_then(|id| id.parse::<u64>().ok()))
+            });
+            ok(Value::Array(listed.into_iter().cloned().collect()))
+        }
+        ("GET", ["channels", _, "messages", id, "reactions", emoji]) => {
+            let emoji = percent_decoded(emoji);
+            let users = state
+                .reactors
+                .get(&(id.to_string(), emoji))
+                .into_iter()
+                .flatten()
+                .map(|user| user_object(user, false))
+                .collect();
+            ok(Value::Array(users))
+        }
         ("GET", ["channels", _, "messages", id]) => match state.authored.get(*id) {
             Some(message) => ok(message.clone()),
             None if state.messages.iter().any(|m| m.id == *id) => {
@@ -572,6 +629,30 @@ fn read_body(headers: &HeaderMap, body: &[u8]) -> (Value, Vec<(String, String)>)
         }
     }
     (payload, files)
+}
+
+/// A path segment with its `%XX` escapes decoded (an emoji in a URL).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escaped = (bytes[at] == b'%')
+            .then(|| segment.get(at + 1..at + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                at += 3;
+            }
+            None => {
+                decoded.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 pub fn user_object(id: &str, bot: bool) -> Value {

@@ -293,6 +293,19 @@ impl Running {
             .len()
     }
 
+    /// Declares, and waits until every message of the declaration is out: the
+    /// pinned summary in the thread and the announcement.
+    async fn declared_and_announced(&mut self, title: &str) -> (Incident, String) {
+        let (incident, thread) = self.declare(title).await;
+        self.summary(&thread).await;
+        let fake = &self.fake;
+        eventually("the announcement", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+        })
+        .await;
+        (incident, thread)
+    }
+
     /// The summary message in the thread once it is posted and pinned.
     async fn summary(&self, thread: &str) -> FakeMessage {
         let fake = &self.fake;
@@ -593,13 +606,8 @@ async fn a_message_whose_answer_was_lost_is_not_posted_again() {
         let name = backend.name;
         warroom.connected().await;
         warroom.fake.lose_message_answers(1);
-        let (_, thread) = warroom.declare("payments slow").await;
-        warroom.summary(&thread).await;
+        let (_, thread) = warroom.declared_and_announced("payments slow").await;
         let fake = &warroom.fake;
-        eventually("the announcement", WAIT, || {
-            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
-        })
-        .await;
 
         // The summary was created but its answer lost; the retry sends the same
         // nonce with `enforce_nonce`, and Discord hands back the first message.
@@ -637,13 +645,8 @@ async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is
         let name = backend.name;
         warroom.connected().await;
         warroom.fake.rate_limit_next_message(1.0);
-        let (_, thread) = warroom.declare("payments slow").await;
-        warroom.summary(&thread).await;
+        let (_, thread) = warroom.declared_and_announced("payments slow").await;
         let fake = &warroom.fake;
-        eventually("the announcement", WAIT, || {
-            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
-        })
-        .await;
 
         let posts: Vec<Recorded> = fake
             .requests()
@@ -923,6 +926,29 @@ async fn events_of(warroom: &Running, incident: &Incident, kind: EventKind) -> V
         .into_iter()
         .filter(|e| e.kind == kind)
         .collect()
+}
+
+/// The messages captured on the incident's timeline once there are at least
+/// `count`, in timeline order; fails naming `what` if they never come.
+async fn captured_events(
+    warroom: &Running,
+    incident: &Incident,
+    count: usize,
+    what: &str,
+) -> Vec<TimelineEvent> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let captured = events_of(warroom, incident, EventKind::Captured).await;
+        if captured.len() >= count {
+            return captured;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "[{}] {what}: {captured:?}",
+            warroom.backend
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Messages in `channel` whose content contains `text`.
@@ -1218,18 +1244,7 @@ async fn marks_made_while_warroom_was_away_are_captured_when_it_connects_again()
         let warroom = warroom.restarted(&backend).await;
         warroom.connected().await;
 
-        let deadline = Instant::now() + WAIT;
-        let captured = loop {
-            let captured = events_of(&warroom, &incident, EventKind::Captured).await;
-            if captured.len() >= 2 {
-                break captured;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "[{name}] the marks made meanwhile were not captured: {captured:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let captured = captured_events(&warroom, &incident, 2, "the marks made meanwhile").await;
         let mut texts: Vec<(&str, &str)> = captured
             .iter()
             .map(|e| (e.actor.as_str(), e.text.as_str()))
@@ -1262,15 +1277,7 @@ async fn a_message_pinned_in_the_war_room_is_captured_once() {
             .fake
             .author_message(&thread, pinned, BOB, "rolled back checkout-api to v41");
         let notice = warroom.fake.pin_by(ALICE, &thread, pinned);
-        let deadline = Instant::now() + WAIT;
-        let captured = loop {
-            let captured = events_of(&warroom, &incident, EventKind::Captured).await;
-            if !captured.is_empty() {
-                break captured;
-            }
-            assert!(Instant::now() < deadline, "[{name}] nothing captured");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let captured = captured_events(&warroom, &incident, 1, "nothing captured").await;
         assert_eq!(captured.len(), 1, "[{name}] {captured:?}");
         assert_eq!(
             captured[0].actor, BOB,
@@ -1297,18 +1304,8 @@ async fn a_message_pinned_in_the_war_room_is_captured_once() {
         let later = "700000000000000012";
         fake.author_message(&thread, later, CAROL, "error rate back to normal");
         fake.pin_by(ALICE, &thread, later);
-        let deadline = Instant::now() + WAIT;
-        let captured = loop {
-            let captured = events_of(&warroom, &incident, EventKind::Captured).await;
-            if captured.len() >= 2 {
-                break captured;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "[{name}] the later pin was not captured"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let captured =
+            captured_events(&warroom, &incident, 2, "the later pin was not captured").await;
         let texts: Vec<(&str, &str)> = captured
             .iter()
             .map(|e| (e.actor.as_str(), e.text.as_str()))
@@ -1728,14 +1725,8 @@ async fn a_rate_limited_draft_is_posted_once_after_retry_after() {
     let backend = test_backends().await.remove(0);
     let mut warroom = Running::start(&backend).await;
     warroom.connected().await;
-    let (incident, thread) = warroom.declare("checkout is down").await;
-    warroom.summary(&thread).await;
     // Every message of the declaration is out, so the next one is the draft.
-    let fake = &warroom.fake;
-    eventually("the announcement", WAIT, || {
-        fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
-    })
-    .await;
+    let (incident, thread) = warroom.declared_and_announced("checkout is down").await;
     warroom.fake.rate_limit_next_message(1.0);
     let posted = warroom.postmortem(&incident, &thread).await;
 

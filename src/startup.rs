@@ -11,7 +11,7 @@
 
 use crate::actions::{EnvLookup, Runner};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, Settings};
+use crate::config::{Config, Secret, Settings};
 use crate::discord::{Discord, DiscordError};
 use crate::domain::Platform;
 use crate::engine::{Engine, EngineSettings, Wakeups};
@@ -62,6 +62,8 @@ pub struct Application {
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
+    /// `WARROOM_ALERTS_TOKEN`, for the alert webhooks.
+    alerts_token: Option<Secret>,
     /// Endpoints of the enabled platforms, merged into the server.
     platform_routes: Vec<axum::Router>,
 }
@@ -162,6 +164,7 @@ impl ApplicationBuilder {
             &discord_status,
             &settings.pagerduty_status(),
             &settings.api_status(),
+            &settings.alerts_status(),
         ] {
             tracing::info!("{status}");
         }
@@ -274,6 +277,7 @@ impl ApplicationBuilder {
             },
             slack,
             discord,
+            alerts_token: settings.alerts_token,
             platform_routes,
         })
     }
@@ -367,7 +371,8 @@ impl Application {
         let mut router = self
             .platform_routes
             .into_iter()
-            .fold(web::router(self.web), axum::Router::merge);
+            .fold(web::router(self.web), axum::Router::merge)
+            .merge(web::hooks::router(self.engine, self.alerts_token));
         if let Some(slack) = self.slack {
             if let Some(routes) = slack.routes() {
                 router = router.merge(routes);

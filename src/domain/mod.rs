@@ -7,6 +7,7 @@
 //! largest file it takes, and the form of a Discord id.
 
 mod action_run;
+mod alert_group;
 mod component;
 mod followup;
 mod incident;
@@ -25,6 +26,7 @@ mod timeline;
 mod word;
 
 pub use action_run::{ActionRun, RunStatus, StepRef};
+pub use alert_group::{AlertGroupRecord, AlertGroupState, UnknownAlertGroupState};
 pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };

@@ -10,6 +10,14 @@ use crate::render;
 use std::collections::BTreeMap;
 
 pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Result<Reply, Stop> {
+    open(session, command).await.map(|(reply, _)| reply)
+}
+
+/// Declares, and gives the incident opened with the declarer's answer.
+pub(super) async fn open(
+    session: &mut Session<'_>,
+    command: Declare,
+) -> Result<(Reply, Incident), Stop> {
     let Declare {
         severity,
         title,
@@ -140,5 +148,5 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
             unreachable.join(", ")
         ));
     }
-    Ok(Reply::ephemeral(text))
+    Ok((Reply::ephemeral(text), incident))
 }

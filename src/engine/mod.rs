@@ -8,6 +8,7 @@
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
 mod actions;
+mod alerts;
 mod cadence;
 mod capture;
 mod checklist;
@@ -24,10 +25,12 @@ mod runbooks;
 mod session;
 mod stats;
 
+pub use alerts::AlertOutcome;
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
 pub use run_policy::performed_by_engine;
 
+use crate::alerts::AlertGroup;
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
@@ -218,6 +221,12 @@ impl Engine {
         &self.inner.config
     }
 
+    /// Takes one delivery of an alert group from monitoring: records it, and
+    /// declares, proposes or adds to the group's incident as its route says.
+    pub async fn receive_alerts(&self, group: &AlertGroup) -> Result<AlertOutcome, EngineError> {
+        alerts::receive(&self.inner, group).await
+    }
+
     /// Handles one command. A command the user got wrong, or may not issue, is an
     /// `Ok` ephemeral reply saying how to fix it, and changes nothing; `Err` means
     /// the database failed and, likewise, nothing was changed, unless the commit
@@ -274,6 +283,7 @@ impl Engine {
             Command::RunAction(command) => actions::run(&mut session, command).await,
             Command::Approve(command) => actions::approve(&mut session, command).await,
             Command::Cancel(command) => actions::cancel(&mut session, command).await,
+            Command::AlertDecision(command) => alerts::decide(&mut session, command).await,
             read_only @ (Command::Help(_)
             | Command::List(_)
             | Command::Timeline(_)

@@ -12,12 +12,13 @@
 //! Times are RFC 3339 in UTC with milliseconds.
 
 use super::WebState;
+use crate::config::Secret;
 use crate::domain::{Incident, IncidentId};
 use crate::render::{self, PostmortemRecord};
 use crate::store::{DeclaredAfter, IncidentFilter, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,14 +44,14 @@ pub(super) fn router(state: WebState) -> Router<WebState> {
 
 /// An error as the API reports it: `{"error": "<code>", "message": "<sentence>"}`.
 #[derive(Debug)]
-struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -58,7 +59,7 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -89,35 +90,22 @@ impl IntoResponse for ApiError {
 }
 
 async fn require_token(State(state): State<WebState>, request: Request, next: Next) -> Response {
-    let Some(expected) = &state.api_token else {
-        return ApiError::new(
+    let disabled = || {
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "api_disabled",
             "The JSON API is disabled. Set WARROOM_API_TOKEN to a long random secret and restart \
              warroom; then send it as `Authorization: Bearer <token>`.",
         )
-        .into_response();
     };
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(bearer_token);
-    let Some(given) = given else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Send the API token as `Authorization: Bearer <token>`.",
-        )
-        .into_response();
-    };
-    if !same_secret(expected.expose().as_bytes(), given.as_bytes()) {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The API token is not valid.",
-        )
-        .into_response();
+    let checked = authorize(
+        state.api_token.as_ref(),
+        request.headers(),
+        "API token",
+        disabled,
+    );
+    if let Err(error) = checked {
+        return error.into_response();
     }
     let mut response = next.run(request).await;
     // Answers carry internal details; no cache on the way should keep them.
@@ -125,6 +113,39 @@ async fn require_token(State(state): State<WebState>, request: Request, next: Ne
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// Checks `Authorization: Bearer <token>` against `expected`, the `what` (as
+/// "API token") a caller is told to send; `disabled` is the answer when no token
+/// is configured.
+pub(super) fn authorize(
+    expected: Option<&Secret>,
+    headers: &HeaderMap,
+    what: &str,
+    disabled: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    let Some(expected) = expected else {
+        return Err(disabled());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    let Some(given) = given else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("Send the {what} as `Authorization: Bearer <token>`."),
+        ));
+    };
+    if !same_secret(expected.expose().as_bytes(), given.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("The {what} is not valid."),
+        ));
+    }
+    Ok(())
 }
 
 /// The token of an `Authorization: Bearer <token>` value (the scheme ignores case).

@@ -8,9 +8,12 @@
 //! module reads the store, asks that module, and draws the result.
 //!
 //! Submodules: `status_page` (`/`, `/incidents/{id}`, `/feed.atom`), `api`
-//! (`/api/*`, behind the Bearer token) and `metrics` (`/metrics`).
+//! (`/api/*`, behind the Bearer token), `hooks` (`/hooks/*`, alerts from
+//! monitoring, behind a Bearer token of their own, handed to the engine) and
+//! `metrics` (`/metrics`).
 
 mod api;
+pub mod hooks;
 mod metrics;
 mod status_page;
 

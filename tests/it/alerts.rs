@@ -1,0 +1,713 @@
+//! Alerts in: `POST /hooks/alertmanager` and `/hooks/grafana` on the real
+//! application, fed the sample payloads of tests/fixtures/alerts (copied from
+//! Alertmanager's and Grafana's documentation), against the fake Slack. Routes
+//! declare at once or propose in the announce channel; one alert group makes one
+//! incident however often, and however concurrently, it is delivered.
+
+use crate::common::app::{self, Serving};
+use crate::common::harness::{DAVE, PEOPLE, SEV1, SEV1_ROLES, bot, service_phrases};
+use crate::common::{Backend, test_backends};
+use crate::slack::{FORM, SIGNING_SECRET, click_payload, sign, unix_now};
+use crate::slack_fake::{self, FakeSlack};
+use serde_json::Value;
+use std::net::SocketAddr;
+use warroom::config::Config;
+use warroom::domain::{AlertGroupState, EventKind, IncidentId, Status};
+use warroom::engine::Engine;
+use warroom::store::IncidentFilter;
+
+const ALERTS_TOKEN: &str = "fake-alerts-token-0123456789";
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/alerts/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Critical checkout alerts open a sev1 at once; team blue's are proposed.
+const ROUTES: &str = r#"
+[[alert_route]]
+name = "checkout-down"
+match = { severity = "critical" }
+match_re = { service = "checkout|payments" }
+severity = "sev1"
+services = ["checkout"]
+title = "{alertname}: {summary}"
+platform = "slack"
+mode = "declare"
+
+[[alert_route]]
+name = "team-blue"
+match = { team = "blue" }
+severity = "sev1"
+title = "{alertname} in {zone}"
+platform = "slack"
+mode = "propose"
+"#;
+
+fn config(announce: &str) -> Config {
+    let slack = format!(
+        r#"
+[slack]
+mode = "http"
+channel_prefix = "inc"
+announce_channel = "{announce}"
+"#
+    );
+    let text = [
+        &bot("UTC"),
+        SEV1,
+        PEOPLE,
+        DAVE,
+        SEV1_ROLES,
+        &service_phrases(),
+        &slack,
+        ROUTES,
+    ]
+    .concat();
+    Config::from_toml_str(&text).expect("test config is valid")
+}
+
+/// warroom with the alert webhooks on (or off, without a token), on Slack.
+struct Hooks {
+    addr: SocketAddr,
+    engine: Engine,
+    http: reqwest::Client,
+    serving: Serving,
+}
+
+impl Hooks {
+    async fn start(
+        backend: &Backend,
+        fake: &FakeSlack,
+        announce: &str,
+        token: Option<&str>,
+    ) -> Self {
+        let mut vars = vec![
+            ("SLACK_API_URL", fake.api_url()),
+            ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+        ];
+        if let Some(token) = token {
+            vars.push(("WARROOM_ALERTS_TOKEN", token.to_string()));
+        }
+        let builder = app::builder(backend, &vars, config(announce));
+        let serving = Serving::start(builder, backend.name).await;
+        Self {
+            addr: serving.address,
+            engine: serving.engine.clone(),
+            http: reqwest::Client::new(),
+            serving,
+        }
+    }
+
+    /// POSTs `body` to `path` with `Authorization` set to `authorization`.
+    async fn post(&self, path: &str, authorization: Option<&str>, body: &str) -> (u16, Value) {
+        post(&self.http, self.addr, path, authorization, body.to_string()).await
+    }
+
+    /// Delivers an alert body as a configured sender would; returns the answer.
+    async fn deliver(&self, path: &str, body: &str) -> Value {
+        let (status, answer) = self
+            .post(path, Some(&format!("Bearer {ALERTS_TOKEN}")), body)
+            .await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        answer
+    }
+
+    /// A button click as Slack sends it.
+    async fn click(&self, payload: &Value) -> u16 {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+        let timestamp = unix_now().to_string();
+        let response = self
+            .http
+            .post(format!("http://{}/slack/interactions", self.addr))
+            .header("Content-Type", FORM)
+            .header("X-Slack-Request-Timestamp", &timestamp)
+            .header("X-Slack-Signature", sign(SIGNING_SECRET, &timestamp, &body))
+            .body(body)
+            .send()
+            .await
+            .expect("warroom answers");
+        response.status().as_u16()
+    }
+
+    async fn incidents(&self) -> Vec<warroom::domain::Incident> {
+        self.engine
+            .store()
+            .incidents(IncidentFilter::All, 1000)
+            .await
+            .expect("store answers")
+    }
+
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("http://{}/metrics", self.addr))
+            .send()
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
+    async fn stop(self) {
+        self.serving.stop().await;
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    path: &str,
+    authorization: Option<&str>,
+    body: String,
+) -> (u16, Value) {
+    let mut request = http
+        .post(format!("http://{addr}{path}"))
+        .header("Content-Type", "application/json")
+        .body(body);
+    if let Some(authorization) = authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let response = request.send().await.expect("warroom answers");
+    let status = response.status().as_u16();
+    let answer = response.json().await.unwrap_or(Value::Null);
+    (status, answer)
+}
+
+fn incident_of(answer: &Value) -> IncidentId {
+    answer["incident"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no incident in {answer}"))
+}
+
+/// The value of the alert deliveries counter for `source` and `outcome` (0 when absent).
+fn deliveries(metrics: &str, source: &str, outcome: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("warroom_alert_deliveries_total{"))
+        .filter(|line| {
+            line.contains(&format!("source=\"{source}\""))
+                && line.contains(&format!("outcome=\"{outcome}\""))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn alert_hooks_refuse_senders_without_the_token_and_change_nothing() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+    let bodies = [
+        ("/hooks/alertmanager", fixture("alertmanager-firing.json")),
+        ("/hooks/grafana", fixture("grafana-firing.json")),
+    ];
+    for (path, body) in &bodies {
+        for authorization in [
+            None,
+            Some("Bearer wrong-token-0123456789".to_string()),
+            Some(format!("Basic {ALERTS_TOKEN}")),
+            Some(format!("Bearer {ALERTS_TOKEN}x")),
+        ] {
+            let (status, answer) = hooks.post(path, authorization.as_deref(), body).await;
+            assert_eq!(status, 401, "{path} with {authorization:?}: {answer}");
+            assert_eq!(answer["error"], "unauthorized", "{answer}");
+        }
+    }
+    assert!(
+        hooks
+            .engine
+            .store()
+            .alert_groups()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(hooks.incidents().await.is_empty());
+    hooks.stop().await;
+
+    // Without WARROOM_ALERTS_TOKEN the hooks are off and say how to turn them on.
+    let hooks = Hooks::start(&backend, &fake, &announce, None).await;
+    for (path, body) in &bodies {
+        let (status, answer) = hooks
+            .post(path, Some(&format!("Bearer {ALERTS_TOKEN}")), body)
+            .await;
+        assert_eq!(status, 503, "{answer}");
+        assert_eq!(answer["error"], "hooks_disabled");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("WARROOM_ALERTS_TOKEN")),
+            "{answer}"
+        );
+    }
+    assert!(
+        hooks
+            .engine
+            .store()
+            .alert_groups()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(hooks.incidents().await.is_empty());
+    hooks.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_alert_bodies_get_400_saying_what_was_wrong() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+    let firing = fixture("alertmanager-firing.json");
+    let json: Value = serde_json::from_str(&firing).unwrap();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut body = json.clone();
+        change(&mut body);
+        body.to_string()
+    };
+    let cases = [
+        (
+            "/hooks/alertmanager",
+            "{\"version\": ".to_string(),
+            "version: EOF while parsing",
+        ),
+        (
+            "/hooks/alertmanager",
+            "[]".to_string(),
+            "the body is not alertmanager webhook JSON",
+        ),
+        (
+            "/hooks/grafana",
+            "not json".to_string(),
+            "the body is not grafana webhook JSON",
+        ),
+        (
+            "/hooks/alertmanager",
+            with(&|b| b["version"] = "3".into()),
+            "version: expected \"4\"",
+        ),
+        (
+            "/hooks/alertmanager",
+            with(&|b| b["status"] = "burning".into()),
+            "status: unknown variant `burning`",
+        ),
+        (
+            "/hooks/alertmanager",
+            with(&|b| b["alerts"] = Value::Array(vec![])),
+            "alerts: the group holds no alert",
+        ),
+        (
+            "/hooks/alertmanager",
+            with(&|b| b["alerts"][0]["startsAt"] = "soon".into()),
+            "alerts[0].startsAt: `soon` is not an RFC 3339 time",
+        ),
+        (
+            "/hooks/alertmanager",
+            with(&|b| b["alerts"][0]["labels"]["job"] = 7.into()),
+            "alerts[0].labels.job: invalid type",
+        ),
+        (
+            "/hooks/alertmanager",
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("groupKey");
+            }),
+            "groupKey: missing",
+        ),
+        (
+            "/hooks/grafana",
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("alerts");
+            }),
+            "missing field `alerts`",
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let (status, answer) = hooks
+            .post(path, Some(&format!("Bearer {ALERTS_TOKEN}")), &body)
+            .await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        assert_eq!(answer["error"], "bad_request", "{answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(expected),
+            "`{expected}` not in `{message}`"
+        );
+    }
+    assert!(
+        hooks
+            .engine
+            .store()
+            .alert_groups()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(hooks.incidents().await.is_empty());
+    hooks.stop().await;
+}
+
+#[tokio::test]
+async fn an_alertmanager_group_opens_one_war_room_and_later_deliveries_join_its_timeline() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+    let store = hooks.engine.store().clone();
+
+    let answer = hooks
+        .deliver("/hooks/alertmanager", &fixture("alertmanager-firing.json"))
+        .await;
+    assert_eq!(answer["outcome"], "declared", "{answer}");
+    let id = incident_of(&answer);
+    let incident = store.incident(&id).await.unwrap().expect("declared");
+    assert_eq!(
+        incident.title,
+        "ProbeFailure: BlackBox Probe Failure: https://checkout.example.org"
+    );
+    assert_eq!(incident.severity.as_str(), "sev1");
+    assert_eq!(incident.services, ["checkout"]);
+    fake.wait_for("the war room opened and announced", |f| {
+        !f.done("pins.add").is_empty()
+            && f.done("chat.postMessage")
+                .iter()
+                .any(|c| c.arg("channel") == announce)
+    })
+    .await;
+    let timeline = store.timeline(&id).await.unwrap();
+    let alerts: Vec<_> = timeline
+        .iter()
+        .filter(|event| event.kind == EventKind::Alert)
+        .collect();
+    assert_eq!(alerts.len(), 2, "{timeline:#?}");
+    assert!(
+        alerts[0]
+            .text
+            .starts_with("Alert firing (alertmanager): ProbeFailure: BlackBox Probe Failure"),
+        "{}",
+        alerts[0].text
+    );
+    assert_eq!(
+        alerts[0].at.to_rfc3339(),
+        "2026-11-23T08:52:30.828+00:00",
+        "a firing alert is on the timeline when it began"
+    );
+    assert!(
+        alerts[1]
+            .text
+            .starts_with("Declared from alertmanager alert group #"),
+        "{}",
+        alerts[1].text
+    );
+
+    // The same notification again (Alertmanager repeats it): nothing new.
+    let again = hooks
+        .deliver("/hooks/alertmanager", &fixture("alertmanager-firing.json"))
+        .await;
+    assert_eq!(again["outcome"], "joined");
+    assert_eq!(incident_of(&again), id);
+    assert_eq!(store.timeline(&id).await.unwrap().len(), timeline.len());
+
+    // Resolved: the change joins the timeline, and the room is offered Resolve.
+    let resolved = hooks
+        .deliver(
+            "/hooks/alertmanager",
+            &fixture("alertmanager-resolved.json"),
+        )
+        .await;
+    assert_eq!(resolved["outcome"], "joined");
+    let room = store
+        .incident(&id)
+        .await
+        .unwrap()
+        .and_then(|incident| incident.room)
+        .expect("the war room exists");
+    fake.wait_for("the room told the alerts resolved", |f| {
+        f.messages_in(&room)
+            .iter()
+            .any(|m| m.text.contains("have resolved"))
+    })
+    .await;
+    let notice = fake
+        .messages_in(&room)
+        .into_iter()
+        .find(|m| m.text.contains("have resolved"))
+        .expect("posted");
+    assert!(
+        notice.text.starts_with(
+            "All alerts of this incident's alertmanager group have resolved (1 alert)."
+        ),
+        "{}",
+        notice.text
+    );
+    let buttons = notice
+        .blocks
+        .as_array()
+        .and_then(|blocks| blocks.last())
+        .cloned();
+    let button = &buttons.expect("blocks")["elements"][0];
+    assert_eq!(button["action_id"], "resolve");
+    assert_eq!(button["value"], id.to_string());
+    assert!(store.timeline(&id).await.unwrap().iter().any(|event| {
+        event.kind == EventKind::Alert
+            && event
+                .text
+                .starts_with("Alert resolved (alertmanager): ProbeFailure")
+    }),);
+    // Told once, however often the resolved group is delivered again.
+    hooks
+        .deliver(
+            "/hooks/alertmanager",
+            &fixture("alertmanager-resolved.json"),
+        )
+        .await;
+
+    let click = click_payload(
+        &fake,
+        "UALICE",
+        &room,
+        &notice.ts,
+        "resolve",
+        &id.to_string(),
+        "1790000400.000100",
+    );
+    assert_eq!(hooks.click(&click).await, 200);
+    fake.wait_for("the resolution checklist posted", |f| {
+        f.messages_in(&room)
+            .iter()
+            .any(|m| m.text.starts_with("Resolution checklist"))
+    })
+    .await;
+    assert_eq!(
+        store.incident(&id).await.unwrap().map(|i| i.status),
+        Some(Status::Resolved)
+    );
+    assert_eq!(
+        fake.messages_in(&room)
+            .iter()
+            .filter(|m| m.text.contains("have resolved"))
+            .count(),
+        1
+    );
+    assert_eq!(hooks.incidents().await.len(), 1);
+    hooks.stop().await;
+}
+
+#[tokio::test]
+async fn a_grafana_group_is_proposed_and_its_declare_and_dismiss_buttons_decide() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+    let store = hooks.engine.store().clone();
+
+    let firing = fixture("grafana-firing.json");
+    let answer = hooks.deliver("/hooks/grafana", &firing).await;
+    assert_eq!(answer["outcome"], "proposed", "{answer}");
+    let group = answer["group"].as_i64().expect("a group number");
+    assert!(hooks.incidents().await.is_empty());
+    fake.wait_for("the alert proposed in the announce channel", |f| {
+        f.messages_in(&announce)
+            .iter()
+            .any(|m| m.text.contains("Alert: High memory usage in us-1"))
+    })
+    .await;
+    let proposal = fake.messages_in(&announce).remove(0);
+    assert!(
+        proposal
+            .text
+            .contains("2 alerts firing from grafana; declare it as SEV1?"),
+        "{}",
+        proposal.text
+    );
+    let actions = proposal
+        .blocks
+        .as_array()
+        .and_then(|b| b.last())
+        .cloned()
+        .expect("blocks");
+    let ids: Vec<&str> = actions["elements"]
+        .as_array()
+        .expect("buttons")
+        .iter()
+        .filter_map(|button| button["action_id"].as_str())
+        .collect();
+    let declare = format!("alert-declare:{group}");
+    let dismiss = format!("alert-dismiss:{group}");
+    assert_eq!(ids, [declare.as_str(), dismiss.as_str()]);
+
+    // Delivered again: kept, not proposed twice.
+    let again = hooks.deliver("/hooks/grafana", &firing).await;
+    assert_eq!(again["outcome"], "kept");
+
+    let click = |action: &str, user: &str, ts: &str| {
+        click_payload(
+            &fake,
+            user,
+            &announce,
+            &proposal.ts,
+            action,
+            &group.to_string(),
+            ts,
+        )
+    };
+    assert_eq!(
+        hooks
+            .click(&click(&declare, "UBOB", "1790000500.000100"))
+            .await,
+        200
+    );
+    fake.wait_for("the war room opened", |f| {
+        f.channels().iter().any(|c| c.name.starts_with("inc-"))
+    })
+    .await;
+    let incidents = hooks.incidents().await;
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].title, "High memory usage in us-1");
+    let groups = store.alert_groups().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].state, AlertGroupState::Declared);
+    assert_eq!(groups[0].incident.as_ref(), Some(&incidents[0].id));
+    // A second press, or Dismiss after Declare, changes nothing.
+    hooks
+        .click(&click(&declare, "UDAVE", "1790000501.000100"))
+        .await;
+    hooks
+        .click(&click(&dismiss, "UDAVE", "1790000502.000100"))
+        .await;
+    // A later delivery joins the declared incident.
+    let joined = hooks.deliver("/hooks/grafana", &firing).await;
+    assert_eq!(joined["outcome"], "joined");
+    assert_eq!(hooks.incidents().await.len(), 1);
+    assert_eq!(
+        store.alert_groups().await.unwrap()[0].state,
+        AlertGroupState::Declared
+    );
+
+    // Another group, dismissed.
+    let mut other: Value = serde_json::from_str(&firing).unwrap();
+    other["groupKey"] = "{}:{team=\"blue\"}".into();
+    let answer = hooks.deliver("/hooks/grafana", &other.to_string()).await;
+    assert_eq!(answer["outcome"], "proposed");
+    let second = answer["group"].as_i64().expect("a group number");
+    let dismiss_second = click_payload(
+        &fake,
+        "UDAVE",
+        &announce,
+        &proposal.ts,
+        &format!("alert-dismiss:{second}"),
+        &second.to_string(),
+        "1790000600.000100",
+    );
+    assert_eq!(hooks.click(&dismiss_second).await, 200);
+    fake.wait_for("the dismissal told", |f| {
+        f.responses("click-1790000600.000100")
+            .iter()
+            .any(|r| r.to_string().contains("dismissed by"))
+    })
+    .await;
+    let groups = store.alert_groups().await.unwrap();
+    assert_eq!(groups[1].state, AlertGroupState::Dismissed);
+    assert_eq!(hooks.incidents().await.len(), 1);
+    hooks.stop().await;
+}
+
+#[tokio::test]
+async fn alerts_no_route_takes_are_recorded_and_counted_on_metrics() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+    let before = deliveries(&hooks.metrics().await, "alertmanager", "unrouted");
+    let mut warning: Value = serde_json::from_str(&fixture("alertmanager-firing.json")).unwrap();
+    warning["groupKey"] = "{}:{alertname=\"DiskFilling\"}".into();
+    warning["commonLabels"]["severity"] = "warning".into();
+    warning["alerts"][0]["labels"]["severity"] = "warning".into();
+    let answer = hooks
+        .deliver("/hooks/alertmanager", &warning.to_string())
+        .await;
+    assert_eq!(answer["outcome"], "unrouted", "{answer}");
+    assert_eq!(answer["incident"], Value::Null);
+    let groups = hooks.engine.store().alert_groups().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].state, AlertGroupState::Unrouted);
+    assert_eq!(groups[0].key, "{}:{alertname=\"DiskFilling\"}");
+    assert_eq!(groups[0].source, "alertmanager");
+    assert!(hooks.incidents().await.is_empty());
+    let after = deliveries(&hooks.metrics().await, "alertmanager", "unrouted");
+    // Metrics are process-wide and tests run in parallel: at least this one.
+    assert!(after >= before + 1.0, "before {before}, after {after}");
+    hooks.stop().await;
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_deliveries_of_one_group_make_one_incident() {
+    for backend in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+        let body = fixture("alertmanager-firing.json");
+        let authorization = format!("Bearer {ALERTS_TOKEN}");
+        let deliveries: Vec<_> = (0..100)
+            .map(|_| {
+                let (http, addr) = (hooks.http.clone(), hooks.addr);
+                let (body, authorization) = (body.clone(), authorization.clone());
+                tokio::spawn(async move {
+                    post(
+                        &http,
+                        addr,
+                        "/hooks/alertmanager",
+                        Some(&authorization),
+                        body,
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for delivery in deliveries {
+            let (status, answer) = delivery.await.expect("delivery task");
+            assert_eq!(status, 200, "[{}] {answer}", backend.name);
+            outcomes.push(answer);
+        }
+        let declared: Vec<_> = outcomes
+            .iter()
+            .filter(|answer| answer["outcome"] == "declared")
+            .collect();
+        assert_eq!(declared.len(), 1, "[{}] {outcomes:?}", backend.name);
+        let id = incident_of(declared[0]);
+        assert!(
+            outcomes.iter().all(|answer| incident_of(answer) == id),
+            "[{}] every delivery names the one incident",
+            backend.name
+        );
+        let incidents = hooks.incidents().await;
+        assert_eq!(incidents.len(), 1, "[{}]", backend.name);
+        assert_eq!(
+            hooks.engine.store().alert_groups().await.unwrap().len(),
+            1,
+            "[{}]",
+            backend.name
+        );
+        let firing = hooks
+            .engine
+            .store()
+            .timeline(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|event| {
+                event.kind == EventKind::Alert && event.text.starts_with("Alert firing")
+            })
+            .count();
+        assert_eq!(firing, 1, "[{}]", backend.name);
+        hooks.stop().await;
+    }
+}

@@ -141,6 +141,7 @@ async fn seed(store: &Store, now: DateTime<Utc>) -> Result<(), Box<dyn std::erro
                 last_update_at: None,
                 summary: None,
                 roles: BTreeMap::from([(Role::Commander, UserId::new("UALICE"))]),
+                detected_at: None,
             };
             tx.insert_incident(&incident).await?;
             let mut kinds = vec![

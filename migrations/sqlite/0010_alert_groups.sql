@@ -21,3 +21,7 @@ CREATE TABLE alert_groups (
 );
 -- Time to detect reads an incident's alert start through this.
 CREATE INDEX alert_groups_incident ON alert_groups (incident_id) WHERE incident_id IS NOT NULL;
+
+-- When the alerts behind an incident began: the start of its time to detect.
+-- Empty for incidents declared by hand.
+ALTER TABLE incidents ADD COLUMN detected_at BIGINT;

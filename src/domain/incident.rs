@@ -25,6 +25,9 @@ pub struct Incident {
     pub last_update_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
     pub roles: BTreeMap<Role, UserId>,
+    /// When the alerts it was declared from began; `None` for an incident
+    /// declared by hand. Time to detect runs from here to `declared_at`.
+    pub detected_at: Option<DateTime<Utc>>,
 }
 
 impl Incident {

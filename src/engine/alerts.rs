@@ -167,7 +167,9 @@ async fn open(
         services: route.services.clone(),
         drill: false,
     };
-    let incident = match declare::open(session, command).await {
+    // An alert stamped later than now (a skewed clock) was detected no later than now.
+    let detected_at = Some(row.started_at.min(session.now));
+    let incident = match declare::open(session, command, detected_at).await {
         Ok((_, incident)) => incident,
         Err(Stop::Failed(error)) => return Err(error),
         Err(Stop::Refused(reply)) => {

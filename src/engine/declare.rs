@@ -7,16 +7,19 @@ use crate::command::Declare;
 use crate::domain::{EventKind, Incident, IncidentId, Role, Status};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Result<Reply, Stop> {
-    open(session, command).await.map(|(reply, _)| reply)
+    open(session, command, None).await.map(|(reply, _)| reply)
 }
 
-/// Declares, and gives the incident opened with the declarer's answer.
+/// Declares, and gives the incident opened with the declarer's answer;
+/// `detected_at` is when the alerts behind it began, if it comes from alerts.
 pub(super) async fn open(
     session: &mut Session<'_>,
     command: Declare,
+    detected_at: Option<DateTime<Utc>>,
 ) -> Result<(Reply, Incident), Stop> {
     let Declare {
         severity,
@@ -80,6 +83,7 @@ pub(super) async fn open(
         last_update_at: None,
         summary: None,
         roles,
+        detected_at,
     };
     session.tx.insert_incident(&incident).await?;
 

@@ -3,7 +3,7 @@
 //! Must not: decide what a group means; the engine reads the row it claimed,
 //! decides, and writes it back in the same transaction.
 
-use super::rows::{get_flag, get_json, get_opt_time, get_parsed, get_time, millis, parse, to_json};
+use super::rows::{get_flag, get_json, get_parsed, get_time, millis, parse, to_json};
 use super::{Backend, Store, StoreError, Tx};
 use crate::domain::{AlertGroupRecord, AlertGroupState, IncidentId, Platform};
 use chrono::{DateTime, Utc};
@@ -109,20 +109,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record).collect()
-    }
-
-    /// When the alerts behind an incident began, if it was declared from an alert group.
-    pub async fn alert_started_at(
-        &self,
-        incident: &IncidentId,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(
-            "SELECT MIN(started_at) AS started_at FROM alert_groups WHERE incident_id = $1",
-        )
-        .bind(incident.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        get_opt_time(&row, "started_at")
     }
 }
 

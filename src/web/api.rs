@@ -221,6 +221,8 @@ struct IncidentJson {
     resolved_at: Option<String>,
     last_update_at: Option<String>,
     summary: Option<String>,
+    /// When the alerts it was declared from began; `None` when declared by hand.
+    detected_at: Option<String>,
     /// This incident in full.
     url: String,
 }
@@ -249,6 +251,7 @@ impl IncidentJson {
             resolved_at: incident.resolved_at.map(time),
             last_update_at: incident.last_update_at.map(time),
             summary: incident.summary.clone(),
+            detected_at: incident.detected_at.map(time),
             url: format!("/api/incidents/{}", incident.id),
         }
     }

@@ -154,6 +154,13 @@ fn incident_kpis(
         };
     histogram(
         out,
+        "warroom_incident_time_to_detect_seconds",
+        "Time from the start of the alerts an incident was declared from to the declaration, \
+         by severity; incidents declared by hand and drills left out.",
+        &histograms(|t| &t.detect),
+    );
+    histogram(
+        out,
         "warroom_incident_time_to_acknowledge_seconds",
         "Time from declaration to acknowledgement, by severity; drills left out.",
         &histograms(|t| &t.acknowledge),

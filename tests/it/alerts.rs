@@ -9,14 +9,19 @@ use crate::common::harness::{DAVE, PEOPLE, SEV1, SEV1_ROLES, bot, service_phrase
 use crate::common::{Backend, test_backends};
 use crate::slack::{FORM, SIGNING_SECRET, click_payload, sign, unix_now};
 use crate::slack_fake::{self, FakeSlack};
+use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use warroom::clock::ManualClock;
+use warroom::command;
 use warroom::config::Config;
-use warroom::domain::{AlertGroupState, EventKind, IncidentId, Status};
-use warroom::engine::Engine;
+use warroom::domain::{AlertGroupState, EventKind, IncidentId, Platform, Status, UserId};
+use warroom::engine::{Actor, Context, Engine};
 use warroom::store::IncidentFilter;
 
 const ALERTS_TOKEN: &str = "fake-alerts-token-0123456789";
+const API_TOKEN: &str = "fake-api-token-0123456789";
 
 fn fixture(name: &str) -> String {
     let path = format!(
@@ -708,6 +713,109 @@ async fn a_hundred_concurrent_deliveries_of_one_group_make_one_incident() {
             })
             .count();
         assert_eq!(firing, 1, "[{}]", backend.name);
+        hooks.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn time_to_detect_runs_from_the_alerts_start_to_the_declaration() {
+    for backend in test_backends().await {
+        let name = backend.name;
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let declared_at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let clock = Arc::new(ManualClock::starting_at(declared_at));
+        let vars = [
+            ("SLACK_API_URL", fake.api_url()),
+            ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("WARROOM_ALERTS_TOKEN", ALERTS_TOKEN.to_string()),
+            ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
+        ];
+        let builder = app::builder(&backend, &vars, config(&announce)).clock(clock);
+        let serving = Serving::start(builder, name).await;
+        let hooks = Hooks {
+            addr: serving.address,
+            engine: serving.engine.clone(),
+            http: reqwest::Client::new(),
+            serving,
+        };
+        let answer = hooks
+            .deliver("/hooks/alertmanager", &fixture("alertmanager-firing.json"))
+            .await;
+        let id = incident_of(&answer);
+        let began = "2026-11-23T08:52:30.828Z";
+        let incident = hooks.engine.store().incident(&id).await.unwrap().unwrap();
+        assert_eq!(
+            incident
+                .detected_at
+                .map(|at| at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            Some(began.to_string()),
+            "[{name}]"
+        );
+
+        let api = |path: String| {
+            hooks
+                .http
+                .get(format!("http://{}{path}", hooks.addr))
+                .bearer_auth(API_TOKEN)
+                .send()
+        };
+        let detail: Value = api(format!("/api/incidents/{id}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["detected_at"], began, "[{name}]");
+        let draft = api(format!("/api/incidents/{id}/postmortem.md"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            draft.contains("| Time to detect | 7m | none configured | — |"),
+            "[{name}] {draft}"
+        );
+
+        let stats = hooks
+            .engine
+            .handle(
+                &Actor {
+                    platform: Platform::Slack,
+                    user: UserId::new("UALICE"),
+                },
+                &Context {
+                    channel: "C0OPS".to_string(),
+                    request_id: None,
+                },
+                command::parse("stats 7d", hooks.engine.config()).unwrap(),
+            )
+            .await
+            .unwrap()
+            .text();
+        assert!(
+            stats.contains("Time to detect (MTTD): mean 7m, p50 7m, p90 7m (1 incidents)"),
+            "[{name}] {stats}"
+        );
+        assert!(
+            stats.find("Time to detect") < stats.find("Time to acknowledge"),
+            "[{name}] {stats}"
+        );
+
+        let metrics = hooks.metrics().await;
+        for line in [
+            "warroom_incident_time_to_detect_seconds_bucket{severity=\"sev1\",le=\"300\"} 0",
+            "warroom_incident_time_to_detect_seconds_bucket{severity=\"sev1\",le=\"900\"} 1",
+            "warroom_incident_time_to_detect_seconds_sum{severity=\"sev1\"} 449.172",
+            "warroom_incident_time_to_detect_seconds_count{severity=\"sev1\"} 1",
+        ] {
+            assert!(
+                metrics.lines().any(|l| l == line),
+                "[{name}] no `{line}` in {metrics}"
+            );
+        }
         hooks.stop().await;
     }
 }

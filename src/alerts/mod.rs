@@ -14,6 +14,10 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The longest description of an alert, in characters: a line on a timeline or
+/// in a chat message, not the whole of an annotation.
+pub const DESCRIPTION_CHARS: usize = 300;
+
 /// Label or annotation names to values, as the monitoring system sent them.
 pub type Labels = BTreeMap<String, String>;
 
@@ -67,17 +71,24 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// `alertname` and the summary annotation, the way a person names the alert.
+    /// `alertname` and the summary annotation, the way a person names the alert,
+    /// cut to [`DESCRIPTION_CHARS`].
     pub fn describe(&self) -> String {
         let name = self.labels.get("alertname").map_or("alert", String::as_str);
-        match self
+        let whole = match self
             .annotations
             .get("summary")
             .or_else(|| self.annotations.get("description"))
         {
             Some(summary) => format!("{name}: {summary}"),
             None => name.to_string(),
+        };
+        if whole.chars().count() <= DESCRIPTION_CHARS {
+            return whole;
         }
+        let mut cut: String = whole.chars().take(DESCRIPTION_CHARS - 1).collect();
+        cut.push('…');
+        cut
     }
 }
 

@@ -191,6 +191,19 @@ mod tests {
     }
 
     #[test]
+    fn a_long_summary_is_cut_for_the_timeline() {
+        let long = "x".repeat(5000);
+        let body = ALERTMANAGER.replace(
+            r#""annotations":{}"#,
+            &format!(r#""annotations":{{"summary":"{long}"}}"#),
+        );
+        let group = alertmanager(body.as_bytes()).unwrap();
+        let described = group.alerts[0].describe();
+        assert_eq!(described.chars().count(), super::super::DESCRIPTION_CHARS);
+        assert!(described.starts_with("Down: xxx") && described.ends_with('…'));
+    }
+
+    #[test]
     fn grafana_without_a_group_key_groups_by_fingerprint() {
         let body = r#"{"status":"resolved","orgId":1,"alerts":[{"status":"resolved",
             "labels":{"alertname":"High memory usage"},"startsAt":"2021-10-12T09:51:03.157076+02:00",

@@ -20,6 +20,10 @@ use crate::render::{Block, Button, Inline, Message};
 use crate::store::NewAlertGroup;
 use crate::telemetry;
 
+/// The alerts a proposal lists; a big group's others are counted, so the
+/// message stays within every platform's limits.
+const PROPOSAL_ALERTS: usize = 10;
+
 /// What a delivery of an alert group did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlertOutcome {
@@ -252,8 +256,20 @@ async fn propose(
         group
             .alerts
             .iter()
+            .take(PROPOSAL_ALERTS)
             .map(|alert| Block::Paragraph(vec![Inline::Text(alert.describe())])),
     );
+    if let Some(more) = group
+        .alerts
+        .len()
+        .checked_sub(PROPOSAL_ALERTS)
+        .filter(|n| *n > 0)
+    {
+        blocks.push(Block::Paragraph(vec![Inline::Text(format!(
+            "… and {}.",
+            plural(more, "more alert", "more alerts")
+        ))]));
+    }
     blocks.push(Block::Buttons(vec![
         button(ButtonAction::DeclareAlert(row.id), "Declare"),
         button(ButtonAction::DismissAlert(row.id), "Dismiss"),

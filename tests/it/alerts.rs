@@ -7,21 +7,28 @@
 use crate::common::app::{self, Serving};
 use crate::common::harness::{DAVE, PEOPLE, SEV1, SEV1_ROLES, bot, service_phrases};
 use crate::common::{Backend, test_backends};
+use crate::discord;
+use crate::discord_fake::{ANNOUNCE_CHANNEL, eventually};
 use crate::slack::{FORM, SIGNING_SECRET, click_payload, sign, unix_now};
 use crate::slack_fake::{self, FakeSlack};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+use warroom::alerts;
 use warroom::clock::ManualClock;
 use warroom::command;
 use warroom::config::Config;
 use warroom::domain::{AlertGroupState, EventKind, IncidentId, Platform, Status, UserId};
-use warroom::engine::{Actor, Context, Engine};
+use warroom::engine::{Actor, AlertOutcome, Context, Engine};
 use warroom::store::IncidentFilter;
 
 const ALERTS_TOKEN: &str = "fake-alerts-token-0123456789";
 const API_TOKEN: &str = "fake-api-token-0123456789";
+
+/// Long enough for a slow CI machine, short enough to fail a hung test quickly.
+const WAIT: Duration = Duration::from_secs(20);
 
 fn fixture(name: &str) -> String {
     let path = format!(
@@ -596,12 +603,38 @@ async fn a_grafana_group_is_proposed_and_its_declare_and_dismiss_buttons_decide(
         AlertGroupState::Declared
     );
 
-    // Another group, dismissed.
+    // Another group, of 25 alerts, dismissed. Its proposal lists ten of them.
     let mut other: Value = serde_json::from_str(&firing).unwrap();
     other["groupKey"] = "{}:{team=\"blue\"}".into();
+    let first = other["alerts"][0].clone();
+    other["alerts"] = (0..25)
+        .map(|i| {
+            let mut alert = first.clone();
+            alert["fingerprint"] = format!("blue-{i}").into();
+            alert
+        })
+        .collect();
     let answer = hooks.deliver("/hooks/grafana", &other.to_string()).await;
     assert_eq!(answer["outcome"], "proposed");
     let second = answer["group"].as_i64().expect("a group number");
+    fake.wait_for("the second proposal", |f| {
+        f.messages_in(&announce)
+            .iter()
+            .any(|m| m.text.contains("25 alerts firing"))
+    })
+    .await;
+    let big = fake
+        .messages_in(&announce)
+        .into_iter()
+        .find(|m| m.text.contains("25 alerts firing"))
+        .expect("posted");
+    assert_eq!(
+        big.text.matches("High memory usage: This alert").count(),
+        10,
+        "{}",
+        big.text
+    );
+    assert!(big.text.contains("… and 15 more alerts."), "{}", big.text);
     let dismiss_second = click_payload(
         &fake,
         "UDAVE",
@@ -818,4 +851,66 @@ async fn time_to_detect_runs_from_the_alerts_start_to_the_declaration() {
         }
         hooks.stop().await;
     }
+}
+
+#[tokio::test]
+async fn on_discord_a_proposed_alert_is_declared_by_its_button() {
+    let backend = test_backends().await.remove(0);
+    let route = r#"
+[[alert_route]]
+name = "team-blue"
+match = { team = "blue" }
+severity = "sev1"
+title = "{alertname} in {zone}"
+platform = "discord"
+mode = "propose"
+"#;
+    let mut warroom =
+        discord::Running::start_with(&backend, &format!("{}{route}", discord::config())).await;
+    warroom.connected().await;
+    let group =
+        alerts::grafana(fixture("grafana-firing.json").as_bytes()).expect("the sample reads");
+    let outcome = warroom
+        .engine
+        .receive_alerts(&group)
+        .await
+        .expect("recorded");
+    assert!(
+        matches!(outcome, AlertOutcome::Proposed { .. }),
+        "{outcome:?}"
+    );
+    let fake = &warroom.fake;
+    let proposal = eventually("the proposal in the announce channel", WAIT, || {
+        discord::with_button(fake, ANNOUNCE_CHANNEL, "alert-declare:")
+    })
+    .await;
+    assert!(
+        proposal.body["content"]
+            .as_str()
+            .is_some_and(|content| content.contains("Alert: High memory usage in us-1")),
+        "{:?}",
+        proposal.body
+    );
+    let click = warroom.click(discord::ALICE, &proposal, "Declare").await;
+    assert!(
+        click.text().starts_with("Declaring INC-"),
+        "{}",
+        click.text()
+    );
+    let incidents = warroom
+        .engine
+        .store()
+        .incidents(IncidentFilter::All, 10)
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].platform, Platform::Discord);
+    assert_eq!(incidents[0].title, "High memory usage in us-1");
+    let again = warroom.click(discord::ALICE, &proposal, "Dismiss").await;
+    assert!(
+        again.text().contains("already declared"),
+        "{}",
+        again.text()
+    );
+    warroom.stop().await;
 }

@@ -2,10 +2,9 @@
 //! sent, whatever became of it, so no alert is dropped unseen and a group never
 //! makes a second incident.
 
-use super::{IncidentId, Platform};
+use super::{IncidentId, Platform, UnknownWord, parse_word};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::str::FromStr;
 
 /// What became of an alert group.
@@ -24,6 +23,14 @@ pub enum AlertGroupState {
 }
 
 impl AlertGroupState {
+    pub const ALL: [AlertGroupState; 5] = [
+        AlertGroupState::New,
+        AlertGroupState::Unrouted,
+        AlertGroupState::Proposed,
+        AlertGroupState::Declared,
+        AlertGroupState::Dismissed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertGroupState::New => "new",
@@ -35,30 +42,11 @@ impl AlertGroupState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown alert group state `{0}`")]
-pub struct UnknownAlertGroupState(String);
-
 impl FromStr for AlertGroupState {
-    type Err = UnknownAlertGroupState;
+    type Err = UnknownWord;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            AlertGroupState::New,
-            AlertGroupState::Unrouted,
-            AlertGroupState::Proposed,
-            AlertGroupState::Declared,
-            AlertGroupState::Dismissed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-        .ok_or_else(|| UnknownAlertGroupState(s.to_string()))
-    }
-}
-
-impl fmt::Display for AlertGroupState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        parse_word(s, &Self::ALL, Self::as_str, "alert group state")
     }
 }
 

@@ -26,7 +26,7 @@ mod timeline;
 mod word;
 
 pub use action_run::{ActionRun, RunStatus, StepRef};
-pub use alert_group::{AlertGroupRecord, AlertGroupState, UnknownAlertGroupState};
+pub use alert_group::{AlertGroupRecord, AlertGroupState};
 pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };

@@ -228,13 +228,7 @@ async fn propose(
     group: &AlertGroup,
 ) -> Result<AlertOutcome, EngineError> {
     row.state = AlertGroupState::Proposed;
-    let Some(channel) = session
-        .inner
-        .settings
-        .announce_channels
-        .get(&route.platform)
-        .cloned()
-    else {
+    let Some(channel) = session.announce_channel(route.platform) else {
         tracing::warn!(group = row.id, platform = %route.platform, "no announce channel to propose an alert in");
         return Ok(AlertOutcome::Proposed { group: row.id });
     };

@@ -4,7 +4,7 @@
 use super::{Actor, Context, EngineError, Inner, SYSTEM_USER, Stop, refuse};
 use crate::command::UserRef;
 use crate::config::Config;
-use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
+use crate::domain::{EventKind, Incident, IncidentId, Platform, TimelineEvent, UserId};
 use crate::outbox::{Destination, Operation};
 use crate::render::{self, Message};
 use crate::store::Tx;
@@ -217,17 +217,20 @@ impl<'a> Session<'a> {
         incident: &Incident,
         message: Message,
     ) -> Result<(), EngineError> {
-        let Some(channel) = self
-            .inner
-            .settings
-            .announce_channels
-            .get(&incident.platform)
-            .cloned()
-        else {
+        let Some(channel) = self.announce_channel(incident.platform) else {
             return Ok(());
         };
         self.post(incident, Destination::Channel(channel), message)
             .await
+    }
+
+    /// Where declarations are announced on `platform`, when a channel is configured.
+    pub fn announce_channel(&self, platform: Platform) -> Option<String> {
+        self.inner
+            .settings
+            .announce_channels
+            .get(&platform)
+            .cloned()
     }
 
     /// A drill's messages are marked DRILL wherever they go.

@@ -74,6 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config: Arc::new(Config::from_toml_str(CONFIG)?),
         api_token: None,
         metrics: warroom::telemetry::install(),
+        engine: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -262,7 +262,6 @@ impl ApplicationBuilder {
                 })?;
         Ok(Application {
             listener,
-            engine,
             dispatcher,
             scheduler,
             actions,
@@ -274,7 +273,9 @@ impl ApplicationBuilder {
                 config,
                 api_token: settings.api_token,
                 metrics,
+                engine: Some(engine.clone()),
             },
+            engine,
             slack,
             discord,
             alerts_token: settings.alerts_token,

@@ -375,6 +375,7 @@ pub(super) async fn decide(
         session.tx.update_alert_group(&row).await?;
         return Ok(Reply {
             visibility: super::Visibility::InChannel,
+            declared: None,
             message: Message::line(vec![
                 Inline::Text(format!("Alert “{}” dismissed by ", row.title)),
                 super::mention(session.me()),

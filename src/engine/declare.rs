@@ -2,9 +2,9 @@
 //! the war room with its pinned summary and the announcement.
 
 use super::session::Session;
-use super::{Reply, Stop, cadence, refuse};
+use super::{Reply, SYSTEM_USER, Stop, cadence, refuse};
 use crate::command::Declare;
-use crate::domain::{EventKind, Incident, IncidentId, Role, Status};
+use crate::domain::{API_USER, EventKind, Incident, IncidentId, Role, Status};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
 use chrono::{DateTime, Utc};
@@ -57,9 +57,13 @@ pub(super) async fn open(
             None => unreachable.push(format!("{person} ({})", role.title())),
         }
     }
-    roles
-        .entry(Role::Commander)
-        .or_insert_with(|| declarer.clone());
+    // Warroom itself or the API declaring is nobody to put in command or invite.
+    let is_person = !matches!(declarer.as_str(), SYSTEM_USER | API_USER);
+    if is_person {
+        roles
+            .entry(Role::Commander)
+            .or_insert_with(|| declarer.clone());
+    }
 
     let now = session.now;
     let number = session.tx.next_incident_number(now.date_naive()).await?;
@@ -117,7 +121,9 @@ pub(super) async fn open(
         .enqueue(&incident, Operation::CreateRoom(room))
         .await?;
     let mut invitees: Vec<_> = incident.roles.values().cloned().collect();
-    invitees.push(declarer);
+    if is_person {
+        invitees.push(declarer);
+    }
     invitees.sort();
     invitees.dedup();
     session
@@ -152,5 +158,9 @@ pub(super) async fn open(
             unreachable.join(", ")
         ));
     }
-    Ok((Reply::ephemeral(text), incident))
+    let reply = Reply {
+        declared: Some(id),
+        ..Reply::ephemeral(text)
+    };
+    Ok((reply, incident))
 }

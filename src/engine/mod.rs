@@ -34,7 +34,7 @@ use crate::alerts::AlertGroup;
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
-use crate::domain::{Platform, UserId};
+use crate::domain::{IncidentId, Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{self, CommandOutcome};
@@ -75,6 +75,10 @@ pub enum Visibility {
 pub struct Reply {
     pub visibility: Visibility,
     pub message: Message,
+    /// The incident a declaration opened, for callers that answer with it (the
+    /// JSON API); kept with a stored answer, so a replay names it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<IncidentId>,
 }
 
 impl Reply {
@@ -86,6 +90,7 @@ impl Reply {
         Self {
             visibility: Visibility::Ephemeral,
             message,
+            declared: None,
         }
     }
 
@@ -237,6 +242,19 @@ impl Engine {
         context: &Context,
         command: Command,
     ) -> Result<Reply, EngineError> {
+        self.handle_with_outcome(actor, context, command)
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// [`Engine::handle`], saying too how the command ended, for a caller that
+    /// answers a refusal differently from a change (the JSON API).
+    pub async fn handle_with_outcome(
+        &self,
+        actor: &Actor,
+        context: &Context,
+        command: Command,
+    ) -> Result<(Reply, CommandOutcome), EngineError> {
         let kind = command.name();
         let handled = self.decide(actor, context, command).await;
         let outcome = match &handled {
@@ -244,7 +262,7 @@ impl Engine {
             Err(_) => CommandOutcome::Error,
         };
         telemetry::command_handled(kind, outcome);
-        handled.map(|(reply, _)| reply)
+        handled
     }
 
     async fn decide(

@@ -19,6 +19,7 @@ mod status_page;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, Secret};
+use crate::engine::Engine;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -64,6 +65,8 @@ pub struct WebState {
     pub api_token: Option<Secret>,
     /// The process's metrics recorder (see [`crate::telemetry::install`]).
     pub metrics: Option<PrometheusHandle>,
+    /// What the API's writes go through; `None` serves the API read-only.
+    pub engine: Option<Engine>,
 }
 
 pub fn router(state: WebState) -> Router {

@@ -2,7 +2,8 @@
 //! application, fed the sample payloads of tests/fixtures/alerts (copied from
 //! Alertmanager's and Grafana's documentation), against the fake Slack. Routes
 //! declare at once or propose in the announce channel; one alert group makes one
-//! incident however often, and however concurrently, it is delivered.
+//! incident however often, and however concurrently, it is delivered. And the
+//! JSON API's writes, with which other tools declare and act.
 
 use crate::common::app::{self, Serving};
 use crate::common::harness::{DAVE, PEOPLE, SEV1, SEV1_ROLES, bot, service_phrases};
@@ -101,6 +102,7 @@ impl Hooks {
             ("SLACK_API_URL", fake.api_url()),
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
         ];
         if let Some(token) = token {
             vars.push(("WARROOM_ALERTS_TOKEN", token.to_string()));
@@ -913,4 +915,203 @@ mode = "propose"
         again.text()
     );
     warroom.stop().await;
+}
+
+/// POSTs JSON to the API with its token and, if given, an `Idempotency-Key`;
+/// gives the status, the `Idempotent-Replayed` header and the answer.
+async fn api_post(hooks: &Hooks, path: &str, key: Option<&str>, body: Value) -> (u16, bool, Value) {
+    let mut request = hooks
+        .http
+        .post(format!("http://{}{path}", hooks.addr))
+        .bearer_auth(API_TOKEN)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.expect("warroom answers");
+    let status = response.status().as_u16();
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    (
+        status,
+        replayed,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_api_declares_and_acts_and_a_retried_request_applies_once() {
+    for backend in test_backends().await {
+        let name = backend.name;
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let hooks = Hooks::start(&backend, &fake, &announce, Some(ALERTS_TOKEN)).await;
+        let store = hooks.engine.store().clone();
+
+        let (status, answer) = post(
+            &hooks.http,
+            hooks.addr,
+            "/api/incidents",
+            None,
+            serde_json::json!({ "title": "Checkout is slow" }).to_string(),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (401, Some("unauthorized")),
+            "[{name}]"
+        );
+        assert!(hooks.incidents().await.is_empty());
+
+        let declare = serde_json::json!({
+            "title": "Checkout is slow",
+            "severity": "sev1",
+            "services": ["checkout"],
+        });
+        let (status, replayed, first) =
+            api_post(&hooks, "/api/incidents", Some("declare-1"), declare.clone()).await;
+        assert_eq!((status, replayed), (201, false), "[{name}] {first}");
+        let id = incident_of(&first);
+        assert!(
+            first["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("Declaring {id}"))),
+            "[{name}] {first}"
+        );
+        let (status, replayed, again) =
+            api_post(&hooks, "/api/incidents", Some("declare-1"), declare.clone()).await;
+        assert_eq!((status, replayed), (201, true), "[{name}]");
+        assert_eq!(again, first, "[{name}] a retry gets the first answer");
+        assert_eq!(
+            hooks.incidents().await.len(),
+            1,
+            "[{name}] and applies once"
+        );
+        let incident = store.incident(&id).await.unwrap().unwrap();
+        assert_eq!(incident.declared_by.as_str(), "warroom:api");
+        assert_eq!(incident.services, ["checkout"]);
+        assert_eq!(incident.platform, Platform::Slack);
+
+        let path = |what: &str| format!("/api/incidents/{id}/{what}");
+        let (status, _, answer) = api_post(
+            &hooks,
+            &path("updates"),
+            None,
+            serde_json::json!({ "text": "Payments are retried; checkout is slow, not down." }),
+        )
+        .await;
+        assert_eq!(status, 200, "[{name}] {answer}");
+        assert_eq!(answer["incident"], id.to_string());
+        assert_eq!(
+            store.status_updates(&id).await.unwrap().len(),
+            1,
+            "[{name}]"
+        );
+        let (status, _, answer) = api_post(
+            &hooks,
+            &path("status"),
+            None,
+            serde_json::json!({ "status": "identified", "text": "a slow database replica" }),
+        )
+        .await;
+        assert_eq!(status, 200, "[{name}] {answer}");
+        assert_eq!(
+            store.incident(&id).await.unwrap().map(|i| i.status),
+            Some(Status::Identified)
+        );
+        for _ in 0..3 {
+            let (status, _, answer) = api_post(
+                &hooks,
+                &path("notes"),
+                Some("note-1"),
+                serde_json::json!({ "text": "replica lag 40s" }),
+            )
+            .await;
+            assert_eq!(status, 200, "[{name}] {answer}");
+        }
+        let notes = store
+            .timeline(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|event| event.kind == EventKind::Note)
+            .collect::<Vec<_>>();
+        assert_eq!(notes.len(), 1, "[{name}] {notes:?}");
+        assert_eq!(notes[0].actor, "warroom:api");
+
+        for (path, body, error, needle) in [
+            (
+                path("status"),
+                serde_json::json!({ "status": "bogus" }),
+                "bad_request",
+                "status must be",
+            ),
+            (
+                path("notes"),
+                serde_json::json!({ "txt": "x" }),
+                "bad_request",
+                "unknown field `txt`",
+            ),
+            (
+                path("notes"),
+                serde_json::json!({ "text": "" }),
+                "bad_request",
+                "empty",
+            ),
+            (
+                "/api/incidents/INC-20991231-001/notes".to_string(),
+                serde_json::json!({ "text": "x" }),
+                "not_found",
+                "There is no incident",
+            ),
+            (
+                "/api/incidents".to_string(),
+                serde_json::json!({ "title": "x", "severity": "sev9" }),
+                "bad_request",
+                "severity `sev9` is not configured",
+            ),
+        ] {
+            let (_, _, answer) = api_post(&hooks, &path, None, body).await;
+            assert_eq!(answer["error"], error, "[{name}] {path}: {answer}");
+            assert!(
+                answer["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(needle)),
+                "[{name}] {path}: {answer}"
+            );
+        }
+        let long_key = "k".repeat(201);
+        let (status, _, answer) = api_post(
+            &hooks,
+            &path("notes"),
+            Some(&long_key),
+            serde_json::json!({ "text": "x" }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("bad_request")),
+            "[{name}]"
+        );
+
+        let (status, _, answer) = api_post(
+            &hooks,
+            &path("resolve"),
+            None,
+            serde_json::json!({ "summary": "replica replaced" }),
+        )
+        .await;
+        assert_eq!(status, 200, "[{name}] {answer}");
+        assert_eq!(
+            store.incident(&id).await.unwrap().map(|i| i.status),
+            Some(Status::Resolved)
+        );
+        let (status, _, answer) =
+            api_post(&hooks, &path("resolve"), None, serde_json::json!({})).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (409, Some("refused")),
+            "[{name}] {answer}"
+        );
+        hooks.stop().await;
+    }
 }

@@ -1,4 +1,5 @@
-//! The JSON API under `/api`: incidents page by page, and one incident in full.
+//! The JSON API under `/api`: incidents page by page, and one incident in full;
+//! and, in `writes`, declaring and acting on incidents.
 //!
 //! `GET /api/incidents/{id}/postmortem.md` is the one answer that is not JSON: the
 //! postmortem draft as Markdown (errors stay JSON).
@@ -11,6 +12,8 @@
 //! The shapes below are the contract (see the README); fields are only ever added.
 //! Times are RFC 3339 in UTC with milliseconds.
 
+mod writes;
+
 use super::WebState;
 use crate::config::Secret;
 use crate::domain::{Incident, IncidentId};
@@ -21,7 +24,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,9 +38,13 @@ pub(super) fn router(state: WebState) -> Router<WebState> {
     // The token check wraps the fallback too, so an unknown path tells nothing to
     // a caller without the token.
     Router::new()
-        .route("/incidents", get(list))
+        .route("/incidents", get(list).post(writes::declare))
         .route("/incidents/{id}", get(show))
         .route("/incidents/{id}/postmortem.md", get(postmortem))
+        .route("/incidents/{id}/updates", post(writes::update))
+        .route("/incidents/{id}/status", post(writes::status))
+        .route("/incidents/{id}/notes", post(writes::note))
+        .route("/incidents/{id}/resolve", post(writes::resolve))
         .fallback(unknown)
         .layer(middleware::from_fn_with_state(state, require_token))
 }
@@ -174,7 +181,8 @@ async fn unknown() -> ApiError {
         StatusCode::NOT_FOUND,
         "not_found",
         "No such API endpoint; see GET /api/incidents, GET /api/incidents/{id} and \
-         GET /api/incidents/{id}/postmortem.md.",
+         GET /api/incidents/{id}/postmortem.md; POST /api/incidents and \
+         POST /api/incidents/{id}/updates, /status, /notes and /resolve.",
     )
 }
 

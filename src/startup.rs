@@ -11,7 +11,7 @@
 
 use crate::actions::{EnvLookup, Runner};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, Secret, Settings};
+use crate::config::{Config, Settings};
 use crate::discord::{Discord, DiscordError};
 use crate::domain::Platform;
 use crate::engine::{Engine, EngineSettings, Wakeups};
@@ -62,8 +62,8 @@ pub struct Application {
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
-    /// `WARROOM_ALERTS_TOKEN`, for the alert webhooks.
-    alerts_token: Option<Secret>,
+    /// `WARROOM_ALERTS_TOKEN` and `PAGERDUTY_WEBHOOK_SECRET`, for the webhooks.
+    hook_secrets: web::hooks::HookSecrets,
     /// Endpoints of the enabled platforms, merged into the server.
     platform_routes: Vec<axum::Router>,
 }
@@ -278,7 +278,10 @@ impl ApplicationBuilder {
             engine,
             slack,
             discord,
-            alerts_token: settings.alerts_token,
+            hook_secrets: web::hooks::HookSecrets {
+                alerts_token: settings.alerts_token,
+                pagerduty: settings.pagerduty_webhook_secret,
+            },
             platform_routes,
         })
     }
@@ -373,7 +376,7 @@ impl Application {
             .platform_routes
             .into_iter()
             .fold(web::router(self.web), axum::Router::merge)
-            .merge(web::hooks::router(self.engine, self.alerts_token));
+            .merge(web::hooks::router(self.engine, self.hook_secrets));
         if let Some(slack) = self.slack {
             if let Some(routes) = slack.routes() {
                 router = router.merge(routes);

@@ -1,5 +1,6 @@
 //! Alerts from monitoring, as they arrive: Prometheus Alertmanager's webhook
-//! (version 4) and Grafana alerting's webhook, read into one [`AlertGroup`].
+//! (version 4) and Grafana alerting's webhook, read into one [`AlertGroup`]; and
+//! PagerDuty's V3 webhook events, read into a [`PagerDutyEvent`].
 //!
 //! Owns: the wire formats of the monitoring systems, what counts as malformed
 //! (each error names the field at fault), and the group key that makes repeated
@@ -8,7 +9,10 @@
 //! routes of the config), authenticate requests (the web layer does), or touch
 //! the store.
 
+mod pagerduty;
 mod wire;
+
+pub use pagerduty::{PagerDutyChange, PagerDutyEvent, PagerDutyIncident, pagerduty};
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -26,6 +30,8 @@ pub type Labels = BTreeMap<String, String>;
 pub enum Source {
     Alertmanager,
     Grafana,
+    /// An incident PagerDuty opened that warroom did not page for.
+    Pagerduty,
 }
 
 impl Source {
@@ -33,6 +39,7 @@ impl Source {
         match self {
             Source::Alertmanager => "alertmanager",
             Source::Grafana => "grafana",
+            Source::Pagerduty => "pagerduty",
         }
     }
 }

@@ -87,7 +87,7 @@ pub(super) fn read(body: &[u8], source: Source) -> Result<AlertGroup, MalformedA
             .first()
             .map(|alert| alert.fingerprint.clone())
             .unwrap_or_default(),
-        (Source::Alertmanager, None) => {
+        (Source::Alertmanager | Source::Pagerduty, None) => {
             return Err(MalformedAlert(
                 "groupKey: missing; Alertmanager names every group".into(),
             ));

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Variables holding warroom's own credentials; actions may not pass them on.
-pub const SECRET_VARS: [&str; 9] = [
+pub const SECRET_VARS: [&str; 10] = [
     "DATABASE_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -20,6 +20,7 @@ pub const SECRET_VARS: [&str; 9] = [
     "PAGERDUTY_ROUTING_KEY",
     "WARROOM_API_TOKEN",
     "WARROOM_ALERTS_TOKEN",
+    "PAGERDUTY_WEBHOOK_SECRET",
 ];
 
 const DEFAULT_CONFIG: &str = "config/warroom.toml";
@@ -82,6 +83,9 @@ pub struct Settings {
     /// `WARROOM_ALERTS_TOKEN`: the Bearer token Alertmanager and Grafana send to
     /// `/hooks/*`; `None` turns the alert webhooks off.
     pub alerts_token: Option<Secret>,
+    /// `PAGERDUTY_WEBHOOK_SECRET`: the V3 webhook subscription's signing secret;
+    /// `None` turns `/hooks/pagerduty` off.
+    pub pagerduty_webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +233,7 @@ impl Settings {
             },
             api_token: secret("WARROOM_API_TOKEN"),
             alerts_token: secret("WARROOM_ALERTS_TOKEN"),
+            pagerduty_webhook_secret: secret("PAGERDUTY_WEBHOOK_SECRET"),
         };
         if problems.is_empty() {
             Ok(settings)

@@ -3,9 +3,18 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// An incident as stored: who runs it, where, and when each milestone was reached.
-/// Who acts through the JSON API: no platform's user id has a `:`, nor does a
-/// person's key in the config, so it cannot be mistaken for a person.
+/// Who acts through the JSON API. Service actors are named `warroom:…`: no
+/// platform's user id has a `:`, nor does a person's key in the config, so none
+/// can be mistaken for a person.
 pub const API_USER: &str = "warroom:api";
+
+/// Who acts when PagerDuty reports an acknowledgement or a resolution.
+pub const PAGERDUTY_USER: &str = "warroom:pagerduty";
+
+/// Whether `user` is one of warroom's service actors rather than a person.
+pub fn is_service_actor(user: &UserId) -> bool {
+    user.as_str().starts_with("warroom:")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
@@ -52,9 +61,10 @@ impl Incident {
     }
 
     /// Commander and declarer steer the incident (resolve, severity, hand over
-    /// command); so does the JSON API, whose token is given only to those trusted
-    /// with every incident.
+    /// command); so do the service actors: the JSON API, whose token is given only
+    /// to those trusted with every incident, and PagerDuty, whose signed webhook
+    /// reports what responders did there.
     pub fn may_steer(&self, user: &UserId) -> bool {
-        self.holds(user, Role::Commander) || &self.declared_by == user || user.as_str() == API_USER
+        self.holds(user, Role::Commander) || &self.declared_by == user || is_service_actor(user)
     }
 }

@@ -31,7 +31,7 @@ pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };
 pub use followup::FollowUp;
-pub use incident::{API_USER, Incident};
+pub use incident::{API_USER, Incident, PAGERDUTY_USER, is_service_actor};
 pub use incident_id::{IncidentId, InvalidIncidentId};
 pub use page::{Page, PageState};
 pub use platform::{Platform, UnknownPlatform, UserId, is_snowflake};

@@ -4,7 +4,7 @@
 use super::session::Session;
 use super::{Reply, SYSTEM_USER, Stop, cadence, refuse};
 use crate::command::Declare;
-use crate::domain::{API_USER, EventKind, Incident, IncidentId, Role, Status};
+use crate::domain::{EventKind, Incident, IncidentId, Role, Status, is_service_actor};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
 use chrono::{DateTime, Utc};
@@ -58,7 +58,7 @@ pub(super) async fn open(
         }
     }
     // Warroom itself or the API declaring is nobody to put in command or invite.
-    let is_person = !matches!(declarer.as_str(), SYSTEM_USER | API_USER);
+    let is_person = declarer.as_str() != SYSTEM_USER && !is_service_actor(&declarer);
     if is_person {
         roles
             .entry(Role::Commander)

@@ -14,6 +14,7 @@ mod capture;
 mod checklist;
 mod declare;
 mod lifecycle;
+mod pager;
 mod postmortem;
 pub mod public;
 mod queries;
@@ -28,9 +29,10 @@ mod stats;
 pub use alerts::AlertOutcome;
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
+pub use pager::PagerSync;
 pub use run_policy::performed_by_engine;
 
-use crate::alerts::AlertGroup;
+use crate::alerts::{AlertGroup, PagerDutyEvent};
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
@@ -230,6 +232,16 @@ impl Engine {
     /// declares, proposes or adds to the group's incident as its route says.
     pub async fn receive_alerts(&self, group: &AlertGroup) -> Result<AlertOutcome, EngineError> {
         alerts::receive(&self.inner, group).await
+    }
+
+    /// Takes one PagerDuty webhook event: what responders did there reaches the
+    /// incident warroom paged them for, and an incident it did not page for is
+    /// taken as an alert group.
+    pub async fn receive_pagerduty(
+        &self,
+        event: &PagerDutyEvent,
+    ) -> Result<PagerSync, EngineError> {
+        pager::receive(&self.inner, event).await
     }
 
     /// Handles one command. A command the user got wrong, or may not issue, is an

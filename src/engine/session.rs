@@ -23,6 +23,9 @@ pub(super) struct Session<'a> {
     /// Metrics to record once the transaction has committed, so a command that
     /// fails to commit is not counted as having happened.
     pub observed: Vec<Observation>,
+    /// The page (its `dedup_key`) whose change PagerDuty itself reported: its new
+    /// state is recorded but never sent back.
+    pub pager_told: Option<String>,
 }
 
 /// The workers a session's changes give work to, woken once its transaction
@@ -52,6 +55,7 @@ impl<'a> Session<'a> {
             now: inner.clock.now(),
             wake: Wake::default(),
             observed: Vec::new(),
+            pager_told: None,
         })
     }
 

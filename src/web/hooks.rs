@@ -1,41 +1,55 @@
-//! `POST /hooks/alertmanager` and `POST /hooks/grafana`: alerts from monitoring.
+//! `POST /hooks/alertmanager` and `POST /hooks/grafana`: alerts from monitoring;
+//! `POST /hooks/pagerduty`: what responders did in PagerDuty.
 //!
-//! Every request needs `Authorization: Bearer $WARROOM_ALERTS_TOKEN` (checked
-//! before the body is read for meaning); without the variable the hooks answer
-//! 503 saying how to turn them on. A body that is not the source's webhook JSON
-//! gets 400 naming what was wrong. Answers and errors have the JSON API's shape.
-//! A database failure is a 503, so the sender delivers again later.
+//! Alertmanager and Grafana send `Authorization: Bearer $WARROOM_ALERTS_TOKEN`;
+//! PagerDuty signs each body (`X-PagerDuty-Signature`, HMAC-SHA256 with
+//! `PAGERDUTY_WEBHOOK_SECRET`). Both are checked before the body is read for
+//! meaning; without its variable a hook answers 503 saying how to turn it on, and
+//! anything unauthenticated gets 401 and changes nothing. A body that is not the
+//! source's webhook JSON gets 400 naming what was wrong. Answers and errors have
+//! the JSON API's shape. A database failure is a 503, so the sender delivers
+//! again later.
 
-use super::api::{ApiError, authorize};
+use super::api::{ApiError, authorize, same_secret};
 use crate::alerts::{self, AlertGroup, MalformedAlert};
 use crate::config::Secret;
-use crate::engine::{AlertOutcome, Engine};
+use crate::engine::{AlertOutcome, Engine, PagerSync};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use ring::hmac;
 use serde_json::json;
 
 /// Alertmanager sends every alert of a group in one body; a large group is far
 /// more than a chat platform's request.
 const ALERT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// What the senders authenticate with; a hook whose secret is `None` is off.
+#[derive(Clone)]
+pub struct HookSecrets {
+    /// `WARROOM_ALERTS_TOKEN`, for Alertmanager and Grafana.
+    pub alerts_token: Option<Secret>,
+    /// `PAGERDUTY_WEBHOOK_SECRET`.
+    pub pagerduty: Option<Secret>,
+}
+
 #[derive(Clone)]
 struct HookState {
     engine: Engine,
-    /// `WARROOM_ALERTS_TOKEN`; `None` turns the hooks off.
-    token: Option<Secret>,
+    secrets: HookSecrets,
 }
 
-/// The alert webhooks, answering for `engine`.
-pub fn router(engine: Engine, token: Option<Secret>) -> Router {
+/// The webhooks, answering for `engine`.
+pub fn router(engine: Engine, secrets: HookSecrets) -> Router {
     Router::new()
         .route("/hooks/alertmanager", post(alertmanager))
         .route("/hooks/grafana", post(grafana))
+        .route("/hooks/pagerduty", post(pagerduty))
         .layer(DefaultBodyLimit::max(ALERT_BODY_LIMIT))
-        .with_state(HookState { engine, token })
+        .with_state(HookState { engine, secrets })
 }
 
 async fn alertmanager(State(state): State<HookState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -60,7 +74,12 @@ async fn receive(
              and restart warroom; then send it as `Authorization: Bearer <token>`.",
         )
     };
-    if let Err(error) = authorize(state.token.as_ref(), headers, "alerts token", disabled) {
+    if let Err(error) = authorize(
+        state.secrets.alerts_token.as_ref(),
+        headers,
+        "alerts token",
+        disabled,
+    ) {
         return error.into_response();
     }
     let group = match read(body) {
@@ -79,6 +98,73 @@ async fn receive(
             .into_response()
         }
     }
+}
+
+/// `POST /hooks/pagerduty`: a V3 webhook event, signed.
+async fn pagerduty(State(state): State<HookState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = &state.secrets.pagerduty else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "hooks_disabled",
+            "The PagerDuty webhook is disabled. Set PAGERDUTY_WEBHOOK_SECRET to the webhook \
+             subscription's secret and restart warroom.",
+        )
+        .into_response();
+    };
+    let signatures = headers
+        .get("x-pagerduty-signature")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !signed_by(secret, &body, signatures) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "X-PagerDuty-Signature is missing or does not match the body.",
+        )
+        .into_response();
+    }
+    let event = match alerts::pagerduty(&body) {
+        Ok(event) => event,
+        Err(error) => return ApiError::bad_request(error.to_string()).into_response(),
+    };
+    match state.engine.receive_pagerduty(&event).await {
+        Ok(synced) => {
+            let incident = match &synced {
+                PagerSync::Acknowledged(id)
+                | PagerSync::Resolved(id)
+                | PagerSync::PageResolved(id)
+                | PagerSync::Kept(id) => Some(id.to_string()),
+                PagerSync::Alert(outcome) => return Json(answer(outcome)).into_response(),
+                PagerSync::Ignored => None,
+            };
+            Json(json!({ "outcome": synced.as_str(), "incident": incident })).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, event = %event.id, "a PagerDuty event could not be recorded");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                error.reply().text(),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Whether one of the comma-separated `v1=<hex>` signatures is the HMAC-SHA256
+/// of `body` with `secret` (several while PagerDuty rotates the secret). Each is
+/// compared in constant time.
+fn signed_by(secret: &Secret, body: &[u8], signatures: &str) -> bool {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let expected: String = hmac::sign(&key, body)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    signatures
+        .split(',')
+        .filter_map(|signature| signature.trim().strip_prefix("v1="))
+        .any(|given| same_secret(expected.as_bytes(), given.to_ascii_lowercase().as_bytes()))
 }
 
 /// `{"outcome": …, "group": N, "incident": id | null}`.

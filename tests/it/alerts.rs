@@ -7,6 +7,8 @@
 
 use crate::common::app::{self, Serving};
 use crate::common::harness::{DAVE, PEOPLE, SEV1, SEV1_ROLES, bot, service_phrases};
+use crate::common::pagerduty::FakeEvents;
+use crate::common::store_reads::StoreReads;
 use crate::common::{Backend, test_backends};
 use crate::discord;
 use crate::discord_fake::{ANNOUNCE_CHANNEL, eventually};
@@ -58,9 +60,21 @@ severity = "sev1"
 title = "{alertname} in {zone}"
 platform = "slack"
 mode = "propose"
+
+[[alert_route]]
+name = "pagerduty-high"
+match = { urgency = "high" }
+severity = "sev1"
+platform = "slack"
+mode = "declare"
 "#;
 
 fn config(announce: &str) -> Config {
+    config_paging(announce, "")
+}
+
+/// The test config, with `sev1` going on with `sev1_extra` (`page = true`).
+fn config_paging(announce: &str, sev1_extra: &str) -> Config {
     let slack = format!(
         r#"
 [slack]
@@ -72,6 +86,7 @@ announce_channel = "{announce}"
     let text = [
         &bot("UTC"),
         SEV1,
+        sev1_extra,
         PEOPLE,
         DAVE,
         SEV1_ROLES,
@@ -1110,6 +1125,245 @@ async fn the_api_declares_and_acts_and_a_retried_request_applies_once() {
         assert_eq!(
             (status, answer["error"].as_str()),
             (409, Some("refused")),
+            "[{name}] {answer}"
+        );
+        hooks.stop().await;
+    }
+}
+
+const PAGERDUTY_SECRET: &str = "fake-pagerduty-webhook-secret";
+
+/// PagerDuty's signature of `body` with `secret`, computed here independently of warroom.
+fn pagerduty_signature(secret: &str, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, body.as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1={hex}")
+}
+
+/// The documented sample event as `event_type`, about the page `incident_key`.
+fn pagerduty_event(event_type: &str, event_id: &str, incident_key: &str) -> String {
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/pagerduty/incident-priority-updated.json"
+        ))
+        .expect("the sample"),
+    )
+    .expect("the sample is JSON");
+    event["event"]["event_type"] = event_type.into();
+    event["event"]["id"] = event_id.into();
+    event["event"]["data"]["incident_key"] = incident_key.into();
+    event.to_string()
+}
+
+async fn post_pagerduty(hooks: &Hooks, body: &str, signature: Option<&str>) -> (u16, Value) {
+    let mut request = hooks
+        .http
+        .post(format!("http://{}/hooks/pagerduty", hooks.addr))
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    if let Some(signature) = signature {
+        request = request.header("X-PagerDuty-Signature", signature);
+    }
+    let response = request.send().await.expect("warroom answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The page events queued for `incident` with `action` (`acknowledge`, `resolve`).
+async fn page_events(hooks: &Hooks, incident: &IncidentId, action: &str) -> usize {
+    hooks
+        .engine
+        .store()
+        .outbox_of(incident)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|entry| {
+            serde_json::to_value(&entry.operation)
+                .is_ok_and(|op| op.to_string().contains(&format!("\"action\":\"{action}\"")))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn pagerduty_acknowledgements_and_resolutions_reach_the_room_and_are_not_sent_back() {
+    for backend in test_backends().await {
+        let name = backend.name;
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let events = Arc::new(FakeEvents::default());
+        let vars = [
+            ("SLACK_API_URL", fake.api_url()),
+            ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("WARROOM_ALERTS_TOKEN", ALERTS_TOKEN.to_string()),
+            ("PAGERDUTY_ROUTING_KEY", "fake-routing-key".to_string()),
+            ("PAGERDUTY_EVENTS_URL", events.serve().await),
+            ("PAGERDUTY_WEBHOOK_SECRET", PAGERDUTY_SECRET.to_string()),
+        ];
+        let config = config_paging(&announce, "page = true\n");
+        let serving = Serving::start(app::builder(&backend, &vars, config), name).await;
+        let hooks = Hooks {
+            addr: serving.address,
+            engine: serving.engine.clone(),
+            http: reqwest::Client::new(),
+            serving,
+        };
+        let store = hooks.engine.store().clone();
+        let declared = hooks
+            .engine
+            .handle(
+                &Actor {
+                    platform: Platform::Slack,
+                    user: UserId::new("UALICE"),
+                },
+                &Context {
+                    channel: "C0OPS".to_string(),
+                    request_id: None,
+                },
+                command::parse("sev1 checkout is down", hooks.engine.config()).unwrap(),
+            )
+            .await
+            .unwrap();
+        let id = declared.declared.clone().expect("declared");
+        let pages = store.pages_of(&id).await.unwrap();
+        assert_eq!(pages.len(), 1, "[{name}] {pages:?}");
+        assert_eq!(pages[0].dedup_key, id.to_string());
+
+        // Unsigned or wrongly signed: 401, and nothing changes.
+        let acknowledged = pagerduty_event("incident.acknowledged", "ev-ack", id.as_str());
+        for signature in [
+            None,
+            Some("v1=00".to_string()),
+            Some(pagerduty_signature("another-secret", &acknowledged)),
+        ] {
+            let (status, answer) =
+                post_pagerduty(&hooks, &acknowledged, signature.as_deref()).await;
+            assert_eq!(
+                (status, answer["error"].as_str()),
+                (401, Some("unauthorized")),
+                "[{name}]"
+            );
+        }
+        assert_eq!(
+            store.incident(&id).await.unwrap().unwrap().acknowledged_at,
+            None
+        );
+
+        // Signed (beside a stale signature, as during a secret rotation).
+        let signature = format!(
+            "{},{}",
+            pagerduty_signature("the-old-secret", &acknowledged),
+            pagerduty_signature(PAGERDUTY_SECRET, &acknowledged)
+        );
+        let (status, answer) = post_pagerduty(&hooks, &acknowledged, Some(&signature)).await;
+        assert_eq!(status, 200, "[{name}] {answer}");
+        assert_eq!(answer["outcome"], "acknowledged", "[{name}] {answer}");
+        assert_eq!(answer["incident"], id.to_string());
+        let incident = store.incident(&id).await.unwrap().unwrap();
+        assert!(incident.acknowledged_at.is_some(), "[{name}]");
+        assert!(
+            store
+                .timeline(&id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|event| event.kind == EventKind::Acknowledged
+                    && event.text == "Acknowledged in PagerDuty by Tenex Engineer"),
+            "[{name}]"
+        );
+        assert_eq!(
+            page_events(&hooks, &id, "acknowledge").await,
+            0,
+            "[{name}] not sent back"
+        );
+        fake.wait_for("the war room", |f| {
+            f.channels().iter().any(|c| c.name.starts_with("inc-"))
+        })
+        .await;
+        let room = fake
+            .channels()
+            .into_iter()
+            .find(|c| c.name.starts_with("inc-"))
+            .map(|c| c.id)
+            .expect("a room");
+        fake.wait_for("the room told, and its summary edited", |f| {
+            f.messages_in(&room)
+                .iter()
+                .any(|m| m.text == "Acknowledged in PagerDuty by Tenex Engineer.")
+                && !f.done("chat.update").is_empty()
+        })
+        .await;
+        let (_, again) = post_pagerduty(&hooks, &acknowledged, Some(&signature)).await;
+        assert_eq!(
+            again["outcome"], "kept",
+            "[{name}] a redelivery changes nothing"
+        );
+
+        let resolved = pagerduty_event("incident.resolved", "ev-resolve", id.as_str());
+        let signature = pagerduty_signature(PAGERDUTY_SECRET, &resolved);
+        let (status, answer) = post_pagerduty(&hooks, &resolved, Some(&signature)).await;
+        assert_eq!(
+            (status, answer["outcome"].as_str()),
+            (200, Some("resolved")),
+            "[{name}] {answer}"
+        );
+        let incident = store.incident(&id).await.unwrap().unwrap();
+        assert_eq!(incident.status, Status::Resolved, "[{name}]");
+        assert_eq!(
+            incident.summary.as_deref(),
+            Some("Resolved in PagerDuty by Tenex Engineer")
+        );
+        assert_eq!(
+            page_events(&hooks, &id, "resolve").await,
+            0,
+            "[{name}] not sent back"
+        );
+        assert_eq!(page_events(&hooks, &id, "trigger").await, 1, "[{name}]");
+
+        // An incident PagerDuty opened by itself is an alert group, routed.
+        let foreign = pagerduty_event(
+            "incident.triggered",
+            "ev-foreign",
+            "d3640fbd41094207a1c11e58e46b1662",
+        );
+        let signature = pagerduty_signature(PAGERDUTY_SECRET, &foreign);
+        let (_, answer) = post_pagerduty(&hooks, &foreign, Some(&signature)).await;
+        assert_eq!(answer["outcome"], "declared", "[{name}] {answer}");
+        let opened = incident_of(&answer);
+        assert_eq!(
+            store.incident(&opened).await.unwrap().unwrap().title,
+            "A little bump in the road"
+        );
+        let groups = store.alert_groups().await.unwrap();
+        assert_eq!(
+            (groups[0].source.as_str(), groups[0].key.as_str()),
+            ("pagerduty", "PGR0VU2")
+        );
+
+        // What warroom does not follow is answered and ignored; a broken body is a 400.
+        let other = pagerduty_event("incident.priority_updated", "ev-other", id.as_str());
+        let (_, answer) = post_pagerduty(
+            &hooks,
+            &other,
+            Some(&pagerduty_signature(PAGERDUTY_SECRET, &other)),
+        )
+        .await;
+        assert_eq!(answer["outcome"], "ignored", "[{name}]");
+        let broken = r#"{"event":{"id":"x","event_type":"incident.resolved"}}"#;
+        let (status, answer) = post_pagerduty(
+            &hooks,
+            broken,
+            Some(&pagerduty_signature(PAGERDUTY_SECRET, broken)),
+        )
+        .await;
+        assert_eq!(status, 400, "[{name}] {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("event.data: missing")),
             "[{name}] {answer}"
         );
         hooks.stop().await;

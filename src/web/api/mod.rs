@@ -165,7 +165,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// Compares in time that depends only on the lengths, never on where the first
 /// difference is, so the token cannot be guessed byte by byte from timing. (The
 /// length is not secret: any token of the same length takes as long.)
-fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+pub(super) fn same_secret(expected: &[u8], given: &[u8]) -> bool {
     if expected.len() != given.len() {
         return false;
     }

@@ -204,6 +204,34 @@ mod tests {
     }
 
     #[test]
+    fn no_cut_or_corruption_of_the_documented_samples_panics() {
+        let samples = [
+            include_str!("../../tests/fixtures/alerts/alertmanager-firing.json"),
+            include_str!("../../tests/fixtures/alerts/grafana-firing.json"),
+            include_str!("../../tests/fixtures/pagerduty/incident-priority-updated.json"),
+        ];
+        let read_every_way = |bytes: &[u8]| {
+            let _ = alertmanager(bytes);
+            let _ = grafana(bytes);
+            let _ = super::super::pagerduty(bytes);
+        };
+        for sample in samples {
+            let bytes = sample.as_bytes();
+            for cut in 0..bytes.len() {
+                read_every_way(&bytes[..cut]);
+            }
+            for at in 0..bytes.len() {
+                let mut corrupt = bytes.to_vec();
+                corrupt[at] ^= 0x5a;
+                read_every_way(&corrupt);
+            }
+        }
+        assert!(alertmanager(samples[0].as_bytes()).is_ok());
+        assert!(grafana(samples[1].as_bytes()).is_ok());
+        assert!(super::super::pagerduty(samples[2].as_bytes()).is_ok());
+    }
+
+    #[test]
     fn grafana_without_a_group_key_groups_by_fingerprint() {
         let body = r#"{"status":"resolved","orgId":1,"alerts":[{"status":"resolved",
             "labels":{"alertname":"High memory usage"},"startsAt":"2021-10-12T09:51:03.157076+02:00",

@@ -148,6 +148,21 @@ impl AlertGroup {
 #[error("{0}")]
 pub struct MalformedAlert(String);
 
+/// Reads `body` as `T`; the error names the field at fault, or says the body is
+/// not `what` at all.
+fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, MalformedAlert> {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json).map_err(|error| {
+        let at = error.path().to_string();
+        let inner = error.into_inner();
+        MalformedAlert(if at == "." {
+            format!("the body is not {what}: {inner}")
+        } else {
+            format!("{at}: {inner}")
+        })
+    })
+}
+
 /// Reads an Alertmanager webhook body (`"version": "4"`).
 pub fn alertmanager(body: &[u8]) -> Result<AlertGroup, MalformedAlert> {
     wire::read(body, Source::Alertmanager)

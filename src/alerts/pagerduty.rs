@@ -74,16 +74,7 @@ struct WireIncident {
 
 /// Reads a PagerDuty V3 webhook body.
 pub fn pagerduty(body: &[u8]) -> Result<PagerDutyEvent, MalformedAlert> {
-    let mut json = serde_json::Deserializer::from_slice(body);
-    let payload: Payload = serde_path_to_error::deserialize(&mut json).map_err(|error| {
-        let at = error.path().to_string();
-        let inner = error.into_inner();
-        MalformedAlert(if at == "." {
-            format!("the body is not a PagerDuty webhook: {inner}")
-        } else {
-            format!("{at}: {inner}")
-        })
-    })?;
+    let payload: Payload = super::read_json(body, "a PagerDuty webhook")?;
     let event = payload.event;
     let change = match event.event_type.as_str() {
         "incident.triggered" => Some(PagerDutyChange::Triggered),

@@ -52,16 +52,7 @@ impl From<Status> for AlertStatus {
 }
 
 pub(super) fn read(body: &[u8], source: Source) -> Result<AlertGroup, MalformedAlert> {
-    let mut json = serde_json::Deserializer::from_slice(body);
-    let payload: Payload = serde_path_to_error::deserialize(&mut json).map_err(|error| {
-        let at = error.path().to_string();
-        let inner = error.into_inner();
-        MalformedAlert(if at == "." {
-            format!("the body is not {source} webhook JSON: {inner}")
-        } else {
-            format!("{at}: {inner}")
-        })
-    })?;
+    let payload: Payload = super::read_json(body, &format!("{source} webhook JSON"))?;
     if source == Source::Alertmanager && payload.version.as_deref() != Some(ALERTMANAGER_VERSION) {
         return Err(MalformedAlert(format!(
             "version: expected \"{ALERTMANAGER_VERSION}\" (Alertmanager's webhook format), found {}",

@@ -10,7 +10,7 @@
 //! the JSON API's shape. A database failure is a 503, so the sender delivers
 //! again later.
 
-use super::api::{ApiError, authorize, same_secret};
+use super::api::{ApiError, authorize, same_secret, unavailable};
 use crate::alerts::{self, AlertGroup, MalformedAlert};
 use crate::config::Secret;
 use crate::engine::{AlertOutcome, Engine, PagerSync};
@@ -90,12 +90,7 @@ async fn receive(
         Ok(outcome) => Json(answer(&outcome)).into_response(),
         Err(error) => {
             tracing::error!(%error, source = %group.source, "an alert group could not be recorded");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                error.reply().text(),
-            )
-            .into_response()
+            unavailable(error.reply().text()).into_response()
         }
     }
 }
@@ -141,12 +136,7 @@ async fn pagerduty(State(state): State<HookState>, headers: HeaderMap, body: Byt
         }
         Err(error) => {
             tracing::error!(%error, event = %event.id, "a PagerDuty event could not be recorded");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                error.reply().text(),
-            )
-            .into_response()
+            unavailable(error.reply().text()).into_response()
         }
     }
 }

@@ -41,10 +41,22 @@ pub(super) fn router(state: WebState) -> Router<WebState> {
         .route("/incidents", get(list).post(writes::declare))
         .route("/incidents/{id}", get(show))
         .route("/incidents/{id}/postmortem.md", get(postmortem))
-        .route("/incidents/{id}/updates", post(writes::update))
-        .route("/incidents/{id}/status", post(writes::status))
-        .route("/incidents/{id}/notes", post(writes::note))
-        .route("/incidents/{id}/resolve", post(writes::resolve))
+        .route(
+            "/incidents/{id}/updates",
+            post(writes::on_incident::<writes::UpdateBody>),
+        )
+        .route(
+            "/incidents/{id}/status",
+            post(writes::on_incident::<writes::StatusBody>),
+        )
+        .route(
+            "/incidents/{id}/notes",
+            post(writes::on_incident::<writes::NoteBody>),
+        )
+        .route(
+            "/incidents/{id}/resolve",
+            post(writes::on_incident::<writes::ResolveBody>),
+        )
         .fallback(unknown)
         .layer(middleware::from_fn_with_state(state, require_token))
 }
@@ -442,14 +454,30 @@ async fn list(
     }))
 }
 
+/// The incident `id` names, or the 404 saying there is none.
+async fn find_incident(state: &WebState, id: &str) -> Result<Incident, ApiError> {
+    let not_found = || no_incident(id);
+    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
+    state
+        .store
+        .incident(&incident_id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// The 503 of a write the database could not take; `message` says whether it
+/// may have been saved.
+pub(super) fn unavailable(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+}
+
 async fn show(
     State(state): State<WebState>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let not_found = || no_incident(&id);
-    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
+    let incident = find_incident(&state, &id).await?;
+    let incident_id = incident.id.clone();
     let store = &state.store;
-    let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
     let updates = store.status_updates(&incident_id).await?;
     let timeline = store.timeline(&incident_id).await?;
     let followups = store.followups(&incident_id).await?;

@@ -18,6 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 /// The header that makes a retried write apply once.
@@ -39,12 +40,29 @@ pub(super) struct DeclareBody {
     platform: Option<String>,
 }
 
+/// The body of a write on one incident, and the command it stands for.
+pub(super) trait IncidentWrite: DeserializeOwned {
+    fn command(self, incident: IncidentId) -> Result<Command, ApiError>;
+}
+
+/// `POST /api/incidents/{id}/updates`: `{"text"}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct TextBody {
+pub(super) struct UpdateBody {
     text: String,
 }
 
+impl IncidentWrite for UpdateBody {
+    fn command(self, incident: IncidentId) -> Result<Command, ApiError> {
+        Ok(Command::PostUpdate(PostUpdate {
+            incident: Some(incident),
+            text: text("the update", &self.text)?,
+            params: Vec::new(),
+        }))
+    }
+}
+
+/// `POST /api/incidents/{id}/status`: `{"status", "text"?}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusBody {
@@ -52,10 +70,54 @@ pub(super) struct StatusBody {
     text: Option<String>,
 }
 
+impl IncidentWrite for StatusBody {
+    fn command(self, incident: IncidentId) -> Result<Command, ApiError> {
+        let status: Status = self.status.parse().map_err(|_| {
+            ApiError::bad_request(format!(
+                "status must be investigating, identified, monitoring or resolved, not `{}`",
+                self.status
+            ))
+        })?;
+        Ok(Command::SetStatus(SetStatus {
+            incident: Some(incident),
+            status,
+            text: optional_text("the status text", self.text.as_deref())?,
+            params: Vec::new(),
+        }))
+    }
+}
+
+/// `POST /api/incidents/{id}/notes`: `{"text"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoteBody {
+    text: String,
+}
+
+impl IncidentWrite for NoteBody {
+    fn command(self, incident: IncidentId) -> Result<Command, ApiError> {
+        Ok(Command::AddNote(AddNote {
+            incident: Some(incident),
+            at: None,
+            text: text("the note", &self.text)?,
+        }))
+    }
+}
+
+/// `POST /api/incidents/{id}/resolve`: `{"summary"?}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResolveBody {
     summary: Option<String>,
+}
+
+impl IncidentWrite for ResolveBody {
+    fn command(self, incident: IncidentId) -> Result<Command, ApiError> {
+        Ok(Command::Resolve(Resolve {
+            incident: Some(incident),
+            summary: optional_text("the summary", self.summary.as_deref())?,
+        }))
+    }
 }
 
 /// The JSON body, or a 400 saying what is wrong with it.
@@ -119,104 +181,21 @@ pub(super) async fn declare(
     act(&state, &headers, platform, None, command).await
 }
 
-/// `POST /api/incidents/{id}/updates`: `{"text"}`.
-pub(super) async fn update(
+/// A write on the incident `id` (a 404 if there is none), on its platform.
+pub(super) async fn on_incident<B: IncidentWrite>(
     State(state): State<WebState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    posted: Result<Json<TextBody>, JsonRejection>,
+    posted: Result<Json<B>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let posted = body(posted)?;
-    on_incident(&state, &headers, &id, |incident| {
-        Ok(Command::PostUpdate(PostUpdate {
-            incident: Some(incident),
-            text: text("the update", &posted.text)?,
-            params: Vec::new(),
-        }))
-    })
-    .await
-}
-
-/// `POST /api/incidents/{id}/status`: `{"status", "text"?}`.
-pub(super) async fn status(
-    State(state): State<WebState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    posted: Result<Json<StatusBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let posted = body(posted)?;
-    on_incident(&state, &headers, &id, |incident| {
-        let status: Status = posted.status.parse().map_err(|_| {
-            ApiError::bad_request(format!(
-                "status must be investigating, identified, monitoring or resolved, not `{}`",
-                posted.status
-            ))
-        })?;
-        Ok(Command::SetStatus(SetStatus {
-            incident: Some(incident),
-            status,
-            text: optional_text("the status text", posted.text.as_deref())?,
-            params: Vec::new(),
-        }))
-    })
-    .await
-}
-
-/// `POST /api/incidents/{id}/notes`: `{"text"}`.
-pub(super) async fn note(
-    State(state): State<WebState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    posted: Result<Json<TextBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let posted = body(posted)?;
-    on_incident(&state, &headers, &id, |incident| {
-        Ok(Command::AddNote(AddNote {
-            incident: Some(incident),
-            at: None,
-            text: text("the note", &posted.text)?,
-        }))
-    })
-    .await
-}
-
-/// `POST /api/incidents/{id}/resolve`: `{"summary"?}`.
-pub(super) async fn resolve(
-    State(state): State<WebState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    posted: Result<Json<ResolveBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let posted = body(posted)?;
-    on_incident(&state, &headers, &id, |incident| {
-        Ok(Command::Resolve(Resolve {
-            incident: Some(incident),
-            summary: optional_text("the summary", posted.summary.as_deref())?,
-        }))
-    })
-    .await
-}
-
-/// A command on the incident `id` (a 404 if there is none), on its platform.
-async fn on_incident(
-    state: &WebState,
-    headers: &HeaderMap,
-    id: &str,
-    command: impl FnOnce(IncidentId) -> Result<Command, ApiError>,
-) -> Result<Response, ApiError> {
-    let not_found = || super::no_incident(id);
-    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
-    let incident = state
-        .store
-        .incident(&incident_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let command = command(incident_id.clone())?;
+    let incident = super::find_incident(&state, &id).await?;
+    let command = posted.command(incident.id.clone())?;
     act(
-        state,
-        headers,
+        &state,
+        &headers,
         incident.platform,
-        Some(incident_id),
+        Some(incident.id),
         command,
     )
     .await
@@ -232,7 +211,7 @@ async fn act(
     command: Command,
 ) -> Result<Response, ApiError> {
     let Some(engine) = &state.engine else {
-        return Err(unavailable("This warroom serves the API read-only."));
+        return Err(super::unavailable("This warroom serves the API read-only."));
     };
     let request_id = idempotency_key(headers)?.map(|key| format!("api:{key}"));
     let declaring = matches!(command, Command::Declare(_));
@@ -279,12 +258,8 @@ async fn handle(
         .await
         .map_err(|error| {
             tracing::error!(%error, "an API write failed on the database");
-            unavailable(&error.reply().text())
+            super::unavailable(error.reply().text())
         })
-}
-
-fn unavailable(message: &str) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
 }
 
 /// The `Idempotency-Key`, if sent: 1 to 200 visible ASCII characters.

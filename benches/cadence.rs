@@ -127,6 +127,7 @@ async fn seed(store: &Store, now: DateTime<Utc>, offset: impl Fn(usize) -> Durat
                     (Role::Commander, UserId::new("alice")),
                     (Role::Comms, UserId::new("carol")),
                 ]),
+                detected_at: None,
             };
             tx.insert_incident(&incident).await.unwrap();
             tx.plan_reminder(&id, ReminderKind::Update, due, None, declared)

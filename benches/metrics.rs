@@ -74,6 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config: Arc::new(Config::from_toml_str(CONFIG)?),
         api_token: None,
         metrics: warroom::telemetry::install(),
+        engine: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -141,6 +142,7 @@ async fn seed(store: &Store, now: DateTime<Utc>) -> Result<(), Box<dyn std::erro
                 last_update_at: None,
                 summary: None,
                 roles: BTreeMap::from([(Role::Commander, UserId::new("UALICE"))]),
+                detected_at: None,
             };
             tx.insert_incident(&incident).await?;
             let mut kinds = vec![

@@ -73,6 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         last_update_at: Some(at(EVENTS - 1)),
         summary: Some("rolled back the `checkout-api` deploy".into()),
         roles,
+        detected_at: None,
     };
     let kinds = [
         EventKind::Note,

@@ -1,7 +1,8 @@
 //! warroom: an incident-response bot for Slack and Discord.
 //!
 //! The map, in the order a command travels:
-//! - [`command`] turns `/incident …` text into a [`command::Command`];
+//! - [`command`] turns `/incident …` text into a [`command::Command`], and
+//!   [`alerts`] an Alertmanager or Grafana webhook body into an [`alerts::AlertGroup`];
 //! - [`engine`] decides what that command means for an incident and writes the
 //!   outcome, in one transaction, through [`store`];
 //! - [`outbox`] names the chat operations (and pages) the engine queues, and
@@ -20,6 +21,7 @@
 //! [`telemetry`] the metrics every layer records.
 
 pub mod actions;
+pub mod alerts;
 pub mod clock;
 pub mod command;
 pub mod config;

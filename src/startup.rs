@@ -62,6 +62,8 @@ pub struct Application {
     web: WebState,
     slack: Option<SlackService>,
     discord: Option<Discord>,
+    /// `WARROOM_ALERTS_TOKEN` and `PAGERDUTY_WEBHOOK_SECRET`, for the webhooks.
+    hook_secrets: web::hooks::HookSecrets,
     /// Endpoints of the enabled platforms, merged into the server.
     platform_routes: Vec<axum::Router>,
 }
@@ -162,6 +164,7 @@ impl ApplicationBuilder {
             &discord_status,
             &settings.pagerduty_status(),
             &settings.api_status(),
+            &settings.alerts_status(),
         ] {
             tracing::info!("{status}");
         }
@@ -259,7 +262,6 @@ impl ApplicationBuilder {
                 })?;
         Ok(Application {
             listener,
-            engine,
             dispatcher,
             scheduler,
             actions,
@@ -271,9 +273,15 @@ impl ApplicationBuilder {
                 config,
                 api_token: settings.api_token,
                 metrics,
+                engine: Some(engine.clone()),
             },
+            engine,
             slack,
             discord,
+            hook_secrets: web::hooks::HookSecrets {
+                alerts_token: settings.alerts_token,
+                pagerduty: settings.pagerduty_webhook_secret,
+            },
             platform_routes,
         })
     }
@@ -367,7 +375,8 @@ impl Application {
         let mut router = self
             .platform_routes
             .into_iter()
-            .fold(web::router(self.web), axum::Router::merge);
+            .fold(web::router(self.web), axum::Router::merge)
+            .merge(web::hooks::router(self.engine, self.hook_secrets));
         if let Some(slack) = self.slack {
             if let Some(routes) = slack.routes() {
                 router = router.merge(routes);

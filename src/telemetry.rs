@@ -24,6 +24,7 @@ pub const DELIVERIES: &str = "warroom_deliveries_total";
 pub const DEAD_LETTERS: &str = "warroom_outbox_dead_letters_total";
 pub const REMINDERS: &str = "warroom_reminders_total";
 pub const REMINDER_LATENESS: &str = "warroom_reminder_lateness_seconds";
+pub const ALERTS: &str = "warroom_alert_deliveries_total";
 
 /// Acknowledgement targets run from minutes (sev1) to a day (sev4).
 const ACK_BUCKETS: &[f64] = &[
@@ -143,6 +144,10 @@ fn describe() {
         REMINDERS,
         "Reminders and escalations that came due, by kind (update, response, escalate) and outcome (fired, skipped)."
     );
+    metrics::describe_counter!(
+        ALERTS,
+        "Alert group deliveries from monitoring, by source and outcome (declared, proposed, joined, unrouted, kept)."
+    );
     metrics::describe_histogram!(
         REMINDER_LATENESS,
         metrics::Unit::Seconds,
@@ -191,6 +196,12 @@ pub fn dead_letter(platform: &str, reason: DeadLetter) {
 pub fn delivery(platform: Platform, result: DeliveryResult) {
     metrics::counter!(DELIVERIES, "platform" => platform.as_str(), "result" => result.as_str())
         .increment(1);
+}
+
+/// An alert group delivery from `source` (alertmanager, grafana) was recorded;
+/// `outcome` says what it did. `unrouted` counts the ones no route took.
+pub fn alert_delivery(source: &'static str, outcome: &'static str) {
+    metrics::counter!(ALERTS, "source" => source, "outcome" => outcome).increment(1);
 }
 
 /// A reminder came due and was handled `lateness` after its time.

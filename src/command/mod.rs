@@ -50,7 +50,7 @@ mod timeline;
 mod update;
 mod words;
 
-pub use button::{ButtonAction, ButtonError, from_button};
+pub use button::{AlertDecision, ButtonAction, ButtonError, from_button};
 pub use declare::Declare;
 pub use error::{ErrorKind, ParseError};
 pub use followup::AddFollowUp;
@@ -121,6 +121,8 @@ pub enum Command {
     List(List),
     Stats(Stats),
     Help(Help),
+    /// Only a button makes it: Declare or Dismiss on a proposed alert group.
+    AlertDecision(AlertDecision),
 }
 
 impl Command {
@@ -148,12 +150,18 @@ impl Command {
             Command::Stats(_) => Subcommand::Stats,
             Command::Snooze(_) => Subcommand::Snooze,
             Command::Help(_) => Subcommand::Help,
+            // Deciding on a proposed alert is deciding whether to declare.
+            Command::AlertDecision(_) => Subcommand::Declare,
         }
     }
 
     /// The subcommand a user typed, e.g. for the `kind` label of metrics.
     pub fn name(&self) -> &'static str {
-        self.subcommand().name()
+        match self {
+            Command::AlertDecision(decision) if decision.declare => "alert_declare",
+            Command::AlertDecision(_) => "alert_dismiss",
+            _ => self.subcommand().name(),
+        }
     }
 }
 

@@ -26,10 +26,11 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod actions;
+mod alert_routes;
 
 pub use actions::BUILTIN_PLACEHOLDERS;
 
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "bot",
     "severity",
     "people",
@@ -43,6 +44,7 @@ const SECTIONS: [&str; 13] = [
     "discord",
     "status_page",
     "retention",
+    "alert_route",
 ];
 
 /// The shortest `retention.processed_requests`: Slack and Discord retry a
@@ -93,6 +95,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
     let actions = b.actions(action_items, status_page.as_ref());
     let runbooks = b.runbooks(section("runbooks"), &actions);
     let retention = section("retention").map_or_else(RetentionConfig::default, |v| b.retention(v));
+    let alert_routes = b.alert_routes(section("alert_route"), slack.as_ref(), discord.as_ref());
 
     Some(Config {
         bot: bot?,
@@ -108,6 +111,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         discord,
         status_page,
         retention,
+        alert_routes,
     })
 }
 

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Variables holding warroom's own credentials; actions may not pass them on.
-pub const SECRET_VARS: [&str; 8] = [
+pub const SECRET_VARS: [&str; 10] = [
     "DATABASE_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -19,6 +19,8 @@ pub const SECRET_VARS: [&str; 8] = [
     "DISCORD_PUBLIC_KEY",
     "PAGERDUTY_ROUTING_KEY",
     "WARROOM_API_TOKEN",
+    "WARROOM_ALERTS_TOKEN",
+    "PAGERDUTY_WEBHOOK_SECRET",
 ];
 
 const DEFAULT_CONFIG: &str = "config/warroom.toml";
@@ -78,6 +80,12 @@ pub struct Settings {
     pub pagerduty: PagerDutySettings,
     /// `WARROOM_API_TOKEN`: the Bearer token for `/api/*`; `None` turns the API off.
     pub api_token: Option<Secret>,
+    /// `WARROOM_ALERTS_TOKEN`: the Bearer token Alertmanager and Grafana send to
+    /// `/hooks/*`; `None` turns the alert webhooks off.
+    pub alerts_token: Option<Secret>,
+    /// `PAGERDUTY_WEBHOOK_SECRET`: the V3 webhook subscription's signing secret;
+    /// `None` turns `/hooks/pagerduty` off.
+    pub pagerduty_webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +232,8 @@ impl Settings {
                 events_url,
             },
             api_token: secret("WARROOM_API_TOKEN"),
+            alerts_token: secret("WARROOM_ALERTS_TOKEN"),
+            pagerduty_webhook_secret: secret("PAGERDUTY_WEBHOOK_SECRET"),
         };
         if problems.is_empty() {
             Ok(settings)
@@ -289,6 +299,16 @@ impl Settings {
             Some(_) => FeatureStatus::Enabled("PagerDuty paging enabled".to_string()),
             None => FeatureStatus::Disabled(
                 "PagerDuty paging disabled: PAGERDUTY_ROUTING_KEY not set".to_string(),
+            ),
+        }
+    }
+
+    /// The alert webhooks under `/hooks/*` need a token to check senders against.
+    pub fn alerts_status(&self) -> FeatureStatus {
+        match self.alerts_token {
+            Some(_) => FeatureStatus::Enabled("alert webhooks enabled".to_string()),
+            None => FeatureStatus::Disabled(
+                "alert webhooks disabled: WARROOM_ALERTS_TOKEN not set".to_string(),
             ),
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Owns: parsing and validating the config file (severities, people, roles,
 //! escalation levels, services, phrases, actions, runbooks, platform sections,
-//! retention)
+//! retention, alert routes)
 //! and the environment (addresses, API bases, secrets), reporting every problem
 //! in one [`ConfigError`], each located by its key path, so a single
 //! `warroom check-config` run lists all that needs fixing; and the process lint
@@ -30,10 +30,10 @@ pub use env::{
 };
 pub use lint::{Warning, lint};
 pub use model::{
-    ActionConfig, ActionKind, BotConfig, ComponentState, DiscordConfig, Escalation, HttpAction,
-    PageAction, PageTarget, ParamSpec, Person, ProgramAction, RetentionConfig, RunbookConfig,
-    RunbookStep, ServiceConfig, SeverityConfig, SlackConfig, SlackMode, StatusAction,
-    StatusPageConfig,
+    ActionConfig, ActionKind, AlertMode, AlertRoute, BotConfig, ComponentState, DiscordConfig,
+    Escalation, HttpAction, PageAction, PageTarget, ParamSpec, Person, ProgramAction,
+    RetentionConfig, RunbookConfig, RunbookStep, ServiceConfig, SeverityConfig, SlackConfig,
+    SlackMode, StatusAction, StatusPageConfig,
 };
 pub use problem::{ConfigError, Problem};
 pub use template::render;
@@ -62,6 +62,8 @@ pub struct Config {
     discord: Option<DiscordConfig>,
     status_page: Option<StatusPageConfig>,
     retention: RetentionConfig,
+    /// In the file's order: the first that matches takes the alert.
+    alert_routes: Vec<AlertRoute>,
 }
 
 impl Config {
@@ -218,6 +220,15 @@ impl Config {
     /// How long bookkeeping rows are kept; the defaults when `[retention]` is left out.
     pub fn retention(&self) -> RetentionConfig {
         self.retention
+    }
+
+    pub fn alert_routes(&self) -> &[AlertRoute] {
+        &self.alert_routes
+    }
+
+    /// The first `[[alert_route]]` that takes an alert group with these labels.
+    pub fn alert_route(&self, labels: &BTreeMap<String, String>) -> Option<&AlertRoute> {
+        self.alert_routes.iter().find(|route| route.matches(labels))
     }
 }
 

@@ -2,7 +2,7 @@
 //! resolve, durations are positive, regexes compile, templates are well formed.
 
 pub use crate::domain::ComponentState;
-use crate::domain::{Role, Severity, UserId};
+use crate::domain::{Platform, Role, Severity, UserId};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -251,6 +251,54 @@ impl Default for RetentionConfig {
         Self {
             processed_requests: Duration::from_secs(7 * DAY),
             delivered_operations: Duration::from_secs(30 * DAY),
+        }
+    }
+}
+
+/// One `[[alert_route]]`: which alerts it takes, and the incident they make.
+#[derive(Debug, Clone)]
+pub struct AlertRoute {
+    pub name: String,
+    /// Labels that must have exactly these values.
+    pub equal: BTreeMap<String, String>,
+    /// Labels whose whole value must match, as in Alertmanager's `=~`.
+    pub regex: Vec<(String, Regex)>,
+    pub severity: Severity,
+    pub services: Vec<String>,
+    /// `{name}` is a label, else an annotation, of the alert group.
+    pub title: String,
+    pub platform: Platform,
+    pub mode: AlertMode,
+}
+
+impl AlertRoute {
+    /// Whether a group with these labels takes this route; a label the group
+    /// lacks matches nothing, not even a regex that accepts the empty string.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.equal
+            .iter()
+            .all(|(name, value)| labels.get(name) == Some(value))
+            && self
+                .regex
+                .iter()
+                .all(|(name, regex)| labels.get(name).is_some_and(|value| regex.is_match(value)))
+    }
+}
+
+/// What a routed alert group does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertMode {
+    /// Open the war room at once.
+    Declare,
+    /// Post the alert in the announce channel with Declare and Dismiss buttons.
+    Propose,
+}
+
+impl AlertMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertMode::Declare => "declare",
+            AlertMode::Propose => "propose",
         }
     }
 }

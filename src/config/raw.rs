@@ -168,3 +168,19 @@ pub(super) struct RawRetention {
     pub processed_requests: Option<Value>,
     pub delivered_operations: Option<Value>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an alert route table")]
+pub(super) struct RawAlertRoute {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub equal: BTreeMap<String, String>,
+    #[serde(default)]
+    pub match_re: BTreeMap<String, String>,
+    pub severity: String,
+    #[serde(default)]
+    pub services: Vec<String>,
+    pub title: Option<String>,
+    pub platform: String,
+    pub mode: String,
+}

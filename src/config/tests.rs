@@ -924,3 +924,155 @@ delivered_operations = "a month"
         "unknown key `procesed_requests`",
     );
 }
+
+const SLACK_WITH_ANNOUNCE: &str = r##"
+[slack]
+announce_channel = "#incidents"
+"##;
+
+#[test]
+fn alert_routes_match_labels_by_equality_and_anchored_regex_in_file_order() {
+    let config = Config::from_toml_str(&with(&format!(
+        r#"{SLACK_WITH_ANNOUNCE}
+[[alert_route]]
+name = "checkout"
+match = {{ severity = "critical" }}
+match_re = {{ service = "checkout|payments" }}
+severity = "p0"
+services = ["checkout"]
+title = "{{alertname}}: {{summary}}"
+platform = "slack"
+mode = "declare"
+
+[[alert_route]]
+name = "everything-else"
+severity = "sev2"
+platform = "slack"
+mode = "propose"
+"#
+    )))
+    .unwrap();
+    let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let checkout = config
+        .alert_route(&labels(&[
+            ("severity", "critical"),
+            ("service", "payments"),
+        ]))
+        .unwrap();
+    assert_eq!(checkout.name, "checkout");
+    assert_eq!(checkout.severity, Severity::new("sev1"));
+    assert_eq!(checkout.mode, AlertMode::Declare);
+    assert_eq!(checkout.platform, Platform::Slack);
+    assert_eq!(checkout.title, "{alertname}: {summary}");
+    // Anchored: `checkout-eu` is not `checkout|payments`.
+    let other = config
+        .alert_route(&labels(&[
+            ("severity", "critical"),
+            ("service", "checkout-eu"),
+        ]))
+        .unwrap();
+    assert_eq!(other.name, "everything-else");
+    assert_eq!(other.title, "{alertname}");
+    assert_eq!(other.mode, AlertMode::Propose);
+    let no_service = config
+        .alert_route(&labels(&[("severity", "critical")]))
+        .unwrap();
+    assert_eq!(no_service.name, "everything-else");
+}
+
+#[test]
+fn check_config_reports_every_problem_of_every_alert_route() {
+    assert_problems(
+        &with(
+            r#"
+[discord]
+guild_id = "100000000000000009"
+incidents_channel = "100000000000000010"
+
+[[alert_route]]
+name = "bad route"
+match_re = { service = "(" }
+severity = "sev9"
+services = ["check out"]
+title = "{ alertname }"
+platform = "teams"
+mode = "maybe"
+
+[[alert_route]]
+name = "no-announce"
+severity = "sev1"
+platform = "discord"
+mode = "propose"
+
+[[alert_route]]
+name = "no-section"
+severity = "sev1"
+platform = "slack"
+mode = "declare"
+surprise = true
+"#,
+        ),
+        &[
+            ("alert_route[0].name", "cannot be a route name"),
+            ("alert_route[0].match_re.service", "invalid regex"),
+            ("alert_route[0].severity", "unknown severity `sev9`"),
+            ("alert_route[0].services[0]", "cannot be a service name"),
+            ("alert_route[0].title", "is not a placeholder"),
+            ("alert_route[0].platform", "unknown platform `teams`"),
+            ("alert_route[0].mode", "unknown mode `maybe`"),
+            ("alert_route[1].mode", "set discord.announce_channel"),
+            ("alert_route[2].surprise", "unknown key `surprise`"),
+        ],
+    );
+    assert_problems(
+        &with(
+            r#"
+[[alert_route]]
+name = "no-section"
+severity = "sev1"
+platform = "slack"
+mode = "declare"
+
+[[alert_route]]
+name = "no-section"
+severity = "sev1"
+platform = "slack"
+mode = "declare"
+"#,
+        ),
+        &[
+            (
+                "alert_route[0].platform",
+                "the config has no [slack] section",
+            ),
+            ("alert_route[1].name", "route `no-section` is defined twice"),
+        ],
+    );
+}
+
+#[test]
+fn the_shipped_example_alert_routes_validate_once_uncommented() {
+    let example: String = SHIPPED
+        .lines()
+        .skip_while(|line| !line.starts_with("# [[alert_route]]"))
+        .take_while(|line| !line.starts_with("# Keys:"))
+        .map(|line| {
+            line.strip_prefix("# ")
+                .unwrap_or(line.trim_start_matches('#'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(example.contains("[[alert_route]]"), "{example}");
+    let config = Config::from_toml_str(&format!("{SHIPPED}\n{example}")).unwrap();
+    let names: Vec<&str> = config
+        .alert_routes()
+        .iter()
+        .map(|route| route.name.as_str())
+        .collect();
+    assert_eq!(names, ["checkout-down", "payments-other"]);
+}

@@ -3,6 +3,19 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// An incident as stored: who runs it, where, and when each milestone was reached.
+/// Who acts through the JSON API. Service actors are named `warroom:…`: no
+/// platform's user id has a `:`, nor does a person's key in the config, so none
+/// can be mistaken for a person.
+pub const API_USER: &str = "warroom:api";
+
+/// Who acts when PagerDuty reports an acknowledgement or a resolution.
+pub const PAGERDUTY_USER: &str = "warroom:pagerduty";
+
+/// Whether `user` is one of warroom's service actors rather than a person.
+pub fn is_service_actor(user: &UserId) -> bool {
+    user.as_str().starts_with("warroom:")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
     pub id: IncidentId,
@@ -25,6 +38,9 @@ pub struct Incident {
     pub last_update_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
     pub roles: BTreeMap<Role, UserId>,
+    /// When the alerts it was declared from began; `None` for an incident
+    /// declared by hand. Time to detect runs from here to `declared_at`.
+    pub detected_at: Option<DateTime<Utc>>,
 }
 
 impl Incident {
@@ -44,8 +60,11 @@ impl Incident {
             .map(|(role, _)| *role)
     }
 
-    /// Commander and declarer steer the incident (resolve, severity, hand over command).
+    /// Commander and declarer steer the incident (resolve, severity, hand over
+    /// command); so do the service actors: the JSON API, whose token is given only
+    /// to those trusted with every incident, and PagerDuty, whose signed webhook
+    /// reports what responders did there.
     pub fn may_steer(&self, user: &UserId) -> bool {
-        self.holds(user, Role::Commander) || &self.declared_by == user
+        self.holds(user, Role::Commander) || &self.declared_by == user || is_service_actor(user)
     }
 }

@@ -6,7 +6,10 @@ use std::str::FromStr;
 ///
 /// The number is at least three digits; a day with more than 999 incidents simply
 /// grows a fourth digit rather than failing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct IncidentId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +29,20 @@ impl IncidentId {
     pub fn looks_like(word: &str) -> bool {
         word.get(..4)
             .is_some_and(|head| head.eq_ignore_ascii_case("inc-"))
+    }
+}
+
+impl TryFrom<String> for IncidentId {
+    type Error = InvalidIncidentId;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<IncidentId> for String {
+    fn from(id: IncidentId) -> Self {
+        id.0
     }
 }
 

@@ -7,6 +7,7 @@
 //! largest file it takes, and the form of a Discord id.
 
 mod action_run;
+mod alert_group;
 mod component;
 mod followup;
 mod incident;
@@ -25,11 +26,12 @@ mod timeline;
 mod word;
 
 pub use action_run::{ActionRun, RunStatus, StepRef};
+pub use alert_group::{AlertGroupRecord, AlertGroupState};
 pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };
 pub use followup::FollowUp;
-pub use incident::Incident;
+pub use incident::{API_USER, Incident, PAGERDUTY_USER, is_service_actor};
 pub use incident_id::{IncidentId, InvalidIncidentId};
 pub use page::{Page, PageState};
 pub use platform::{Platform, UnknownPlatform, UserId, is_snowflake};

@@ -1,5 +1,5 @@
-//! Incident KPIs over a set of incidents: counts by severity, time to acknowledge,
-//! mitigate and resolve (mean, median, 90th percentile), response targets missed,
+//! Incident KPIs over a set of incidents: counts by severity, time to detect
+//! (for incidents declared from alerts), acknowledge, mitigate and resolve (mean, median, 90th percentile), response targets missed,
 //! and postmortems written; and the shape of the same KPIs per severity as
 //! histograms, for `/metrics`.
 //!
@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct IncidentStats {
     pub incidents: usize,
     pub by_severity: BTreeMap<Severity, usize>,
+    /// Alert began → declared, over the incidents declared from alerts.
+    pub detect: Option<Spread>,
     /// Declared → acknowledged, over the acknowledged incidents.
     pub acknowledge: Option<Spread>,
     /// Declared → mitigated (monitoring, or resolved directly).
@@ -66,8 +68,10 @@ impl IncidentStats {
     ) -> Self {
         let mut by_severity = BTreeMap::new();
         let (mut acknowledge, mut mitigate, mut resolve) = (Vec::new(), Vec::new(), Vec::new());
+        let mut detect = Vec::new();
         let mut response_missed = 0;
         for incident in incidents {
+            detect.extend(incident.detected_at.map(|at| incident.declared_at - at));
             *by_severity.entry(incident.severity.clone()).or_insert(0) += 1;
             let since = |at: DateTime<Utc>| at - incident.declared_at;
             acknowledge.extend(incident.acknowledged_at.map(since));
@@ -85,6 +89,7 @@ impl IncidentStats {
         Self {
             incidents: incidents.len(),
             by_severity,
+            detect: Spread::of(detect),
             acknowledge: Spread::of(acknowledge),
             mitigate: Spread::of(mitigate),
             resolve: Spread::of(resolve),
@@ -134,6 +139,8 @@ pub struct SeverityTotals {
     /// As [`missed_response`] decides, at the time of reading.
     pub response_missed: u64,
     pub postmortems: u64,
+    /// Alert began → declared, for incidents declared from alerts.
+    pub detect: DurationHistogram,
     /// Declared → acknowledged.
     pub acknowledge: DurationHistogram,
     /// Declared → mitigated (monitoring, or resolved directly).

@@ -40,6 +40,8 @@ pub enum EventKind {
     RunbookStarted,
     /// A runbook ended; the text says how (recovered, failed at a step, …).
     RunbookFinished,
+    /// An alert of the incident's alert group fired or resolved.
+    Alert,
 }
 
 impl EventKind {
@@ -66,6 +68,7 @@ impl EventKind {
             EventKind::ActionFinished => "action_finished",
             EventKind::RunbookStarted => "runbook_started",
             EventKind::RunbookFinished => "runbook_finished",
+            EventKind::Alert => "alert",
         }
     }
 
@@ -119,6 +122,7 @@ mod tests {
             EventKind::ActionFinished,
             EventKind::RunbookStarted,
             EventKind::RunbookFinished,
+            EventKind::Alert,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind), "{kind}");
         }

@@ -596,6 +596,11 @@ async fn move_pages(
     let now = session.now;
     let pages = session.tx.pages(&incident.id).await?;
     for mut page in pages.into_iter().filter(|page| from.contains(&page.state)) {
+        page.state = to;
+        if session.pager_told.as_deref() == Some(page.dedup_key.as_str()) {
+            session.tx.record_page(&incident.id, &page, now).await?;
+            continue;
+        }
         let event = PageEvent {
             action,
             dedup_key: page.dedup_key.clone(),
@@ -608,7 +613,6 @@ async fn move_pages(
         session
             .enqueue(incident, Operation::Page { event, if_refused })
             .await?;
-        page.state = to;
         session.tx.record_page(&incident.id, &page, now).await?;
     }
     Ok(())

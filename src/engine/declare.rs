@@ -2,14 +2,25 @@
 //! the war room with its pinned summary and the announcement.
 
 use super::session::Session;
-use super::{Reply, Stop, cadence, refuse};
+use super::{Reply, SYSTEM_USER, Stop, cadence, refuse};
 use crate::command::Declare;
-use crate::domain::{EventKind, Incident, IncidentId, Role, Status};
+use crate::domain::{EventKind, Incident, IncidentId, Role, Status, is_service_actor};
 use crate::outbox::{Destination, Operation, RoomSpec};
 use crate::render;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Result<Reply, Stop> {
+    open(session, command, None).await.map(|(reply, _)| reply)
+}
+
+/// Declares, and gives the incident opened with the declarer's answer;
+/// `detected_at` is when the alerts behind it began, if it comes from alerts.
+pub(super) async fn open(
+    session: &mut Session<'_>,
+    command: Declare,
+    detected_at: Option<DateTime<Utc>>,
+) -> Result<(Reply, Incident), Stop> {
     let Declare {
         severity,
         title,
@@ -46,9 +57,13 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
             None => unreachable.push(format!("{person} ({})", role.title())),
         }
     }
-    roles
-        .entry(Role::Commander)
-        .or_insert_with(|| declarer.clone());
+    // Warroom itself or the API declaring is nobody to put in command or invite.
+    let is_person = declarer.as_str() != SYSTEM_USER && !is_service_actor(&declarer);
+    if is_person {
+        roles
+            .entry(Role::Commander)
+            .or_insert_with(|| declarer.clone());
+    }
 
     let now = session.now;
     let number = session.tx.next_incident_number(now.date_naive()).await?;
@@ -72,6 +87,7 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
         last_update_at: None,
         summary: None,
         roles,
+        detected_at,
     };
     session.tx.insert_incident(&incident).await?;
 
@@ -105,7 +121,9 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
         .enqueue(&incident, Operation::CreateRoom(room))
         .await?;
     let mut invitees: Vec<_> = incident.roles.values().cloned().collect();
-    invitees.push(declarer);
+    if is_person {
+        invitees.push(declarer);
+    }
     invitees.sort();
     invitees.dedup();
     session
@@ -140,5 +158,9 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
             unreachable.join(", ")
         ));
     }
-    Ok(Reply::ephemeral(text))
+    let reply = Reply {
+        declared: Some(id),
+        ..Reply::ephemeral(text)
+    };
+    Ok((reply, incident))
 }

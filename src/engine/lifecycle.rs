@@ -13,7 +13,7 @@ pub(super) async fn acknowledge(
     session: &mut Session<'_>,
     command: OnIncident,
 ) -> Result<Reply, Stop> {
-    let mut incident = session.target(command.incident).await?;
+    let incident = session.target(command.incident).await?;
     if let Some(at) = incident.acknowledged_at {
         let when = render::clock_time(at, session.config());
         return Err(refuse(format!(
@@ -21,6 +21,25 @@ pub(super) async fn acknowledge(
             incident.id
         )));
     }
+    let me = session.me().clone();
+    let id = incident.id.clone();
+    let told = Message::line(vec![
+        mention(&me),
+        Inline::Text(" acknowledged the incident.".into()),
+    ]);
+    mark_acknowledged(session, incident, format!("Acknowledged by {me}"), told).await?;
+    Ok(Reply::ephemeral(format!("Acknowledged {id}.")))
+}
+
+/// Records an acknowledgement (`event` on the timeline, `told` in the room):
+/// the summary shows it, the response check is off and live pages are
+/// acknowledged.
+pub(super) async fn mark_acknowledged(
+    session: &mut Session<'_>,
+    mut incident: Incident,
+    event: String,
+    told: Message,
+) -> Result<(), EngineError> {
     incident.acknowledged_at = Some(session.now);
     session.tx.update_incident(&incident).await?;
     if !incident.drill {
@@ -31,22 +50,12 @@ pub(super) async fn acknowledge(
                 .unwrap_or_default(),
         });
     }
-    let me = session.me().clone();
     session
-        .record(
-            &incident.id,
-            EventKind::Acknowledged,
-            format!("Acknowledged by {me}"),
-        )
+        .record(&incident.id, EventKind::Acknowledged, event)
         .await?;
     session.refresh_room(&incident).await?;
     cadence::acknowledged(session, &incident).await?;
-    let message = Message::line(vec![
-        mention(&me),
-        Inline::Text(" acknowledged the incident.".into()),
-    ]);
-    session.post_in_room(&incident, message).await?;
-    Ok(Reply::ephemeral(format!("Acknowledged {}.", incident.id)))
+    session.post_in_room(&incident, told).await
 }
 
 pub(super) async fn set_status(

@@ -8,11 +8,13 @@
 //! know Slack or Discord types (adapters translate into [`Command`] and [`Actor`]).
 
 mod actions;
+mod alerts;
 mod cadence;
 mod capture;
 mod checklist;
 mod declare;
 mod lifecycle;
+mod pager;
 mod postmortem;
 pub mod public;
 mod queries;
@@ -24,14 +26,17 @@ mod runbooks;
 mod session;
 mod stats;
 
+pub use alerts::AlertOutcome;
 pub use cadence::{Fired, SYSTEM_USER};
 pub use capture::{Capture, CapturedMessage};
+pub use pager::PagerSync;
 pub use run_policy::performed_by_engine;
 
+use crate::alerts::{AlertGroup, PagerDutyEvent};
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
-use crate::domain::{Platform, UserId};
+use crate::domain::{IncidentId, Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{self, CommandOutcome};
@@ -72,6 +77,10 @@ pub enum Visibility {
 pub struct Reply {
     pub visibility: Visibility,
     pub message: Message,
+    /// The incident a declaration opened, for callers that answer with it (the
+    /// JSON API); kept with a stored answer, so a replay names it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<IncidentId>,
 }
 
 impl Reply {
@@ -83,6 +92,7 @@ impl Reply {
         Self {
             visibility: Visibility::Ephemeral,
             message,
+            declared: None,
         }
     }
 
@@ -218,6 +228,22 @@ impl Engine {
         &self.inner.config
     }
 
+    /// Takes one delivery of an alert group from monitoring: records it, and
+    /// declares, proposes or adds to the group's incident as its route says.
+    pub async fn receive_alerts(&self, group: &AlertGroup) -> Result<AlertOutcome, EngineError> {
+        alerts::receive(&self.inner, group).await
+    }
+
+    /// Takes one PagerDuty webhook event: what responders did there reaches the
+    /// incident warroom paged them for, and an incident it did not page for is
+    /// taken as an alert group.
+    pub async fn receive_pagerduty(
+        &self,
+        event: &PagerDutyEvent,
+    ) -> Result<PagerSync, EngineError> {
+        pager::receive(&self.inner, event).await
+    }
+
     /// Handles one command. A command the user got wrong, or may not issue, is an
     /// `Ok` ephemeral reply saying how to fix it, and changes nothing; `Err` means
     /// the database failed and, likewise, nothing was changed, unless the commit
@@ -228,6 +254,19 @@ impl Engine {
         context: &Context,
         command: Command,
     ) -> Result<Reply, EngineError> {
+        self.handle_with_outcome(actor, context, command)
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// [`Engine::handle`], saying too how the command ended, for a caller that
+    /// answers a refusal differently from a change (the JSON API).
+    pub async fn handle_with_outcome(
+        &self,
+        actor: &Actor,
+        context: &Context,
+        command: Command,
+    ) -> Result<(Reply, CommandOutcome), EngineError> {
         let kind = command.name();
         let handled = self.decide(actor, context, command).await;
         let outcome = match &handled {
@@ -235,7 +274,7 @@ impl Engine {
             Err(_) => CommandOutcome::Error,
         };
         telemetry::command_handled(kind, outcome);
-        handled.map(|(reply, _)| reply)
+        handled
     }
 
     async fn decide(
@@ -274,6 +313,7 @@ impl Engine {
             Command::RunAction(command) => actions::run(&mut session, command).await,
             Command::Approve(command) => actions::approve(&mut session, command).await,
             Command::Cancel(command) => actions::cancel(&mut session, command).await,
+            Command::AlertDecision(command) => alerts::decide(&mut session, command).await,
             read_only @ (Command::Help(_)
             | Command::List(_)
             | Command::Timeline(_)

@@ -233,6 +233,7 @@ components = ["API", "Database", "Auth"]
             last_update_at: None,
             summary: None,
             roles: BTreeMap::new(),
+            detected_at: None,
         }
     }
 

@@ -64,7 +64,8 @@ pub(super) async fn answer(
         | Command::AddFollowUp(_)
         | Command::CompleteFollowUp(_)
         | Command::Resolve(_)
-        | Command::Postmortem(_) => return Ok(None),
+        | Command::Postmortem(_)
+        | Command::AlertDecision(_) => return Ok(None),
     };
     Ok(Some(reply))
 }

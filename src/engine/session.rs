@@ -4,7 +4,7 @@
 use super::{Actor, Context, EngineError, Inner, SYSTEM_USER, Stop, refuse};
 use crate::command::UserRef;
 use crate::config::Config;
-use crate::domain::{EventKind, Incident, IncidentId, TimelineEvent, UserId};
+use crate::domain::{EventKind, Incident, IncidentId, Platform, TimelineEvent, UserId};
 use crate::outbox::{Destination, Operation};
 use crate::render::{self, Message};
 use crate::store::Tx;
@@ -23,6 +23,9 @@ pub(super) struct Session<'a> {
     /// Metrics to record once the transaction has committed, so a command that
     /// fails to commit is not counted as having happened.
     pub observed: Vec<Observation>,
+    /// The page (its `dedup_key`) whose change PagerDuty itself reported: its new
+    /// state is recorded but never sent back.
+    pub pager_told: Option<String>,
 }
 
 /// The workers a session's changes give work to, woken once its transaction
@@ -52,6 +55,7 @@ impl<'a> Session<'a> {
             now: inner.clock.now(),
             wake: Wake::default(),
             observed: Vec::new(),
+            pager_told: None,
         })
     }
 
@@ -217,17 +221,20 @@ impl<'a> Session<'a> {
         incident: &Incident,
         message: Message,
     ) -> Result<(), EngineError> {
-        let Some(channel) = self
-            .inner
-            .settings
-            .announce_channels
-            .get(&incident.platform)
-            .cloned()
-        else {
+        let Some(channel) = self.announce_channel(incident.platform) else {
             return Ok(());
         };
         self.post(incident, Destination::Channel(channel), message)
             .await
+    }
+
+    /// Where declarations are announced on `platform`, when a channel is configured.
+    pub fn announce_channel(&self, platform: Platform) -> Option<String> {
+        self.inner
+            .settings
+            .announce_channels
+            .get(&platform)
+            .cloned()
     }
 
     /// A drill's messages are marked DRILL wherever they go.

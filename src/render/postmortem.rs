@@ -187,13 +187,24 @@ pub fn postmortem_posted(incident: &Incident, config: &Config) -> Message {
                 "Postmortem draft · {} · {} · {}",
                 incident.id, incident.severity, incident.title
             ))]),
-            Block::Fields(vec![
-                field("Severity", severity),
-                field("Duration", incident_duration(incident, config)),
-                field("Time to acknowledge", since(incident.acknowledged_at)),
-                field("Time to mitigate", since(incident.mitigated_at)),
-                field("Time to resolve", since(incident.resolved_at)),
-            ]),
+            Block::Fields(
+                [
+                    field("Severity", severity),
+                    field("Duration", incident_duration(incident, config)),
+                ]
+                .into_iter()
+                .chain(
+                    incident
+                        .detected_at
+                        .map(|at| field("Time to detect", duration(incident.declared_at - at))),
+                )
+                .chain([
+                    field("Time to acknowledge", since(incident.acknowledged_at)),
+                    field("Time to mitigate", since(incident.mitigated_at)),
+                    field("Time to resolve", since(incident.resolved_at)),
+                ])
+                .collect(),
+            ),
             Block::Paragraph(vec![
                 Inline::Text(
                     "The draft is attached, made from the timeline, updates, actions and \
@@ -566,7 +577,11 @@ fn metrics(out: &mut String, incident: &Incident, config: &Config) {
         .iter()
         .filter_map(|name| config.service(name).and_then(|s| s.rto))
         .min();
-    let rows = [
+    // Time to detect, from the alerts' start, is known only when alerts declared it.
+    let detect = incident
+        .detected_at
+        .map(|at| ("Time to detect", Some(incident.declared_at - at), None));
+    let rows = detect.into_iter().chain([
         (
             "Time to acknowledge",
             since(incident.acknowledged_at),
@@ -574,7 +589,7 @@ fn metrics(out: &mut String, incident: &Incident, config: &Config) {
         ),
         ("Time to mitigate", since(incident.mitigated_at), rto),
         ("Time to resolve", since(incident.resolved_at), None),
-    ];
+    ]);
     for (name, actual, goal) in rows {
         let _ = writeln!(
             out,

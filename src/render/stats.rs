@@ -39,25 +39,30 @@ pub fn stats(stats: &IncidentStats, days: u32, config: &Config) -> Message {
         ])
     };
     let of_all = |count: usize| format!("{count} of {}", stats.incidents);
-    Message {
-        blocks: vec![
-            Block::Heading(vec![Inline::Text(format!(
-                "Incident stats · last {days} days (drills excluded)"
-            ))]),
-            line(
-                "Incidents",
-                format!("{} — {}", stats.incidents, counts.join(", ")),
-            ),
-            line("Time to acknowledge (MTTA)", spread(stats.acknowledge)),
-            line("Time to mitigate", spread(stats.mitigate)),
-            line("Time to resolve (MTTR)", spread(stats.resolve)),
-            line(
-                "Response-time targets missed",
-                of_all(stats.response_missed),
-            ),
-            line("Postmortems written", of_all(stats.postmortems)),
-        ],
+    let mut blocks = vec![
+        Block::Heading(vec![Inline::Text(format!(
+            "Incident stats · last {days} days (drills excluded)"
+        ))]),
+        line(
+            "Incidents",
+            format!("{} — {}", stats.incidents, counts.join(", ")),
+        ),
+    ];
+    // Only incidents declared from alerts know when the trouble began.
+    if stats.detect.is_some() {
+        blocks.push(line("Time to detect (MTTD)", spread(stats.detect)));
     }
+    blocks.extend([
+        line("Time to acknowledge (MTTA)", spread(stats.acknowledge)),
+        line("Time to mitigate", spread(stats.mitigate)),
+        line("Time to resolve (MTTR)", spread(stats.resolve)),
+        line(
+            "Response-time targets missed",
+            of_all(stats.response_missed),
+        ),
+        line("Postmortems written", of_all(stats.postmortems)),
+    ]);
+    Message { blocks }
 }
 
 fn spread(spread: Option<Spread>) -> String {

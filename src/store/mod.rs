@@ -19,6 +19,7 @@
 //! are claimed through the lease columns (see `lease`).
 
 mod action_runs;
+mod alert_groups;
 #[macro_use]
 mod incidents;
 mod inbox;
@@ -34,6 +35,7 @@ mod runbook_runs;
 mod status_page;
 
 pub use action_runs::{NewRun, RunReport};
+pub use alert_groups::NewAlertGroup;
 pub use inbox::Received;
 pub use incidents::IncidentFilter;
 pub use lease::LeasedWork;

@@ -29,10 +29,11 @@ pub struct DeclaredAfter {
 }
 
 /// The milestones the duration histograms measure, by column prefix.
-const MILESTONES: [(&str, &str); 3] = [
-    ("ack", "acknowledged_at"),
-    ("mitigate", "mitigated_at"),
-    ("resolve", "resolved_at"),
+const MILESTONES: [(&str, &str); 4] = [
+    ("detect", "declared_at - detected_at"),
+    ("ack", "acknowledged_at - declared_at"),
+    ("mitigate", "mitigated_at - declared_at"),
+    ("resolve", "resolved_at - declared_at"),
 ];
 
 impl Store {
@@ -171,13 +172,15 @@ impl Store {
                     sum_millis: row.try_get(format!("{prefix}_sum").as_str())?,
                 })
             };
-            let [acknowledge, mitigate, resolve] = MILESTONES.map(|(prefix, _)| histogram(prefix));
+            let [detect, acknowledge, mitigate, resolve] =
+                MILESTONES.map(|(prefix, _)| histogram(prefix));
             totals.insert(
                 Severity::new(row.try_get::<String, _>("severity")?),
                 SeverityTotals {
                     incidents: count("incidents")?,
                     response_missed: count("missed")?,
                     postmortems: 0,
+                    detect: detect?,
                     acknowledge: acknowledge?,
                     mitigate: mitigate?,
                     resolve: resolve?,
@@ -241,9 +244,10 @@ fn totals_sql(targets: usize) -> String {
             ))
         ),
     ];
-    for (prefix, column) in MILESTONES {
-        let elapsed = format!("{column} - declared_at");
-        columns.push(format!("CAST(COUNT({column}) AS BIGINT) AS {prefix}_count"));
+    for (prefix, elapsed) in MILESTONES {
+        columns.push(format!(
+            "CAST(COUNT({elapsed}) AS BIGINT) AS {prefix}_count"
+        ));
         columns.push(format!(
             "CAST(COALESCE(SUM({elapsed}), 0) AS BIGINT) AS {prefix}_sum"
         ));

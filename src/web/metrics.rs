@@ -164,33 +164,43 @@ fn incident_kpis(
         "Incidents whose postmortem draft was posted, by severity; drills left out.",
         &counts(|t| t.postmortems),
     );
-    let histograms =
-        |of: fn(&SeverityTotals) -> &DurationHistogram| -> Vec<(&str, &DurationHistogram)> {
-            totals
-                .iter()
-                .map(|(severity, totals)| (severity.as_str(), of(totals)))
-                .collect()
-        };
-    histogram(
-        out,
-        "warroom_incident_time_to_acknowledge_seconds",
-        "Time from declaration to acknowledgement, by severity; drills left out.",
-        &histograms(|t| &t.acknowledge),
-    );
-    histogram(
-        out,
-        "warroom_incident_time_to_mitigate_seconds",
-        "Time from declaration to mitigation (monitoring, or resolved directly), by severity; \
-         drills left out.",
-        &histograms(|t| &t.mitigate),
-    );
-    histogram(
-        out,
-        "warroom_incident_time_to_resolve_seconds",
-        "Time from declaration to resolution, by severity; drills left out.",
-        &histograms(|t| &t.resolve),
-    );
+    let histograms = |of: Milestone| -> Vec<(&str, &DurationHistogram)> {
+        totals
+            .iter()
+            .map(|(severity, totals)| (severity.as_str(), of(totals)))
+            .collect()
+    };
+    let durations: [(&str, &str, Milestone); 4] = [
+        (
+            "warroom_incident_time_to_detect_seconds",
+            "Time from the start of the alerts an incident was declared from to the declaration, \
+             by severity; incidents declared by hand and drills left out.",
+            |t| &t.detect,
+        ),
+        (
+            "warroom_incident_time_to_acknowledge_seconds",
+            "Time from declaration to acknowledgement, by severity; drills left out.",
+            |t| &t.acknowledge,
+        ),
+        (
+            "warroom_incident_time_to_mitigate_seconds",
+            "Time from declaration to mitigation (monitoring, or resolved directly), by severity; \
+             drills left out.",
+            |t| &t.mitigate,
+        ),
+        (
+            "warroom_incident_time_to_resolve_seconds",
+            "Time from declaration to resolution, by severity; drills left out.",
+            |t| &t.resolve,
+        ),
+    ];
+    for (name, help, of) in durations {
+        histogram(out, name, help, &histograms(of));
+    }
 }
+
+/// Which of a severity's duration histograms a family shows.
+type Milestone = fn(&SeverityTotals) -> &DurationHistogram;
 
 /// Writes one counter family, a sample per severity.
 fn counter(out: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {

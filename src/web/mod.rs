@@ -8,14 +8,18 @@
 //! module reads the store, asks that module, and draws the result.
 //!
 //! Submodules: `status_page` (`/`, `/incidents/{id}`, `/feed.atom`), `api`
-//! (`/api/*`, behind the Bearer token) and `metrics` (`/metrics`).
+//! (`/api/*`, behind the Bearer token), `hooks` (`/hooks/*`, alerts from
+//! monitoring, behind a Bearer token of their own, handed to the engine) and
+//! `metrics` (`/metrics`).
 
 mod api;
+pub mod hooks;
 mod metrics;
 mod status_page;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, Secret};
+use crate::engine::Engine;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -61,6 +65,8 @@ pub struct WebState {
     pub api_token: Option<Secret>,
     /// The process's metrics recorder (see [`crate::telemetry::install`]).
     pub metrics: Option<PrometheusHandle>,
+    /// What the API's writes go through; `None` serves the API read-only.
+    pub engine: Option<Engine>,
 }
 
 pub fn router(state: WebState) -> Router {

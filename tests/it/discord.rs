@@ -68,7 +68,6 @@ announce_channel = "{ANNOUNCE_CHANNEL}"
     .concat()
 }
 
-/// warroom running against a fresh fake Discord.
 /// Whether no process holds the SQLite file of `url` (its `.lock` beside it);
 /// a Postgres database is always free to connect to.
 fn database_free(url: &str) -> bool {
@@ -83,9 +82,10 @@ fn database_free(url: &str) -> bool {
         .is_ok_and(|lock| lock.try_lock().is_ok())
 }
 
-struct Running {
-    fake: FakeDiscord,
-    engine: Engine,
+/// warroom running against a fresh fake Discord.
+pub(crate) struct Running {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) engine: Engine,
     interactions_url: String,
     key: TestKey,
     serving: Serving,
@@ -98,7 +98,7 @@ impl Running {
         Self::start_with(backend, &config()).await
     }
 
-    async fn start_with(backend: &Backend, config: &str) -> Self {
+    pub(crate) async fn start_with(backend: &Backend, config: &str) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -150,7 +150,7 @@ impl Running {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.serving.stop().await;
     }
 
@@ -159,7 +159,7 @@ impl Running {
         self.next_interaction.to_string()
     }
 
-    async fn connected(&self) {
+    pub(crate) async fn connected(&self) {
         let gateway = &self.fake.gateway;
         eventually("the gateway session", WAIT, || {
             gateway.is_live().then_some(())
@@ -188,7 +188,7 @@ impl Running {
     /// `user` clicks the button labelled `label` on `message` as it stands in the
     /// fake now (its `custom_id` read from what warroom posted); waits for the
     /// answer. Gives the interaction id, the callback type and what the user sees.
-    async fn click(&mut self, user: &str, message: &FakeMessage, label: &str) -> Click {
+    pub(crate) async fn click(&mut self, user: &str, message: &FakeMessage, label: &str) -> Click {
         let custom_id = custom_id_of(&message.body, label).unwrap_or_else(|| {
             panic!("[{}] no {label} button on {:?}", self.backend, message.body)
         });
@@ -319,7 +319,7 @@ impl Running {
 }
 
 /// A click and its answer.
-struct Click {
+pub(crate) struct Click {
     id: String,
     /// The callback type: 4 (message), 5 (deferred), 6 or 7 (update the message).
     kind: u64,
@@ -330,7 +330,7 @@ struct Click {
 }
 
 impl Click {
-    fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         self.reply["content"].as_str().unwrap_or_default()
     }
 }
@@ -1132,7 +1132,7 @@ async fn summary_buttons_acknowledge_and_take_a_role_each_once() {
 }
 
 /// A message with a button whose `custom_id` starts with `prefix`.
-fn with_button(fake: &FakeDiscord, channel: &str, prefix: &str) -> Option<FakeMessage> {
+pub(crate) fn with_button(fake: &FakeDiscord, channel: &str, prefix: &str) -> Option<FakeMessage> {
     fake.messages_in(channel).into_iter().find(|m| {
         buttons(&m.body).any(|b| b["custom_id"].as_str().unwrap_or("").starts_with(prefix))
     })

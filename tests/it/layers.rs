@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     // The vocabulary every layer shares, the time everyone reads, the metrics everyone records.
     ("vocabulary", &["domain", "clock", "telemetry"]),
-    // The `/incident` grammar: text in, typed commands out.
-    ("grammar", &["command"]),
+    // The `/incident` grammar and the monitoring systems' alert formats: text in,
+    // typed commands and alert groups out.
+    ("grammar", &["command", "alerts"]),
     // The team's process as configured, validated on load.
     ("process", &["config"]),
     // Platform-neutral messages: what warroom says, not how a platform shows it.

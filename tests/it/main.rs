@@ -19,6 +19,7 @@ mod action_crash;
 mod action_kinds;
 mod action_runs;
 mod actions;
+mod alerts;
 mod bad_input;
 mod browser;
 mod cadence;

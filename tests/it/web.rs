@@ -640,6 +640,7 @@ const INCIDENT_FIELDS: &[(&str, Kind)] = &[
     ("resolved_at", Kind::OptTime),
     ("last_update_at", Kind::OptTime),
     ("summary", Kind::OptStr),
+    ("detected_at", Kind::OptTime),
     ("url", Kind::Str),
 ];
 

@@ -578,7 +578,7 @@ impl Builder<'_> {
 }
 
 /// The regex crate's errors span several lines with a caret diagram; keep the last line.
-fn regex_message(error: &regex::Error) -> String {
+pub(super) fn regex_message(error: &regex::Error) -> String {
     let text = error.to_string();
     text.lines()
         .rev()

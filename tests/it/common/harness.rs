@@ -501,6 +501,7 @@ impl<C: Clock + Clone> Harness<C> {
             config: self.config.clone(),
             api_token: api_token.map(Secret::new),
             metrics: None,
+            engine: Some(self.engine.clone()),
         }
     }
 }

@@ -197,6 +197,7 @@ pub fn incident(number: u32, declared_at: DateTime<Utc>) -> Incident {
         last_update_at: None,
         summary: None,
         roles,
+        detected_at: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The JSON API under `/api`: incidents page by page, and one incident in full.
+//! The JSON API under `/api`: incidents page by page, and one incident in full;
+//! and, in `writes`, declaring and acting on incidents.
 //!
 //! `GET /api/incidents/{id}/postmortem.md` is the one answer that is not JSON: the
 //! postmortem draft as Markdown (errors stay JSON).
@@ -11,16 +12,19 @@
 //! The shapes below are the contract (see the README); fields are only ever added.
 //! Times are RFC 3339 in UTC with milliseconds.
 
+mod writes;
+
 use super::WebState;
+use crate::config::Secret;
 use crate::domain::{Incident, IncidentId};
 use crate::render::{self, PostmortemRecord};
 use crate::store::{DeclaredAfter, IncidentFilter, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,23 +38,39 @@ pub(super) fn router(state: WebState) -> Router<WebState> {
     // The token check wraps the fallback too, so an unknown path tells nothing to
     // a caller without the token.
     Router::new()
-        .route("/incidents", get(list))
+        .route("/incidents", get(list).post(writes::declare))
         .route("/incidents/{id}", get(show))
         .route("/incidents/{id}/postmortem.md", get(postmortem))
+        .route(
+            "/incidents/{id}/updates",
+            post(writes::on_incident::<writes::UpdateBody>),
+        )
+        .route(
+            "/incidents/{id}/status",
+            post(writes::on_incident::<writes::StatusBody>),
+        )
+        .route(
+            "/incidents/{id}/notes",
+            post(writes::on_incident::<writes::NoteBody>),
+        )
+        .route(
+            "/incidents/{id}/resolve",
+            post(writes::on_incident::<writes::ResolveBody>),
+        )
         .fallback(unknown)
         .layer(middleware::from_fn_with_state(state, require_token))
 }
 
 /// An error as the API reports it: `{"error": "<code>", "message": "<sentence>"}`.
 #[derive(Debug)]
-struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -58,7 +78,7 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -89,35 +109,22 @@ impl IntoResponse for ApiError {
 }
 
 async fn require_token(State(state): State<WebState>, request: Request, next: Next) -> Response {
-    let Some(expected) = &state.api_token else {
-        return ApiError::new(
+    let disabled = || {
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "api_disabled",
             "The JSON API is disabled. Set WARROOM_API_TOKEN to a long random secret and restart \
              warroom; then send it as `Authorization: Bearer <token>`.",
         )
-        .into_response();
     };
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(bearer_token);
-    let Some(given) = given else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Send the API token as `Authorization: Bearer <token>`.",
-        )
-        .into_response();
-    };
-    if !same_secret(expected.expose().as_bytes(), given.as_bytes()) {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The API token is not valid.",
-        )
-        .into_response();
+    let checked = authorize(
+        state.api_token.as_ref(),
+        request.headers(),
+        "API token",
+        disabled,
+    );
+    if let Err(error) = checked {
+        return error.into_response();
     }
     let mut response = next.run(request).await;
     // Answers carry internal details; no cache on the way should keep them.
@@ -125,6 +132,39 @@ async fn require_token(State(state): State<WebState>, request: Request, next: Ne
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// Checks `Authorization: Bearer <token>` against `expected`, the `what` (as
+/// "API token") a caller is told to send; `disabled` is the answer when no token
+/// is configured.
+pub(super) fn authorize(
+    expected: Option<&Secret>,
+    headers: &HeaderMap,
+    what: &str,
+    disabled: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    let Some(expected) = expected else {
+        return Err(disabled());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    let Some(given) = given else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("Send the {what} as `Authorization: Bearer <token>`."),
+        ));
+    };
+    if !same_secret(expected.expose().as_bytes(), given.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("The {what} is not valid."),
+        ));
+    }
+    Ok(())
 }
 
 /// The token of an `Authorization: Bearer <token>` value (the scheme ignores case).
@@ -137,7 +177,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// Compares in time that depends only on the lengths, never on where the first
 /// difference is, so the token cannot be guessed byte by byte from timing. (The
 /// length is not secret: any token of the same length takes as long.)
-fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+pub(super) fn same_secret(expected: &[u8], given: &[u8]) -> bool {
     if expected.len() != given.len() {
         return false;
     }
@@ -153,7 +193,8 @@ async fn unknown() -> ApiError {
         StatusCode::NOT_FOUND,
         "not_found",
         "No such API endpoint; see GET /api/incidents, GET /api/incidents/{id} and \
-         GET /api/incidents/{id}/postmortem.md.",
+         GET /api/incidents/{id}/postmortem.md; POST /api/incidents and \
+         POST /api/incidents/{id}/updates, /status, /notes and /resolve.",
     )
 }
 
@@ -200,6 +241,8 @@ struct IncidentJson {
     resolved_at: Option<String>,
     last_update_at: Option<String>,
     summary: Option<String>,
+    /// When the alerts it was declared from began; `None` when declared by hand.
+    detected_at: Option<String>,
     /// This incident in full.
     url: String,
 }
@@ -228,6 +271,7 @@ impl IncidentJson {
             resolved_at: incident.resolved_at.map(time),
             last_update_at: incident.last_update_at.map(time),
             summary: incident.summary.clone(),
+            detected_at: incident.detected_at.map(time),
             url: format!("/api/incidents/{}", incident.id),
         }
     }
@@ -410,14 +454,30 @@ async fn list(
     }))
 }
 
+/// The incident `id` names, or the 404 saying there is none.
+async fn find_incident(state: &WebState, id: &str) -> Result<Incident, ApiError> {
+    let not_found = || no_incident(id);
+    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
+    state
+        .store
+        .incident(&incident_id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// The 503 of a write the database could not take; `message` says whether it
+/// may have been saved.
+pub(super) fn unavailable(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+}
+
 async fn show(
     State(state): State<WebState>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let not_found = || no_incident(&id);
-    let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
+    let incident = find_incident(&state, &id).await?;
+    let incident_id = incident.id.clone();
     let store = &state.store;
-    let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
     let updates = store.status_updates(&incident_id).await?;
     let timeline = store.timeline(&incident_id).await?;
     let followups = store.followups(&incident_id).await?;

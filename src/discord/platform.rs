@@ -115,7 +115,7 @@ impl ChatPlatform for DiscordPlatform {
     /// Threads have no topic. The same one-line state is in the pinned summary, which
     /// is edited in place; renaming the thread instead would break finding it again
     /// by name and runs into Discord's limit of two renames per ten minutes.
-    async fn set_topic(&self, _room: &str, _topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, _room: &str, _topic: &Message) -> Result<(), DeliveryError> {
         Ok(())
     }
 

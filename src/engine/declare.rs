@@ -96,9 +96,17 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
             .await?;
     }
 
+    // The news goes out first; the announcement links the room once it is open.
+    let announced = session
+        .announce_under(
+            &incident,
+            render::announcement(&incident, false),
+            Some(render::ANNOUNCEMENT_HANDLE),
+        )
+        .await?;
     let room = RoomSpec {
         name: render::room_name(&incident),
-        topic: render::topic(&incident, config),
+        topic: render::topic(&incident),
         purpose: incident.title.clone(),
     };
     session
@@ -125,9 +133,13 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
             },
         )
         .await?;
-    session
-        .announce(&incident, render::announcement(&incident, config))
-        .await?;
+    if announced {
+        let edit = Operation::Edit {
+            handle: render::ANNOUNCEMENT_HANDLE.to_string(),
+            message: render::for_incident(&incident, render::announcement(&incident, true)),
+        };
+        session.enqueue(&incident, edit).await?;
+    }
     cadence::declared(session, &incident).await?;
 
     let mut text = format!(

@@ -1,7 +1,7 @@
 //! Commands that only look: timeline, lists, help. They read without a write
 //! transaction, so a busy incident never waits behind someone reading it.
 
-use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse};
+use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse, room_being_opened};
 use crate::command::{self, Command};
 use crate::domain::{Incident, IncidentId};
 use crate::render::{self, Inline, Message};
@@ -87,11 +87,19 @@ async fn find(
     let store = engine.store();
     let found = match named {
         Some(id) => store.incident(id).await?,
-        None => {
-            store
-                .incident_by_room(actor.platform, &context.channel)
-                .await?
-        }
+        None => match store
+            .incident_by_room(actor.platform, &context.channel)
+            .await?
+        {
+            Some(incident) => Some(incident),
+            None => match context.opening_room_of() {
+                Some(id) => store
+                    .incident(&id)
+                    .await?
+                    .filter(|incident| room_being_opened(incident, actor.platform)),
+                None => None,
+            },
+        },
     };
     Ok(match (found, named) {
         (Some(incident), _) => Ok(incident),

@@ -426,7 +426,7 @@ impl ChatPlatform for TestingPlatform {
                     state.rooms.push(Room {
                         id: id.clone(),
                         name: spec.name.clone(),
-                        topic: spec.topic.clone(),
+                        topic: spec.topic.plain_text(),
                         purpose: spec.purpose.clone(),
                         members: Vec::new(),
                     });
@@ -460,12 +460,13 @@ impl ChatPlatform for TestingPlatform {
         Ok(())
     }
 
-    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, room: &str, topic: &Message) -> Result<(), DeliveryError> {
         self.refuse(OperationKind::SetTopic)?;
-        self.with_room(room, |room| room.topic = topic.to_string())?;
+        let topic = topic.plain_text();
+        self.with_room(room, |room| room.topic = topic.clone())?;
         self.record(Action::SetTopic {
             room: room.to_string(),
-            topic: topic.to_string(),
+            topic,
         })
         .await;
         Ok(())

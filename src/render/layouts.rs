@@ -15,17 +15,19 @@ pub fn room_name(incident: &Incident) -> String {
     format!("{} · {}", incident.id, incident.title)
 }
 
-/// The room's one-line state: `SEV1 · investigating · IC alice`.
-pub fn topic(incident: &Incident, config: &Config) -> String {
-    let commander = incident
-        .holder(Role::Commander)
-        .map(|user| who(user, incident.platform, config))
-        .unwrap_or_else(|| "no IC".into());
+/// The room's one-line state: `SEV1 · investigating · IC @alice`, the commander
+/// as a mention, so the platform shows who it is today.
+pub fn topic(incident: &Incident) -> Message {
     let drill = if incident.drill { "DRILL · " } else { "" };
-    format!(
-        "{drill}{} · {} · IC {commander}",
-        incident.severity, incident.status
-    )
+    let state = format!("{drill}{} · {} · ", incident.severity, incident.status);
+    let line = match incident.holder(Role::Commander) {
+        Some(user) => vec![
+            Inline::Text(format!("{state}IC ")),
+            Inline::Mention(user.clone()),
+        ],
+        None => vec![Inline::Text(format!("{state}no IC"))],
+    };
+    Message::line(line)
 }
 
 /// The summary pinned in the war room.
@@ -88,20 +90,29 @@ pub fn summary(incident: &Incident, config: &Config) -> Message {
     Message { blocks }
 }
 
-/// Posted in the announce channel when an incident is declared.
-pub fn announcement(incident: &Incident, config: &Config) -> Message {
+/// The handle of the announcement, edited to link the war room once it is open.
+pub const ANNOUNCEMENT_HANDLE: &str = "announcement";
+
+/// Posted in the announce channel when an incident is declared, before its war
+/// room exists (so the news does not wait for it), then edited with
+/// `room_opened` to link the room.
+pub fn announcement(incident: &Incident, room_opened: bool) -> Message {
     let mut line = vec![
         Inline::Strong(format!("{} declared", incident.severity)),
         Inline::Text(format!(": {} — {} by ", incident.title, incident.id)),
         Inline::Mention(incident.declared_by.clone()),
-        Inline::Text(". ".into()),
-        incident_link(incident, config),
     ];
-    if incident.drill {
-        line.insert(0, Inline::Strong("[DRILL] ".into()));
+    if room_opened {
+        line.extend([
+            Inline::Text(". War room: ".into()),
+            Inline::Room(None),
+            Inline::Text(".".into()),
+        ]);
+    } else {
+        line.push(Inline::Text(". The war room opens in a moment.".into()));
     }
     Message {
-        blocks: vec![Block::Paragraph(line)],
+        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
     }
 }
 

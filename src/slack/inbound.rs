@@ -67,6 +67,8 @@ pub struct SlashCommand {
     #[serde(default)]
     pub channel_id: String,
     #[serde(default)]
+    pub channel_name: String,
+    #[serde(default)]
     pub text: String,
     #[serde(default)]
     pub trigger_id: String,
@@ -187,6 +189,7 @@ impl Inbound {
             channel: command.channel_id,
             // A retried delivery carries the same trigger id.
             request_id: non_empty(command.trigger_id),
+            room_name: non_empty(command.channel_name),
         };
         let parsed = match command::parse(&command.text, self.engine.config()) {
             Ok(parsed) => parsed,
@@ -264,6 +267,7 @@ impl Inbound {
         let context = Context {
             request_id: Some(format!("capture:{}:{}", marked.channel, marked.ts)),
             channel: marked.channel,
+            room_name: None,
         };
         let message = CapturedMessage {
             author: UserId::new(author),
@@ -355,6 +359,7 @@ pub fn read_clicks(payload: Value) -> Option<Clicks> {
             let context = Context {
                 channel: channel.clone(),
                 request_id,
+                room_name: None,
             };
             let command = from_button(&click.action_id, &click.value, &actor.user);
             (context, command)

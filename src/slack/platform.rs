@@ -6,7 +6,7 @@
 //! to post; the engine queued it and [`super::blocks`] shapes it.
 
 use super::api::{ApiError, WebApi, find_in, string_at};
-use super::blocks::{fallback_text, render};
+use super::blocks::{fallback_text, render, topic_text};
 use crate::domain::{Platform, UserId};
 use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, RoomSpec, UploadFile};
 use crate::render::{Message, escape_entities as escape};
@@ -191,14 +191,11 @@ impl ChatPlatform for SlackPlatform {
         }
     }
 
-    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, room: &str, topic: &Message) -> Result<(), DeliveryError> {
         self.api
             .call(
                 "conversations.setTopic",
-                &[
-                    ("channel", room),
-                    ("topic", &escape(&cut(topic, TOPIC_MAX))),
-                ],
+                &[("channel", room), ("topic", &topic_text(topic, TOPIC_MAX))],
             )
             .await?;
         Ok(())

@@ -321,6 +321,7 @@ impl Inner {
                 handle,
             } => {
                 let channel = self.channel(to, incident).await?;
+                let message = &self.room_linked(incident, message).await?;
                 match handle {
                     None => {
                         platform.post(&channel, message).await?;
@@ -340,6 +341,7 @@ impl Inner {
                 }
             }
             Operation::Edit { handle, message } => {
+                let message = &self.room_linked(incident, message).await?;
                 platform
                     .edit(&self.posted(incident, handle).await?, message)
                     .await?;
@@ -412,6 +414,23 @@ impl Inner {
             Destination::Channel(channel) => Ok(channel.clone()),
             Destination::Room => self.room(incident).await,
         }
+    }
+
+    /// `message` with its war-room links pointing at the incident's room, once it
+    /// has one; until then (or if opening it failed) they stay words.
+    async fn room_linked(
+        &self,
+        incident: Option<&IncidentId>,
+        message: &Message,
+    ) -> Result<Message, Undelivered> {
+        let room = match incident {
+            Some(id) if message.links_room() => self.store.incident(id).await?.and_then(|i| i.room),
+            _ => None,
+        };
+        Ok(match room {
+            Some(room) => message.clone().with_room(&room),
+            None => message.clone(),
+        })
     }
 
     /// The message posted earlier under `handle`; like the room, it exists by now or never will.

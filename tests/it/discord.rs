@@ -439,6 +439,19 @@ async fn an_incident_runs_on_discord_from_declare_to_captured_pin() {
             announcement.contains(&incident.id.to_string()),
             "{announcement}"
         );
+        // Edited in place once the thread is open, to link it.
+        let announced = eventually("the announcement linking the thread", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL)
+                .into_iter()
+                .find(|m| m.edits == 1)
+        })
+        .await;
+        let announcement = announced.body["content"].as_str().unwrap();
+        assert!(
+            announcement.contains(&format!("War room: <#{thread}>")),
+            "{announcement}"
+        );
+        assert_eq!(fake.messages_in(ANNOUNCE_CHANNEL).len(), 1, "[{name}]");
 
         // Status and role changes edit the same summary message in place.
         let reply = warroom
@@ -575,10 +588,11 @@ async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is
             .iter()
             .map(|r| (r.status, r.path.contains(&thread)))
             .collect();
-        // The summary: refused once, then delivered once; then its pin; then the announcement.
+        // The announcement first: refused once, then delivered once; then the
+        // summary and its pin.
         assert_eq!(
             outcome,
-            [(429, true), (200, true), (204, true), (200, false)],
+            [(429, false), (200, false), (200, true), (204, true)],
             "[{name}] {posts:?}"
         );
         let waited = posts[1].at - posts[0].at;
@@ -590,6 +604,11 @@ async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is
             warroom.fake.messages_in(&thread).len(),
             1,
             "[{name}] one summary"
+        );
+        assert_eq!(
+            warroom.fake.messages_in(ANNOUNCE_CHANNEL).len(),
+            1,
+            "[{name}] one announcement"
         );
         warroom.stop().await;
     }

@@ -381,6 +381,7 @@ impl<C: Clock + Clone> Harness<C> {
         let context = Context {
             channel: channel.to_string(),
             request_id: request.map(str::to_string),
+            room_name: None,
         };
         let reply = self
             .engine

@@ -27,8 +27,6 @@ use toml::{Table, Value};
 
 mod actions;
 
-pub use actions::BUILTIN_PLACEHOLDERS;
-
 const SECTIONS: [&str; 13] = [
     "bot",
     "severity",

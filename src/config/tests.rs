@@ -924,3 +924,25 @@ delivered_operations = "a month"
         "unknown key `procesed_requests`",
     );
 }
+
+#[test]
+fn an_action_knows_which_of_the_incidents_values_it_uses() {
+    let config = Config::from_toml_str(&with(
+        r#"
+[actions.restart-api]
+kind = "http"
+description = "Restart the API"
+method = "POST"
+url = "https://deploy.test/{service}/restart?by={incident}"
+body = '{"title": "{title}", "service": "{service}"}'
+"#,
+    ))
+    .expect("valid");
+    let used = |name: &str| {
+        config
+            .action(name)
+            .expect("configured")
+            .filled_from_incident()
+    };
+    assert_eq!(used("restart-api"), ["incident", "title", "service"]);
+}

@@ -181,6 +181,24 @@ async fn a_role_not_allowed_and_bad_params_are_refused() {
             "{}",
             reply.text()
         );
+        // What an action takes, in words: its params, and the incident's values it uses.
+        let reply = h.run("UBOB", &room, "run echo").await;
+        assert!(
+            reply.text().ends_with(
+                "was not run (missing: text). It takes: text=… (anything); \
+                 {incident} is the incident's id."
+            ),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UBOB", &room, "run again force=yes").await;
+        assert!(
+            reply
+                .text()
+                .ends_with("was not run (unknown: force). It takes no parameters."),
+            "{}",
+            reply.text()
+        );
         let reply = h.run("UBOB", &room, "run nothing").await;
         assert!(
             reply.text().contains("no action `nothing`"),

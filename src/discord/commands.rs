@@ -163,6 +163,7 @@ pub fn definition(config: &Config) -> Value {
             ),
             Subcommand::Postmortem => ("Draft the postmortem", vec![]),
             Subcommand::Timeline => ("Show the timeline", vec![]),
+            Subcommand::Summary => ("The incident's state in one message", vec![]),
             Subcommand::List => ("List open incidents", vec![]),
             Subcommand::Stats => (
                 "Incident statistics",
@@ -317,6 +318,7 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
         }),
         Subcommand::Postmortem => Command::Postmortem(command::OnIncident { incident }),
         Subcommand::Timeline => Command::Timeline(command::OnIncident { incident }),
+        Subcommand::Summary => Command::Summary(command::OnIncident { incident }),
         Subcommand::List => Command::List(command::List),
         Subcommand::Stats => Command::Stats(command::Stats {
             days: args
@@ -588,6 +590,7 @@ mod tests {
                 "resolve",
                 "postmortem",
                 "timeline",
+                "summary",
                 "list",
                 "stats",
                 "help",

@@ -296,6 +296,7 @@ impl Engine {
             read_only @ (Command::Help(_)
             | Command::List(_)
             | Command::Timeline(_)
+            | Command::Summary(_)
             | Command::ListFollowUps(_)
             | Command::ListActions(_)
             | Command::Stats(_)) => Err(queries::not_a_change(&read_only)),

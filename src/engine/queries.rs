@@ -39,6 +39,12 @@ pub(super) async fn answer(
                 Err(reply) => reply,
             }
         }
+        Command::Summary(command::OnIncident { incident }) => {
+            match find(engine, actor, context, incident).await? {
+                Ok(incident) => Reply::ephemeral_message(state_now(engine, &incident).await?),
+                Err(reply) => reply,
+            }
+        }
         Command::ListFollowUps(command::OnIncident { incident }) => {
             match find(engine, actor, context, incident).await? {
                 Ok(incident) => {
@@ -67,6 +73,35 @@ pub(super) async fn answer(
         | Command::Postmortem(_) => return Ok(None),
     };
     Ok(Some(reply))
+}
+
+/// `/incident summary`: the incident as it stands, with what is still open.
+async fn state_now(engine: &Engine, incident: &Incident) -> Result<Message, EngineError> {
+    let store = engine.store();
+    let last_update = store.status_updates(&incident.id).await?.pop();
+    let open_runs: Vec<_> = store
+        .action_runs_of(&incident.id)
+        .await?
+        .into_iter()
+        .filter(|run| !run.status.is_final())
+        .collect();
+    let open_followups: Vec<_> = store
+        .followups(&incident.id)
+        .await?
+        .into_iter()
+        .filter(|followup| !followup.done)
+        .collect();
+    let next_update = store.next_update_due(&incident.id).await?;
+    Ok(render::state_now(
+        incident,
+        &render::StillOpen {
+            last_update,
+            runs: open_runs,
+            followups: open_followups,
+            next_update,
+        },
+        engine.config(),
+    ))
 }
 
 /// Reached only if a read-only command slipped past [`answer`], which answers every

@@ -4,7 +4,10 @@
 use super::{Block, Button, Field, Inline, Message};
 use crate::command::ButtonAction;
 use crate::config::Config;
-use crate::domain::{FollowUp, Incident, Platform, Role, Status, TimelineEvent, UserId, UserText};
+use crate::domain::{
+    ActionRun, FollowUp, Incident, Platform, Role, Status, StatusUpdate, TimelineEvent, UserId,
+    UserText,
+};
 use chrono::{DateTime, Utc};
 
 /// The handle of the pinned summary message, edited in place as the incident moves.
@@ -30,8 +33,9 @@ pub fn topic(incident: &Incident) -> Message {
     Message::line(line)
 }
 
-/// The summary pinned in the war room.
-pub fn summary(incident: &Incident, config: &Config) -> Message {
+/// Severity, status and each role's holder (a mention): the fields the pinned
+/// summary and `/incident summary` start with.
+fn state_fields(incident: &Incident, config: &Config) -> Vec<Field> {
     let label = config
         .severity(&incident.severity)
         .map(|s| format!("{} ({})", incident.severity, s.label))
@@ -56,6 +60,84 @@ pub fn summary(incident: &Incident, config: &Config) -> Message {
             value: vec![value],
         });
     }
+    fields
+}
+
+/// What `/incident summary` adds to the incident itself: the last status update
+/// and what is still open.
+#[derive(Debug, Clone, Default)]
+pub struct StillOpen {
+    pub last_update: Option<StatusUpdate>,
+    /// Runs not yet over, oldest first.
+    pub runs: Vec<ActionRun>,
+    /// Follow-ups not done, by number.
+    pub followups: Vec<FollowUp>,
+    /// When the next status-update reminder is due; `None` when none is planned.
+    pub next_update: Option<DateTime<Utc>>,
+}
+
+/// `/incident summary`: the incident's state in one message, for anyone joining late.
+pub fn state_now(incident: &Incident, open: &StillOpen, config: &Config) -> Message {
+    let mut fields = state_fields(incident, config);
+    let field = |label: &str, value: Vec<Inline>| Field {
+        label: label.into(),
+        value,
+    };
+    fields.push(field(
+        "Last update",
+        vec![Inline::Text(match &open.last_update {
+            Some(update) => format!("{} — {}", clock_time(update.at, config), update.text),
+            None => "none yet".into(),
+        })],
+    ));
+    let runs: Vec<String> = open
+        .runs
+        .iter()
+        .map(|run| format!("#{} {} ({})", run.id, run.action, run.status))
+        .collect();
+    fields.push(field("Open runs", vec![Inline::Text(none_if_empty(runs))]));
+    let mut followups = Vec::new();
+    for (i, item) in open.followups.iter().enumerate() {
+        if i > 0 {
+            followups.push(Inline::Text("; ".into()));
+        }
+        followups.push(Inline::Text(format!("#{} {}", item.number, item.text)));
+        if let Some(owner) = &item.owner {
+            followups.push(Inline::Text(" — ".into()));
+            followups.push(Inline::Mention(owner.clone()));
+        }
+        if let Some(due) = item.due {
+            followups.push(Inline::Text(format!(", due {due}")));
+        }
+    }
+    if followups.is_empty() {
+        followups.push(Inline::Text("none".into()));
+    }
+    fields.push(field("Open follow-ups", followups));
+    fields.push(field(
+        "Next update due",
+        vec![Inline::Text(match open.next_update {
+            Some(at) => format!("by {}", clock_time(at, config)),
+            None if incident.status.is_open() => "no reminder planned".into(),
+            None => "none, it is resolved".into(),
+        })],
+    ));
+    Message {
+        blocks: vec![Block::Heading(heading(incident)), Block::Fields(fields)],
+    }
+}
+
+fn none_if_empty(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join("; ")
+    }
+}
+
+/// The summary pinned in the war room.
+pub fn summary(incident: &Incident, config: &Config) -> Message {
+    let mut fields = state_fields(incident, config);
     fields.push(Field {
         label: "Declared".into(),
         value: vec![

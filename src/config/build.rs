@@ -651,6 +651,7 @@ impl Builder<'_> {
             guild_id: raw.guild_id,
             incidents_channel: raw.incidents_channel,
             announce_channel: raw.announce_channel,
+            global_commands: raw.global_commands,
         })
     }
 

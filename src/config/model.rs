@@ -254,6 +254,9 @@ pub struct DiscordConfig {
     pub guild_id: String,
     pub incidents_channel: String,
     pub announce_channel: Option<String>,
+    /// Register `/incident` for every server the bot is in, instead of in
+    /// `guild_id`'s alone (where it shows at once).
+    pub global_commands: bool,
 }
 
 /// `[status_page]`.

@@ -562,6 +562,37 @@ async fn an_incident_runs_on_discord_from_declare_to_captured_pin() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn global_commands_register_incident_for_every_server() {
+    let backend = test_backends().await.remove(0);
+    let config = config().replace(
+        &format!("guild_id = \"{GUILD_ID}\"\n"),
+        &format!("guild_id = \"{GUILD_ID}\"\nglobal_commands = true\n"),
+    );
+    assert!(config.contains("global_commands = true"), "{config}");
+    let warroom = Running::start_with(&backend, &config).await;
+    let fake = &warroom.fake;
+    let global = format!("/api/v10/applications/{APPLICATION_ID}/commands");
+    let registered = eventually("global command registration", WAIT, || {
+        fake.requests()
+            .into_iter()
+            .find(|r| r.method == Method::PUT && r.path == global)
+    })
+    .await;
+    assert_eq!(registered.status, 200, "{registered:?}");
+    assert_eq!(registered.body[0]["name"], "incident");
+    assert!(
+        sub_names(&registered.body).contains(&"summary".to_owned()),
+        "{:?}",
+        registered.body
+    );
+    assert!(
+        fake.requests_to(&Method::PUT, "/guilds/").is_empty(),
+        "not registered in the guild as well"
+    );
+    warroom.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is_kept() {
     for backend in test_backends().await {
         let mut warroom = Running::start(&backend).await;

@@ -946,3 +946,27 @@ body = '{"title": "{title}", "service": "{service}"}'
     };
     assert_eq!(used("restart-api"), ["incident", "title", "service"]);
 }
+
+#[test]
+fn a_bad_value_is_reported_even_in_a_table_missing_a_required_key() {
+    let error = assert_problems(
+        &with(
+            r#"
+[[severity]]
+name = "sev3"
+update_every = "fifteen minutes"
+"#,
+        ),
+        &[
+            ("severity[2]", "missing field `respond_within`"),
+            ("severity[2].update_every", "fifteen minutes"),
+        ],
+    );
+    assert!(
+        !error
+            .problems
+            .iter()
+            .any(|p| p.path == "severity[2].respond_within"),
+        "the stand-in for the missing key is not judged: {error}"
+    );
+}

@@ -253,9 +253,7 @@ impl Inbound {
             _ => match self.fetch_message(&marked.channel, &marked.ts).await? {
                 Some(found) => found,
                 None => {
-                    tracing::info!(
-                        "a marked message could not be read (thread reply or deleted); not captured"
-                    );
+                    tracing::info!("a marked message could not be read (deleted?); not captured");
                     return Ok(());
                 }
             },
@@ -284,13 +282,16 @@ impl Inbound {
         Ok(())
     }
 
-    /// The author and text of the message at `ts` (`conversations.history`).
+    /// The author and text of the message at `ts`: from `conversations.history`,
+    /// or, for a reply in a thread (which history leaves out), from
+    /// `conversations.replies`, which takes a reply's ts and answers with the
+    /// thread's parent first.
     async fn fetch_message(
         &self,
         channel: &str,
         ts: &str,
     ) -> Result<Option<(String, String)>, super::api::ApiError> {
-        let answer = self
+        let history = self
             .api
             .call(
                 "conversations.history",
@@ -302,15 +303,35 @@ impl Inbound {
                 ],
             )
             .await?;
-        Ok(find_in(&answer, "messages", "ts", ts).and_then(|message| {
-            let author = message
-                .get("user")
-                .or_else(|| message.get("bot_id"))
-                .and_then(Value::as_str)?;
-            let text = message.get("text").and_then(Value::as_str)?;
-            Some((author.to_string(), text.to_string()))
-        }))
+        if let Some(found) = author_and_text(&history, ts) {
+            return Ok(Some(found));
+        }
+        let thread = self
+            .api
+            .call(
+                "conversations.replies",
+                &[
+                    ("channel", channel),
+                    ("ts", ts),
+                    ("oldest", ts),
+                    ("inclusive", "true"),
+                    ("limit", "2"),
+                ],
+            )
+            .await?;
+        Ok(author_and_text(&thread, ts))
     }
+}
+
+/// The author and text of message `ts` among an answer's `messages`.
+fn author_and_text(answer: &Value, ts: &str) -> Option<(String, String)> {
+    let message = find_in(answer, "messages", "ts", ts)?;
+    let author = message
+        .get("user")
+        .or_else(|| message.get("bot_id"))
+        .and_then(Value::as_str)?;
+    let text = message.get("text").and_then(Value::as_str)?;
+    Some((author.to_string(), text.to_string()))
 }
 
 /// What a `block_actions` payload asks for: who clicked, where to answer, and

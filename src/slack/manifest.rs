@@ -14,7 +14,7 @@ pub const BOT_SCOPES: &[&str] = &[
     "channels:manage",
     // conversations.list: find the room an interrupted attempt already created.
     "channels:read",
-    // conversations.history: read a message marked with 📌.
+    // conversations.history and .replies: read a message marked with 📌 (in a thread too).
     "channels:history",
     // chat.postMessage, chat.update.
     "chat:write",

@@ -971,6 +971,32 @@ async fn pinned_and_pushpinned_messages_join_the_timeline_once() {
             ),
             (ts.as_str(), "true", "1")
         );
+
+        // 📌 on a reply in a thread, which history leaves out: read from the thread.
+        let reply_ts = fake.add_reply(&room, &ts, "UCAROL", "status page updated");
+        let reaction = event_callback(
+            "Ev05",
+            json!({
+                "type": "reaction_added", "user": "UALICE", "reaction": "pushpin", "item_user": "UCAROL",
+                "item": { "type": "message", "channel": room, "ts": reply_ts }, "event_ts": "1790000104.000100"
+            }),
+        );
+        assert_eq!(
+            bot.post_signed("/slack/events", "application/json", &reaction.to_string())
+                .await
+                .status(),
+            200
+        );
+        let notes = notes_of(&bot, &id, 3).await;
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.actor == "UCAROL" && n.text == "status page updated"),
+            "{notes:?}"
+        );
+        let replies = fake.done("conversations.replies");
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].arg("ts"), reply_ts);
         bot.stop().await;
     }
 }

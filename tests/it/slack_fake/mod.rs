@@ -74,6 +74,8 @@ pub struct Posted {
     pub blocks: Value,
     pub pinned: bool,
     pub edits: u32,
+    /// The thread's parent, for a reply in a thread.
+    pub thread_ts: Option<String>,
 }
 
 /// A file shared in a channel by `files.completeUploadExternal`.
@@ -288,6 +290,15 @@ impl FakeSlack {
 
     /// A message a person posts; returns its `ts`.
     pub fn add_message(&self, channel: &str, user: &str, text: &str) -> String {
+        self.add_in_thread(channel, None, user, text)
+    }
+
+    /// A reply by `user` in the thread of message `parent`.
+    pub fn add_reply(&self, channel: &str, parent: &str, user: &str, text: &str) -> String {
+        self.add_in_thread(channel, Some(parent), user, text)
+    }
+
+    fn add_in_thread(&self, channel: &str, parent: Option<&str>, user: &str, text: &str) -> String {
         let mut state = self.state();
         let ts = new_ts(&mut state);
         state.messages.push(Posted {
@@ -298,6 +309,7 @@ impl FakeSlack {
             blocks: Value::Null,
             pinned: false,
             edits: 0,
+            thread_ts: parent.map(str::to_string),
         });
         ts
     }
@@ -437,6 +449,9 @@ fn message_json(message: &Posted) -> Value {
         "ts": message.ts,
         "team": TEAM,
     });
+    if let Some(parent) = &message.thread_ts {
+        json["thread_ts"] = json!(parent);
+    }
     if message.user == BOT_USER {
         json["bot_id"] = json!(BOT_ID);
         json["blocks"] = message.blocks.clone();
@@ -719,6 +734,7 @@ fn reply_to(
                 blocks,
                 pinned: false,
                 edits: 0,
+                thread_ts: None,
             };
             let message = message_json(&posted);
             state.messages.push(posted);
@@ -800,10 +816,11 @@ fn reply_to(
             let latest = arg("latest");
             let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
             let limit: usize = arg("limit").parse().unwrap_or(100);
+            // Like Slack's, history holds a channel's messages, not the replies in threads.
             let mut messages: Vec<&Posted> = state
                 .messages
                 .iter()
-                .filter(|m| m.channel == channel)
+                .filter(|m| m.channel == channel && m.thread_ts.is_none())
                 .filter(|m| {
                     latest.is_empty() || m.ts.as_str() < latest || (inclusive && m.ts == latest)
                 })
@@ -817,6 +834,39 @@ fn reply_to(
                 "pin_count": 0,
                 "response_metadata": { "next_cursor": "" },
             })
+        }
+        // A thread, parent first: `ts` names the parent or any reply in it.
+        "conversations.replies" => {
+            let channel = arg("channel");
+            if !state.channels.iter().any(|c| c.id == channel) {
+                return error("channel_not_found");
+            }
+            let Some(named) = state
+                .messages
+                .iter()
+                .find(|m| m.channel == channel && m.ts == arg("ts"))
+            else {
+                return error("thread_not_found");
+            };
+            let parent = named.thread_ts.clone().unwrap_or_else(|| named.ts.clone());
+            let (oldest, latest) = (arg("oldest"), arg("latest"));
+            let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
+            let limit: usize = arg("limit").parse().unwrap_or(1000);
+            let messages: Vec<Value> = state
+                .messages
+                .iter()
+                .filter(|m| m.channel == channel)
+                .filter(|m| m.ts == parent || m.thread_ts.as_deref() == Some(parent.as_str()))
+                .filter(|m| {
+                    oldest.is_empty() || m.ts.as_str() > oldest || (inclusive && m.ts == oldest)
+                })
+                .filter(|m| {
+                    latest.is_empty() || m.ts.as_str() < latest || (inclusive && m.ts == latest)
+                })
+                .take(limit)
+                .map(message_json)
+                .collect();
+            json!({ "ok": true, "messages": messages, "has_more": false })
         }
         _ => error("unknown_method"),
     }

@@ -73,6 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock,
         config: Arc::new(Config::from_toml_str(CONFIG)?),
         api_token: None,
+        api_private_token: None,
         metrics: warroom::telemetry::install(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -128,6 +129,7 @@ async fn seed(store: &Store, now: DateTime<Utc>) -> Result<(), Box<dyn std::erro
                     Status::Resolved
                 },
                 drill: n % 50 == 7,
+                private: false,
                 services: vec!["checkout".into()],
                 platform: Platform::Slack,
                 origin_channel: "COPS".into(),

@@ -376,6 +376,7 @@ impl Builder<'_> {
             update_every,
             remind_while_monitoring: raw.remind_while_monitoring.unwrap_or(true),
             page: raw.page,
+            private: raw.private,
             escalate: escalate?,
         })
     }

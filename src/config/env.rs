@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Variables holding warroom's own credentials; actions may not pass them on.
-pub const SECRET_VARS: [&str; 8] = [
+pub const SECRET_VARS: [&str; 9] = [
     "DATABASE_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -19,6 +19,7 @@ pub const SECRET_VARS: [&str; 8] = [
     "DISCORD_PUBLIC_KEY",
     "PAGERDUTY_ROUTING_KEY",
     "WARROOM_API_TOKEN",
+    "WARROOM_API_PRIVATE_TOKEN",
 ];
 
 const DEFAULT_CONFIG: &str = "config/warroom.toml";
@@ -78,6 +79,9 @@ pub struct Settings {
     pub pagerduty: PagerDutySettings,
     /// `WARROOM_API_TOKEN`: the Bearer token for `/api/*`; `None` turns the API off.
     pub api_token: Option<Secret>,
+    /// `WARROOM_API_PRIVATE_TOKEN`: a Bearer token whose scope includes private
+    /// incidents, which `WARROOM_API_TOKEN`'s never does.
+    pub api_private_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +228,7 @@ impl Settings {
                 events_url,
             },
             api_token: secret("WARROOM_API_TOKEN"),
+            api_private_token: secret("WARROOM_API_PRIVATE_TOKEN"),
         };
         if problems.is_empty() {
             Ok(settings)

@@ -36,6 +36,8 @@ pub struct SeverityConfig {
     pub remind_while_monitoring: bool,
     /// Page on-call when declared.
     pub page: bool,
+    /// Every incident of this severity is private, as if declared with `--private`.
+    pub private: bool,
     /// In increasing order of `after`.
     pub escalate: Vec<Escalation>,
 }

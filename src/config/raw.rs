@@ -31,6 +31,8 @@ pub(super) struct RawSeverity {
     #[serde(default)]
     pub page: bool,
     #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
     pub escalate: Vec<RawEscalation>,
 }
 

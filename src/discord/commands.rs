@@ -80,6 +80,7 @@ pub fn definition(config: &Config) -> Value {
                         500,
                     ),
                     json!({ "type": BOOLEAN, "name": "drill", "description": "A practice run", "required": false }),
+                    json!({ "type": BOOLEAN, "name": "private", "description": "A private thread; announced without its title", "required": false }),
                 ],
             ),
             Subcommand::Role => (
@@ -243,6 +244,7 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
             title: Title::parse(&args.required("title")?).map_err(invalid("title"))?,
             services: args.words("services"),
             drill: args.flag("drill"),
+            private: args.flag("private"),
         }),
         Subcommand::Role => Command::AssignRole(command::AssignRole {
             incident,
@@ -511,6 +513,7 @@ mod tests {
                 title: Title::parse("checkout is down").unwrap(),
                 services: vec!["checkout".into(), "payments".into()],
                 drill: false,
+                private: false,
             }))
         );
         let role = sub(

@@ -15,6 +15,7 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
         title,
         services,
         drill,
+        private,
     } = command;
     let config = session.config();
     let Some(severity) = severity.or_else(|| config.default_severity()) else {
@@ -31,6 +32,7 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
     let Some(level) = config.severity(&severity) else {
         return Err(refuse(format!("Severity {severity} is not configured.")));
     };
+    let private = private || level.private;
     let platform = session.actor.platform;
     let declarer = session.me().clone();
 
@@ -59,6 +61,7 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
         severity,
         status: Status::Investigating,
         drill,
+        private,
         services,
         platform,
         origin_channel: session.context.channel.clone(),
@@ -97,17 +100,25 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
     }
 
     // The news goes out first; the announcement links the room once it is open.
-    let announced = session
-        .announce_under(
-            &incident,
-            render::announcement(&incident, false),
-            Some(render::ANNOUNCEMENT_HANDLE),
-        )
-        .await?;
+    // A private incident's says only that one was declared, and by whom.
+    let announced = if incident.private {
+        let notice = render::private_announcement(&incident);
+        session.announce_under(&incident, notice, None).await?;
+        false
+    } else {
+        session
+            .announce_under(
+                &incident,
+                render::announcement(&incident, false),
+                Some(render::ANNOUNCEMENT_HANDLE),
+            )
+            .await?
+    };
     let room = RoomSpec {
         name: render::room_name(&incident),
         topic: render::topic(&incident),
         purpose: incident.title.clone(),
+        private: incident.private,
     };
     session
         .enqueue(&incident, Operation::CreateRoom(room))
@@ -142,8 +153,13 @@ pub(super) async fn declare(session: &mut Session<'_>, command: Declare) -> Resu
     }
     cadence::declared(session, &incident).await?;
 
+    let private_note = if incident.private {
+        " It is private: only the people assigned or invited see its war room."
+    } else {
+        ""
+    };
     let mut text = format!(
-        "Declaring {id}{drill_note} ({} · {}). The war room opens in a moment.",
+        "Declaring {id}{drill_note} ({} · {}). The war room opens in a moment.{private_note}",
         incident.severity, incident.title
     );
     if !unreachable.is_empty() {

@@ -24,10 +24,11 @@ pub(super) async fn answer(
             Err(error) => Reply::ephemeral(error.to_string()),
         },
         Command::List(_) => {
-            let open = engine
+            let mut open = engine
                 .store()
                 .incidents(IncidentFilter::Open, LIST_LIMIT)
                 .await?;
+            open.retain(|incident| may_see(incident, actor));
             Reply::ephemeral_message(render::incident_list(&open, config))
         }
         Command::Timeline(command::OnIncident { incident }) => {
@@ -104,6 +105,14 @@ async fn state_now(engine: &Engine, incident: &Incident) -> Result<Message, Engi
     ))
 }
 
+/// Whether `actor` may see `incident` outside its war room: any incident but a
+/// private one, which only its declarer and role holders may.
+fn may_see(incident: &Incident, actor: &Actor) -> bool {
+    !incident.private
+        || incident.declared_by == actor.user
+        || incident.roles.values().any(|user| *user == actor.user)
+}
+
 /// Reached only if a read-only command slipped past [`answer`], which answers every
 /// one of them: refuse rather than guess.
 pub(super) fn not_a_change(command: &Command) -> Stop {
@@ -136,6 +145,9 @@ async fn find(
             },
         },
     };
+    // Named from outside its room, a private incident is shown only to the
+    // people it was staffed with; to anyone else it does not exist.
+    let found = found.filter(|incident| named.is_none() || may_see(incident, actor));
     Ok(match (found, named) {
         (Some(incident), _) => Ok(incident),
         (None, Some(id)) => Err(Reply::ephemeral(format!(

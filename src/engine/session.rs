@@ -223,11 +223,15 @@ impl<'a> Session<'a> {
 
     /// Posts in the platform's announce channel, when one is configured. Like
     /// [`Session::post_in_room`], marks a drill's messages DRILL.
+    /// Nothing of a private incident is announced once it is declared.
     pub async fn announce(
         &mut self,
         incident: &Incident,
         message: Message,
     ) -> Result<(), EngineError> {
+        if incident.private {
+            return Ok(());
+        }
         self.announce_under(incident, message, None).await.map(drop)
     }
 

@@ -118,6 +118,9 @@ pub struct RoomSpec {
     #[serde(deserialize_with = "crate::render::message_or_text")]
     pub topic: Message,
     pub purpose: String,
+    /// Only the people invited see it (a private channel, a private thread).
+    #[serde(default)]
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -198,6 +198,19 @@ pub fn announcement(incident: &Incident, room_opened: bool) -> Message {
     }
 }
 
+/// All the announce channel hears of a private incident: that one was declared, and by whom.
+pub fn private_announcement(incident: &Incident) -> Message {
+    let line = vec![
+        Inline::Strong("A private incident was declared".into()),
+        Inline::Text(" by ".into()),
+        Inline::Mention(incident.declared_by.clone()),
+        Inline::Text(".".into()),
+    ];
+    Message {
+        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
+    }
+}
+
 /// Posted when the status moves (and announced when it resolves or reopens).
 pub fn status_changed(
     incident: &Incident,

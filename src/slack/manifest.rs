@@ -29,6 +29,12 @@ pub const BOT_SCOPES: &[&str] = &[
     "pins:read",
     // reaction_added.
     "reactions:read",
+    // Private war rooms: conversations.create with is_private, invite, topic and
+    // purpose (groups:write), finding one again (groups:read), reading a message
+    // marked with 📌 in one (groups:history).
+    "groups:write",
+    "groups:read",
+    "groups:history",
 ];
 
 /// Events warroom subscribes to: timeline capture.

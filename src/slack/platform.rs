@@ -39,7 +39,7 @@ impl SlackPlatform {
     }
 
     /// The channel with exactly this name, if the bot can see it.
-    async fn find_channel(&self, name: &str) -> Result<Option<Value>, ApiError> {
+    async fn find_channel(&self, name: &str, private: bool) -> Result<Option<Value>, ApiError> {
         let mut cursor = String::new();
         for _ in 0..LIST_PAGES {
             let answer = self
@@ -47,7 +47,7 @@ impl SlackPlatform {
                 .call(
                     "conversations.list",
                     &[
-                        ("types", "public_channel"),
+                        ("types", channel_type(private)),
                         ("exclude_archived", "false"),
                         ("limit", "1000"),
                         ("cursor", &cursor),
@@ -90,12 +90,20 @@ impl SlackPlatform {
     /// Creates the channel or finds the one an earlier attempt created; a name
     /// taken by anything else (another incident's room, a person's channel, an
     /// archived room) moves on to `name-2`, `name-3`, …
-    async fn create_or_reuse(&self, base: &str, purpose: &str) -> Result<String, DeliveryError> {
+    async fn create_or_reuse(
+        &self,
+        base: &str,
+        purpose: &str,
+        private: bool,
+    ) -> Result<String, DeliveryError> {
         for attempt in 1..=NAME_ATTEMPTS {
             let name = with_suffix(base, attempt);
             match self
                 .api
-                .call("conversations.create", &[("name", &name)])
+                .call(
+                    "conversations.create",
+                    &[("name", &name), ("is_private", &private.to_string())],
+                )
                 .await
             {
                 Ok(answer) => {
@@ -106,7 +114,7 @@ impl SlackPlatform {
                     )?);
                 }
                 Err(error) if error.is("name_taken") => {
-                    if let Some(channel) = self.find_channel(&name).await?
+                    if let Some(channel) = self.find_channel(&name, private).await?
                         && self.is_ours(&channel, purpose).await?
                     {
                         let id = string_at(&channel, "conversations.list", &["id"])?;
@@ -151,7 +159,7 @@ impl ChatPlatform for SlackPlatform {
     async fn create_room(&self, spec: &RoomSpec) -> Result<String, DeliveryError> {
         let base = channel_name(&self.prefix, &spec.name);
         let purpose = cut(&spec.purpose, TOPIC_MAX);
-        let room = self.create_or_reuse(&base, &purpose).await?;
+        let room = self.create_or_reuse(&base, &purpose, spec.private).await?;
         // Set on every attempt: a retry after a crash between these calls must
         // still leave the room complete, and setting the same value is harmless.
         self.api
@@ -336,6 +344,15 @@ pub fn channel_name(prefix: &str, room_name: &str) -> String {
         format!("{prefix}-{rest}")
     };
     fit(&name, CHANNEL_NAME_MAX)
+}
+
+/// The `conversations.list` type of a war room, public or private.
+fn channel_type(private: bool) -> &'static str {
+    if private {
+        "private_channel"
+    } else {
+        "public_channel"
+    }
 }
 
 /// `name` for the first attempt, `name-N` after, still within Slack's limit.

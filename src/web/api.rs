@@ -12,11 +12,12 @@
 //! Times are RFC 3339 in UTC with milliseconds.
 
 use super::WebState;
+use crate::config::Secret;
 use crate::domain::{Incident, IncidentId};
 use crate::render::{self, PostmortemRecord};
 use crate::store::{DeclaredAfter, IncidentFilter, StoreError};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -88,8 +89,27 @@ impl IntoResponse for ApiError {
     }
 }
 
-async fn require_token(State(state): State<WebState>, request: Request, next: Next) -> Response {
-    let Some(expected) = &state.api_token else {
+/// What the caller's token lets it see: private incidents only with
+/// `WARROOM_API_PRIVATE_TOKEN`.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    private: bool,
+}
+
+impl Scope {
+    /// Whether this scope may see `incident`; a private one it may not is "not
+    /// found", so the answer does not even tell that it exists.
+    fn sees(self, incident: &Incident) -> bool {
+        self.private || !incident.private
+    }
+}
+
+async fn require_token(
+    State(state): State<WebState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if state.api_token.is_none() && state.api_private_token.is_none() {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "api_disabled",
@@ -111,14 +131,24 @@ async fn require_token(State(state): State<WebState>, request: Request, next: Ne
         )
         .into_response();
     };
-    if !same_secret(expected.expose().as_bytes(), given.as_bytes()) {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The API token is not valid.",
-        )
-        .into_response();
-    }
+    let matches = |token: &Option<Secret>| {
+        token
+            .as_ref()
+            .is_some_and(|token| same_secret(token.expose().as_bytes(), given.as_bytes()))
+    };
+    let scope = match (matches(&state.api_private_token), matches(&state.api_token)) {
+        (true, _) => Scope { private: true },
+        (false, true) => Scope { private: false },
+        (false, false) => {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "The API token is not valid.",
+            )
+            .into_response();
+        }
+    };
+    request.extensions_mut().insert(scope);
     let mut response = next.run(request).await;
     // Answers carry internal details; no cache on the way should keep them.
     response
@@ -326,6 +356,7 @@ fn no_incident(id: &str) -> ApiError {
 
 async fn list(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<IncidentList>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
@@ -383,7 +414,7 @@ async fn list(
     // One more than asked tells whether another page follows.
     let mut incidents = state
         .store
-        .incidents_declared(filter, start.as_ref(), limit + 1)
+        .incidents_declared(filter, scope.private, start.as_ref(), limit + 1)
         .await?;
     let more = incidents.len() > limit as usize;
     incidents.truncate(limit as usize);
@@ -412,12 +443,17 @@ async fn list(
 
 async fn show(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let not_found = || no_incident(&id);
     let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
     let store = &state.store;
-    let incident = store.incident(&incident_id).await?.ok_or_else(not_found)?;
+    let incident = store
+        .incident(&incident_id)
+        .await?
+        .filter(|incident| scope.sees(incident))
+        .ok_or_else(not_found)?;
     let updates = store.status_updates(&incident_id).await?;
     let timeline = store.timeline(&incident_id).await?;
     let followups = store.followups(&incident_id).await?;
@@ -494,6 +530,7 @@ async fn show(
 /// `GET /api/incidents/{id}/postmortem.md`: the draft, rendered from what is recorded now.
 async fn postmortem(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let not_found = || no_incident(&id);
@@ -502,6 +539,7 @@ async fn postmortem(
         .store
         .incident_record(&incident_id)
         .await?
+        .filter(|record| scope.sees(&record.incident))
         .ok_or_else(not_found)?;
     let draft = render::postmortem(&PostmortemRecord::of(&record), &state.config);
     Ok((

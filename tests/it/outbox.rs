@@ -165,6 +165,7 @@ fn create_room(name: &str) -> Operation {
         name: name.into(),
         topic: Message::text("SEV1 · investigating"),
         purpose: "checkout is down".into(),
+        private: false,
     })
 }
 

@@ -22,6 +22,7 @@ use warroom::store::IncidentFilter;
 
 pub(crate) const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
 const API_TOKEN: &str = "fake-api-token-0123456789";
+const PRIVATE_API_TOKEN: &str = "fake-private-api-token-0123456789";
 pub(crate) const OPS: &str = "C0OPS";
 
 fn config(mode: &str, announce: &str) -> Config {
@@ -73,6 +74,7 @@ impl Bot {
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
             ("SLACK_APP_TOKEN", slack_fake::APP_TOKEN.to_string()),
             ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
+            ("WARROOM_API_PRIVATE_TOKEN", PRIVATE_API_TOKEN.to_string()),
         ];
         let builder = app::builder(backend, &vars, config(mode, announce));
         let serving = Serving::start(builder, backend.name).await;
@@ -650,6 +652,166 @@ async fn a_command_in_a_war_room_opened_a_moment_ago_is_that_incidents() {
         "{timeline:?}"
     );
     bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_incident_keeps_to_its_private_channel_and_out_of_every_public_output() {
+    const TITLE: &str = "Payroll export leaked";
+    for backend in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let bot = Bot::start(&backend, &fake, "http", &announce).await;
+        let name = backend.name;
+        let answer = bot
+            .command(
+                &fake,
+                "UALICE",
+                OPS,
+                &format!("sev1 {TITLE} service=api --private"),
+                "trigger-private-1",
+            )
+            .await;
+        let id = declared_id(&answer);
+        assert!(
+            text_of(&answer).contains("It is private"),
+            "[{name}] {answer}"
+        );
+        fake.wait_for("the summary pinned", |f| !f.done("pins.add").is_empty())
+            .await;
+
+        // A private channel, for the people staffed on it.
+        let create = &fake.done("conversations.create")[0];
+        assert_eq!(create.arg("is_private"), "true", "[{name}]");
+        let room = fake
+            .channel(&room_of(&bot, &id).await)
+            .expect("the room exists");
+        assert!(room.is_private, "[{name}]");
+        let mut members = room.members.clone();
+        members.sort();
+        assert_eq!(members, ["UALICE", "UBOB", BOT_USER], "[{name}]");
+
+        // Updates and the resolution stay in the room.
+        for (text, trigger) in [
+            ("update rotating the leaked keys", "trigger-private-2"),
+            ("resolve keys rotated", "trigger-private-3"),
+            ("postmortem", "trigger-private-4"),
+        ] {
+            bot.command(&fake, "UALICE", &room.id, text, trigger).await;
+        }
+        fake.wait_for("the postmortem shared in the room", |f| {
+            !f.done("files.completeUploadExternal").is_empty()
+        })
+        .await;
+        let shared = &fake.done("files.completeUploadExternal")[0];
+        assert_eq!(shared.arg("channel_id"), room.id, "[{name}] in its room");
+
+        // The announce channel hears only that one was declared, and by whom.
+        let announced = fake.messages_in(&announce);
+        assert_eq!(announced.len(), 1, "[{name}] {announced:?}");
+        assert_eq!(
+            announced[0].text, "*A private incident was declared* by <@UALICE>.",
+            "[{name}]"
+        );
+        assert!(
+            fake.done("chat.update")
+                .iter()
+                .all(|c| c.arg("channel") == room.id)
+        );
+
+        // Every public output, searched for the title: every call to Slack but
+        // those about the private room (creating it names it), and every page.
+        let mut outputs = Vec::new();
+        for call in fake.calls() {
+            let about_room = call.method == "conversations.create"
+                || call.arg("channel") == room.id
+                || call.arg("channel_id") == room.id;
+            if !about_room {
+                outputs.push(format!("{} {:?}", call.method, call.args));
+            }
+        }
+        let get = |path: String, token: Option<&str>| {
+            let mut request = bot.http.get(format!("http://{}{path}", bot.addr));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request
+        };
+        for path in [
+            "/".to_owned(),
+            "/feed.atom".to_owned(),
+            format!("/incidents/{id}"),
+            "/metrics".to_owned(),
+        ] {
+            let body = get(path.clone(), None)
+                .send()
+                .await
+                .expect("GET")
+                .text()
+                .await;
+            outputs.push(format!("{path}: {}", body.expect("body")));
+        }
+        for path in [
+            "/api/incidents".to_owned(),
+            format!("/api/incidents/{id}"),
+            format!("/api/incidents/{id}/postmortem.md"),
+        ] {
+            let response = get(path.clone(), Some(API_TOKEN))
+                .send()
+                .await
+                .expect("GET");
+            let status = response.status();
+            outputs.push(format!(
+                "{path}: {status} {}",
+                response.text().await.expect("body")
+            ));
+        }
+        for output in &outputs {
+            assert!(
+                !output.contains(TITLE),
+                "[{name}] the title leaked: {output}"
+            );
+            assert!(
+                !output.to_lowercase().contains("payroll"),
+                "[{name}] the room's name leaked: {output}"
+            );
+        }
+        let hidden = get(format!("/api/incidents/{id}"), Some(API_TOKEN))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(hidden.status(), 404, "[{name}] not even its existence");
+
+        // A token whose scope allows private incidents sees it.
+        let seen: Value = get(format!("/api/incidents/{id}"), Some(PRIVATE_API_TOKEN))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(seen["title"], TITLE, "[{name}] {seen}");
+        let listed: Value = get("/api/incidents".to_owned(), Some(PRIVATE_API_TOKEN))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(listed["incidents"][0]["title"], TITLE, "[{name}] {listed}");
+
+        // Elsewhere, only the people staffed on it see it listed.
+        let carol = bot
+            .command(
+                &fake,
+                "UCAROL",
+                OPS,
+                &format!("timeline {id}"),
+                "trigger-private-5",
+            )
+            .await;
+        assert!(!text_of(&carol).contains(TITLE), "[{name}] {carol}");
+        bot.stop().await;
+    }
 }
 
 #[tokio::test]

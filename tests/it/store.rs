@@ -648,6 +648,7 @@ async fn completing_records_the_room_and_message_handles() {
             name: "inc-20261123-001-checkout".into(),
             topic: Message::text("SEV1"),
             purpose: "checkout is down".into(),
+            private: false,
         };
         let mut summary = post("summary");
         if let Operation::Post { handle, .. } = &mut summary {

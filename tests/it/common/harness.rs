@@ -501,6 +501,7 @@ impl<C: Clock + Clone> Harness<C> {
             clock: self.shared_clock(),
             config: self.config.clone(),
             api_token: api_token.map(Secret::new),
+            api_private_token: None,
             metrics: None,
         }
     }

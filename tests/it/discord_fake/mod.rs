@@ -442,7 +442,13 @@ fn route(
             ok(json!({ "threads": state.threads.clone(), "members": [] }))
         }
         ("POST", ["channels", parent, "threads"]) => {
-            let thread = json!({
+            if !matches!(body["type"].as_u64(), None | Some(10..=12)) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Some(json!({ "message": "Invalid Form Body", "code": 50035 })),
+                );
+            }
+            let mut thread = json!({
                 "id": new_id(), "type": body["type"].clone(), "guild_id": GUILD_ID,
                 "parent_id": parent, "name": body["name"].clone(), "owner_id": BOT_ID,
                 "thread_metadata": {
@@ -451,6 +457,10 @@ fn route(
                 },
                 "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0
             });
+            // Only a private thread says whether its members may invite others.
+            if body["type"] == 12 {
+                thread["thread_metadata"]["invitable"] = json!(body["invitable"] != false);
+            }
             state.threads.push(thread.clone());
             (StatusCode::CREATED, Some(thread))
         }

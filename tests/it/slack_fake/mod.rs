@@ -63,6 +63,8 @@ pub struct Channel {
     pub creator: String,
     pub archived: bool,
     pub members: Vec<String>,
+    /// Created with `is_private`: listed only for `types=private_channel`.
+    pub is_private: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +286,7 @@ impl FakeSlack {
             creator: creator.to_string(),
             archived,
             members: vec![creator.to_string()],
+            is_private: false,
         });
         id
     }
@@ -414,8 +417,8 @@ fn channel_json(channel: &Channel) -> Value {
     json!({
         "id": channel.id,
         "name": channel.name,
-        "is_channel": true,
-        "is_group": false,
+        "is_channel": !channel.is_private,
+        "is_group": channel.is_private,
         "is_im": false,
         "created": 1_790_000_000,
         "is_archived": channel.archived,
@@ -431,7 +434,7 @@ fn channel_json(channel: &Channel) -> Value {
         "pending_connected_team_ids": [],
         "is_pending_ext_shared": false,
         "is_member": channel.members.iter().any(|m| m == BOT_USER),
-        "is_private": false,
+        "is_private": channel.is_private,
         "is_mpim": false,
         "last_read": "0000000000.000000",
         "topic": { "value": channel.topic, "creator": "", "last_set": 0 },
@@ -655,15 +658,30 @@ fn reply_to(
                 creator: BOT_USER.to_string(),
                 archived: false,
                 members: vec![BOT_USER.to_string()],
+                is_private: matches!(arg("is_private"), "true" | "1"),
             };
             let json = channel_json(&channel);
             state.channels.push(channel);
             json!({ "ok": true, "channel": json })
         }
         "conversations.list" => {
+            // Like Slack's: public channels unless `types` asks for others.
+            let types = match arg("types") {
+                "" => "public_channel",
+                types => types,
+            };
+            let listed = |c: &Channel| {
+                let kind = if c.is_private {
+                    "private_channel"
+                } else {
+                    "public_channel"
+                };
+                types.split(',').any(|t| t.trim() == kind)
+            };
             let channels: Vec<Value> = state
                 .channels
                 .iter()
+                .filter(|c| listed(c))
                 .filter(|c| arg("exclude_archived") != "true" || !c.archived)
                 .map(channel_json)
                 .collect();

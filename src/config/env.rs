@@ -300,7 +300,7 @@ impl Settings {
 
     /// The JSON API under `/api/*` needs a token to check callers against.
     pub fn api_status(&self) -> FeatureStatus {
-        match self.api_token {
+        match self.api_token.as_ref().or(self.api_private_token.as_ref()) {
             Some(_) => FeatureStatus::Enabled("JSON API enabled".to_string()),
             None => {
                 FeatureStatus::Disabled("JSON API disabled: WARROOM_API_TOKEN not set".to_string())

@@ -562,6 +562,67 @@ async fn an_incident_runs_on_discord_from_declare_to_captured_pin() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_private_incident_opens_a_private_thread_members_cannot_invite_to() {
+    const TITLE: &str = "Harassment report in the ops team";
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let reply = warroom
+            .command(
+                CAROL,
+                INCIDENTS_CHANNEL,
+                "declare",
+                json!([
+                    option("severity", 3, json!("sev1")),
+                    option("title", 3, json!(TITLE)),
+                    option("private", 5, json!(true)),
+                ]),
+            )
+            .await;
+        assert!(
+            reply["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("It is private"),
+            "[{name}] {reply}"
+        );
+        let fake = &warroom.fake;
+        let thread = eventually("the private thread", WAIT, || {
+            fake.threads().first().cloned()
+        })
+        .await;
+        assert_eq!(thread["type"], 12, "[{name}] {thread}");
+        assert_eq!(
+            thread["thread_metadata"]["invitable"], false,
+            "[{name}] {thread}"
+        );
+        let created = fake.requests_to(&Method::POST, "/threads");
+        assert_eq!(created[0].body["invitable"], false, "[{name}]");
+        let thread_id = thread["id"].as_str().expect("an id").to_owned();
+        let members = eventually("thread members", WAIT, || {
+            let members = fake.members(&thread_id);
+            (members.len() == 3).then_some(members)
+        })
+        .await;
+        assert!(members.iter().any(|m| m == ALICE), "[{name}] {members:?}");
+
+        let announced = eventually("the announcement", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+        })
+        .await;
+        let announcement = announced.body["content"].as_str().unwrap_or_default();
+        assert_eq!(
+            announcement,
+            format!("**A private incident was declared** by <@{CAROL}>."),
+            "[{name}]"
+        );
+        assert!(warroom.only_incident().await.private, "[{name}]");
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn global_commands_register_incident_for_every_server() {
     let backend = test_backends().await.remove(0);
     let config = config().replace(

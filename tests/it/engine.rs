@@ -435,6 +435,37 @@ async fn a_channel_is_known_as_a_war_room_by_its_name_only_until_the_room_is_rec
 }
 
 #[tokio::test]
+async fn a_severity_private_by_config_makes_every_incident_of_it_private() {
+    for backend in test_backends().await {
+        let config = config().replace(
+            "update_every = \"30m\"\npage = true\n",
+            "update_every = \"30m\"\npage = true\nprivate = true\n",
+        );
+        assert!(config.contains("private = true"));
+        let h = Harness::builder(config).build(&backend).await;
+        let (sev2, _) = h
+            .declare_by("UALICE", "sev2 badge reader tampered with")
+            .await;
+        let (sev1, _) = h.declare_by("UALICE", "sev1 checkout is down").await;
+        for (id, private) in [(sev2, true), (sev1, false)] {
+            let incident = h.store.incident(&id).await.unwrap().unwrap();
+            assert_eq!(incident.private, private, "{}: {id}", backend.name);
+        }
+        let announced = h.platform.texts_in(ANNOUNCE);
+        assert!(
+            announced.iter().all(|text| !text.contains("badge reader")),
+            "{announced:?}"
+        );
+        assert!(
+            announced
+                .iter()
+                .any(|text| text == "A private incident was declared by @UALICE."),
+            "{announced:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_resolved_incident_reopens_only_as_investigating() {
     for backend in test_backends().await {
         let h = harness(&backend).await;

@@ -1,5 +1,6 @@
-//! Commands that only look: timeline, lists, help. They read without a write
-//! transaction, so a busy incident never waits behind someone reading it.
+//! Commands that only look: timeline, summary, lists, help. They read without a
+//! write transaction, so a busy incident never waits behind someone reading it.
+//! A private incident is shown outside its room only to the people staffed on it.
 
 use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse, room_being_opened};
 use crate::command::{self, Command};

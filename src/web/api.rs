@@ -6,7 +6,9 @@
 //! Every route sits behind `Authorization: Bearer $WARROOM_API_TOKEN`. Without a
 //! token configured the API is off and every `/api/*` answers 503 saying how to
 //! turn it on; a missing or wrong token is a 401. Unlike the status page, the API
-//! shows everything: drills, roles, the internal timeline and follow-ups.
+//! shows everything: drills, roles, the internal timeline and follow-ups; private
+//! incidents only to `WARROOM_API_PRIVATE_TOKEN`, whose scope allows them (with
+//! the other token they are "not found").
 //!
 //! The shapes below are the contract (see the README); fields are only ever added.
 //! Times are RFC 3339 in UTC with milliseconds.

@@ -111,6 +111,7 @@ async fn seed(store: &Store, now: DateTime<Utc>, offset: impl Fn(usize) -> Durat
                 severity: Severity::new("sev1"),
                 status: Status::Investigating,
                 drill: false,
+                private: false,
                 services: vec!["api".into()],
                 platform: Platform::Testing,
                 origin_channel: "C-ops".into(),

@@ -78,6 +78,7 @@ impl Bench {
         let context = Context {
             channel: "CGENERAL".into(),
             request_id: None,
+            room_name: None,
         };
         let started = Instant::now();
         match self.engine.handle(&actor, &context, parsed).await {

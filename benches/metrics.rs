@@ -73,6 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock,
         config: Arc::new(Config::from_toml_str(CONFIG)?),
         api_token: None,
+        api_private_token: None,
         metrics: warroom::telemetry::install(),
         engine: None,
     };
@@ -129,6 +130,7 @@ async fn seed(store: &Store, now: DateTime<Utc>) -> Result<(), Box<dyn std::erro
                     Status::Resolved
                 },
                 drill: n % 50 == 7,
+                private: false,
                 services: vec!["checkout".into()],
                 platform: Platform::Slack,
                 origin_channel: "COPS".into(),

@@ -60,6 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         severity: Severity::new("sev1"),
         status: Status::Resolved,
         drill: false,
+        private: false,
         services: vec!["checkout".into()],
         platform: Platform::Slack,
         origin_channel: "COPS".into(),

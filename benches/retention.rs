@@ -73,7 +73,7 @@ impl ChatPlatform for Sink {
         Ok(())
     }
 
-    async fn set_topic(&self, _room: &str, _topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, _room: &str, _topic: &Message) -> Result<(), DeliveryError> {
         Ok(())
     }
 
@@ -137,6 +137,7 @@ impl Bench {
         let context = Context {
             channel: "CGENERAL".into(),
             request_id: Some(request),
+            room_name: None,
         };
         match self.engine.handle(&actor, &context, parsed).await {
             Ok(reply) => reply.text(),

@@ -272,6 +272,7 @@ impl ApplicationBuilder {
                 clock,
                 config,
                 api_token: settings.api_token,
+                api_private_token: settings.api_private_token,
                 metrics,
                 engine: Some(engine.clone()),
             },

@@ -10,29 +10,37 @@ pub struct Declare {
     pub title: Title,
     pub services: Vec<String>,
     pub drill: bool,
+    /// Asked for with `--private`; the severity's config may make it private too.
+    pub private: bool,
 }
 
 /// Marks the incident as a practice run.
 const DRILL: &str = "--drill";
+/// Opens a private war room and keeps the incident off every public output.
+const PRIVATE: &str = "--private";
 
 pub(super) const DECLARE: Spec = Spec {
     usage: &[
-        "/incident <sevN> <title> [service=NAME ...] [--drill]",
-        "/incident declare [sevN] <title> [service=NAME ...] [--drill]",
+        "/incident <sevN> <title> [service=NAME ...] [--drill] [--private]",
+        "/incident declare [sevN] <title> [service=NAME ...] [--drill] [--private]",
     ],
     summary: "Declare an incident and open its war room.",
     help: "Declares an incident and opens its war room. A first word that is a severity \
            declares at that severity; `declare` without one leaves the severity to the \
            configured default, or warroom asks. `service=NAME` (repeatable) names an \
            affected service; every other word, other `key=value` words included, is the \
-           title, kept as written. `--drill` marks a practice run.",
+           title, kept as written. `--drill` marks a practice run. `--private` opens a \
+           private war room that only the people assigned or invited see, announces only \
+           that a private incident was declared and by whom, and keeps it off the status \
+           page, the feed and the JSON API.",
     examples: &[
         "/incident sev1 checkout is down",
         "/incident p1 payments slow service=payments service=checkout",
         "/incident declare sev3 failover practice --drill",
+        "/incident sev2 suspicious logins on the admin console --private",
         "/incident declare search results are empty",
     ],
-    flags: &[DRILL],
+    flags: &[DRILL, PRIVATE],
     ..Spec::standalone(Subcommand::Declare, parse)
 };
 
@@ -45,13 +53,15 @@ fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind
     let mut severity = None;
     let mut services: Vec<String> = Vec::new();
     let mut drill = false;
+    let mut private = false;
     let mut title = Vec::new();
     for word in cursor.rest() {
         if let Some(flag) = words::flag(word) {
-            if flag != DRILL {
-                return Err(words::unknown("flag", &flag, DECLARE.flags.iter().copied()));
+            match flag.as_str() {
+                DRILL => drill = true,
+                PRIVATE => private = true,
+                _ => return Err(words::unknown("flag", &flag, DECLARE.flags.iter().copied())),
             }
-            drill = true;
             continue;
         }
         if let Some(service) = service(word)? {
@@ -79,6 +89,7 @@ fn parse(cursor: &mut Cursor<'_>, ctx: Context<'_>) -> Result<Command, ErrorKind
         title: Title::parse(&words::text(&title))?,
         services,
         drill,
+        private,
     }))
 }
 

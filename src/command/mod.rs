@@ -44,6 +44,7 @@ mod stats;
 mod status;
 mod subcommand;
 mod suggest;
+mod summary;
 #[cfg(test)]
 mod tests;
 mod timeline;
@@ -118,6 +119,7 @@ pub enum Command {
     Resolve(Resolve),
     Postmortem(OnIncident),
     Timeline(OnIncident),
+    Summary(OnIncident),
     List(List),
     Stats(Stats),
     Help(Help),
@@ -146,6 +148,7 @@ impl Command {
             Command::Resolve(_) => Subcommand::Resolve,
             Command::Postmortem(_) => Subcommand::Postmortem,
             Command::Timeline(_) => Subcommand::Timeline,
+            Command::Summary(_) => Subcommand::Summary,
             Command::List(_) => Subcommand::List,
             Command::Stats(_) => Subcommand::Stats,
             Command::Snooze(_) => Subcommand::Snooze,

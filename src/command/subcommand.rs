@@ -4,7 +4,7 @@
 
 use super::{
     Spec, ack, actions, approve, cancel, declare, followup, followups, help, list, note,
-    postmortem, resolve, role, run, severity, snooze, stats, status, timeline, update,
+    postmortem, resolve, role, run, severity, snooze, stats, status, summary, timeline, update,
 };
 
 /// Every kind of command, in the order help lists them. `FollowUpDone` is typed as
@@ -29,13 +29,14 @@ pub enum Subcommand {
     Resolve,
     Postmortem,
     Timeline,
+    Summary,
     List,
     Stats,
     Help,
 }
 
 impl Subcommand {
-    pub const ALL: [Subcommand; 21] = [
+    pub const ALL: [Subcommand; 22] = [
         Subcommand::Declare,
         Subcommand::Role,
         Subcommand::Ack,
@@ -54,6 +55,7 @@ impl Subcommand {
         Subcommand::Resolve,
         Subcommand::Postmortem,
         Subcommand::Timeline,
+        Subcommand::Summary,
         Subcommand::List,
         Subcommand::Stats,
         Subcommand::Help,
@@ -80,6 +82,7 @@ impl Subcommand {
             Subcommand::Resolve => "resolve",
             Subcommand::Postmortem => "postmortem",
             Subcommand::Timeline => "timeline",
+            Subcommand::Summary => "summary",
             Subcommand::List => "list",
             Subcommand::Stats => "stats",
             Subcommand::Help => "help",
@@ -106,6 +109,7 @@ impl Subcommand {
             Subcommand::Resolve => &resolve::RESOLVE,
             Subcommand::Postmortem => &postmortem::POSTMORTEM,
             Subcommand::Timeline => &timeline::TIMELINE,
+            Subcommand::Summary => &summary::SUMMARY,
             Subcommand::List => &list::LIST,
             Subcommand::Stats => &stats::STATS,
             Subcommand::Help => &help::HELP,

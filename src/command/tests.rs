@@ -75,6 +75,7 @@ fn declare(severity: Option<&str>, text: &str) -> Command {
         title: title(text),
         services: Vec::new(),
         drill: false,
+        private: false,
     })
 }
 
@@ -137,6 +138,7 @@ fn every_subcommand_in_a_war_room() {
                 title: title("payments slow"),
                 services: vec!["payments".to_string(), "checkout".to_string()],
                 drill: true,
+                private: false,
             })),
         ),
         (
@@ -150,6 +152,7 @@ fn every_subcommand_in_a_war_room() {
                 title: title("game day"),
                 services: Vec::new(),
                 drill: true,
+                private: false,
             })),
         ),
         (
@@ -767,6 +770,7 @@ fn bad_and_tricky_input() {
                 title: title("failover practice"),
                 services: Vec::new(),
                 drill: true,
+                private: false,
             })),
         ),
         (

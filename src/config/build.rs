@@ -28,8 +28,6 @@ use toml::{Table, Value};
 mod actions;
 mod alert_routes;
 
-pub use actions::BUILTIN_PLACEHOLDERS;
-
 const SECTIONS: [&str; 14] = [
     "bot",
     "severity",
@@ -71,6 +69,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         people: BTreeSet::new(),
         levels: BTreeSet::new(),
         actions: BTreeSet::new(),
+        stand_ins: BTreeSet::new(),
     };
 
     let severity_items = b.array_of_tables(section("severity"), "severity", "[[severity]]");
@@ -123,27 +122,52 @@ struct Builder<'p> {
     people: BTreeSet<String>,
     levels: BTreeSet<String>,
     actions: BTreeSet<String>,
+    /// Paths of required keys that were missing and stood in for by [`Builder::read`].
+    stand_ins: BTreeSet<String>,
 }
 
 impl Builder<'_> {
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let path = path.into();
+        // A stand-in for a missing key is not the user's value: its problems
+        // would only repeat that the key is missing.
+        if self.stand_ins.contains(&path) {
+            return;
+        }
         self.problems.push(path, message);
     }
 
     /// Reads one entry with serde, reporting the first problem inside it at its full path.
-    fn read<T: DeserializeOwned>(&mut self, value: Value, path: &str) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let inner = e.path().to_string();
-                let at = if inner == "." {
-                    path.to_string()
-                } else {
-                    join(path, &inner)
-                };
-                self.problem(at, serde_message(e.inner().message()));
-                None
-            }
+    ///
+    /// A required key missing from the entry's own table is reported, then stood in
+    /// for with an empty string, so that the entry's other values are still read
+    /// and checked: a severity without `respond_within` still has its
+    /// `update_every` judged. The config fails to load either way.
+    fn read<T: DeserializeOwned>(&mut self, mut value: Value, path: &str) -> Option<T> {
+        loop {
+            let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(v) => return Some(v),
+                Err(error) => error,
+            };
+            let inner = error.path().to_string();
+            let at = if inner == "." {
+                path.to_string()
+            } else {
+                join(path, &inner)
+            };
+            let message = error.inner().message().to_owned();
+            self.problem(at, serde_message(&message));
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'));
+            let stand_in = match (&mut value, missing) {
+                (Value::Table(table), Some(key)) if inner == "." && !table.contains_key(key) => {
+                    table.insert(key.to_owned(), Value::String(String::new()));
+                    join(path, key)
+                }
+                _ => return None,
+            };
+            self.stand_ins.insert(stand_in);
         }
     }
 
@@ -356,6 +380,7 @@ impl Builder<'_> {
             update_every,
             remind_while_monitoring: raw.remind_while_monitoring.unwrap_or(true),
             page: raw.page,
+            private: raw.private,
             escalate: escalate?,
         })
     }
@@ -657,6 +682,7 @@ impl Builder<'_> {
             guild_id: raw.guild_id,
             incidents_channel: raw.incidents_channel,
             announce_channel: raw.announce_channel,
+            global_commands: raw.global_commands,
         })
     }
 

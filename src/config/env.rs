@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Variables holding warroom's own credentials; actions may not pass them on.
-pub const SECRET_VARS: [&str; 10] = [
+pub const SECRET_VARS: [&str; 11] = [
     "DATABASE_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -21,6 +21,7 @@ pub const SECRET_VARS: [&str; 10] = [
     "WARROOM_API_TOKEN",
     "WARROOM_ALERTS_TOKEN",
     "PAGERDUTY_WEBHOOK_SECRET",
+    "WARROOM_API_PRIVATE_TOKEN",
 ];
 
 const DEFAULT_CONFIG: &str = "config/warroom.toml";
@@ -86,6 +87,9 @@ pub struct Settings {
     /// `PAGERDUTY_WEBHOOK_SECRET`: the V3 webhook subscription's signing secret;
     /// `None` turns `/hooks/pagerduty` off.
     pub pagerduty_webhook_secret: Option<Secret>,
+    /// `WARROOM_API_PRIVATE_TOKEN`: a Bearer token whose scope includes private
+    /// incidents, which `WARROOM_API_TOKEN`'s never does.
+    pub api_private_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +238,7 @@ impl Settings {
             api_token: secret("WARROOM_API_TOKEN"),
             alerts_token: secret("WARROOM_ALERTS_TOKEN"),
             pagerduty_webhook_secret: secret("PAGERDUTY_WEBHOOK_SECRET"),
+            api_private_token: secret("WARROOM_API_PRIVATE_TOKEN"),
         };
         if problems.is_empty() {
             Ok(settings)
@@ -315,7 +320,7 @@ impl Settings {
 
     /// The JSON API under `/api/*` needs a token to check callers against.
     pub fn api_status(&self) -> FeatureStatus {
-        match self.api_token {
+        match self.api_token.as_ref().or(self.api_private_token.as_ref()) {
             Some(_) => FeatureStatus::Enabled("JSON API enabled".to_string()),
             None => {
                 FeatureStatus::Disabled("JSON API disabled: WARROOM_API_TOKEN not set".to_string())

@@ -22,7 +22,6 @@ mod template;
 #[cfg(test)]
 mod tests;
 
-pub use build::BUILTIN_PLACEHOLDERS;
 pub use duration::{DurationError, parse_duration};
 pub use env::{
     DatabaseKind, DiscordSettings, FeatureStatus, PagerDutySettings, SECRET_VARS, Secret, Settings,
@@ -30,10 +29,10 @@ pub use env::{
 };
 pub use lint::{Warning, lint};
 pub use model::{
-    ActionConfig, ActionKind, AlertMode, AlertRoute, BotConfig, ComponentState, DiscordConfig,
-    Escalation, HttpAction, PageAction, PageTarget, ParamSpec, Person, ProgramAction,
-    RetentionConfig, RunbookConfig, RunbookStep, ServiceConfig, SeverityConfig, SlackConfig,
-    SlackMode, StatusAction, StatusPageConfig,
+    ActionConfig, ActionKind, AlertMode, AlertRoute, BUILTIN_PLACEHOLDERS, BotConfig,
+    ComponentState, DiscordConfig, Escalation, HttpAction, PageAction, PageTarget, ParamSpec,
+    Person, ProgramAction, RetentionConfig, RunbookConfig, RunbookStep, ServiceConfig,
+    SeverityConfig, SlackConfig, SlackMode, StatusAction, StatusPageConfig,
 };
 pub use problem::{ConfigError, Problem};
 pub use template::render;

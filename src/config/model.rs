@@ -1,6 +1,7 @@
 //! The checked, typed config. Every value here has passed validation: names
 //! resolve, durations are positive, regexes compile, templates are well formed.
 
+use super::template;
 pub use crate::domain::ComponentState;
 use crate::domain::{Platform, Role, Severity, UserId};
 use regex::Regex;
@@ -35,6 +36,8 @@ pub struct SeverityConfig {
     pub remind_while_monitoring: bool,
     /// Page on-call when declared.
     pub page: bool,
+    /// Every incident of this severity is private, as if declared with `--private`.
+    pub private: bool,
     /// In increasing order of `after`.
     pub escalate: Vec<Escalation>,
 }
@@ -94,6 +97,34 @@ pub struct ActionConfig {
     pub allowed_roles: Vec<Role>,
     /// Whether a run interrupted by a restart is run again (only for idempotent actions).
     pub rerun_on_restart: bool,
+}
+
+/// Placeholders every action may use without declaring them: the incident's own values.
+pub const BUILTIN_PLACEHOLDERS: [&str; 6] =
+    ["incident", "title", "severity", "status", "service", "room"];
+
+impl ActionConfig {
+    /// The built-in placeholders (see [`BUILTIN_PLACEHOLDERS`]) its templates use:
+    /// what a run takes from the incident (no param may have their names).
+    pub fn filled_from_incident(&self) -> Vec<&'static str> {
+        let templates: Vec<&str> = match &self.kind {
+            ActionKind::Http(http) => [http.url.as_str()]
+                .into_iter()
+                .chain(http.headers.values().map(String::as_str))
+                .chain(http.body.as_deref())
+                .collect(),
+            ActionKind::Program(program) => program.args.iter().map(String::as_str).collect(),
+            ActionKind::Page(_) | ActionKind::Status(_) => Vec::new(),
+        };
+        BUILTIN_PLACEHOLDERS
+            .into_iter()
+            .filter(|builtin| {
+                templates
+                    .iter()
+                    .any(|text| template::names(text).any(|name| name == *builtin))
+            })
+            .collect()
+    }
 }
 
 /// What an action does.
@@ -225,6 +256,9 @@ pub struct DiscordConfig {
     pub guild_id: String,
     pub incidents_channel: String,
     pub announce_channel: Option<String>,
+    /// Register `/incident` for every server the bot is in, instead of in
+    /// `guild_id`'s alone (where it shows at once).
+    pub global_commands: bool,
 }
 
 /// `[status_page]`.

@@ -31,6 +31,8 @@ pub(super) struct RawSeverity {
     #[serde(default)]
     pub page: bool,
     #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
     pub escalate: Vec<RawEscalation>,
 }
 
@@ -143,12 +145,14 @@ pub(super) struct RawSlack {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a table with guild_id, incidents_channel and announce_channel"
+    expecting = "a table with guild_id, incidents_channel, announce_channel and global_commands"
 )]
 pub(super) struct RawDiscord {
     pub guild_id: String,
     pub incidents_channel: String,
     pub announce_channel: Option<String>,
+    #[serde(default)]
+    pub global_commands: bool,
 }
 
 #[derive(Debug, Deserialize)]

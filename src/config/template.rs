@@ -96,6 +96,15 @@ pub(super) fn placeholders(text: &str, braces: Braces) -> Result<Vec<&str>, Stri
     Ok(names)
 }
 
+/// The placeholder names a template uses, in order, for a template already
+/// checked at load.
+pub(super) fn names(text: &str) -> impl Iterator<Item = &str> {
+    pieces(text).into_iter().filter_map(|piece| match piece {
+        Piece::Placeholder(name) => Some(name),
+        Piece::Text(_) => None,
+    })
+}
+
 /// Fills a template: each `{name}` becomes `values(name)`, or stays as written
 /// when there is no value, so a missing value is visible rather than silently empty.
 pub fn render(text: &str, values: impl Fn(&str) -> Option<String>) -> String {

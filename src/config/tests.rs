@@ -1076,3 +1076,49 @@ fn the_shipped_example_alert_routes_validate_once_uncommented() {
         .collect();
     assert_eq!(names, ["checkout-down", "payments-other"]);
 }
+
+#[test]
+fn an_action_knows_which_of_the_incidents_values_it_uses() {
+    let config = Config::from_toml_str(&with(
+        r#"
+[actions.restart-api]
+kind = "http"
+description = "Restart the API"
+method = "POST"
+url = "https://deploy.test/{service}/restart?by={incident}"
+body = '{"title": "{title}", "service": "{service}"}'
+"#,
+    ))
+    .expect("valid");
+    let used = |name: &str| {
+        config
+            .action(name)
+            .expect("configured")
+            .filled_from_incident()
+    };
+    assert_eq!(used("restart-api"), ["incident", "title", "service"]);
+}
+
+#[test]
+fn a_bad_value_is_reported_even_in_a_table_missing_a_required_key() {
+    let error = assert_problems(
+        &with(
+            r#"
+[[severity]]
+name = "sev3"
+update_every = "fifteen minutes"
+"#,
+        ),
+        &[
+            ("severity[2]", "missing field `respond_within`"),
+            ("severity[2].update_every", "fifteen minutes"),
+        ],
+    );
+    assert!(
+        !error
+            .problems
+            .iter()
+            .any(|p| p.path == "severity[2].respond_within"),
+        "the stand-in for the missing key is not judged: {error}"
+    );
+}

@@ -269,8 +269,8 @@ impl ChatPlatform for ConsolePlatform {
         Ok(())
     }
 
-    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
-        self.show(room, What::Topic(topic.to_owned()));
+    async fn set_topic(&self, room: &str, topic: &Message) -> Result<(), DeliveryError> {
+        self.show(room, What::Topic(topic.plain_text()));
         Ok(())
     }
 

@@ -195,6 +195,7 @@ impl Console {
         let context = Context {
             channel: self.channel.clone(),
             request_id: None,
+            room_name: None,
         };
         let reply = self.engine.handle(&actor, &context, command).await?;
         self.show(What::reply(reply, &self.me));

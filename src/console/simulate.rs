@@ -254,6 +254,7 @@ impl Simulation {
         let context = Context {
             channel: channel.to_owned(),
             request_id: None,
+            room_name: None,
         };
         let reply = self.engine.handle(&actor, &context, command).await?;
         self.show(channel, What::reply(reply, &act.by));

@@ -112,6 +112,7 @@ impl Capture {
         let context = Context {
             channel: channel.to_string(),
             request_id: Some(message_id.to_string()),
+            room_name: None,
         };
         match self.engine.capture(&actor, &context, captured).await {
             Ok(engine::Capture::Recorded(incident)) => {

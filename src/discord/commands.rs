@@ -80,6 +80,7 @@ pub fn definition(config: &Config) -> Value {
                         500,
                     ),
                     json!({ "type": BOOLEAN, "name": "drill", "description": "A practice run", "required": false }),
+                    json!({ "type": BOOLEAN, "name": "private", "description": "A private thread; announced without its title", "required": false }),
                 ],
             ),
             Subcommand::Role => (
@@ -163,6 +164,7 @@ pub fn definition(config: &Config) -> Value {
             ),
             Subcommand::Postmortem => ("Draft the postmortem", vec![]),
             Subcommand::Timeline => ("Show the timeline", vec![]),
+            Subcommand::Summary => ("The incident's state in one message", vec![]),
             Subcommand::List => ("List open incidents", vec![]),
             Subcommand::Stats => (
                 "Incident statistics",
@@ -242,6 +244,7 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
             title: Title::parse(&args.required("title")?).map_err(invalid("title"))?,
             services: args.words("services"),
             drill: args.flag("drill"),
+            private: args.flag("private"),
         }),
         Subcommand::Role => Command::AssignRole(command::AssignRole {
             incident,
@@ -317,6 +320,7 @@ pub fn to_command(options: &[CommandOption], config: &Config) -> Result<Command,
         }),
         Subcommand::Postmortem => Command::Postmortem(command::OnIncident { incident }),
         Subcommand::Timeline => Command::Timeline(command::OnIncident { incident }),
+        Subcommand::Summary => Command::Summary(command::OnIncident { incident }),
         Subcommand::List => Command::List(command::List),
         Subcommand::Stats => Command::Stats(command::Stats {
             days: args
@@ -509,6 +513,7 @@ mod tests {
                 title: Title::parse("checkout is down").unwrap(),
                 services: vec!["checkout".into(), "payments".into()],
                 drill: false,
+                private: false,
             }))
         );
         let role = sub(
@@ -588,6 +593,7 @@ mod tests {
                 "resolve",
                 "postmortem",
                 "timeline",
+                "summary",
                 "list",
                 "stats",
                 "help",

@@ -13,7 +13,7 @@
 use crate::command::SeverityWords;
 use crate::config::Config;
 use crate::domain::is_snowflake;
-use crate::render::{Block, Button, Field, Inline, Message, table_code_block};
+use crate::render::{self, Block, Button, Field, Inline, Message, table_code_block};
 use serde_json::{Value, json};
 
 pub const CONTENT_MAX: usize = 2000;
@@ -266,6 +266,8 @@ fn markdown(inlines: &[Inline]) -> String {
             Inline::Mention(user) if is_snowflake(user.as_str()) => format!("<@{user}>"),
             Inline::Mention(user) => format!("@{}", escape(user.as_str())),
             Inline::Link { label, url } => format!("[{}](<{}>)", escape(label), url_safe(url)),
+            Inline::Room(Some(room)) if is_snowflake(room) => format!("<#{room}>"),
+            Inline::Room(room) => escape(&render::room_words(room.as_deref())),
         })
         .collect()
 }
@@ -278,6 +280,7 @@ fn plain(inlines: &[Inline]) -> String {
             Inline::Text(text) | Inline::Strong(text) => text.clone(),
             Inline::Mention(user) => format!("@{user}"),
             Inline::Link { label, .. } => label.clone(),
+            Inline::Room(room) => render::room_words(room.as_deref()),
         })
         .collect()
 }

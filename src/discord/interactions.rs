@@ -286,6 +286,7 @@ pub fn request(
     let context = Context {
         channel: channel.to_string(),
         request_id: Some(interaction.id.clone()),
+        room_name: interaction.channel.as_ref().and_then(|c| c.name.clone()),
     };
     let data = interaction.data.as_ref();
     let command = if interaction.kind == wire::MESSAGE_COMPONENT {

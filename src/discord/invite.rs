@@ -7,7 +7,7 @@
 pub const SCOPES: &str = "bot applications.commands";
 
 /// Each permission the bot uses, with its bit and what needs it.
-pub const PERMISSIONS: [(&str, u64, &str); 8] = [
+pub const PERMISSIONS: [(&str, u64, &str); 9] = [
     (
         "VIEW_CHANNEL",
         1 << 10,
@@ -33,6 +33,11 @@ pub const PERMISSIONS: [(&str, u64, &str); 8] = [
         "CREATE_PUBLIC_THREADS",
         1 << 35,
         "open each war room as a thread",
+    ),
+    (
+        "CREATE_PRIVATE_THREADS",
+        1 << 36,
+        "open a private incident's war room as a private thread",
     ),
     (
         "SEND_MESSAGES_IN_THREADS",
@@ -80,10 +85,10 @@ mod tests {
 
     #[test]
     fn the_url_carries_exactly_these_bits() {
-        assert_eq!(permissions(), 2_252_109_051_448_320);
+        assert_eq!(permissions(), 2_252_177_770_925_056);
         assert_eq!(
             url("42"),
-            "https://discord.com/oauth2/authorize?client_id=42&scope=bot%20applications.commands&permissions=2252109051448320"
+            "https://discord.com/oauth2/authorize?client_id=42&scope=bot%20applications.commands&permissions=2252177770925056"
         );
         assert!(explained("42").contains("PIN_MESSAGES"));
     }

@@ -8,7 +8,7 @@
 //! Must not: hold incident logic or SQL; the engine decides and the store keeps.
 //!
 //! - [`commands`]: the `/incident` definition (registered by bulk overwrite at
-//!   start, in the guild when `discord.guild_id` is set) and options → `Command`;
+//!   start, in `discord.guild_id`'s server unless `discord.global_commands`) and options → `Command`;
 //! - [`interactions`]: answering within Discord's 3 s, shared by both ways in:
 //!   [`gateway`] (default) and [`http`] (`POST /discord/interactions`, verified by [`verify`]);
 //! - [`platform`]: the outbox's [`ChatPlatform`] (war rooms are threads);
@@ -70,6 +70,7 @@ pub struct Discord {
     api_url: String,
     token: crate::config::Secret,
     application_id: String,
+    /// Where `/incident` is registered: this server, or every one when `None`.
     guild_id: Option<String>,
 }
 
@@ -95,7 +96,7 @@ impl Discord {
             guild_id: section.guild_id.clone(),
             incidents_channel: section.incidents_channel.clone(),
         };
-        let guild_id = Some(section.guild_id.clone()).filter(|id| !id.trim().is_empty());
+        let guild_id = (!section.global_commands).then(|| section.guild_id.clone());
         let verifier = settings
             .public_key
             .as_deref()

@@ -22,6 +22,8 @@ pub const THREAD_NAME_MAX: usize = 100;
 pub const AUTO_ARCHIVE_MINUTES: u32 = 10080;
 /// Channel type of a public thread.
 const PUBLIC_THREAD: u8 = 11;
+/// A thread only its members (and moderators) see.
+const PRIVATE_THREAD: u8 = 12;
 /// Discord's limits on a message's `nonce` and an attachment's description.
 const NONCE_MAX: usize = 25;
 const ATTACHMENT_DESCRIPTION_MAX: usize = 1024;
@@ -76,11 +78,16 @@ impl ChatPlatform for DiscordPlatform {
             return Ok(id);
         }
         let path = format!("/channels/{}/threads", self.place.incidents_channel);
-        let body = json!({
+        let mut body = json!({
             "name": name,
             "auto_archive_duration": AUTO_ARCHIVE_MINUTES,
             "type": PUBLIC_THREAD,
         });
+        if spec.private {
+            // Members cannot bring others in: only warroom adds people.
+            body["type"] = json!(PRIVATE_THREAD);
+            body["invitable"] = json!(false);
+        }
         let thread = self
             .rest
             .json(Method::POST, &path, Some(&body))
@@ -115,7 +122,7 @@ impl ChatPlatform for DiscordPlatform {
     /// Threads have no topic. The same one-line state is in the pinned summary, which
     /// is edited in place; renaming the thread instead would break finding it again
     /// by name and runs into Discord's limit of two renames per ten minutes.
-    async fn set_topic(&self, _room: &str, _topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, _room: &str, _topic: &Message) -> Result<(), DeliveryError> {
         Ok(())
     }
 

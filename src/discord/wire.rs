@@ -63,6 +63,9 @@ pub struct CommandOption {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Channel {
     pub id: String,
+    /// Interactions carry the channel's (or thread's) name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

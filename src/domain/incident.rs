@@ -23,6 +23,10 @@ pub struct Incident {
     pub severity: Severity,
     pub status: Status,
     pub drill: bool,
+    /// Seen only by the people in its private war room: announced without its
+    /// title, and never on the status page, the feed or the JSON API without the
+    /// private scope.
+    pub private: bool,
     pub services: Vec<String>,
     pub platform: Platform,
     /// The channel the incident was declared from.

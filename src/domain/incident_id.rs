@@ -25,6 +25,19 @@ impl IncidentId {
         &self.0
     }
 
+    /// The id a war room's name carries, whatever the platform made of it:
+    /// `inc-20261123-001-checkout-is-down` on Slack (any prefix),
+    /// `INC-20261123-001 · checkout is down` on Discord.
+    pub fn in_room_name(name: &str) -> Option<Self> {
+        let words: Vec<&str> = name
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect();
+        words
+            .windows(2)
+            .find_map(|pair| format!("INC-{}-{}", pair[0], pair[1]).parse().ok())
+    }
+
     /// Whether a word looks like an id, so the parser can tell ids from titles.
     pub fn looks_like(word: &str) -> bool {
         word.get(..4)
@@ -83,6 +96,22 @@ mod tests {
         assert_eq!(id.as_str(), "INC-20261123-001");
         assert_eq!("inc-20261123-001".parse::<IncidentId>().unwrap(), id);
         assert_eq!(IncidentId::new(day, 1234).as_str(), "INC-20261123-1234");
+    }
+
+    #[test]
+    fn a_war_rooms_name_on_either_platform_carries_its_id() {
+        let id: IncidentId = "INC-20261123-001".parse().unwrap();
+        for name in [
+            "inc-20261123-001-checkout-is-down",
+            "ops_inc-20261123-001-checkout-20261124-002",
+            "inc-20261123-001-checkout-2",
+            "INC-20261123-001 · checkout is down",
+        ] {
+            assert_eq!(IncidentId::in_room_name(name), Some(id.clone()), "{name}");
+        }
+        for name in ["ops", "inc", "2026-11-23", "incidents-20261345-001"] {
+            assert_eq!(IncidentId::in_room_name(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::run_policy::{
     about_run, allowed_roles, approval_deadline, approval_expired_result, approval_request,
     cannot_cancel, describe, may_cancel, may_run, not_awaiting_approval, param_problems,
-    params_taken, show_params, with_builtins,
+    show_params, takes_in_words, with_builtins,
 };
 use super::runbooks;
 use super::session::Session;
@@ -47,9 +47,9 @@ pub(super) async fn run(session: &mut Session<'_>, command: RunAction) -> Result
             .iter()
             .map(|(key, spec)| (key.as_str(), spec.description.as_str()));
         refuse(format!(
-            "`{name}` was not run ({}). It takes: {}.",
+            "`{name}` was not run ({}). {}",
             param_problems(&error),
-            params_taken(taken)
+            takes_in_words(taken, &action.filled_from_incident())
         ))
     })?;
     if incident.drill {

@@ -76,6 +76,7 @@ pub(super) async fn receive(
             .cloned()
             .unwrap_or_default(),
         request_id: None,
+        room_name: None,
     };
     let mut session = Session::begin(inner, actor, context).await?;
     let now = session.now;
@@ -170,6 +171,7 @@ async fn open(
         title,
         services: route.services.clone(),
         drill: false,
+        private: false,
     };
     // An alert stamped later than now (a skewed clock) was detected no later than now.
     let detected_at = Some(row.started_at.min(session.now));

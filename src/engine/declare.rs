@@ -26,6 +26,7 @@ pub(super) async fn open(
         title,
         services,
         drill,
+        private,
     } = command;
     let config = session.config();
     let Some(severity) = severity.or_else(|| config.default_severity()) else {
@@ -42,6 +43,7 @@ pub(super) async fn open(
     let Some(level) = config.severity(&severity) else {
         return Err(refuse(format!("Severity {severity} is not configured.")));
     };
+    let private = private || level.private;
     let platform = session.actor.platform;
     let declarer = session.me().clone();
 
@@ -74,6 +76,7 @@ pub(super) async fn open(
         severity,
         status: Status::Investigating,
         drill,
+        private,
         services,
         platform,
         origin_channel: session.context.channel.clone(),
@@ -112,10 +115,26 @@ pub(super) async fn open(
             .await?;
     }
 
+    // The news goes out first; the announcement links the room once it is open.
+    // A private incident's says only that one was declared, and by whom.
+    let announced = if incident.private {
+        let notice = render::private_announcement(&incident);
+        session.announce_under(&incident, notice, None).await?;
+        false
+    } else {
+        session
+            .announce_under(
+                &incident,
+                render::announcement(&incident, false),
+                Some(render::ANNOUNCEMENT_HANDLE),
+            )
+            .await?
+    };
     let room = RoomSpec {
         name: render::room_name(&incident),
-        topic: render::topic(&incident, config),
+        topic: render::topic(&incident),
         purpose: incident.title.clone(),
+        private: incident.private,
     };
     session
         .enqueue(&incident, Operation::CreateRoom(room))
@@ -143,13 +162,22 @@ pub(super) async fn open(
             },
         )
         .await?;
-    session
-        .announce(&incident, render::announcement(&incident, config))
-        .await?;
+    if announced {
+        let edit = Operation::Edit {
+            handle: render::ANNOUNCEMENT_HANDLE.to_string(),
+            message: render::for_incident(&incident, render::announcement(&incident, true)),
+        };
+        session.enqueue(&incident, edit).await?;
+    }
     cadence::declared(session, &incident).await?;
 
+    let private_note = if incident.private {
+        " It is private: only the people assigned or invited see its war room."
+    } else {
+        ""
+    };
     let mut text = format!(
-        "Declaring {id}{drill_note} ({} · {}). The war room opens in a moment.",
+        "Declaring {id}{drill_note} ({} · {}). The war room opens in a moment.{private_note}",
         incident.severity, incident.title
     );
     if !unreachable.is_empty() {

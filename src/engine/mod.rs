@@ -36,7 +36,7 @@ use crate::alerts::{AlertGroup, PagerDutyEvent};
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
-use crate::domain::{IncidentId, Platform, UserId};
+use crate::domain::{Incident, IncidentId, Platform, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{self, CommandOutcome};
@@ -60,6 +60,25 @@ pub struct Context {
     /// The platform's id for this request (a Slack retry carries the same one, a
     /// Discord interaction id, a button click): a repeat returns the first answer.
     pub request_id: Option<String>,
+    /// The channel's (or thread's) name, where the platform sends it: a war room
+    /// opened a moment ago is recognised by the incident id in its name before
+    /// the outbox has recorded the room's id.
+    pub room_name: Option<String>,
+}
+
+impl Context {
+    /// The incident whose war room this channel's name says it is, if the name
+    /// carries an id; the caller checks that the incident's room is still unrecorded.
+    fn opening_room_of(&self) -> Option<IncidentId> {
+        self.room_name.as_deref().and_then(IncidentId::in_room_name)
+    }
+}
+
+/// Whether `incident` can be the one whose room a command came from by name
+/// alone: its room is not recorded yet, on this platform. Once recorded, only
+/// the recorded room counts, so a channel named like a war room is not one.
+fn room_being_opened(incident: &Incident, platform: Platform) -> bool {
+    incident.room.is_none() && incident.platform == platform
 }
 
 /// Who sees the answer.
@@ -317,6 +336,7 @@ impl Engine {
             read_only @ (Command::Help(_)
             | Command::List(_)
             | Command::Timeline(_)
+            | Command::Summary(_)
             | Command::ListFollowUps(_)
             | Command::ListActions(_)
             | Command::Stats(_)) => Err(queries::not_a_change(&read_only)),

@@ -220,6 +220,7 @@ components = ["API", "Database", "Auth"]
             severity: Severity::new(severity),
             status: Status::Investigating,
             drill: false,
+            private: false,
             services: services.iter().map(|s| s.to_string()).collect(),
             platform: Platform::Testing,
             origin_channel: "C1".into(),

@@ -1,7 +1,8 @@
-//! Commands that only look: timeline, lists, help. They read without a write
-//! transaction, so a busy incident never waits behind someone reading it.
+//! Commands that only look: timeline, summary, lists, help. They read without a
+//! write transaction, so a busy incident never waits behind someone reading it.
+//! A private incident is shown outside its room only to the people staffed on it.
 
-use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse};
+use super::{Actor, Context, Engine, EngineError, Reply, Stop, refuse, room_being_opened};
 use crate::command::{self, Command};
 use crate::domain::{Incident, IncidentId};
 use crate::render::{self, Inline, Message};
@@ -24,10 +25,11 @@ pub(super) async fn answer(
             Err(error) => Reply::ephemeral(error.to_string()),
         },
         Command::List(_) => {
-            let open = engine
+            let mut open = engine
                 .store()
                 .incidents(IncidentFilter::Open, LIST_LIMIT)
                 .await?;
+            open.retain(|incident| may_see(incident, actor));
             Reply::ephemeral_message(render::incident_list(&open, config))
         }
         Command::Timeline(command::OnIncident { incident }) => {
@@ -36,6 +38,12 @@ pub(super) async fn answer(
                     let events = engine.store().timeline(&incident.id).await?;
                     Reply::ephemeral_message(render::timeline(&incident, &events, config))
                 }
+                Err(reply) => reply,
+            }
+        }
+        Command::Summary(command::OnIncident { incident }) => {
+            match find(engine, actor, context, incident).await? {
+                Ok(incident) => Reply::ephemeral_message(state_now(engine, &incident).await?),
                 Err(reply) => reply,
             }
         }
@@ -70,6 +78,43 @@ pub(super) async fn answer(
     Ok(Some(reply))
 }
 
+/// `/incident summary`: the incident as it stands, with what is still open.
+async fn state_now(engine: &Engine, incident: &Incident) -> Result<Message, EngineError> {
+    let store = engine.store();
+    let last_update = store.status_updates(&incident.id).await?.pop();
+    let open_runs: Vec<_> = store
+        .action_runs_of(&incident.id)
+        .await?
+        .into_iter()
+        .filter(|run| !run.status.is_final())
+        .collect();
+    let open_followups: Vec<_> = store
+        .followups(&incident.id)
+        .await?
+        .into_iter()
+        .filter(|followup| !followup.done)
+        .collect();
+    let next_update = store.next_update_due(&incident.id).await?;
+    Ok(render::state_now(
+        incident,
+        &render::StillOpen {
+            last_update,
+            runs: open_runs,
+            followups: open_followups,
+            next_update,
+        },
+        engine.config(),
+    ))
+}
+
+/// Whether `actor` may see `incident` outside its war room: any incident but a
+/// private one, which only its declarer and role holders may.
+fn may_see(incident: &Incident, actor: &Actor) -> bool {
+    !incident.private
+        || incident.declared_by == actor.user
+        || incident.roles.values().any(|user| *user == actor.user)
+}
+
 /// Reached only if a read-only command slipped past [`answer`], which answers every
 /// one of them: refuse rather than guess.
 pub(super) fn not_a_change(command: &Command) -> Stop {
@@ -88,12 +133,23 @@ async fn find(
     let store = engine.store();
     let found = match named {
         Some(id) => store.incident(id).await?,
-        None => {
-            store
-                .incident_by_room(actor.platform, &context.channel)
-                .await?
-        }
+        None => match store
+            .incident_by_room(actor.platform, &context.channel)
+            .await?
+        {
+            Some(incident) => Some(incident),
+            None => match context.opening_room_of() {
+                Some(id) => store
+                    .incident(&id)
+                    .await?
+                    .filter(|incident| room_being_opened(incident, actor.platform)),
+                None => None,
+            },
+        },
     };
+    // Named from outside its room, a private incident is shown only to the
+    // people it was staffed with; to anyone else it does not exist.
+    let found = found.filter(|incident| named.is_none() || may_see(incident, actor));
     Ok(match (found, named) {
         (Some(incident), _) => Ok(incident),
         (None, Some(id)) => Err(Reply::ephemeral(format!(

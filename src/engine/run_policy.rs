@@ -45,13 +45,44 @@ pub(super) fn may_cancel(
         || approval.is_some_and(|role| incident.holds(user, role))
 }
 
-/// The parameters an action or runbook takes, for a refusal: `key=… (what it is)` each.
-pub(super) fn params_taken<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    params
+/// What an action or runbook takes, for a refusal, in words: its parameters
+/// (`key=… (what it is)` each, or that it takes none), then where each of the
+/// incident's own values that its templates use comes from.
+pub(super) fn takes_in_words<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    from_incident: &[&str],
+) -> String {
+    let params: Vec<String> = params
         .into_iter()
         .map(|(key, description)| format!("{key}=… ({description})"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    let mut words = if params.is_empty() {
+        "It takes no parameters".to_owned()
+    } else {
+        format!("It takes: {}", params.join(", "))
+    };
+    let filled: Vec<String> = from_incident
+        .iter()
+        .map(|key| format!("{{{key}}} is {}", incident_value(key)))
+        .collect();
+    if !filled.is_empty() {
+        words.push_str(&format!("; {}", filled.join(", ")));
+    }
+    words.push('.');
+    words
+}
+
+/// Where the value of a built-in placeholder comes from, as [`with_builtins`] fills it.
+fn incident_value(key: &str) -> &'static str {
+    match key {
+        "incident" => "the incident's id",
+        "title" => "the incident's title",
+        "severity" => "the incident's severity",
+        "status" => "the incident's status",
+        "service" => "the incident's first service= (empty without one)",
+        "room" => "the incident's war room",
+        _ => "the incident's",
+    }
 }
 
 /// `params` with the incident's own values for an action's templates

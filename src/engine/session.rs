@@ -1,7 +1,7 @@
 //! One command's unit of work: its transaction, its clock reading, and the helpers
 //! every handler uses to find the incident, record events and queue operations.
 
-use super::{Actor, Context, EngineError, Inner, SYSTEM_USER, Stop, refuse};
+use super::{Actor, Context, EngineError, Inner, SYSTEM_USER, Stop, refuse, room_being_opened};
 use crate::command::UserRef;
 use crate::config::Config;
 use crate::domain::{EventKind, Incident, IncidentId, Platform, TimelineEvent, UserId};
@@ -79,6 +79,7 @@ impl<'a> Session<'a> {
         let context = Context {
             channel: String::new(),
             request_id: None,
+            room_name: None,
         };
         let mut session = Self::begin(inner, actor, context).await?;
         let Some(incident) = session.tx.lock_incident(id).await? else {
@@ -117,11 +118,21 @@ impl<'a> Session<'a> {
         let platform = self.actor.platform;
         let found = match &named {
             Some(id) => self.tx.lock_incident(id).await?,
-            None => {
-                self.tx
-                    .lock_incident_by_room(platform, &self.context.channel)
-                    .await?
-            }
+            None => match self
+                .tx
+                .lock_incident_by_room(platform, &self.context.channel)
+                .await?
+            {
+                Some(incident) => Some(incident),
+                None => match self.context.opening_room_of() {
+                    Some(id) => self
+                        .tx
+                        .lock_incident(&id)
+                        .await?
+                        .filter(|incident| room_being_opened(incident, platform)),
+                    None => None,
+                },
+            },
         };
         match (found, named) {
             (Some(incident), _) if incident.platform != platform => Err(refuse(format!(
@@ -216,16 +227,36 @@ impl<'a> Session<'a> {
 
     /// Posts in the platform's announce channel, when one is configured. Like
     /// [`Session::post_in_room`], marks a drill's messages DRILL.
+    /// Nothing of a private incident is announced once it is declared.
     pub async fn announce(
         &mut self,
         incident: &Incident,
         message: Message,
     ) -> Result<(), EngineError> {
-        let Some(channel) = self.announce_channel(incident.platform) else {
+        if incident.private {
             return Ok(());
+        }
+        self.announce_under(incident, message, None).await.map(drop)
+    }
+
+    /// Announces, as [`Session::announce`], under `handle` so the announcement can
+    /// be edited later. Says whether there was an announce channel to post in.
+    pub async fn announce_under(
+        &mut self,
+        incident: &Incident,
+        message: Message,
+        handle: Option<&str>,
+    ) -> Result<bool, EngineError> {
+        let Some(channel) = self.announce_channel(incident.platform) else {
+            return Ok(false);
         };
-        self.post(incident, Destination::Channel(channel), message)
-            .await
+        let post = Operation::Post {
+            to: Destination::Channel(channel),
+            message: render::for_incident(incident, message),
+            handle: handle.map(str::to_owned),
+        };
+        self.enqueue(incident, post).await?;
+        Ok(true)
     }
 
     /// Where declarations are announced on `platform`, when a channel is configured.
@@ -254,7 +285,7 @@ impl<'a> Session<'a> {
 
     /// Brings the room's topic and pinned summary up to date with the incident.
     pub async fn refresh_room(&mut self, incident: &Incident) -> Result<(), EngineError> {
-        let topic = render::topic(incident, self.config());
+        let topic = render::topic(incident);
         self.enqueue(incident, Operation::SetTopic { topic })
             .await?;
         let summary = render::summary(incident, self.config());

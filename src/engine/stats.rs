@@ -22,7 +22,7 @@ pub(super) async fn answer(engine: &Engine, days: u32) -> Result<Reply, EngineEr
     };
     loop {
         let page = store
-            .incidents_declared(IncidentFilter::All, Some(&after), PAGE)
+            .incidents_declared(IncidentFilter::All, true, Some(&after), PAGE)
             .await?;
         let full = page.len() == PAGE as usize;
         if let Some(last) = page.last() {

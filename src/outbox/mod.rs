@@ -39,7 +39,10 @@ pub enum Operation {
     /// Bring people into the war room.
     Invite { users: Vec<UserId> },
     /// The one-line state of the incident shown at the top of the room.
-    SetTopic { topic: String },
+    SetTopic {
+        #[serde(deserialize_with = "crate::render::message_or_text")]
+        topic: Message,
+    },
     /// Post a message; with a `handle`, remember it so it can be edited or pinned later.
     Post {
         to: Destination,
@@ -116,8 +119,12 @@ pub struct RoomSpec {
     /// A name derived from the incident id and title; each adapter applies its
     /// platform's naming rules (Slack's lowercase slug, Discord's 100 characters).
     pub name: String,
-    pub topic: String,
+    #[serde(deserialize_with = "crate::render::message_or_text")]
+    pub topic: Message,
     pub purpose: String,
+    /// Only the people invited see it (a private channel, a private thread).
+    #[serde(default)]
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,7 +222,7 @@ pub trait ChatPlatform: Send + Sync + 'static {
 
     async fn invite(&self, room: &str, users: &[UserId]) -> Result<(), DeliveryError>;
 
-    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError>;
+    async fn set_topic(&self, room: &str, topic: &Message) -> Result<(), DeliveryError>;
 
     /// Posts a message, or returns the one an earlier attempt of this same
     /// operation posted where the platform lets us find it.

@@ -424,7 +424,7 @@ impl ChatPlatform for TestingPlatform {
                     state.rooms.push(Room {
                         id: id.clone(),
                         name: spec.name.clone(),
-                        topic: spec.topic.clone(),
+                        topic: spec.topic.plain_text(),
                         purpose: spec.purpose.clone(),
                         members: Vec::new(),
                     });
@@ -458,13 +458,14 @@ impl ChatPlatform for TestingPlatform {
         .await
     }
 
-    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, room: &str, topic: &Message) -> Result<(), DeliveryError> {
+        let topic = topic.plain_text();
         let action = Action::SetTopic {
             room: room.to_string(),
-            topic: topic.to_string(),
+            topic: topic.clone(),
         };
         self.perform(action, || {
-            self.with_room(room, |room| room.topic = topic.to_string())
+            self.with_room(room, |room| room.topic = topic.clone())
         })
         .await
     }

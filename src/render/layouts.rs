@@ -4,7 +4,10 @@
 use super::{Block, Button, Field, Inline, Message};
 use crate::command::ButtonAction;
 use crate::config::Config;
-use crate::domain::{FollowUp, Incident, Platform, Role, Status, TimelineEvent, UserId, UserText};
+use crate::domain::{
+    ActionRun, FollowUp, Incident, Platform, Role, Status, StatusUpdate, TimelineEvent, UserId,
+    UserText,
+};
 use chrono::{DateTime, Utc};
 
 /// The handle of the pinned summary message, edited in place as the incident moves.
@@ -15,21 +18,24 @@ pub fn room_name(incident: &Incident) -> String {
     format!("{} · {}", incident.id, incident.title)
 }
 
-/// The room's one-line state: `SEV1 · investigating · IC alice`.
-pub fn topic(incident: &Incident, config: &Config) -> String {
-    let commander = incident
-        .holder(Role::Commander)
-        .map(|user| who(user, incident.platform, config))
-        .unwrap_or_else(|| "no IC".into());
+/// The room's one-line state: `SEV1 · investigating · IC @alice`, the commander
+/// as a mention, so the platform shows who it is today.
+pub fn topic(incident: &Incident) -> Message {
     let drill = if incident.drill { "DRILL · " } else { "" };
-    format!(
-        "{drill}{} · {} · IC {commander}",
-        incident.severity, incident.status
-    )
+    let state = format!("{drill}{} · {} · ", incident.severity, incident.status);
+    let line = match incident.holder(Role::Commander) {
+        Some(user) => vec![
+            Inline::Text(format!("{state}IC ")),
+            Inline::Mention(user.clone()),
+        ],
+        None => vec![Inline::Text(format!("{state}no IC"))],
+    };
+    Message::line(line)
 }
 
-/// The summary pinned in the war room.
-pub fn summary(incident: &Incident, config: &Config) -> Message {
+/// Severity, status and each role's holder (a mention): the fields the pinned
+/// summary and `/incident summary` start with.
+fn state_fields(incident: &Incident, config: &Config) -> Vec<Field> {
     let label = config
         .severity(&incident.severity)
         .map(|s| format!("{} ({})", incident.severity, s.label))
@@ -54,6 +60,84 @@ pub fn summary(incident: &Incident, config: &Config) -> Message {
             value: vec![value],
         });
     }
+    fields
+}
+
+/// What `/incident summary` adds to the incident itself: the last status update
+/// and what is still open.
+#[derive(Debug, Clone, Default)]
+pub struct StillOpen {
+    pub last_update: Option<StatusUpdate>,
+    /// Runs not yet over, oldest first.
+    pub runs: Vec<ActionRun>,
+    /// Follow-ups not done, by number.
+    pub followups: Vec<FollowUp>,
+    /// When the next status-update reminder is due; `None` when none is planned.
+    pub next_update: Option<DateTime<Utc>>,
+}
+
+/// `/incident summary`: the incident's state in one message, for anyone joining late.
+pub fn state_now(incident: &Incident, open: &StillOpen, config: &Config) -> Message {
+    let mut fields = state_fields(incident, config);
+    let field = |label: &str, value: Vec<Inline>| Field {
+        label: label.into(),
+        value,
+    };
+    fields.push(field(
+        "Last update",
+        vec![Inline::Text(match &open.last_update {
+            Some(update) => format!("{} — {}", clock_time(update.at, config), update.text),
+            None => "none yet".into(),
+        })],
+    ));
+    let runs: Vec<String> = open
+        .runs
+        .iter()
+        .map(|run| format!("#{} {} ({})", run.id, run.action, run.status))
+        .collect();
+    fields.push(field("Open runs", vec![Inline::Text(none_if_empty(runs))]));
+    let mut followups = Vec::new();
+    for (i, item) in open.followups.iter().enumerate() {
+        if i > 0 {
+            followups.push(Inline::Text("; ".into()));
+        }
+        followups.push(Inline::Text(format!("#{} {}", item.number, item.text)));
+        if let Some(owner) = &item.owner {
+            followups.push(Inline::Text(" — ".into()));
+            followups.push(Inline::Mention(owner.clone()));
+        }
+        if let Some(due) = item.due {
+            followups.push(Inline::Text(format!(", due {due}")));
+        }
+    }
+    if followups.is_empty() {
+        followups.push(Inline::Text("none".into()));
+    }
+    fields.push(field("Open follow-ups", followups));
+    fields.push(field(
+        "Next update due",
+        vec![Inline::Text(match open.next_update {
+            Some(at) => format!("by {}", clock_time(at, config)),
+            None if incident.status.is_open() => "no reminder planned".into(),
+            None => "none, it is resolved".into(),
+        })],
+    ));
+    Message {
+        blocks: vec![Block::Heading(heading(incident)), Block::Fields(fields)],
+    }
+}
+
+fn none_if_empty(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join("; ")
+    }
+}
+
+/// The summary pinned in the war room.
+pub fn summary(incident: &Incident, config: &Config) -> Message {
+    let mut fields = state_fields(incident, config);
     fields.push(Field {
         label: "Declared".into(),
         value: vec![
@@ -88,20 +172,42 @@ pub fn summary(incident: &Incident, config: &Config) -> Message {
     Message { blocks }
 }
 
-/// Posted in the announce channel when an incident is declared.
-pub fn announcement(incident: &Incident, config: &Config) -> Message {
+/// The handle of the announcement, edited to link the war room once it is open.
+pub const ANNOUNCEMENT_HANDLE: &str = "announcement";
+
+/// Posted in the announce channel when an incident is declared, before its war
+/// room exists (so the news does not wait for it), then edited with
+/// `room_opened` to link the room.
+pub fn announcement(incident: &Incident, room_opened: bool) -> Message {
     let mut line = vec![
         Inline::Strong(format!("{} declared", incident.severity)),
         Inline::Text(format!(": {} — {} by ", incident.title, incident.id)),
         Inline::Mention(incident.declared_by.clone()),
-        Inline::Text(". ".into()),
-        incident_link(incident, config),
     ];
-    if incident.drill {
-        line.insert(0, Inline::Strong("[DRILL] ".into()));
+    if room_opened {
+        line.extend([
+            Inline::Text(". War room: ".into()),
+            Inline::Room(None),
+            Inline::Text(".".into()),
+        ]);
+    } else {
+        line.push(Inline::Text(". The war room opens in a moment.".into()));
     }
     Message {
-        blocks: vec![Block::Paragraph(line)],
+        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
+    }
+}
+
+/// All the announce channel hears of a private incident: that one was declared, and by whom.
+pub fn private_announcement(incident: &Incident) -> Message {
+    let line = vec![
+        Inline::Strong("A private incident was declared".into()),
+        Inline::Text(" by ".into()),
+        Inline::Mention(incident.declared_by.clone()),
+        Inline::Text(".".into()),
+    ];
+    Message {
+        blocks: vec![Block::Paragraph(drill_marked(incident, line))],
     }
 }
 

@@ -62,7 +62,15 @@ pub enum Inline {
     Text(String),
     Strong(String),
     Mention(UserId),
-    Link { label: String, url: String },
+    Link {
+        label: String,
+        url: String,
+    },
+    /// A link to the incident's war room, by the platform's id for it. The engine
+    /// writes `None` (the room is opened by the outbox, after the engine's
+    /// transaction); the dispatcher fills the id in when it delivers the message,
+    /// and a room that could not be opened stays `None`, shown as words.
+    Room(Option<String>),
 }
 
 /// A button; `action` and `value` come back in the platform's interaction payload.
@@ -71,6 +79,23 @@ pub struct Button {
     pub action: String,
     pub value: String,
     pub label: String,
+}
+
+/// Reads a message stored as a message, or as the plain string that a topic was
+/// stored as before topics could mention people.
+pub fn message_or_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Message, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Message(Message),
+        Text(String),
+    }
+    Ok(match Stored::deserialize(deserializer)? {
+        Stored::Message(message) => message,
+        Stored::Text(text) => Message::text(text),
+    })
 }
 
 impl Message {
@@ -128,25 +153,52 @@ impl Message {
         lines
     }
 
-    /// Every user this message means to notify.
-    pub fn mentions(&self) -> Vec<UserId> {
-        let mut users = Vec::new();
-        let mut visit = |inlines: &[Inline]| {
-            for inline in inlines {
-                if let Inline::Mention(user) = inline
-                    && !users.contains(user)
-                {
-                    users.push(user.clone());
+    /// Whether the message links the war room, which needs the room's id filled in.
+    pub fn links_room(&self) -> bool {
+        let mut links = false;
+        self.visit_inlines(|inline| links |= matches!(inline, Inline::Room(None)));
+        links
+    }
+
+    /// The message with every war-room link pointing at `room`.
+    pub fn with_room(mut self, room: &str) -> Self {
+        for block in &mut self.blocks {
+            let pieces: Vec<&mut Vec<Inline>> = match block {
+                Block::Heading(inlines) | Block::Paragraph(inlines) => vec![inlines],
+                Block::Fields(fields) => fields.iter_mut().map(|f| &mut f.value).collect(),
+                Block::Buttons(_) | Block::Table { .. } => Vec::new(),
+            };
+            for inline in pieces.into_iter().flatten() {
+                if let Inline::Room(None) = inline {
+                    *inline = Inline::Room(Some(room.to_owned()));
                 }
             }
-        };
+        }
+        self
+    }
+
+    fn visit_inlines(&self, mut visit: impl FnMut(&Inline)) {
         for block in &self.blocks {
             match block {
-                Block::Heading(inlines) | Block::Paragraph(inlines) => visit(inlines),
-                Block::Fields(fields) => fields.iter().for_each(|f| visit(&f.value)),
+                Block::Heading(inlines) | Block::Paragraph(inlines) => {
+                    inlines.iter().for_each(&mut visit)
+                }
+                Block::Fields(fields) => fields.iter().flat_map(|f| &f.value).for_each(&mut visit),
                 Block::Buttons(_) | Block::Table { .. } => {}
             }
         }
+    }
+
+    /// Every user this message means to notify.
+    pub fn mentions(&self) -> Vec<UserId> {
+        let mut users = Vec::new();
+        self.visit_inlines(|inline| {
+            if let Inline::Mention(user) = inline
+                && !users.contains(user)
+            {
+                users.push(user.clone());
+            }
+        });
         users
     }
 }
@@ -158,8 +210,17 @@ fn plain_inlines(inlines: &[Inline], escape: impl Fn(&str) -> String) -> String 
             Inline::Text(text) | Inline::Strong(text) => escape(text),
             Inline::Mention(user) => format!("@{}", escape(user.as_str())),
             Inline::Link { label, url } => format!("{} ({})", escape(label), escape(url)),
+            Inline::Room(room) => escape(&room_words(room.as_deref())),
         })
         .collect()
+}
+
+/// A war-room link where no markup can show it: `#room`, or words before it exists.
+pub fn room_words(room: Option<&str>) -> String {
+    match room {
+        Some(room) => format!("#{room}"),
+        None => "the war room".to_owned(),
+    }
 }
 
 /// The longest a table cell is shown; longer ones are cut with `…`.

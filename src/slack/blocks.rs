@@ -10,7 +10,7 @@
 //! mentions in the output are the [`Inline::Mention`]s the engine put there.
 
 use crate::render::{
-    Block, Button, Field, Inline, Message, escape_entities as escape, table_code_block,
+    self, Block, Button, Field, Inline, Message, escape_entities as escape, table_code_block,
 };
 use serde_json::{Value, json};
 
@@ -88,6 +88,12 @@ pub fn fallback_text(message: &Message) -> String {
     cut(&text, SECTION_TEXT_MAX)
 }
 
+/// A topic as Slack stores it: one line, escaped, mentions as `<@U…>` (the one
+/// markup a topic shows), at most `max` characters, cut between tokens.
+pub fn topic_text(topic: &Message, max: usize) -> String {
+    cut_markup(&topic.text_lines(mrkdwn, escape).join(" "), max)
+}
+
 /// Inline pieces as mrkdwn.
 fn mrkdwn(inlines: &[Inline]) -> String {
     let mut out = String::new();
@@ -118,6 +124,10 @@ fn mrkdwn(inlines: &[Inline]) -> String {
                     out.push_str(&escape(id));
                 }
             }
+            Inline::Room(Some(room)) if is_slack_id(room) => {
+                out.push_str(&format!("<#{room}>"));
+            }
+            Inline::Room(room) => out.push_str(&escape(&render::room_words(room.as_deref()))),
             Inline::Link { label, url } => {
                 if is_linkable(url) {
                     let label = escape(label).replace('|', "¦");

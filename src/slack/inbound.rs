@@ -71,6 +71,8 @@ pub struct SlashCommand {
     #[serde(default)]
     pub channel_id: String,
     #[serde(default)]
+    pub channel_name: String,
+    #[serde(default)]
     pub text: String,
     #[serde(default)]
     pub trigger_id: String,
@@ -198,6 +200,7 @@ impl Inbound {
             channel: command.channel_id,
             // A retried delivery carries the same trigger id.
             request_id: non_empty(command.trigger_id),
+            room_name: non_empty(command.channel_name),
         };
         let parsed = match command::parse(&command.text, self.engine.config()) {
             Ok(parsed) => parsed,
@@ -261,9 +264,7 @@ impl Inbound {
             _ => match self.fetch_message(&marked.channel, &marked.ts).await? {
                 Some(found) => found,
                 None => {
-                    tracing::info!(
-                        "a marked message could not be read (thread reply or deleted); not captured"
-                    );
+                    tracing::info!("a marked message could not be read (deleted?); not captured");
                     return Ok(());
                 }
             },
@@ -275,6 +276,7 @@ impl Inbound {
         let context = Context {
             request_id: Some(format!("capture:{}:{}", marked.channel, marked.ts)),
             channel: marked.channel,
+            room_name: None,
         };
         let message = CapturedMessage {
             author: UserId::new(author),
@@ -291,13 +293,16 @@ impl Inbound {
         Ok(())
     }
 
-    /// The author and text of the message at `ts` (`conversations.history`).
+    /// The author and text of the message at `ts`: from `conversations.history`,
+    /// or, for a reply in a thread (which history leaves out), from
+    /// `conversations.replies`, which takes a reply's ts and answers with the
+    /// thread's parent first.
     async fn fetch_message(
         &self,
         channel: &str,
         ts: &str,
     ) -> Result<Option<(String, String)>, super::api::ApiError> {
-        let answer = self
+        let history = self
             .api
             .call(
                 "conversations.history",
@@ -309,15 +314,35 @@ impl Inbound {
                 ],
             )
             .await?;
-        Ok(find_in(&answer, "messages", "ts", ts).and_then(|message| {
-            let author = message
-                .get("user")
-                .or_else(|| message.get("bot_id"))
-                .and_then(Value::as_str)?;
-            let text = message.get("text").and_then(Value::as_str)?;
-            Some((author.to_string(), text.to_string()))
-        }))
+        if let Some(found) = author_and_text(&history, ts) {
+            return Ok(Some(found));
+        }
+        let thread = self
+            .api
+            .call(
+                "conversations.replies",
+                &[
+                    ("channel", channel),
+                    ("ts", ts),
+                    ("oldest", ts),
+                    ("inclusive", "true"),
+                    ("limit", "2"),
+                ],
+            )
+            .await?;
+        Ok(author_and_text(&thread, ts))
     }
+}
+
+/// The author and text of message `ts` among an answer's `messages`.
+fn author_and_text(answer: &Value, ts: &str) -> Option<(String, String)> {
+    let message = find_in(answer, "messages", "ts", ts)?;
+    let author = message
+        .get("user")
+        .or_else(|| message.get("bot_id"))
+        .and_then(Value::as_str)?;
+    let text = message.get("text").and_then(Value::as_str)?;
+    Some((author.to_string(), text.to_string()))
 }
 
 /// What a `block_actions` payload asks for: who clicked, where to answer, and
@@ -366,6 +391,7 @@ pub fn read_clicks(payload: Value) -> Option<Clicks> {
             let context = Context {
                 channel: channel.clone(),
                 request_id,
+                room_name: None,
             };
             let command = from_button(&click.action_id, &click.value, &actor.user);
             (context, command)

@@ -14,7 +14,7 @@ pub const BOT_SCOPES: &[&str] = &[
     "channels:manage",
     // conversations.list: find the room an interrupted attempt already created.
     "channels:read",
-    // conversations.history: read a message marked with 📌.
+    // conversations.history and .replies: read a message marked with 📌 (in a thread too).
     "channels:history",
     // chat.postMessage, chat.update.
     "chat:write",
@@ -29,6 +29,12 @@ pub const BOT_SCOPES: &[&str] = &[
     "pins:read",
     // reaction_added.
     "reactions:read",
+    // Private war rooms: conversations.create with is_private, invite, topic and
+    // purpose (groups:write), finding one again (groups:read), reading a message
+    // marked with 📌 in one (groups:history).
+    "groups:write",
+    "groups:read",
+    "groups:history",
 ];
 
 /// Events warroom subscribes to: timeline capture.

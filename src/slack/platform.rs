@@ -6,7 +6,7 @@
 //! to post; the engine queued it and [`super::blocks`] shapes it.
 
 use super::api::{ApiError, WebApi, find_in, next_cursor, string_at};
-use super::blocks::{fallback_text, render};
+use super::blocks::{fallback_text, render, topic_text};
 use crate::domain::{Platform, UserId};
 use crate::outbox::{Attempt, ChatPlatform, DeliveryError, MessageRef, Post, RoomSpec, Upload};
 use crate::render::{Message, escape_entities as escape};
@@ -49,7 +49,7 @@ impl SlackPlatform {
     }
 
     /// The channel with exactly this name, if the bot can see it.
-    async fn find_channel(&self, name: &str) -> Result<Option<Value>, ApiError> {
+    async fn find_channel(&self, name: &str, private: bool) -> Result<Option<Value>, ApiError> {
         let mut cursor = String::new();
         for _ in 0..LIST_PAGES {
             let answer = self
@@ -57,7 +57,7 @@ impl SlackPlatform {
                 .call(
                     "conversations.list",
                     &[
-                        ("types", "public_channel"),
+                        ("types", channel_type(private)),
                         ("exclude_archived", "false"),
                         ("limit", "1000"),
                         ("cursor", &cursor),
@@ -200,12 +200,20 @@ impl SlackPlatform {
     /// Creates the channel or finds the one an earlier attempt created; a name
     /// taken by anything else (another incident's room, a person's channel, an
     /// archived room) moves on to `name-2`, `name-3`, …
-    async fn create_or_reuse(&self, base: &str, purpose: &str) -> Result<String, DeliveryError> {
+    async fn create_or_reuse(
+        &self,
+        base: &str,
+        purpose: &str,
+        private: bool,
+    ) -> Result<String, DeliveryError> {
         for attempt in 1..=NAME_ATTEMPTS {
             let name = with_suffix(base, attempt);
             match self
                 .api
-                .call("conversations.create", &[("name", &name)])
+                .call(
+                    "conversations.create",
+                    &[("name", &name), ("is_private", &private.to_string())],
+                )
                 .await
             {
                 Ok(answer) => {
@@ -216,7 +224,7 @@ impl SlackPlatform {
                     )?);
                 }
                 Err(error) if error.is("name_taken") => {
-                    if let Some(channel) = self.find_channel(&name).await?
+                    if let Some(channel) = self.find_channel(&name, private).await?
                         && self.is_ours(&channel, purpose).await?
                     {
                         let id = string_at(&channel, "conversations.list", &["id"])?;
@@ -261,7 +269,7 @@ impl ChatPlatform for SlackPlatform {
     async fn create_room(&self, spec: &RoomSpec) -> Result<String, DeliveryError> {
         let base = channel_name(&self.prefix, &spec.name);
         let purpose = cut(&spec.purpose, TOPIC_MAX);
-        let room = self.create_or_reuse(&base, &purpose).await?;
+        let room = self.create_or_reuse(&base, &purpose, spec.private).await?;
         // Set on every attempt: a retry after a crash between these calls must
         // still leave the room complete, and setting the same value is harmless.
         self.api
@@ -301,14 +309,11 @@ impl ChatPlatform for SlackPlatform {
         }
     }
 
-    async fn set_topic(&self, room: &str, topic: &str) -> Result<(), DeliveryError> {
+    async fn set_topic(&self, room: &str, topic: &Message) -> Result<(), DeliveryError> {
         self.api
             .call(
                 "conversations.setTopic",
-                &[
-                    ("channel", room),
-                    ("topic", &escape(&cut(topic, TOPIC_MAX))),
-                ],
+                &[("channel", room), ("topic", &topic_text(topic, TOPIC_MAX))],
             )
             .await?;
         Ok(())
@@ -462,6 +467,15 @@ pub fn channel_name(prefix: &str, room_name: &str) -> String {
         format!("{prefix}-{rest}")
     };
     fit(&name, CHANNEL_NAME_MAX)
+}
+
+/// The `conversations.list` type of a war room, public or private.
+fn channel_type(private: bool) -> &'static str {
+    if private {
+        "private_channel"
+    } else {
+        "public_channel"
+    }
 }
 
 /// `name` for the first attempt, `name-N` after, still within Slack's limit.

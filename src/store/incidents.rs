@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 macro_rules! incidents_with_roles {
     ($where:literal) => {
         concat!(
-            "SELECT i.id, i.title, i.severity, i.status, i.drill, i.services, i.platform, ",
+            "SELECT i.id, i.title, i.severity, i.status, i.drill, i.private, i.services, i.platform, ",
             "i.origin_channel, i.room, i.declared_by, i.declared_at, i.acknowledged_at, ",
             "i.identified_at, i.mitigated_at, i.resolved_at, i.last_update_at, i.summary, ",
             "i.detected_at, ",
@@ -127,8 +127,8 @@ impl Tx {
         let insert = sqlx::query(
             "INSERT INTO incidents (id, title, severity, status, drill, services, platform, origin_channel, room, \
              declared_by, declared_at, acknowledged_at, identified_at, mitigated_at, resolved_at, last_update_at, summary, \
-             detected_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             detected_at, private) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         );
         bind_columns(insert, incident)?
             .execute(&mut *self.tx)
@@ -160,7 +160,7 @@ impl Tx {
             "UPDATE incidents SET title = $2, severity = $3, status = $4, drill = $5, services = $6, platform = $7, \
              origin_channel = $8, room = $9, declared_by = $10, declared_at = $11, acknowledged_at = $12, \
              identified_at = $13, mitigated_at = $14, resolved_at = $15, last_update_at = $16, summary = $17, \
-             detected_at = $18 WHERE id = $1",
+             detected_at = $18, private = $19 WHERE id = $1",
         );
         let updated = bind_columns(update, incident)?
             .execute(&mut *self.tx)
@@ -314,6 +314,7 @@ fn incident(row: &AnyRow, id: &str) -> Result<Incident, StoreError> {
         severity: Severity::new(row.try_get::<String, _>("severity")?),
         status: get_parsed(row, "status")?,
         drill: get_flag(row, "drill")?,
+        private: get_flag(row, "private")?,
         services: get_json(row, "services")?,
         platform: get_parsed(row, "platform")?,
         origin_channel: row.try_get("origin_channel")?,
@@ -331,7 +332,7 @@ fn incident(row: &AnyRow, id: &str) -> Result<Incident, StoreError> {
     })
 }
 
-/// Binds every column of `incidents` as `$1…$18`, in the one order both the
+/// Binds every column of `incidents` as `$1…$19`, in the one order both the
 /// insert and the update name them.
 fn bind_columns<'q>(
     query: Query<'q, Any, AnyArguments>,
@@ -355,7 +356,8 @@ fn bind_columns<'q>(
         .bind(opt_millis(incident.resolved_at))
         .bind(opt_millis(incident.last_update_at))
         .bind(incident.summary.as_deref())
-        .bind(opt_millis(incident.detected_at)))
+        .bind(opt_millis(incident.detected_at))
+        .bind(i64::from(incident.private)))
 }
 
 async fn insert_roles(conn: &mut AnyConnection, incident: &Incident) -> Result<(), StoreError> {

@@ -45,11 +45,13 @@ impl Store {
         record(&mut *self.pool.acquire().await?, id).await
     }
 
-    /// A page of incidents in declaration order (oldest first), drills included:
-    /// those declared after `after` (all, without it), at most `limit`.
+    /// A page of incidents in declaration order (oldest first), drills included,
+    /// private ones only `with_private`: those declared after `after` (all,
+    /// without it), at most `limit`.
     pub async fn incidents_declared(
         &self,
         filter: IncidentFilter,
+        with_private: bool,
         after: Option<&DeclaredAfter>,
         limit: u32,
     ) -> Result<Vec<Incident>, StoreError> {
@@ -75,13 +77,14 @@ impl Store {
         let select = sqlx::query(incidents_with_roles!(
             "i.id IN (SELECT id FROM incidents WHERE \
              ($1 = 'all' OR ($1 = 'open' AND status <> 'resolved') OR ($1 = 'resolved' AND status = 'resolved')) \
-             AND (declared_at > $2 OR (declared_at = $2 AND id > $3)) \
+             AND (declared_at > $2 OR (declared_at = $2 AND id > $3)) AND private <= $5 \
              ORDER BY declared_at, id LIMIT $4)"
         ))
         .bind(filter)
         .bind(at)
         .bind(id)
-        .bind(i64::from(limit));
+        .bind(i64::from(limit))
+        .bind(i64::from(with_private));
         // The shared select orders newest first; a page reads oldest first.
         let mut incidents = fetch_incidents(select, &self.pool).await?;
         incidents.reverse();

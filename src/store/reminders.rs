@@ -71,6 +71,22 @@ impl Store {
         .await?;
         row.map(|row| get_time(&row, "due_at")).transpose()
     }
+
+    /// When the incident's next status update is due, if a reminder is planned.
+    pub async fn next_update_due(
+        &self,
+        incident: &IncidentId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT due_at FROM reminders WHERE incident_id = $1 AND kind = $2 AND done_at IS NULL \
+             ORDER BY due_at, id LIMIT 1",
+        )
+        .bind(incident.as_str())
+        .bind(ReminderKind::Update.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| get_time(&row, "due_at")).transpose()
+    }
 }
 
 impl Tx {

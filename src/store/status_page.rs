@@ -38,7 +38,7 @@ impl Store {
 
     /// What the public status page lists: every open incident and those resolved at
     /// or after `resolved_since`, newest first, at most `limit`, each with its
-    /// status updates (oldest first). Never a drill. Both reads share one connection
+    /// status updates (oldest first). Never a drill or a private incident. Both reads share one connection
     /// but not one snapshot: an update committed in between may show on an incident
     /// listed in its earlier state, which the next page load corrects.
     pub async fn public_incidents(
@@ -48,7 +48,7 @@ impl Store {
     ) -> Result<Vec<(Incident, Vec<StatusUpdate>)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let select = sqlx::query(incidents_with_roles!(
-            "i.id IN (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
+            "i.id IN (SELECT id FROM incidents WHERE drill = 0 AND private = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
              ORDER BY declared_at DESC, id DESC LIMIT $2)"
         ))
         .bind(millis(resolved_since))
@@ -57,7 +57,7 @@ impl Store {
         // The updates of exactly the incidents above, by the same condition.
         let rows = sqlx::query(
             "SELECT incident_id, at, status, text FROM status_updates WHERE incident_id IN \
-             (SELECT id FROM incidents WHERE drill = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
+             (SELECT id FROM incidents WHERE drill = 0 AND private = 0 AND (status <> 'resolved' OR resolved_at >= $1) \
              ORDER BY declared_at DESC, id DESC LIMIT $2) ORDER BY at, id",
         )
         .bind(millis(resolved_since))
@@ -79,14 +79,16 @@ impl Store {
     }
 
     /// One incident as the public may see it, with its status updates; `None` for
-    /// an unknown id and for a drill alike.
+    /// an unknown id, a drill and a private incident alike.
     pub async fn public_incident(
         &self,
         id: &IncidentId,
     ) -> Result<Option<(Incident, Vec<StatusUpdate>)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let select =
-            sqlx::query(incidents_with_roles!("i.id = $1 AND i.drill = 0")).bind(id.as_str());
+        let select = sqlx::query(incidents_with_roles!(
+            "i.id = $1 AND i.drill = 0 AND i.private = 0"
+        ))
+        .bind(id.as_str());
         let Some(incident) = fetch_incidents(select, &mut *conn)
             .await?
             .into_iter()

@@ -63,6 +63,9 @@ pub struct WebState {
     pub config: Arc<Config>,
     /// `WARROOM_API_TOKEN`; `None` turns `/api/*` off.
     pub api_token: Option<Secret>,
+    /// `WARROOM_API_PRIVATE_TOKEN`: also accepted, and the only token that shows
+    /// private incidents.
+    pub api_private_token: Option<Secret>,
     /// The process's metrics recorder (see [`crate::telemetry::install`]).
     pub metrics: Option<PrometheusHandle>,
     /// What the API's writes go through; `None` serves the API read-only.

@@ -334,6 +334,7 @@ impl Inner {
                     )
                     .into());
                 }
+                let message = &self.room_linked(incident, message).await?;
                 let posted = platform
                     .post(&Post {
                         channel: &channel,
@@ -351,6 +352,7 @@ impl Inner {
                 })
             }
             Operation::Edit { handle, message } => {
+                let message = &self.room_linked(incident, message).await?;
                 platform
                     .edit(&self.posted(incident, handle).await?, message)
                     .await?;
@@ -430,6 +432,23 @@ impl Inner {
             Destination::Channel(channel) => Ok(channel.clone()),
             Destination::Room => self.room(incident).await,
         }
+    }
+
+    /// `message` with its war-room links pointing at the incident's room, once it
+    /// has one; until then (or if opening it failed) they stay words.
+    async fn room_linked(
+        &self,
+        incident: Option<&IncidentId>,
+        message: &Message,
+    ) -> Result<Message, Undelivered> {
+        let room = match incident {
+            Some(id) if message.links_room() => self.store.incident(id).await?.and_then(|i| i.room),
+            _ => None,
+        };
+        Ok(match room {
+            Some(room) => message.clone().with_room(&room),
+            None => message.clone(),
+        })
     }
 
     /// The message posted earlier under `handle`; like the room, it exists by now or never will.

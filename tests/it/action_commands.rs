@@ -10,6 +10,7 @@ use warroom::actions::{EnvLookup, Runner};
 use warroom::clock::Clock;
 use warroom::command::{self, ButtonAction};
 use warroom::domain::{EventKind, IncidentId, RunId, RunStatus, UserId};
+use warroom::engine::Visibility;
 use warroom::workers::{ActionWorker, ActionWorkerSettings};
 
 /// The value of the one secret the actions' environment holds.
@@ -178,6 +179,24 @@ async fn a_role_not_allowed_and_bad_params_are_refused() {
         let reply = h.run("UBOB", &room, "run restart target=Check_Out").await;
         assert!(
             reply.text().contains("not accepted: target"),
+            "{}",
+            reply.text()
+        );
+        // What an action takes, in words: its params, and the incident's values it uses.
+        let reply = h.run("UBOB", &room, "run echo").await;
+        assert!(
+            reply.text().ends_with(
+                "was not run (missing: text). It takes: text=… (anything); \
+                 {incident} is the incident's id."
+            ),
+            "{}",
+            reply.text()
+        );
+        let reply = h.run("UBOB", &room, "run again force=yes").await;
+        assert!(
+            reply
+                .text()
+                .ends_with("was not run (unknown: force). It takes no parameters."),
             "{}",
             reply.text()
         );
@@ -676,6 +695,66 @@ url = "{target}/broken/{{service}}"
                 .all(|output| !output.contains(ACTION_TOKEN)),
             "{}: the stored output is redacted too",
             db.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn summary_gives_the_state_and_what_is_still_open_in_one_message() {
+    for db in test_backends().await {
+        let h = harness(&db).await;
+        let (_, room) = h.declare(DECLARE).await;
+        let start = h.clock.now();
+        let fresh = h.run("UCAROL", &room, "summary").await.text();
+        for line in [
+            "Severity: SEV1 (Critical)",
+            "Status: investigating",
+            "Incident commander: @UALICE",
+            "Technical lead: @UBOB",
+            "Scribe: open",
+            "Last update: none yet",
+            "Open runs: none",
+            "Open follow-ups: none",
+        ] {
+            assert!(fresh.contains(line), "{}: `{line}` in {fresh}", db.name);
+        }
+        let first_due = (start + chrono::TimeDelta::minutes(15)).format("%H:%M UTC");
+        assert!(
+            fresh.contains(&format!("Next update due: by {first_due}")),
+            "{}: {fresh}",
+            db.name
+        );
+
+        h.run("UBOB", &room, "run failover").await;
+        h.run("UBOB", &room, "run restart target=checkout").await;
+        assert_eq!(h.work().await, 1, "{}: restart ran", db.name);
+        h.run("UALICE", &room, "followup check replica lag due:2026-12-31")
+            .await;
+        h.run("UALICE", &room, "followup page the vendor").await;
+        h.run("UALICE", &room, "followup done 2").await;
+        h.clock.advance(std::time::Duration::from_secs(120));
+        h.run("UALICE", &room, "update failing over to the replica")
+            .await;
+        let now = h.run("UCAROL", &room, "summary").await;
+        let text = now.text();
+        let updated = h.clock.now().format("%H:%M UTC");
+        let next = (h.clock.now() + chrono::TimeDelta::minutes(15)).format("%H:%M UTC");
+        for line in [
+            format!("Last update: {updated} — failing over to the replica"),
+            "Open runs: #1 failover (awaiting_approval)".to_owned(),
+            "Open follow-ups: #1 check replica lag, due 2026-12-31".to_owned(),
+            format!("Next update due: by {next}"),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{}: `{line}` in {text}",
+                db.name
+            );
+        }
+        assert_eq!(
+            now.visibility,
+            Visibility::Ephemeral,
+            "only the asker sees it"
         );
     }
 }

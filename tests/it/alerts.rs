@@ -839,6 +839,7 @@ async fn time_to_detect_runs_from_the_alerts_start_to_the_declaration() {
                 &Context {
                     channel: "C0OPS".to_string(),
                     request_id: None,
+                    room_name: None,
                 },
                 command::parse("stats 7d", hooks.engine.config()).unwrap(),
             )
@@ -1222,6 +1223,7 @@ async fn pagerduty_acknowledgements_and_resolutions_reach_the_room_and_are_not_s
                 &Context {
                     channel: "C0OPS".to_string(),
                     request_id: None,
+                    room_name: None,
                 },
                 command::parse("sev1 checkout is down", hooks.engine.config()).unwrap(),
             )

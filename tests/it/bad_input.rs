@@ -190,6 +190,7 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
         let elsewhere = Context {
             channel: "CGENERAL".into(),
             request_id: None,
+            room_name: None,
         };
 
         // One open, acknowledged SEV1 whose room is known, to aim commands at.
@@ -209,6 +210,7 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
                 &Context {
                     channel: room.clone(),
                     request_id: None,
+                    room_name: None,
                 },
                 ack,
             )
@@ -233,6 +235,7 @@ async fn rejected_commands_explain_themselves_and_change_nothing() {
                     let context = Context {
                         channel,
                         request_id: None,
+                        room_name: None,
                     };
                     engine
                         .handle(&actor, &context, parsed)
@@ -281,6 +284,7 @@ async fn hostile_titles_are_kept_verbatim_and_rendered_inert() {
         let context = Context {
             channel: "CGENERAL".into(),
             request_id: None,
+            room_name: None,
         };
         for (n, title) in titles.iter().enumerate() {
             let parsed = command::parse(&format!("sev1 {title}"), config).unwrap();

@@ -490,6 +490,19 @@ async fn an_incident_runs_on_discord_from_declare_to_captured_pin() {
             announcement.contains(&incident.id.to_string()),
             "{announcement}"
         );
+        // Edited in place once the thread is open, to link it.
+        let announced = eventually("the announcement linking the thread", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL)
+                .into_iter()
+                .find(|m| m.edits == 1)
+        })
+        .await;
+        let announcement = announced.body["content"].as_str().unwrap();
+        assert!(
+            announcement.contains(&format!("War room: <#{thread}>")),
+            "{announcement}"
+        );
+        assert_eq!(fake.messages_in(ANNOUNCE_CHANNEL).len(), 1, "[{name}]");
 
         // Status and role changes edit the same summary message in place.
         let reply = warroom
@@ -609,9 +622,13 @@ async fn a_message_whose_answer_was_lost_is_not_posted_again() {
         let (_, thread) = warroom.declared_and_announced("payments slow").await;
         let fake = &warroom.fake;
 
-        // The summary was created but its answer lost; the retry sends the same
-        // nonce with `enforce_nonce`, and Discord hands back the first message.
-        let posts = fake.requests_to(&Method::POST, &format!("/channels/{thread}/messages"));
+        // The announcement (the declaration's first message) was created but its
+        // answer lost; the retry sends the same nonce with `enforce_nonce`, and
+        // Discord hands back the first message.
+        let posts = fake.requests_to(
+            &Method::POST,
+            &format!("/channels/{ANNOUNCE_CHANNEL}/messages"),
+        );
         let statuses: Vec<u16> = posts.iter().map(|r| r.status).collect();
         assert_eq!(statuses, [500, 200], "[{name}] {posts:?}");
         assert_eq!(posts[0].body["nonce"], posts[1].body["nonce"], "[{name}]");
@@ -622,20 +639,109 @@ async fn a_message_whose_answer_was_lost_is_not_posted_again() {
         );
         assert_eq!(posts[1].body["enforce_nonce"], true, "[{name}]");
         assert_eq!(
-            fake.messages_in(&thread).len(),
+            fake.messages_in(ANNOUNCE_CHANNEL).len(),
             1,
-            "[{name}] one summary in the room"
+            "[{name}] one announcement"
         );
-        let announcement = fake.requests_to(
-            &Method::POST,
-            &format!("/channels/{ANNOUNCE_CHANNEL}/messages"),
-        );
+        let summary = fake.requests_to(&Method::POST, &format!("/channels/{thread}/messages"));
         assert_ne!(
-            announcement[0].body["nonce"], posts[0].body["nonce"],
+            summary[0].body["nonce"], posts[0].body["nonce"],
             "[{name}] every post has a nonce of its own"
         );
         warroom.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_private_incident_opens_a_private_thread_members_cannot_invite_to() {
+    const TITLE: &str = "Harassment report in the ops team";
+    for backend in test_backends().await {
+        let mut warroom = Running::start(&backend).await;
+        let name = backend.name;
+        warroom.connected().await;
+        let reply = warroom
+            .command(
+                CAROL,
+                INCIDENTS_CHANNEL,
+                "declare",
+                json!([
+                    option("severity", 3, json!("sev1")),
+                    option("title", 3, json!(TITLE)),
+                    option("private", 5, json!(true)),
+                ]),
+            )
+            .await;
+        assert!(
+            reply["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("It is private"),
+            "[{name}] {reply}"
+        );
+        let fake = &warroom.fake;
+        let thread = eventually("the private thread", WAIT, || {
+            fake.threads().first().cloned()
+        })
+        .await;
+        assert_eq!(thread["type"], 12, "[{name}] {thread}");
+        assert_eq!(
+            thread["thread_metadata"]["invitable"], false,
+            "[{name}] {thread}"
+        );
+        let created = fake.requests_to(&Method::POST, "/threads");
+        assert_eq!(created[0].body["invitable"], false, "[{name}]");
+        let thread_id = thread["id"].as_str().expect("an id").to_owned();
+        let members = eventually("thread members", WAIT, || {
+            let members = fake.members(&thread_id);
+            (members.len() == 3).then_some(members)
+        })
+        .await;
+        assert!(members.iter().any(|m| m == ALICE), "[{name}] {members:?}");
+
+        let announced = eventually("the announcement", WAIT, || {
+            fake.messages_in(ANNOUNCE_CHANNEL).into_iter().next()
+        })
+        .await;
+        let announcement = announced.body["content"].as_str().unwrap_or_default();
+        assert_eq!(
+            announcement,
+            format!("**A private incident was declared** by <@{CAROL}>."),
+            "[{name}]"
+        );
+        assert!(warroom.only_incident().await.private, "[{name}]");
+        warroom.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn global_commands_register_incident_for_every_server() {
+    let backend = test_backends().await.remove(0);
+    let config = config().replace(
+        &format!("guild_id = \"{GUILD_ID}\"\n"),
+        &format!("guild_id = \"{GUILD_ID}\"\nglobal_commands = true\n"),
+    );
+    assert!(config.contains("global_commands = true"), "{config}");
+    let warroom = Running::start_with(&backend, &config).await;
+    let fake = &warroom.fake;
+    let global = format!("/api/v10/applications/{APPLICATION_ID}/commands");
+    let registered = eventually("global command registration", WAIT, || {
+        fake.requests()
+            .into_iter()
+            .find(|r| r.method == Method::PUT && r.path == global)
+    })
+    .await;
+    assert_eq!(registered.status, 200, "{registered:?}");
+    assert_eq!(registered.body[0]["name"], "incident");
+    assert!(
+        sub_names(&registered.body).contains(&"summary".to_owned()),
+        "{:?}",
+        registered.body
+    );
+    assert!(
+        fake.requests_to(&Method::PUT, "/guilds/").is_empty(),
+        "not registered in the guild as well"
+    );
+    warroom.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -660,10 +766,11 @@ async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is
             .iter()
             .map(|r| (r.status, r.path.contains(&thread)))
             .collect();
-        // The summary: refused once, then delivered once; then its pin; then the announcement.
+        // The announcement first: refused once, then delivered once; then the
+        // summary and its pin.
         assert_eq!(
             outcome,
-            [(429, true), (200, true), (204, true), (200, false)],
+            [(429, false), (200, false), (200, true), (204, true)],
             "[{name}] {posts:?}"
         );
         let waited = posts[1].at - posts[0].at;
@@ -675,6 +782,11 @@ async fn a_rate_limited_message_is_delivered_once_after_retry_after_and_order_is
             warroom.fake.messages_in(&thread).len(),
             1,
             "[{name}] one summary"
+        );
+        assert_eq!(
+            warroom.fake.messages_in(ANNOUNCE_CHANNEL).len(),
+            1,
+            "[{name}] one announcement"
         );
         warroom.stop().await;
     }

@@ -10,7 +10,8 @@ use crate::common::{Backend, test_backends};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use warroom::command;
-use warroom::domain::{EventKind, Status, UserId};
+use warroom::domain::{EventKind, Platform, Status, UserId};
+use warroom::engine::{Actor, Context};
 use warroom::outbox::Operation;
 use warroom::outbox::testing::{Action, OperationKind};
 use warroom::workers::{Dispatcher, DispatcherSettings};
@@ -178,12 +179,14 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
         );
         let names: Vec<String> = rows.iter().map(|r| op_name(&r.operation)).collect();
         let refresh = ["set_topic", "edit:summary"];
+        // The announcement first, edited to link the room once it is open.
         let mut expected: Vec<String> = vec![
+            "post:announcement",
             "create_room",
             "invite",
             "post:summary",
             "pin:summary",
-            &format!("post:Channel(\"{ANNOUNCE}\")"),
+            "edit:announcement",
         ]
         .into_iter()
         .map(String::from)
@@ -236,7 +239,7 @@ async fn a_sev1_from_declaration_to_resolution_records_every_event_and_operation
         assert_eq!(h.platform.pins(&room), 1);
         assert_eq!(
             h.platform.topic(&room).as_deref(),
-            Some("SEV1 · resolved · IC alice")
+            Some("SEV1 · resolved · IC @UALICE")
         );
         let announced = h.platform.texts_in(ANNOUNCE);
         assert_eq!(
@@ -375,6 +378,94 @@ async fn a_replayed_request_changes_nothing_twice_and_gets_the_first_answer() {
 }
 
 #[tokio::test]
+async fn a_channel_is_known_as_a_war_room_by_its_name_only_until_the_room_is_recorded() {
+    for backend in test_backends().await {
+        let h = harness(&backend).await;
+        let reply = h.run("UALICE", "CGENERAL", "sev1 search is down").await;
+        let id = id_in(&reply.text());
+        let note = |text: &str| command::parse(&format!("note {text}"), &*h.config).unwrap();
+        let typed_in = |channel: &str, name: &str| Context {
+            channel: channel.into(),
+            request_id: None,
+            room_name: Some(name.into()),
+        };
+        let alice = Actor {
+            platform: Platform::Slack,
+            user: UserId::new("UALICE"),
+        };
+        let name = format!("{}-search-is-down", id.as_str().to_lowercase());
+
+        // Not delivered yet: the room's id is unknown, its name is enough.
+        let reply = h
+            .engine
+            .handle(&alice, &typed_in("CNEW", &name), note("in the new room"))
+            .await
+            .unwrap();
+        assert!(
+            reply.text().contains("Added to the timeline"),
+            "{}",
+            reply.text()
+        );
+
+        // Once the room is recorded, only that room is the war room.
+        h.deliver().await;
+        let room = h.store.incident(&id).await.unwrap().unwrap().room.unwrap();
+        assert_ne!(room, "CNEW");
+        let reply = h
+            .engine
+            .handle(&alice, &typed_in("CCOPY", &name), note("from a lookalike"))
+            .await
+            .unwrap();
+        assert!(
+            reply.text().contains("not an incident war room"),
+            "{}",
+            reply.text()
+        );
+        let notes: Vec<String> = h
+            .store
+            .timeline(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == EventKind::Note)
+            .map(|e| e.text)
+            .collect();
+        assert_eq!(notes, ["in the new room"]);
+    }
+}
+
+#[tokio::test]
+async fn a_severity_private_by_config_makes_every_incident_of_it_private() {
+    for backend in test_backends().await {
+        let config = config().replace(
+            "update_every = \"30m\"\npage = true\n",
+            "update_every = \"30m\"\npage = true\nprivate = true\n",
+        );
+        assert!(config.contains("private = true"));
+        let h = Harness::builder(config).build(&backend).await;
+        let (sev2, _) = h
+            .declare_by("UALICE", "sev2 badge reader tampered with")
+            .await;
+        let (sev1, _) = h.declare_by("UALICE", "sev1 checkout is down").await;
+        for (id, private) in [(sev2, true), (sev1, false)] {
+            let incident = h.store.incident(&id).await.unwrap().unwrap();
+            assert_eq!(incident.private, private, "{}: {id}", backend.name);
+        }
+        let announced = h.platform.texts_in(ANNOUNCE);
+        assert!(
+            announced.iter().all(|text| !text.contains("badge reader")),
+            "{announced:?}"
+        );
+        assert!(
+            announced
+                .iter()
+                .any(|text| text == "A private incident was declared by @UALICE."),
+            "{announced:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_resolved_incident_reopens_only_as_investigating() {
     for backend in test_backends().await {
         let h = harness(&backend).await;
@@ -399,9 +490,8 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
         let reply = h.run("UERIN", "CGENERAL", "sev1 search is down").await;
         let id = id_in(&reply.text());
 
-        // The platform creates the room, then the process dies before the outbox
-        // row is marked delivered.
-        let crashed = h.platform.crash_after_next(OperationKind::CreateRoom);
+        // The announcement goes out first. Then the platform creates the room, and
+        // the process dies before the outbox row is marked delivered.
         let dispatcher = Dispatcher::new(
             h.store.clone(),
             vec![h.platform.clone() as Arc<dyn warroom::outbox::ChatPlatform>],
@@ -409,6 +499,12 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
             DispatcherSettings::default(),
             Arc::new(tokio::sync::Notify::new()),
         );
+        assert_eq!(
+            dispatcher.deliver_due().await.unwrap(),
+            1,
+            "the announcement"
+        );
+        let crashed = h.platform.crash_after_next(OperationKind::CreateRoom);
         let running = tokio::spawn(async move { dispatcher.deliver_due().await });
         crashed
             .await
@@ -421,8 +517,8 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
         let h = h.restart(&backend).await;
         let before = h.store.outbox_of(&id).await.unwrap();
         assert!(
-            before.iter().all(|row| row.delivered_at.is_none()),
-            "nothing was marked delivered"
+            before[1..].iter().all(|row| row.delivered_at.is_none()),
+            "nothing after the announcement was marked delivered"
         );
         h.clock.advance(std::time::Duration::from_secs(61));
         h.deliver().await;
@@ -461,12 +557,13 @@ async fn a_crash_between_sending_and_recording_delivers_again_after_restart() {
         assert_eq!(
             order,
             [
+                &announced,
                 "create room",
                 "create room (reused)",
                 "invite",
                 &in_room,
                 "pin",
-                &announced,
+                "edit",
                 &in_room
             ],
             "delivered again, then the rest in queue order"

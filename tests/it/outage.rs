@@ -132,9 +132,7 @@ pub(crate) async fn war_room_complete(fake: &FakeSlack, setup: &Setup, id: &Inci
         |f| {
             f.channels().iter().any(|c| c.name.contains(&name))
                 && !f.done("pins.add").is_empty()
-                && f.done("chat.postMessage")
-                    .iter()
-                    .any(|c| c.arg("channel") == setup.announce)
+                && !f.messages_in(&setup.announce).is_empty()
         },
     )
     .await;
@@ -166,11 +164,7 @@ fn assert_exactly_once(fake: &FakeSlack, setup: &Setup, id: &IncidentId, backend
         "{backend}: one room created: {creations:?}"
     );
     assert_eq!(fake.done("pins.add").len(), 1, "{backend}: one pin");
-    let announcements = fake
-        .done("chat.postMessage")
-        .iter()
-        .filter(|c| c.arg("channel") == setup.announce)
-        .count();
+    let announcements = fake.messages_in(&setup.announce).len();
     assert_eq!(announcements, 1, "{backend}: one announcement");
     let summaries = fake
         .messages_in(&rooms[0].id)
@@ -287,9 +281,9 @@ async fn a_post_slack_carried_out_just_before_a_crash_is_not_posted_again() {
     for db in test_backends().await {
         let fake = FakeSlack::start().await;
         let setup = Setup::new(&fake);
-        // The first post (the summary) reaches Slack, and warroom dies before it
-        // hears back; the lane is delivered in order, so a repeat would come
-        // before the pin and the announcement.
+        // The first post (the announcement) reaches Slack, and warroom dies
+        // before it hears back; the lane is delivered in order, so a repeat would
+        // come before the summary's pin.
         fake.apply_then_swallow("chat.postMessage", true);
         let mut dying = setup.serve(&db, &fake);
         let id = declare(dying.address().await, &fake, "declare-post-crash").await;
@@ -324,8 +318,9 @@ async fn a_post_whose_answer_was_lost_is_not_posted_again() {
     for db in test_backends().await {
         let fake = FakeSlack::start().await;
         let setup = Setup::new(&fake);
-        // The summary reaches the room, and its answer is lost; the lane is
-        // delivered in order, so a repeat would come before the announcement.
+        // The first post (the announcement) reaches Slack, and its answer is
+        // lost; the lane is delivered in order, so a repeat would come before
+        // the summary's pin.
         fake.lose_answers("chat.postMessage", 1);
         let served = setup.serve(&db, &fake);
         let id = declare(served.address().await, &fake, "declare-lost-answers").await;
@@ -336,7 +331,7 @@ async fn a_post_whose_answer_was_lost_is_not_posted_again() {
             .into_iter()
             .filter(|c| c.method == "chat.postMessage" && c.status == 500)
             .count();
-        assert_eq!(lost, 1, "{}: the summary's answer was lost", db.name);
+        assert_eq!(lost, 1, "{}: the announcement's answer was lost", db.name);
         assert_eq!(
             fake.repeated_posts(),
             [],

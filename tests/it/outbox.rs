@@ -163,8 +163,9 @@ fn post_in_room(words: &str, handle: Option<&str>) -> Operation {
 fn create_room(name: &str) -> Operation {
     Operation::CreateRoom(RoomSpec {
         name: name.into(),
-        topic: "SEV1 · investigating".into(),
+        topic: Message::text("SEV1 · investigating"),
         purpose: "checkout is down".into(),
+        private: false,
     })
 }
 
@@ -185,7 +186,7 @@ async fn a_war_room_is_set_up_in_order() {
                     handle: "summary".into(),
                 },
                 Operation::SetTopic {
-                    topic: "SEV1 · identified".into(),
+                    topic: Message::text("SEV1 · identified"),
                 },
                 Operation::Edit {
                     handle: "summary".into(),

@@ -231,6 +231,7 @@ async fn simulate_reports_what_the_engine_posts_on_the_same_clock() {
             let context = Context {
                 channel,
                 request_id: None,
+                room_name: None,
             };
             let command = command::parse(text, &config).unwrap();
             engine.handle(&actor, &context, command).await.unwrap();

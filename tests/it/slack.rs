@@ -22,6 +22,7 @@ use warroom::store::IncidentFilter;
 
 pub(crate) const SIGNING_SECRET: &str = "fake-signing-secret-0123456789";
 const API_TOKEN: &str = "fake-api-token-0123456789";
+const PRIVATE_API_TOKEN: &str = "fake-private-api-token-0123456789";
 pub(crate) const OPS: &str = "C0OPS";
 
 fn config(mode: &str, announce: &str) -> Config {
@@ -73,6 +74,7 @@ impl Bot {
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
             ("SLACK_APP_TOKEN", slack_fake::APP_TOKEN.to_string()),
             ("WARROOM_API_TOKEN", API_TOKEN.to_string()),
+            ("WARROOM_API_PRIVATE_TOKEN", PRIVATE_API_TOKEN.to_string()),
         ];
         let builder = app::builder(backend, &vars, config(mode, announce));
         let serving = Serving::start(builder, backend.name).await;
@@ -184,6 +186,17 @@ pub(crate) fn slash_form(
     text: &str,
     trigger: &str,
 ) -> String {
+    slash_form_in(fake, user, (channel, "ops"), text, trigger)
+}
+
+/// [`slash_form`] typed in the channel `(id, name)`.
+fn slash_form_in(
+    fake: &FakeSlack,
+    user: &str,
+    (channel, channel_name): (&str, &str),
+    text: &str,
+    trigger: &str,
+) -> String {
     serde_urlencoded::to_string([
         ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
         ("team_id", slack_fake::TEAM),
@@ -191,7 +204,7 @@ pub(crate) fn slash_form(
         ("enterprise_id", ""),
         ("enterprise_name", ""),
         ("channel_id", channel),
-        ("channel_name", "ops"),
+        ("channel_name", channel_name),
         ("user_id", user),
         ("user_name", &user.to_lowercase()),
         ("command", "/incident"),
@@ -255,7 +268,7 @@ fn channel_stem(id: &IncidentId) -> String {
 }
 
 /// Declares `sev1 checkout is down` from alice in #ops and waits for the room,
-/// its pinned summary and the announcement.
+/// its pinned summary and the announcement, edited to link the room.
 async fn declare(
     bot: &Bot,
     fake: &FakeSlack,
@@ -266,12 +279,15 @@ async fn declare(
         .command(fake, "UALICE", OPS, "sev1 checkout is down", trigger)
         .await;
     let id = declared_id(&answer);
-    fake.wait_for("the summary pinned and the announcement posted", |f| {
-        !f.done("pins.add").is_empty()
-            && f.done("chat.postMessage")
-                .iter()
-                .any(|c| c.arg("channel") == announce)
-    })
+    fake.wait_for(
+        "the summary pinned and the announcement linking the room",
+        |f| {
+            !f.done("pins.add").is_empty()
+                && f.done("chat.update")
+                    .iter()
+                    .any(|c| c.arg("channel") == announce)
+        },
+    )
     .await;
     (id, answer)
 }
@@ -299,8 +315,8 @@ async fn slash_commands_open_a_war_room_and_keep_its_summary_in_place() {
             "[{name}] {answer}"
         );
         let first_answer = answer.clone();
-        fake.wait_for("the announcement", |f| {
-            f.done("chat.postMessage")
+        fake.wait_for("the announcement, edited once the room is open", |f| {
+            f.done("chat.update")
                 .iter()
                 .any(|c| c.arg("channel") == announce)
         })
@@ -312,7 +328,10 @@ async fn slash_commands_open_a_war_room_and_keep_its_summary_in_place() {
             .channel_named(&room_name)
             .unwrap_or_else(|| panic!("[{name}] #{room_name} exists"));
         assert_eq!(room.purpose, "checkout is down", "[{name}]");
-        assert_eq!(room.topic, "SEV1 · investigating · IC alice", "[{name}]");
+        assert_eq!(
+            room.topic, "SEV1 · investigating · IC <@UALICE>",
+            "[{name}]"
+        );
         for user in ["UALICE", "UBOB"] {
             assert!(
                 room.members.iter().any(|m| m == user),
@@ -346,12 +365,32 @@ async fn slash_commands_open_a_war_room_and_keep_its_summary_in_place() {
             "[{name}] {blocks}"
         );
 
-        // The announcement names the incident.
+        // The announcement names the incident and, edited once the room is open,
+        // links it.
         let announcement = fake.messages_in(&announce).remove(0);
         assert!(
             announcement.text.contains(&id.to_string()),
             "[{name}] {}",
             announcement.text
+        );
+        let room_link = format!("<#{}>", room.id);
+        fake.wait_for("the announcement linking the room", |f| {
+            f.messages_in(&announce)
+                .iter()
+                .any(|m| m.text.contains(&room_link))
+        })
+        .await;
+        let announcement = fake.messages_in(&announce).remove(0);
+        assert!(
+            !announcement.text.contains("status page"),
+            "[{name}] {}",
+            announcement.text
+        );
+        let edits = fake.done("chat.update");
+        assert_eq!(
+            (edits[0].arg("channel"), fake.messages_in(&announce).len()),
+            (announce.as_str(), 1),
+            "[{name}] the announcement is edited in place"
         );
 
         // In the war room the incident is implied; the summary is edited in place.
@@ -395,7 +434,11 @@ async fn slash_commands_open_a_war_room_and_keep_its_summary_in_place() {
                 .is_some_and(|c| c.members.iter().any(|m| m == "UCAROL"))
         })
         .await;
-        let updates = fake.done("chat.update");
+        let updates: Vec<_> = fake
+            .done("chat.update")
+            .into_iter()
+            .filter(|update| update.arg("channel") != announce)
+            .collect();
         assert!(updates.len() >= 2, "[{name}] {} updates", updates.len());
         for update in &updates {
             assert_eq!(
@@ -559,6 +602,219 @@ impl Bot {
 type Headers<'a> = Vec<(&'a str, &'a str)>;
 
 #[tokio::test]
+async fn a_command_in_a_war_room_opened_a_moment_ago_is_that_incidents() {
+    let backend = test_backends().await.remove(0);
+    let fake = FakeSlack::start().await;
+    let announce = fake.add_channel("incidents", "UADMIN", "", false);
+    // The channel is created, but setting its topic is refused for a while, so
+    // warroom has not recorded the room yet when someone types in it.
+    fake.rate_limit_next("conversations.setTopic", 60);
+    let bot = Bot::start(&backend, &fake, "http", &announce).await;
+    let answer = bot
+        .command(
+            &fake,
+            "UALICE",
+            OPS,
+            "sev1 checkout is down",
+            "trigger-new-1",
+        )
+        .await;
+    let id = declared_id(&answer);
+    fake.wait_for("the topic refused", |f| {
+        f.calls()
+            .iter()
+            .any(|c| c.method == "conversations.setTopic" && c.status == 429)
+    })
+    .await;
+    let room_name = format!("{}-checkout-is-down", channel_stem(&id));
+    let room = fake.channel_named(&room_name).expect("the channel exists");
+    let recorded = bot.engine.store().incident(&id).await.expect("store");
+    assert_eq!(recorded.and_then(|i| i.room), None, "not recorded yet");
+
+    let form = slash_form_in(
+        &fake,
+        "UALICE",
+        (&room.id, &room_name),
+        "note first responders paged",
+        "trigger-new-2",
+    );
+    let response = bot.post_signed("/slack/commands", FORM, &form).await;
+    let answer: Value = response.json().await.expect("JSON");
+    assert!(
+        !text_of(&answer).contains("not an incident war room"),
+        "{answer}"
+    );
+    let timeline = bot.engine.store().timeline(&id).await.expect("timeline");
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.kind == EventKind::Note && e.text == "first responders paged"),
+        "{timeline:?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_incident_keeps_to_its_private_channel_and_out_of_every_public_output() {
+    const TITLE: &str = "Payroll export leaked";
+    for backend in test_backends().await {
+        let fake = FakeSlack::start().await;
+        let announce = fake.add_channel("incidents", "UADMIN", "", false);
+        let bot = Bot::start(&backend, &fake, "http", &announce).await;
+        let name = backend.name;
+        let answer = bot
+            .command(
+                &fake,
+                "UALICE",
+                OPS,
+                &format!("sev1 {TITLE} service=api --private"),
+                "trigger-private-1",
+            )
+            .await;
+        let id = declared_id(&answer);
+        assert!(
+            text_of(&answer).contains("It is private"),
+            "[{name}] {answer}"
+        );
+        fake.wait_for("the summary pinned", |f| !f.done("pins.add").is_empty())
+            .await;
+
+        // A private channel, for the people staffed on it.
+        let create = &fake.done("conversations.create")[0];
+        assert_eq!(create.arg("is_private"), "true", "[{name}]");
+        let room = fake
+            .channel(&room_of(&bot, &id).await)
+            .expect("the room exists");
+        assert!(room.is_private, "[{name}]");
+        let mut members = room.members.clone();
+        members.sort();
+        assert_eq!(members, ["UALICE", "UBOB", BOT_USER], "[{name}]");
+
+        // Updates and the resolution stay in the room.
+        for (text, trigger) in [
+            ("update rotating the leaked keys", "trigger-private-2"),
+            ("resolve keys rotated", "trigger-private-3"),
+            ("postmortem", "trigger-private-4"),
+        ] {
+            bot.command(&fake, "UALICE", &room.id, text, trigger).await;
+        }
+        fake.wait_for("the postmortem shared in the room", |f| {
+            !f.done("files.completeUploadExternal").is_empty()
+        })
+        .await;
+        let shared = &fake.done("files.completeUploadExternal")[0];
+        assert_eq!(shared.arg("channel_id"), room.id, "[{name}] in its room");
+
+        // The announce channel hears only that one was declared, and by whom.
+        let announced = fake.messages_in(&announce);
+        assert_eq!(announced.len(), 1, "[{name}] {announced:?}");
+        assert_eq!(
+            announced[0].text, "*A private incident was declared* by <@UALICE>.",
+            "[{name}]"
+        );
+        assert!(
+            fake.done("chat.update")
+                .iter()
+                .all(|c| c.arg("channel") == room.id)
+        );
+
+        // Every public output, searched for the title: every call to Slack but
+        // those about the private room (creating it names it), and every page.
+        let mut outputs = Vec::new();
+        for call in fake.calls() {
+            let about_room = call.method == "conversations.create"
+                || call.arg("channel") == room.id
+                || call.arg("channel_id") == room.id;
+            if !about_room {
+                outputs.push(format!("{} {:?}", call.method, call.args));
+            }
+        }
+        let get = |path: String, token: Option<&str>| {
+            let mut request = bot.http.get(format!("http://{}{path}", bot.addr));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request
+        };
+        for path in [
+            "/".to_owned(),
+            "/feed.atom".to_owned(),
+            format!("/incidents/{id}"),
+            "/metrics".to_owned(),
+        ] {
+            let body = get(path.clone(), None)
+                .send()
+                .await
+                .expect("GET")
+                .text()
+                .await;
+            outputs.push(format!("{path}: {}", body.expect("body")));
+        }
+        for path in [
+            "/api/incidents".to_owned(),
+            format!("/api/incidents/{id}"),
+            format!("/api/incidents/{id}/postmortem.md"),
+        ] {
+            let response = get(path.clone(), Some(API_TOKEN))
+                .send()
+                .await
+                .expect("GET");
+            let status = response.status();
+            outputs.push(format!(
+                "{path}: {status} {}",
+                response.text().await.expect("body")
+            ));
+        }
+        for output in &outputs {
+            assert!(
+                !output.contains(TITLE),
+                "[{name}] the title leaked: {output}"
+            );
+            assert!(
+                !output.to_lowercase().contains("payroll"),
+                "[{name}] the room's name leaked: {output}"
+            );
+        }
+        let hidden = get(format!("/api/incidents/{id}"), Some(API_TOKEN))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(hidden.status(), 404, "[{name}] not even its existence");
+
+        // A token whose scope allows private incidents sees it.
+        let seen: Value = get(format!("/api/incidents/{id}"), Some(PRIVATE_API_TOKEN))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(seen["title"], TITLE, "[{name}] {seen}");
+        let listed: Value = get("/api/incidents".to_owned(), Some(PRIVATE_API_TOKEN))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(listed["incidents"][0]["title"], TITLE, "[{name}] {listed}");
+
+        // Elsewhere, only the people staffed on it see it listed.
+        let carol = bot
+            .command(
+                &fake,
+                "UCAROL",
+                OPS,
+                &format!("timeline {id}"),
+                "trigger-private-5",
+            )
+            .await;
+        assert!(!text_of(&carol).contains(TITLE), "[{name}] {carol}");
+        bot.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn unsigned_stale_or_tampered_requests_are_refused_and_change_nothing() {
     let backend = test_backends().await.remove(0);
     let fake = FakeSlack::start().await;
@@ -654,25 +910,32 @@ async fn a_rate_limited_post_waits_retry_after_and_keeps_the_order() {
         .filter(|c| c.method == "chat.postMessage")
         .collect();
     assert_eq!(posts[0].status, 429, "the first post was refused");
-    let summary_text = posts[0].arg("text");
+    assert_eq!(
+        posts[0].arg("channel"),
+        announce,
+        "the announcement is first"
+    );
+    let first_text = posts[0].arg("text");
     let delivered: Vec<_> = posts
         .iter()
-        .filter(|c| c.ok && c.arg("text") == summary_text)
+        .filter(|c| c.ok && c.arg("text") == first_text)
         .collect();
-    assert_eq!(delivered.len(), 1, "the summary arrived once");
+    assert_eq!(delivered.len(), 1, "the announcement arrived once");
     let waited = delivered[0].at.duration_since(posts[0].at);
     assert!(
         waited >= Duration::from_secs(1),
         "waited {waited:?} ≥ Retry-After"
     );
 
-    // Later operations kept their order behind it: summary, pin, announcement.
+    // Later operations kept their order behind it: the room, the summary, its
+    // pin, and the announcement's edit linking the room.
     let order: Vec<String> = calls
         .iter()
         .filter(|c| c.ok)
         .map(|c| match c.method.as_str() {
             "chat.postMessage" if c.arg("channel") == announce => "announce".to_string(),
             "chat.postMessage" => "summary".to_string(),
+            "chat.update" if c.arg("channel") == announce => "announce edited".to_string(),
             other => other.to_string(),
         })
         .filter(|m| m != "conversations.list" && m != "auth.test")
@@ -680,13 +943,14 @@ async fn a_rate_limited_post_waits_retry_after_and_keeps_the_order() {
     assert_eq!(
         order,
         [
+            "announce",
             "conversations.create",
             "conversations.setPurpose",
             "conversations.setTopic",
             "conversations.invite",
             "summary",
             "pins.add",
-            "announce"
+            "announce edited"
         ],
         "{calls:#?}"
     );
@@ -869,6 +1133,32 @@ async fn pinned_and_pushpinned_messages_join_the_timeline_once() {
             ),
             (ts.as_str(), "true", "1")
         );
+
+        // 📌 on a reply in a thread, which history leaves out: read from the thread.
+        let reply_ts = fake.add_reply(&room, &ts, "UCAROL", "status page updated");
+        let reaction = event_callback(
+            "Ev05",
+            json!({
+                "type": "reaction_added", "user": "UALICE", "reaction": "pushpin", "item_user": "UCAROL",
+                "item": { "type": "message", "channel": room, "ts": reply_ts }, "event_ts": "1790000104.000100"
+            }),
+        );
+        assert_eq!(
+            bot.post_signed("/slack/events", "application/json", &reaction.to_string())
+                .await
+                .status(),
+            200
+        );
+        let notes = notes_of(&bot, &id, 3).await;
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.actor == "UCAROL" && n.text == "status page updated"),
+            "{notes:?}"
+        );
+        let replies = fake.done("conversations.replies");
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].arg("ts"), reply_ts);
         bot.stop().await;
     }
 }
@@ -1028,12 +1318,15 @@ async fn user_text_reaches_slack_escaped_and_cannot_ping_anyone() {
         )
         .await;
     let id = declared_id(&answer);
-    fake.wait_for("the summary pinned and the announcement posted", |f| {
-        !f.done("pins.add").is_empty()
-            && f.done("chat.postMessage")
-                .iter()
-                .any(|c| c.arg("channel") == announce)
-    })
+    fake.wait_for(
+        "the summary pinned and the announcement linking the room",
+        |f| {
+            !f.done("pins.add").is_empty()
+                && f.done("chat.update")
+                    .iter()
+                    .any(|c| c.arg("channel") == announce)
+        },
+    )
     .await;
     for post in fake.done("chat.postMessage") {
         for sent in [post.arg("text"), post.arg("blocks")] {

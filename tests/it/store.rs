@@ -646,8 +646,9 @@ async fn completing_records_the_room_and_message_handles() {
         let id = incident_id(1);
         let spec = RoomSpec {
             name: "inc-20261123-001-checkout".into(),
-            topic: "SEV1".into(),
+            topic: Message::text("SEV1"),
             purpose: "checkout is down".into(),
+            private: false,
         };
         let mut summary = post("summary");
         if let Operation::Post { handle, .. } = &mut summary {

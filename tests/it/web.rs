@@ -71,6 +71,7 @@ async fn seed(app: &TestApp) -> Seeded {
                 title: Title::parse(HOSTILE_TITLE).unwrap(),
                 services: vec!["Database".into()],
                 drill: false,
+                private: false,
             }),
         )
         .await;

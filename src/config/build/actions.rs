@@ -3,8 +3,9 @@
 use super::{Builder, is_http_url, suggestion, unknown};
 use crate::config::env::SECRET_VARS;
 use crate::config::model::{
-    ActionConfig, ActionKind, ComponentState, HttpAction, PageAction, PageTarget, ParamSpec,
-    ProgramAction, RunbookConfig, RunbookStep, StatusAction, StatusPageConfig,
+    ActionConfig, ActionKind, BUILTIN_PLACEHOLDERS, ComponentState, HttpAction, PageAction,
+    PageTarget, ParamSpec, ProgramAction, RunbookConfig, RunbookStep, StatusAction,
+    StatusPageConfig,
 };
 use crate::config::problem::join;
 use crate::config::raw::{RawAction, RawRunbook, RawStep};
@@ -14,10 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 use toml::{Table, Value};
-
-/// Placeholders every action may use without declaring them.
-pub const BUILTIN_PLACEHOLDERS: [&str; 6] =
-    ["incident", "title", "severity", "status", "service", "room"];
 
 const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(30);
 

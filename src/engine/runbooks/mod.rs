@@ -12,7 +12,7 @@ pub(in crate::engine) use steps::after_step;
 
 use super::run_policy::{
     self, about_runbook, allowed_roles, approval_request, cannot_cancel, may_cancel, may_run,
-    not_awaiting_approval, param_problems, params_taken, step_params, with_builtins,
+    not_awaiting_approval, param_problems, step_params, takes_in_words, with_builtins,
 };
 use super::session::Session;
 use super::{Reply, Stop, mention, refuse};
@@ -90,12 +90,14 @@ fn plan<'c>(
     }
 
     let mut takes: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut from_incident: BTreeSet<&str> = BTreeSet::new();
     let mut problems = Vec::new();
     let mut planned = Vec::new();
     let no_params = BTreeMap::new();
     for (index, step) in runbook.steps.iter().enumerate() {
         let mut check = |action_name: &str, fixed: &BTreeMap<String, String>, what: String| {
             let action = config.action(action_name)?;
+            from_incident.extend(action.filled_from_incident());
             for (key, spec) in &action.params {
                 if !fixed.contains_key(key) {
                     takes.entry(key).or_insert(&spec.description);
@@ -139,14 +141,10 @@ fn plan<'c>(
     if problems.is_empty() {
         return Ok(planned);
     }
-    let needed = if takes.is_empty() {
-        "nothing".to_owned()
-    } else {
-        params_taken(takes)
-    };
     Err(refuse(format!(
-        "Runbook `{name}` was not started ({}). It takes: {needed}.",
-        problems.join("; ")
+        "Runbook `{name}` was not started ({}). {}",
+        problems.join("; "),
+        takes_in_words(takes, &from_incident.into_iter().collect::<Vec<_>>())
     )))
 }
 

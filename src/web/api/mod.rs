@@ -7,7 +7,9 @@
 //! Every route sits behind `Authorization: Bearer $WARROOM_API_TOKEN`. Without a
 //! token configured the API is off and every `/api/*` answers 503 saying how to
 //! turn it on; a missing or wrong token is a 401. Unlike the status page, the API
-//! shows everything: drills, roles, the internal timeline and follow-ups.
+//! shows everything: drills, roles, the internal timeline and follow-ups; private
+//! incidents only to `WARROOM_API_PRIVATE_TOKEN`, whose scope allows them (with
+//! the other token they are "not found").
 //!
 //! The shapes below are the contract (see the README); fields are only ever added.
 //! Times are RFC 3339 in UTC with milliseconds.
@@ -20,7 +22,7 @@ use crate::domain::{Incident, IncidentId};
 use crate::render::{self, PostmortemRecord};
 use crate::store::{DeclaredAfter, IncidentFilter, StoreError};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -108,24 +110,66 @@ impl IntoResponse for ApiError {
     }
 }
 
-async fn require_token(State(state): State<WebState>, request: Request, next: Next) -> Response {
-    let disabled = || {
-        ApiError::new(
+/// What the caller's token lets it see: private incidents only with
+/// `WARROOM_API_PRIVATE_TOKEN`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Scope {
+    private: bool,
+}
+
+impl Scope {
+    /// Whether this scope may see `incident`; a private one it may not is "not
+    /// found", so the answer does not even tell that it exists.
+    fn sees(self, incident: &Incident) -> bool {
+        self.private || !incident.private
+    }
+}
+
+async fn require_token(
+    State(state): State<WebState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if state.api_token.is_none() && state.api_private_token.is_none() {
+        return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "api_disabled",
             "The JSON API is disabled. Set WARROOM_API_TOKEN to a long random secret and restart \
              warroom; then send it as `Authorization: Bearer <token>`.",
         )
-    };
-    let checked = authorize(
-        state.api_token.as_ref(),
-        request.headers(),
-        "API token",
-        disabled,
-    );
-    if let Err(error) = checked {
-        return error.into_response();
+        .into_response();
     }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    let Some(given) = given else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send the API token as `Authorization: Bearer <token>`.",
+        )
+        .into_response();
+    };
+    let matches = |token: &Option<Secret>| {
+        token
+            .as_ref()
+            .is_some_and(|token| same_secret(token.expose().as_bytes(), given.as_bytes()))
+    };
+    let scope = match (matches(&state.api_private_token), matches(&state.api_token)) {
+        (true, _) => Scope { private: true },
+        (false, true) => Scope { private: false },
+        (false, false) => {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "The API token is not valid.",
+            )
+            .into_response();
+        }
+    };
+    request.extensions_mut().insert(scope);
     let mut response = next.run(request).await;
     // Answers carry internal details; no cache on the way should keep them.
     response
@@ -370,6 +414,7 @@ fn no_incident(id: &str) -> ApiError {
 
 async fn list(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<IncidentList>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
@@ -427,7 +472,7 @@ async fn list(
     // One more than asked tells whether another page follows.
     let mut incidents = state
         .store
-        .incidents_declared(filter, start.as_ref(), limit + 1)
+        .incidents_declared(filter, scope.private, start.as_ref(), limit + 1)
         .await?;
     let more = incidents.len() > limit as usize;
     incidents.truncate(limit as usize);
@@ -454,14 +499,15 @@ async fn list(
     }))
 }
 
-/// The incident `id` names, or the 404 saying there is none.
-async fn find_incident(state: &WebState, id: &str) -> Result<Incident, ApiError> {
+/// The incident `id` names, if `scope` may see it, or the 404 saying there is none.
+async fn find_incident(state: &WebState, id: &str, scope: Scope) -> Result<Incident, ApiError> {
     let not_found = || no_incident(id);
     let incident_id: IncidentId = id.parse().map_err(|_| not_found())?;
     state
         .store
         .incident(&incident_id)
         .await?
+        .filter(|incident| scope.sees(incident))
         .ok_or_else(not_found)
 }
 
@@ -473,9 +519,10 @@ pub(super) fn unavailable(message: impl Into<String>) -> ApiError {
 
 async fn show(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let incident = find_incident(&state, &id).await?;
+    let incident = find_incident(&state, &id, scope).await?;
     let incident_id = incident.id.clone();
     let store = &state.store;
     let updates = store.status_updates(&incident_id).await?;
@@ -554,6 +601,7 @@ async fn show(
 /// `GET /api/incidents/{id}/postmortem.md`: the draft, rendered from what is recorded now.
 async fn postmortem(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let not_found = || no_incident(&id);
@@ -562,6 +610,7 @@ async fn postmortem(
         .store
         .incident_record(&incident_id)
         .await?
+        .filter(|record| scope.sees(&record.incident))
         .ok_or_else(not_found)?;
     let draft = render::postmortem(&PostmortemRecord::of(&record), &state.config);
     Ok((

@@ -7,14 +7,14 @@
 //! nothing again. A refusal the engine explains (a status it cannot move to, an
 //! incident already resolved) is a 409 with the engine's words; nothing changed.
 
-use super::{ApiError, WebState};
+use super::{ApiError, Scope, WebState};
 use crate::command::{AddNote, Command, Declare, PostUpdate, Resolve, SetStatus, SeverityWords};
 use crate::domain::{API_USER, IncidentId, Platform, Status, Title, UserId, UserText};
 use crate::engine::{Actor, Context, Engine, Reply};
 use crate::telemetry::CommandOutcome;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -177,6 +177,7 @@ pub(super) async fn declare(
         title,
         services: declared.services,
         drill: declared.drill,
+        private: false,
     });
     act(&state, &headers, platform, None, command).await
 }
@@ -184,12 +185,13 @@ pub(super) async fn declare(
 /// A write on the incident `id` (a 404 if there is none), on its platform.
 pub(super) async fn on_incident<B: IncidentWrite>(
     State(state): State<WebState>,
+    Extension(scope): Extension<Scope>,
     Path(id): Path<String>,
     headers: HeaderMap,
     posted: Result<Json<B>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let posted = body(posted)?;
-    let incident = super::find_incident(&state, &id).await?;
+    let incident = super::find_incident(&state, &id, scope).await?;
     let command = posted.command(incident.id.clone())?;
     act(
         &state,
@@ -222,6 +224,7 @@ async fn act(
     let context = Context {
         channel: String::new(),
         request_id,
+        room_name: None,
     };
     let (reply, outcome) = handle(engine, &actor, &context, command).await?;
     let message = reply.text();

@@ -185,6 +185,7 @@ impl TestApp {
         let context = Context {
             channel: channel.to_string(),
             request_id: None,
+            room_name: None,
         };
         self.engine
             .handle(&actor, &context, command)

@@ -381,6 +381,7 @@ impl<C: Clock + Clone> Harness<C> {
         let context = Context {
             channel: channel.to_string(),
             request_id: request.map(str::to_string),
+            room_name: None,
         };
         let reply = self
             .engine
@@ -500,6 +501,7 @@ impl<C: Clock + Clone> Harness<C> {
             clock: self.shared_clock(),
             config: self.config.clone(),
             api_token: api_token.map(Secret::new),
+            api_private_token: None,
             metrics: None,
             engine: Some(self.engine.clone()),
         }

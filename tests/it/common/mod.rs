@@ -184,6 +184,7 @@ pub fn incident(number: u32, declared_at: DateTime<Utc>) -> Incident {
         severity: Severity::new("sev1"),
         status: Status::Investigating,
         drill: false,
+        private: false,
         services: vec!["checkout".into(), "payments".into()],
         platform: Platform::Testing,
         origin_channel: "C-ops".into(),

@@ -271,7 +271,9 @@ async fn handle(
         .map(str::to_string);
     let mut state = rest.lock().unwrap_or_else(|e| e.into_inner());
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
-    let (status, answer) = match check_message(&method, &segments, &body_json, &files) {
+    let refused = check_message(&method, &segments, &body_json, &files)
+        .or_else(|| check_commands(&method, &segments, &body_json));
+    let (status, answer) = match refused {
         Some(refused) => refused,
         None => route(&mut state, &method, &segments, &body_json, &files, &gateway),
     };
@@ -288,6 +290,51 @@ async fn handle(
         Some(value) => (status, axum::Json(value)).into_response(),
         None => status.into_response(),
     }
+}
+
+/// What Discord refuses in a bulk overwrite of application commands, global or
+/// in a guild: more than 25 options (subcommands) in a command or subcommand,
+/// a name that is not 1–32 lowercase letters, digits, `-` or `_`, or a
+/// description that is not 1–100 characters.
+fn check_commands(
+    method: &Method,
+    segments: &[&str],
+    body: &Value,
+) -> Option<(StatusCode, Option<Value>)> {
+    let is_overwrite = matches!(
+        (method.as_str(), segments),
+        (
+            "PUT",
+            ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]
+        )
+    );
+    if !is_overwrite {
+        return None;
+    }
+    fn bad(command: &Value) -> bool {
+        let name = command["name"].as_str().unwrap_or_default();
+        let description = command["description"].as_str().unwrap_or_default();
+        let options = command["options"].as_array().cloned().unwrap_or_default();
+        let name_ok = (1..=32).contains(&name.chars().count())
+            && name
+                .chars()
+                .all(|c| c.is_lowercase() || c.is_numeric() || c == '-' || c == '_');
+        !name_ok
+            || !(1..=100).contains(&description.chars().count())
+            || options.len() > 25
+            || options.iter().any(bad)
+    }
+    let commands = body.as_array().cloned().unwrap_or_default();
+    commands.iter().any(bad).then(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            Some(json!({
+                "message": "Invalid Form Body",
+                "code": 50035,
+                "errors": { "_errors": [{ "code": "APPLICATION_COMMAND_INVALID", "message": "Invalid application command" }] },
+            })),
+        )
+    })
 }
 
 /// What Discord refuses in a message body, wherever one is sent (channel
@@ -438,7 +485,13 @@ fn route(
             ok(json!({ "threads": state.threads.clone(), "members": [] }))
         }
         ("POST", ["channels", parent, "threads"]) => {
-            let thread = json!({
+            if !matches!(body["type"].as_u64(), None | Some(10..=12)) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Some(json!({ "message": "Invalid Form Body", "code": 50035 })),
+                );
+            }
+            let mut thread = json!({
                 "id": new_id(), "type": body["type"].clone(), "guild_id": GUILD_ID,
                 "parent_id": parent, "name": body["name"].clone(), "owner_id": BOT_ID,
                 "thread_metadata": {
@@ -447,6 +500,10 @@ fn route(
                 },
                 "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0
             });
+            // Only a private thread says whether its members may invite others.
+            if body["type"] == 12 {
+                thread["thread_metadata"]["invitable"] = json!(body["invitable"] != false);
+            }
             state.threads.push(thread.clone());
             (StatusCode::CREATED, Some(thread))
         }

@@ -63,6 +63,8 @@ pub struct Channel {
     pub creator: String,
     pub archived: bool,
     pub members: Vec<String>,
+    /// Created with `is_private`: listed only for `types=private_channel`.
+    pub is_private: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,8 @@ pub struct Posted {
     pub metadata: Value,
     pub pinned: bool,
     pub edits: u32,
+    /// The thread's parent, for a reply in a thread.
+    pub thread_ts: Option<String>,
 }
 
 /// A file shared in a channel by `files.completeUploadExternal`.
@@ -311,12 +315,22 @@ impl FakeSlack {
             creator: creator.to_string(),
             archived,
             members: vec![creator.to_string()],
+            is_private: false,
         });
         id
     }
 
     /// A message a person posts; returns its `ts`.
     pub fn add_message(&self, channel: &str, user: &str, text: &str) -> String {
+        self.add_in_thread(channel, None, user, text)
+    }
+
+    /// A reply by `user` in the thread of message `parent`.
+    pub fn add_reply(&self, channel: &str, parent: &str, user: &str, text: &str) -> String {
+        self.add_in_thread(channel, Some(parent), user, text)
+    }
+
+    fn add_in_thread(&self, channel: &str, parent: Option<&str>, user: &str, text: &str) -> String {
         let mut state = self.state();
         let ts = new_ts(&mut state);
         state.messages.push(Posted {
@@ -328,6 +342,7 @@ impl FakeSlack {
             metadata: Value::Null,
             pinned: false,
             edits: 0,
+            thread_ts: parent.map(str::to_string),
         });
         ts
     }
@@ -452,8 +467,8 @@ fn channel_json(channel: &Channel) -> Value {
     json!({
         "id": channel.id,
         "name": channel.name,
-        "is_channel": true,
-        "is_group": false,
+        "is_channel": !channel.is_private,
+        "is_group": channel.is_private,
         "is_im": false,
         "created": 1_790_000_000,
         "is_archived": channel.archived,
@@ -469,7 +484,7 @@ fn channel_json(channel: &Channel) -> Value {
         "pending_connected_team_ids": [],
         "is_pending_ext_shared": false,
         "is_member": channel.members.iter().any(|m| m == BOT_USER),
-        "is_private": false,
+        "is_private": channel.is_private,
         "is_mpim": false,
         "last_read": "0000000000.000000",
         "topic": { "value": channel.topic, "creator": "", "last_set": 0 },
@@ -487,6 +502,9 @@ fn message_json(message: &Posted) -> Value {
         "ts": message.ts,
         "team": TEAM,
     });
+    if let Some(parent) = &message.thread_ts {
+        json["thread_ts"] = json!(parent);
+    }
     if message.user == BOT_USER {
         json["bot_id"] = json!(BOT_ID);
         json["blocks"] = message.blocks.clone();
@@ -722,15 +740,30 @@ fn reply_to(
                 creator: BOT_USER.to_string(),
                 archived: false,
                 members: vec![BOT_USER.to_string()],
+                is_private: matches!(arg("is_private"), "true" | "1"),
             };
             let json = channel_json(&channel);
             state.channels.push(channel);
             json!({ "ok": true, "channel": json })
         }
         "conversations.list" => {
+            // Like Slack's: public channels unless `types` asks for others.
+            let types = match arg("types") {
+                "" => "public_channel",
+                types => types,
+            };
+            let listed = |c: &Channel| {
+                let kind = if c.is_private {
+                    "private_channel"
+                } else {
+                    "public_channel"
+                };
+                types.split(',').any(|t| t.trim() == kind)
+            };
             let channels: Vec<Value> = state
                 .channels
                 .iter()
+                .filter(|c| listed(c))
                 .filter(|c| arg("exclude_archived") != "true" || !c.archived)
                 .map(channel_json)
                 .collect();
@@ -806,6 +839,7 @@ fn reply_to(
                 metadata,
                 pinned: false,
                 edits: 0,
+                thread_ts: None,
             };
             let message = message_json(&posted);
             state.messages.push(posted);
@@ -888,10 +922,11 @@ fn reply_to(
             let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
             let with_metadata = arg("include_all_metadata") == "true";
             let limit: usize = arg("limit").parse().unwrap_or(100);
+            // Like Slack's, history holds a channel's messages, not the replies in threads.
             let mut messages: Vec<Value> = state
                 .messages
                 .iter()
-                .filter(|m| m.channel == channel)
+                .filter(|m| m.channel == channel && m.thread_ts.is_none())
                 .map(|posted| {
                     let mut message = message_json(posted);
                     if with_metadata && !posted.metadata.is_null() {
@@ -915,6 +950,39 @@ fn reply_to(
                 "pin_count": 0,
                 "response_metadata": { "next_cursor": "" },
             })
+        }
+        // A thread, parent first: `ts` names the parent or any reply in it.
+        "conversations.replies" => {
+            let channel = arg("channel");
+            if !state.channels.iter().any(|c| c.id == channel) {
+                return error("channel_not_found");
+            }
+            let Some(named) = state
+                .messages
+                .iter()
+                .find(|m| m.channel == channel && m.ts == arg("ts"))
+            else {
+                return error("thread_not_found");
+            };
+            let parent = named.thread_ts.clone().unwrap_or_else(|| named.ts.clone());
+            let (oldest, latest) = (arg("oldest"), arg("latest"));
+            let inclusive = arg("inclusive") == "true" || arg("inclusive") == "1";
+            let limit: usize = arg("limit").parse().unwrap_or(1000);
+            let messages: Vec<Value> = state
+                .messages
+                .iter()
+                .filter(|m| m.channel == channel)
+                .filter(|m| m.ts == parent || m.thread_ts.as_deref() == Some(parent.as_str()))
+                .filter(|m| {
+                    oldest.is_empty() || m.ts.as_str() > oldest || (inclusive && m.ts == oldest)
+                })
+                .filter(|m| {
+                    latest.is_empty() || m.ts.as_str() < latest || (inclusive && m.ts == latest)
+                })
+                .take(limit)
+                .map(message_json)
+                .collect();
+            json!({ "ok": true, "messages": messages, "has_more": false })
         }
         _ => error("unknown_method"),
     }

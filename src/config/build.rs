@@ -10,7 +10,7 @@ use super::Config;
 use super::duration::{DURATION_HINT, parse_duration};
 use super::model::{
     BotConfig, DiscordConfig, Escalation, Person, RetentionConfig, ServiceConfig, SeverityConfig,
-    SlackConfig, SlackMode, StatusPageConfig,
+    SlackConfig, SlackMode, StatusPageConfig, TrackersConfig,
 };
 use super::problem::{Problems, join};
 use super::raw::{
@@ -26,10 +26,11 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod actions;
+mod trackers;
 
 pub use actions::BUILTIN_PLACEHOLDERS;
 
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "bot",
     "severity",
     "people",
@@ -43,6 +44,7 @@ const SECTIONS: [&str; 13] = [
     "discord",
     "status_page",
     "retention",
+    "trackers",
 ];
 
 /// The shortest `retention.processed_requests`: Slack and Discord retry a
@@ -93,6 +95,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
     let actions = b.actions(action_items, status_page.as_ref());
     let runbooks = b.runbooks(section("runbooks"), &actions);
     let retention = section("retention").map_or_else(RetentionConfig::default, |v| b.retention(v));
+    let trackers = section("trackers").map_or_else(TrackersConfig::default, |v| b.trackers(v));
 
     Some(Config {
         bot: bot?,
@@ -108,6 +111,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         discord,
         status_page,
         retention,
+        trackers,
     })
 }
 
@@ -421,6 +425,16 @@ impl Builder<'_> {
             if raw.email.as_ref().is_some_and(|e| !e.contains('@')) {
                 self.problem(join(&path, "email"), "expected an email address");
             }
+            if let Some(login) = raw
+                .github
+                .as_ref()
+                .filter(|l| !trackers::is_github_login(l))
+            {
+                self.problem(
+                    join(&path, "github"),
+                    format!("`{login}` is not a GitHub login (letters, digits and single hyphens)"),
+                );
+            }
             out.insert(
                 key.clone(),
                 Person {
@@ -429,6 +443,7 @@ impl Builder<'_> {
                     slack: raw.slack.map(UserId::new),
                     discord: raw.discord.map(UserId::new),
                     email: raw.email,
+                    github: raw.github,
                 },
             );
         }

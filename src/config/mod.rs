@@ -3,7 +3,7 @@
 //!
 //! Owns: parsing and validating the config file (severities, people, roles,
 //! escalation levels, services, phrases, actions, runbooks, platform sections,
-//! retention)
+//! retention, trackers)
 //! and the environment (addresses, API bases, secrets), reporting every problem
 //! in one [`ConfigError`], each located by its key path, so a single
 //! `warroom check-config` run lists all that needs fixing; and the process lint
@@ -26,14 +26,14 @@ pub use build::BUILTIN_PLACEHOLDERS;
 pub use duration::{DurationError, parse_duration};
 pub use env::{
     DatabaseKind, DiscordSettings, FeatureStatus, PagerDutySettings, SECRET_VARS, Secret, Settings,
-    SlackSettings,
+    SlackSettings, TrackerSettings,
 };
 pub use lint::{Warning, lint};
 pub use model::{
-    ActionConfig, ActionKind, BotConfig, ComponentState, DiscordConfig, Escalation, HttpAction,
-    PageAction, PageTarget, ParamSpec, Person, ProgramAction, RetentionConfig, RunbookConfig,
-    RunbookStep, ServiceConfig, SeverityConfig, SlackConfig, SlackMode, StatusAction,
-    StatusPageConfig,
+    ActionConfig, ActionKind, BotConfig, ComponentState, DiscordConfig, Escalation, GitHubTracker,
+    HttpAction, JiraTracker, LinearTracker, PageAction, PageTarget, ParamSpec, Person,
+    ProgramAction, RetentionConfig, RunbookConfig, RunbookStep, ServiceConfig, SeverityConfig,
+    SlackConfig, SlackMode, StatusAction, StatusPageConfig, TrackersConfig,
 };
 pub use problem::{ConfigError, Problem};
 pub use template::render;
@@ -62,6 +62,7 @@ pub struct Config {
     discord: Option<DiscordConfig>,
     status_page: Option<StatusPageConfig>,
     retention: RetentionConfig,
+    trackers: TrackersConfig,
 }
 
 impl Config {
@@ -218,6 +219,11 @@ impl Config {
     /// How long bookkeeping rows are kept; the defaults when `[retention]` is left out.
     pub fn retention(&self) -> RetentionConfig {
         self.retention
+    }
+
+    /// Where follow-ups are filed; empty when `[trackers]` is left out.
+    pub fn trackers(&self) -> &TrackersConfig {
+        &self.trackers
     }
 }
 

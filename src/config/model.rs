@@ -2,7 +2,7 @@
 //! resolve, durations are positive, regexes compile, templates are well formed.
 
 pub use crate::domain::ComponentState;
-use crate::domain::{Role, Severity, UserId};
+use crate::domain::{Role, Severity, Tracker, UserId};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,6 +56,8 @@ pub struct Person {
     pub slack: Option<UserId>,
     pub discord: Option<UserId>,
     pub email: Option<String>,
+    /// Their GitHub login, for the issues their follow-ups become.
+    pub github: Option<String>,
 }
 
 impl Person {
@@ -253,4 +255,57 @@ impl Default for RetentionConfig {
             delivered_operations: Duration::from_secs(30 * DAY),
         }
     }
+}
+
+/// `[trackers]`: the issue trackers follow-ups are filed in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackersConfig {
+    pub github: Option<GitHubTracker>,
+    pub jira: Option<JiraTracker>,
+    pub linear: Option<LinearTracker>,
+    /// Which configured tracker files follow-ups (`trackers.followups`, or the
+    /// only one configured); `None` keeps follow-ups in warroom alone.
+    pub followups: Option<Tracker>,
+}
+
+impl TrackersConfig {
+    /// The trackers that have a table, in the order check-config lists them.
+    pub fn configured(&self) -> Vec<Tracker> {
+        [
+            (Tracker::GitHub, self.github.is_some()),
+            (Tracker::Jira, self.jira.is_some()),
+            (Tracker::Linear, self.linear.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(tracker, configured)| configured.then_some(tracker))
+        .collect()
+    }
+}
+
+/// `[trackers.github]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubTracker {
+    /// `owner/name`, checked.
+    pub repository: String,
+    /// Put on every issue warroom files.
+    pub labels: Vec<String>,
+}
+
+/// `[trackers.jira]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraTracker {
+    /// `https://acme.atlassian.net`, without a trailing `/`: the base of every call
+    /// and of the links shown.
+    pub site: String,
+    /// The project key, e.g. `OPS`.
+    pub project: String,
+    /// e.g. `Task`.
+    pub issue_type: String,
+}
+
+/// `[trackers.linear]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinearTracker {
+    /// The team's id, as Linear's API takes it.
+    pub team: String,
 }

@@ -31,7 +31,7 @@ pub use run_policy::performed_by_engine;
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
-use crate::domain::{Platform, UserId};
+use crate::domain::{Platform, Tracker, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{self, CommandOutcome};
@@ -126,6 +126,9 @@ pub struct EngineSettings {
     /// Whether pages can be sent (a PagerDuty routing key is configured). Off, the
     /// engine queues no pages and tells each incident's room so once.
     pub paging: bool,
+    /// The tracker follow-ups are filed in, when its client runs (`[trackers]`
+    /// and its credentials). Off, follow-ups stay in warroom alone.
+    pub filing: Option<Tracker>,
 }
 
 impl EngineSettings {
@@ -146,6 +149,7 @@ impl EngineSettings {
         Self {
             announce_channels,
             paging: false,
+            filing: None,
         }
     }
 }

@@ -352,6 +352,11 @@ impl Settings {
                 "Follow-ups stay in warroom: the config has no [trackers] section".to_string(),
             );
         };
+        if tracker != Tracker::GitHub {
+            return FeatureStatus::Disabled(format!(
+                "Follow-ups stay in warroom: filing in {tracker} is not supported yet"
+            ));
+        }
         match missing(&self.trackers.needed(tracker)).first() {
             None => FeatureStatus::Enabled(format!("Follow-ups are filed in {tracker}")),
             Some(reason) => FeatureStatus::Disabled(format!(

@@ -435,6 +435,12 @@ impl Builder<'_> {
                     format!("`{login}` is not a GitHub login (letters, digits and single hyphens)"),
                 );
             }
+            if raw.jira.as_ref().is_some_and(|id| !is_word(id, "-:")) {
+                self.problem(
+                    join(&path, "jira"),
+                    "expected an Atlassian account id, like 5b10ac8d82e05b22cc7d4ef5",
+                );
+            }
             out.insert(
                 key.clone(),
                 Person {
@@ -444,6 +450,7 @@ impl Builder<'_> {
                     discord: raw.discord.map(UserId::new),
                     email: raw.email,
                     github: raw.github,
+                    jira: raw.jira,
                 },
             );
         }

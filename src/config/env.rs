@@ -352,7 +352,7 @@ impl Settings {
                 "Follow-ups stay in warroom: the config has no [trackers] section".to_string(),
             );
         };
-        if tracker != Tracker::GitHub {
+        if tracker == Tracker::Linear {
             return FeatureStatus::Disabled(format!(
                 "Follow-ups stay in warroom: filing in {tracker} is not supported yet"
             ));
@@ -653,6 +653,17 @@ mod tests {
             "Follow-ups are filed in GitHub"
         );
         assert_eq!(set.trackers.github_api_url, "http://127.0.0.1:4003");
+        let jira =
+            config("[trackers.jira]\nsite = \"https://acme.atlassian.net\"\nproject = \"OPS\"\n");
+        assert_eq!(
+            set.tracker_status(&jira).message(),
+            "Follow-ups are filed in Jira"
+        );
+        assert_eq!(
+            set.tracker_status(&config("[trackers.linear]\nteam = \"t\"\n"))
+                .message(),
+            "Follow-ups stay in warroom: filing in Linear is not supported yet"
+        );
         let shown = format!("{set:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(

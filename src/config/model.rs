@@ -58,6 +58,8 @@ pub struct Person {
     pub email: Option<String>,
     /// Their GitHub login, for the issues their follow-ups become.
     pub github: Option<String>,
+    /// Their Atlassian account id, for the Jira issues their follow-ups become.
+    pub jira: Option<String>,
 }
 
 impl Person {

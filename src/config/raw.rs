@@ -47,7 +47,7 @@ pub(super) struct RawEscalation {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a table with slack, discord, email, github and name"
+    expecting = "a table with slack, discord, email, github, jira and name"
 )]
 pub(super) struct RawPerson {
     pub name: Option<String>,
@@ -55,6 +55,7 @@ pub(super) struct RawPerson {
     pub discord: Option<String>,
     pub email: Option<String>,
     pub github: Option<String>,
+    pub jira: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -965,13 +965,14 @@ fn trackers_are_optional_and_the_only_one_files_follow_ups() {
 fn trackers_report_what_is_wrong_with_them() {
     assert_problems(
         &with(
-            "[people.bob]\ngithub = \"-bob\"\n\
+            "[people.bob]\ngithub = \"-bob\"\njira = \"not an id\"\n\
              [trackers.github]\nrepository = \"acme\"\nlabels = [\"\"]\n\
              [trackers.jira]\nsite = \"acme.atlassian.net\"\nproject = \"ops\"\nissue_type = \" \"\n\
              [trackers.linear]\nteam = \"\"\n",
         ),
         &[
             ("people.bob.github", "not a GitHub login"),
+            ("people.bob.jira", "Atlassian account id"),
             (
                 "trackers.github.repository",
                 "not a repository like `acme/ops`",

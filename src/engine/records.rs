@@ -135,7 +135,8 @@ fn file_issue(
         .and_then(|key| config.person(key));
     let assignee = match tracker {
         Tracker::GitHub => person.and_then(|person| person.github.clone()),
-        Tracker::Jira | Tracker::Linear => None,
+        Tracker::Jira => person.and_then(|person| person.jira.clone()),
+        Tracker::Linear => None,
     };
     // A platform id means nothing in the tracker: only a known person is named.
     let owner_name = person.map(|person| person.display_name());

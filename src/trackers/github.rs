@@ -6,15 +6,21 @@
 //! with `since`, which, unlike the search API, sees an issue the moment it
 //! exists) and takes the one whose body carries the follow-up's marker.
 
-use super::{
-    header_number, http_client, marker_line, refusal, retry_after, unanswered, unreadable,
-};
+use super::{Dialect, call, header_number, http_client, joined_reason, marker_line, retry_after};
 use crate::config::{GitHubTracker, Secret};
 use crate::domain::{IssueLink, Tracker};
 use crate::outbox::{Attempt, DeliveryError, IssueDraft, IssueTracker};
 use chrono::{SecondsFormat, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use std::time::Duration;
+
+const GITHUB: Dialect = Dialect {
+    tracker: Tracker::GitHub,
+    wait,
+    reason: refusal_reason,
+};
 
 /// The REST API version the requests are written against.
 const API_VERSION: &str = "2022-11-28";
@@ -93,44 +99,6 @@ impl GitHub {
             .header("X-GitHub-Api-Version", API_VERSION)
     }
 
-    /// Sends a request and reads a successful answer as `T`.
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-        what: &str,
-    ) -> Result<T, DeliveryError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|error| unanswered(Tracker::GitHub, &error))?;
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .json()
-                .await
-                .map_err(|error| unreadable(Tracker::GitHub, what, &error));
-        }
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        // GitHub tells a primary rate limit by a 403 or 429 with no requests left,
-        // and a secondary one by a Retry-After.
-        let exhausted = header_number(&headers, "x-ratelimit-remaining") == Some(0);
-        let wait = retry_after(&headers).or_else(|| {
-            exhausted
-                .then(|| header_number(&headers, "x-ratelimit-reset"))
-                .flatten()
-                .map(until_epoch)
-        });
-        let rate_limited = status == reqwest::StatusCode::FORBIDDEN && wait.is_some();
-        Err(refusal(
-            Tracker::GitHub,
-            status,
-            wait,
-            rate_limited,
-            &refusal_reason(&text),
-        ))
-    }
-
     /// The issue an earlier attempt filed for this follow-up, if it got that far.
     async fn find(
         &self,
@@ -148,12 +116,12 @@ impl GitHub {
             if !self.labels.is_empty() {
                 query.push(("labels", self.labels.join(",")));
             }
-            let issues: Vec<Issue> = self
-                .call(
-                    self.request(reqwest::Method::GET, "/issues").query(&query),
-                    "listing issues",
-                )
-                .await?;
+            let issues: Vec<Issue> = call(
+                &GITHUB,
+                self.request(reqwest::Method::GET, "/issues").query(&query),
+                "listing issues",
+            )
+            .await?;
             let count = issues.len();
             let found = issues.into_iter().find(|issue| {
                 issue.pull_request.is_none()
@@ -192,14 +160,27 @@ impl IssueTracker for GitHub {
             "labels": self.labels,
             "assignees": issue.assignee.iter().collect::<Vec<_>>(),
         });
-        let filed: Issue = self
-            .call(
-                self.request(reqwest::Method::POST, "/issues").json(&body),
-                "filing an issue",
-            )
-            .await?;
+        let filed: Issue = call(
+            &GITHUB,
+            self.request(reqwest::Method::POST, "/issues").json(&body),
+            "filing an issue",
+        )
+        .await?;
         Ok(filed.link())
     }
+}
+
+/// GitHub tells a primary rate limit by a 403 or 429 with no requests left
+/// (until `x-ratelimit-reset`), and a secondary one by a `Retry-After`.
+fn wait(status: StatusCode, headers: &HeaderMap) -> (Option<Duration>, bool) {
+    let exhausted = header_number(headers, "x-ratelimit-remaining") == Some(0);
+    let wait = retry_after(headers).or_else(|| {
+        exhausted
+            .then(|| header_number(headers, "x-ratelimit-reset"))
+            .flatten()
+            .map(until_epoch)
+    });
+    (wait, status == StatusCode::FORBIDDEN && wait.is_some())
 }
 
 /// How long until `reset` (seconds since the epoch), as GitHub's
@@ -232,11 +213,7 @@ fn refusal_reason(body: &str) -> String {
         };
         parts.extend(text);
     }
-    if parts.is_empty() {
-        return String::new();
-    }
-    let joined: String = parts.join("; ").chars().take(300).collect();
-    format!(": {joined}")
+    joined_reason(parts)
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@
 //! store, or log a token: tokens leave the process only in request headers.
 
 mod github;
+mod jira;
 
 pub use github::GitHub;
+pub use jira::Jira;
 
 use crate::config::{Config, TrackerSettings};
 use crate::domain::Tracker;
@@ -42,7 +44,17 @@ pub fn follow_up_trackers(
             )?)),
             _ => None,
         },
-        Some(Tracker::Jira | Tracker::Linear) | None => None,
+        Some(Tracker::Jira) => match (
+            &trackers.jira,
+            &settings.jira_email,
+            &settings.jira_api_token,
+        ) {
+            (Some(jira), Some(email), Some(token)) => {
+                Some(Arc::new(Jira::new(jira, email.clone(), token.clone())?))
+            }
+            _ => None,
+        },
+        Some(Tracker::Linear) | None => None,
     };
     Ok(client.into_iter().collect())
 }
@@ -52,6 +64,46 @@ fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// How a tracker's API answers, where trackers differ.
+struct Dialect {
+    tracker: Tracker,
+    /// How long a refused request should wait, and whether the refusal was a
+    /// rate limit whatever its status (GitHub's 403 with no requests left).
+    wait: fn(reqwest::StatusCode, &HeaderMap) -> (Option<Duration>, bool),
+    /// `: <the tracker's reason>` from an error body, or nothing.
+    reason: fn(&str) -> String,
+}
+
+/// Sends a request and reads a successful answer as `T`; a refusal becomes the
+/// [`DeliveryError`] the dispatcher acts on.
+async fn call<T: serde::de::DeserializeOwned>(
+    dialect: &Dialect,
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, DeliveryError> {
+    let tracker = dialect.tracker;
+    let response = request
+        .send()
+        .await
+        .map_err(|error| unanswered(tracker, &error))?;
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|error| unreadable(tracker, what, &error));
+    }
+    let (wait, rate_limited) = (dialect.wait)(status, response.headers());
+    let text = response.text().await.unwrap_or_default();
+    Err(refusal(
+        tracker,
+        status,
+        wait,
+        rate_limited,
+        &(dialect.reason)(&text),
+    ))
 }
 
 /// Why a tracker did not take a request, by its status: 429 (or a rate limit
@@ -88,6 +140,16 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
         .get(name)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse().ok())
+}
+
+/// `: part; part` from a tracker's explanations, cut to a length a chat
+/// message carries; nothing when there are none.
+fn joined_reason(parts: Vec<String>) -> String {
+    if parts.is_empty() {
+        return String::new();
+    }
+    let joined: String = parts.join("; ").chars().take(300).collect();
+    format!(": {joined}")
 }
 
 /// A request that got no answer may still have been carried out.

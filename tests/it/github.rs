@@ -20,44 +20,49 @@ use warroom::trackers::GitHub;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/github");
 
-/// The Slack tests' config, Alice with a GitHub login, and the repository.
-fn config() -> Config {
+/// The Slack tests' config, with `alice` (Alice's keys in `[people.alice]`)
+/// and `trackers` added.
+pub(crate) fn config(alice: &str, trackers: &str) -> Config {
     let text = config_text("http", OPS).replace(
         "slack = \"UALICE\"",
-        "slack = \"UALICE\"\ngithub = \"alice-octo\"",
-    ) + &format!(
-        "\n[trackers.github]\nrepository = \"{}\"\nlabels = [\"incident\", \"follow-up\"]\n",
-        github_fake::REPOSITORY
-    );
+        &format!("slack = \"UALICE\"\n{alice}"),
+    ) + trackers;
     Config::from_toml_str(&text).expect("test config is valid")
 }
 
-/// warroom on the fake Slack, filing in the fake GitHub with `token`, and a
-/// sev1 declared by Alice whose war room exists.
-struct Filing {
+/// The GitHub tests' config: Alice's login, and the fake's repository.
+fn github_config() -> Config {
+    config(
+        "github = \"alice-octo\"",
+        &format!(
+            "\n[trackers.github]\nrepository = \"{}\"\nlabels = [\"incident\", \"follow-up\"]\n",
+            github_fake::REPOSITORY
+        ),
+    )
+}
+
+/// warroom on the fake Slack, filing in a tracker as `config` and `vars`
+/// say, and a sev1 declared by Alice whose war room exists.
+pub(crate) struct Filing {
     serving: Serving,
     slack: FakeSlack,
-    github: FakeGitHub,
-    incident: IncidentId,
+    pub incident: IncidentId,
     room: String,
 }
 
 impl Filing {
-    async fn start(backend: &Backend, token: &str) -> Self {
+    pub async fn start(backend: &Backend, config: Config, vars: &[(&str, String)]) -> Self {
         let slack = FakeSlack::start().await;
-        let github = FakeGitHub::start().await;
-        let vars = [
+        let mut every = vec![
             ("SLACK_API_URL", slack.api_url()),
             ("SLACK_BOT_TOKEN", slack_fake::BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
-            ("GITHUB_API_URL", github.api_url()),
-            ("GITHUB_TOKEN", token.to_string()),
         ];
-        let serving = Serving::start(app::builder(backend, &vars, config()), backend.name).await;
+        every.extend(vars.iter().cloned());
+        let serving = Serving::start(app::builder(backend, &every, config), backend.name).await;
         let mut filing = Self {
             serving,
             slack,
-            github,
             incident: IncidentId::new(chrono::Utc::now().date_naive(), 1),
             room: String::new(),
         };
@@ -88,13 +93,13 @@ impl Filing {
 
     /// `/incident followup <text>` about the incident, from Alice in the ops
     /// channel (the war room may exist on Slack before warroom has recorded it).
-    async fn follow_up(&self, text: &str) -> String {
+    pub async fn follow_up(&self, text: &str) -> String {
         self.run(OPS, &format!("followup {} {text}", self.incident))
             .await
     }
 
     /// `/incident <text>` from Alice in `channel`; the reply's text.
-    async fn run(&self, channel: &str, text: &str) -> String {
+    pub async fn run(&self, channel: &str, text: &str) -> String {
         let engine = &self.serving.engine;
         let parsed = command::parse(text, engine.config())
             .unwrap_or_else(|e| panic!("`{text}` parses: {e}"));
@@ -114,7 +119,7 @@ impl Filing {
     }
 
     /// The war room's messages that contain `text`, as Slack shows them.
-    fn room_messages(&self, text: &str) -> Vec<String> {
+    pub fn room_messages(&self, text: &str) -> Vec<String> {
         self.slack
             .messages_in(&self.room)
             .into_iter()
@@ -123,37 +128,46 @@ impl Filing {
             .collect()
     }
 
-    async fn wait_for_room(&self, what: &str, text: &str) {
+    pub async fn wait_for_room(&self, what: &str, text: &str) {
         self.slack
             .wait_for(what, |_| !self.room_messages(text).is_empty())
             .await;
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.serving.stop().await;
+    }
+
+    /// The follow-up's issue, as the store kept it: its key and URL.
+    pub async fn kept_issue(&self, number: i64) -> Option<(String, String)> {
+        self.serving
+            .engine
+            .store()
+            .followups(&self.incident)
+            .await
+            .expect("follow-ups read")
+            .into_iter()
+            .find(|f| f.number == number)
+            .and_then(|f| f.issue)
+            .map(|issue| (issue.key, issue.url))
     }
 }
 
-/// The follow-up's issue, as the store kept it.
-async fn kept_issue(filing: &Filing, number: i64) -> Option<(String, String)> {
-    filing
-        .serving
-        .engine
-        .store()
-        .followups(&filing.incident)
-        .await
-        .expect("follow-ups read")
-        .into_iter()
-        .find(|f| f.number == number)
-        .and_then(|f| f.issue)
-        .map(|issue| (issue.key, issue.url))
+/// warroom filing in a fresh fake GitHub with `token`.
+async fn start_github(backend: &Backend, token: &str) -> (Filing, FakeGitHub) {
+    let github = FakeGitHub::start().await;
+    let vars = [
+        ("GITHUB_API_URL", github.api_url()),
+        ("GITHUB_TOKEN", token.to_string()),
+    ];
+    (Filing::start(backend, github_config(), &vars).await, github)
 }
 
 #[tokio::test]
 async fn a_follow_up_becomes_one_issue_with_its_owner_labels_and_link_and_the_room_shows_it() {
     for backend in test_backends().await {
         let name = backend.name;
-        let filing = Filing::start(&backend, github_fake::TOKEN).await;
+        let (filing, github) = start_github(&backend, github_fake::TOKEN).await;
         let reply = filing
             .follow_up("Add a circuit breaker to checkout <@UALICE> due:2026-12-01")
             .await;
@@ -161,7 +175,7 @@ async fn a_follow_up_becomes_one_issue_with_its_owner_labels_and_link_and_the_ro
         let url = FakeGitHub::html_url(1);
         filing.wait_for_room("the issue's link", &url).await;
 
-        let issues = filing.github.issues();
+        let issues = github.issues();
         assert_eq!(issues.len(), 1, "[{name}] {issues:?}");
         let issue = &issues[0];
         assert_eq!(issue.title, "Add a circuit breaker to checkout", "[{name}]");
@@ -172,9 +186,9 @@ async fn a_follow_up_becomes_one_issue_with_its_owner_labels_and_link_and_the_ro
         let back = format!("[{0}](https://warroom.test/incidents/{0})", filing.incident);
         assert!(issue.body.contains(&back), "[{name}] {}", issue.body);
         assert!(issue.body.contains("Due: 2026-12-01"), "[{name}]");
-        assert_eq!(filing.github.calls("POST").len(), 1, "[{name}]");
+        assert_eq!(github.calls("POST").len(), 1, "[{name}]");
         assert!(
-            filing.github.calls("GET").is_empty(),
+            github.calls("GET").is_empty(),
             "[{name}] a first attempt files without looking"
         );
 
@@ -185,7 +199,7 @@ async fn a_follow_up_becomes_one_issue_with_its_owner_labels_and_link_and_the_ro
             "[{name}] {shown:?}"
         );
         assert_eq!(
-            kept_issue(&filing, 1).await,
+            filing.kept_issue(1).await,
             Some(("#1".to_string(), url.clone())),
             "[{name}]"
         );
@@ -201,27 +215,22 @@ async fn a_follow_up_becomes_one_issue_with_its_owner_labels_and_link_and_the_ro
 async fn an_answer_lost_after_the_issue_was_made_does_not_make_a_second_one() {
     for backend in test_backends().await {
         let name = backend.name;
-        let filing = Filing::start(&backend, github_fake::TOKEN).await;
-        filing.github.script(Script::CreateThenAnswer(500));
+        let (filing, github) = start_github(&backend, github_fake::TOKEN).await;
+        github.script(Script::CreateThenAnswer(500));
         filing.follow_up("Rotate the on-call pager").await;
         let url = FakeGitHub::html_url(1);
         filing.wait_for_room("the issue's link", &url).await;
 
-        assert_eq!(filing.github.issues().len(), 1, "[{name}] one issue");
-        let posts: Vec<u16> = filing
-            .github
-            .calls("POST")
-            .iter()
-            .map(|c| c.status)
-            .collect();
+        assert_eq!(github.issues().len(), 1, "[{name}] one issue");
+        let posts: Vec<u16> = github.calls("POST").iter().map(|c| c.status).collect();
         assert_eq!(posts, [500], "[{name}] filed once, its answer lost");
         assert!(
-            !filing.github.calls("GET").is_empty(),
+            !github.calls("GET").is_empty(),
             "[{name}] the retry looked for the issue first"
         );
         assert_eq!(filing.room_messages(&url).len(), 1, "[{name}]");
         assert_eq!(
-            kept_issue(&filing, 1).await.map(|(key, _)| key),
+            filing.kept_issue(1).await.map(|(key, _)| key),
             Some("#1".to_string()),
             "[{name}]"
         );
@@ -233,21 +242,16 @@ async fn an_answer_lost_after_the_issue_was_made_does_not_make_a_second_one() {
 async fn a_rate_limit_is_waited_out_and_an_outage_retried_before_filing_once() {
     for backend in test_backends().await {
         let name = backend.name;
-        let filing = Filing::start(&backend, github_fake::TOKEN).await;
-        filing.github.script(Script::Refuse(429, Some(1)));
-        filing.github.script(Script::Refuse(503, None));
+        let (filing, github) = start_github(&backend, github_fake::TOKEN).await;
+        github.script(Script::Refuse(429, Some(1)));
+        github.script(Script::Refuse(503, None));
         filing.follow_up("Load-test checkout").await;
         let url = FakeGitHub::html_url(1);
         filing.wait_for_room("the issue's link", &url).await;
 
-        let posts: Vec<u16> = filing
-            .github
-            .calls("POST")
-            .iter()
-            .map(|c| c.status)
-            .collect();
+        let posts: Vec<u16> = github.calls("POST").iter().map(|c| c.status).collect();
         assert_eq!(posts, [429, 503, 201], "[{name}]");
-        assert_eq!(filing.github.issues().len(), 1, "[{name}]");
+        assert_eq!(github.issues().len(), 1, "[{name}]");
         assert_eq!(filing.room_messages(&url).len(), 1, "[{name}]");
         filing.stop().await;
     }
@@ -257,7 +261,7 @@ async fn a_rate_limit_is_waited_out_and_an_outage_retried_before_filing_once() {
 async fn a_wrong_token_is_told_in_the_room_once_and_files_nothing() {
     for backend in test_backends().await {
         let name = backend.name;
-        let filing = Filing::start(&backend, "github_pat_revoked").await;
+        let (filing, github) = start_github(&backend, "github_pat_revoked").await;
         filing.follow_up("Add a canary").await;
         filing
             .wait_for_room("the refusal", "could not be filed")
@@ -279,9 +283,9 @@ async fn a_wrong_token_is_told_in_the_room_once_and_files_nothing() {
             !told[0].contains("revoked"),
             "[{name}] the token is never shown"
         );
-        assert!(filing.github.issues().is_empty(), "[{name}]");
-        assert_eq!(filing.github.calls("POST").len(), 2, "[{name}] not retried");
-        assert_eq!(kept_issue(&filing, 1).await, None, "[{name}]");
+        assert!(github.issues().is_empty(), "[{name}]");
+        assert_eq!(github.calls("POST").len(), 2, "[{name}] not retried");
+        assert_eq!(filing.kept_issue(1).await, None, "[{name}]");
         filing.stop().await;
     }
 }

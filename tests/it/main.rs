@@ -5,14 +5,16 @@
 //! builder, as `warroom serve` does, by way of `common::app` (served on a port)
 //! or `common::harness` (workers driven pass by pass), from the config fragments
 //! in `common::harness`; a test file adds only what is particular to it. The
-//! Slack, Discord and GitHub fakes speak the real wire formats on 127.0.0.1 and
-//! are reached through `SLACK_API_URL`, `DISCORD_API_URL` and `GITHUB_API_URL`.
+//! Slack, Discord, GitHub and Jira fakes speak the real wire formats on 127.0.0.1
+//! and are reached through `SLACK_API_URL`, `DISCORD_API_URL`, `GITHUB_API_URL`
+//! and the `[trackers.jira] site`.
 //! `cli`, `console`, `simulate`, `action_crash`, `outage`, `db_faults` and `soak` run
 //! the `warroom` binary itself.
 
 mod common;
 mod discord_fake;
 mod github_fake;
+mod jira_fake;
 mod slack_fake;
 
 mod action_commands;
@@ -30,6 +32,7 @@ mod db_faults;
 mod discord;
 mod engine;
 mod github;
+mod jira;
 mod layers;
 mod outage;
 mod outbox;

@@ -14,7 +14,7 @@
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
 //! [`actions`] runs one recovery action (a program or an HTTP request);
-//! [`trackers`] files follow-ups in GitHub or Jira (Linear is configured only).
+//! [`trackers`] files follow-ups in GitHub, Jira or Linear.
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
 //! [`render`] the platform-neutral messages, [`clock`] the time everyone reads,

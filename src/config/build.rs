@@ -441,6 +441,12 @@ impl Builder<'_> {
                     "expected an Atlassian account id, like 5b10ac8d82e05b22cc7d4ef5",
                 );
             }
+            if raw.linear.as_ref().is_some_and(|id| !is_word(id, "-")) {
+                self.problem(
+                    join(&path, "linear"),
+                    "expected a Linear user id, like 2f0e5a4c-8d4b-4f3e-9c55-1b8c2a7d9e10",
+                );
+            }
             out.insert(
                 key.clone(),
                 Person {
@@ -451,6 +457,7 @@ impl Builder<'_> {
                     email: raw.email,
                     github: raw.github,
                     jira: raw.jira,
+                    linear: raw.linear,
                 },
             );
         }

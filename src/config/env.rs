@@ -352,11 +352,6 @@ impl Settings {
                 "Follow-ups stay in warroom: the config has no [trackers] section".to_string(),
             );
         };
-        if tracker == Tracker::Linear {
-            return FeatureStatus::Disabled(format!(
-                "Follow-ups stay in warroom: filing in {tracker} is not supported yet"
-            ));
-        }
         match missing(&self.trackers.needed(tracker)).first() {
             None => FeatureStatus::Enabled(format!("Follow-ups are filed in {tracker}")),
             Some(reason) => FeatureStatus::Disabled(format!(
@@ -662,7 +657,7 @@ mod tests {
         assert_eq!(
             set.tracker_status(&config("[trackers.linear]\nteam = \"t\"\n"))
                 .message(),
-            "Follow-ups stay in warroom: filing in Linear is not supported yet"
+            "Follow-ups are filed in Linear"
         );
         let shown = format!("{set:?}");
         assert!(!shown.contains("very-secret"), "{shown}");

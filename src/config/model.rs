@@ -60,6 +60,8 @@ pub struct Person {
     pub github: Option<String>,
     /// Their Atlassian account id, for the Jira issues their follow-ups become.
     pub jira: Option<String>,
+    /// Their Linear user id, for the Linear issues their follow-ups become.
+    pub linear: Option<String>,
 }
 
 impl Person {

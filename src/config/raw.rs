@@ -47,7 +47,7 @@ pub(super) struct RawEscalation {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a table with slack, discord, email, github, jira and name"
+    expecting = "a table with slack, discord, email, github, jira, linear and name"
 )]
 pub(super) struct RawPerson {
     pub name: Option<String>,
@@ -56,6 +56,7 @@ pub(super) struct RawPerson {
     pub email: Option<String>,
     pub github: Option<String>,
     pub jira: Option<String>,
+    pub linear: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

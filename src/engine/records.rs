@@ -136,7 +136,7 @@ fn file_issue(
     let assignee = match tracker {
         Tracker::GitHub => person.and_then(|person| person.github.clone()),
         Tracker::Jira => person.and_then(|person| person.jira.clone()),
-        Tracker::Linear => None,
+        Tracker::Linear => person.and_then(|person| person.linear.clone()),
     };
     // A platform id means nothing in the tracker: only a known person is named.
     let owner_name = person.map(|person| person.display_name());

@@ -172,7 +172,7 @@ impl IssueTracker for GitHub {
 
 /// GitHub tells a primary rate limit by a 403 or 429 with no requests left
 /// (until `x-ratelimit-reset`), and a secondary one by a `Retry-After`.
-fn wait(status: StatusCode, headers: &HeaderMap) -> (Option<Duration>, bool) {
+fn wait(status: StatusCode, headers: &HeaderMap, _: &str) -> (Option<Duration>, bool) {
     let exhausted = header_number(headers, "x-ratelimit-remaining") == Some(0);
     let wait = retry_after(headers).or_else(|| {
         exhausted

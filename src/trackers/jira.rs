@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 const JIRA: Dialect = Dialect {
     tracker: Tracker::Jira,
-    wait: |_, headers| (retry_after(headers), false),
+    wait: |_, headers, _| (retry_after(headers), false),
     reason: refusal_reason,
 };
 

@@ -10,9 +10,11 @@
 
 mod github;
 mod jira;
+mod linear;
 
 pub use github::GitHub;
 pub use jira::Jira;
+pub use linear::Linear;
 
 use crate::config::{Config, TrackerSettings};
 use crate::domain::Tracker;
@@ -54,7 +56,15 @@ pub fn follow_up_trackers(
             }
             _ => None,
         },
-        Some(Tracker::Linear) | None => None,
+        Some(Tracker::Linear) => match (&trackers.linear, &settings.linear_api_key) {
+            (Some(linear), Some(key)) => Some(Arc::new(Linear::new(
+                &settings.linear_api_url,
+                linear,
+                key.clone(),
+            )?)),
+            _ => None,
+        },
+        None => None,
     };
     Ok(client.into_iter().collect())
 }
@@ -70,8 +80,9 @@ fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 struct Dialect {
     tracker: Tracker,
     /// How long a refused request should wait, and whether the refusal was a
-    /// rate limit whatever its status (GitHub's 403 with no requests left).
-    wait: fn(reqwest::StatusCode, &HeaderMap) -> (Option<Duration>, bool),
+    /// rate limit whatever its status (GitHub's 403 with no requests left),
+    /// from its status, headers and body.
+    wait: fn(reqwest::StatusCode, &HeaderMap, &str) -> (Option<Duration>, bool),
     /// `: <the tracker's reason>` from an error body, or nothing.
     reason: fn(&str) -> String,
 }
@@ -95,8 +106,9 @@ async fn call<T: serde::de::DeserializeOwned>(
             .await
             .map_err(|error| unreadable(tracker, what, &error));
     }
-    let (wait, rate_limited) = (dialect.wait)(status, response.headers());
+    let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
+    let (wait, rate_limited) = (dialect.wait)(status, &headers, &text);
     Err(refusal(
         tracker,
         status,

@@ -5,9 +5,9 @@
 //! builder, as `warroom serve` does, by way of `common::app` (served on a port)
 //! or `common::harness` (workers driven pass by pass), from the config fragments
 //! in `common::harness`; a test file adds only what is particular to it. The
-//! Slack, Discord, GitHub and Jira fakes speak the real wire formats on 127.0.0.1
-//! and are reached through `SLACK_API_URL`, `DISCORD_API_URL`, `GITHUB_API_URL`
-//! and the `[trackers.jira] site`.
+//! Slack, Discord, GitHub, Jira and Linear fakes speak the real wire formats on
+//! 127.0.0.1 and are reached through `SLACK_API_URL`, `DISCORD_API_URL`,
+//! `GITHUB_API_URL`, the `[trackers.jira] site` and `LINEAR_API_URL`.
 //! `cli`, `console`, `simulate`, `action_crash`, `outage`, `db_faults` and `soak` run
 //! the `warroom` binary itself.
 
@@ -15,6 +15,7 @@ mod common;
 mod discord_fake;
 mod github_fake;
 mod jira_fake;
+mod linear_fake;
 mod slack_fake;
 
 mod action_commands;
@@ -34,6 +35,7 @@ mod engine;
 mod github;
 mod jira;
 mod layers;
+mod linear;
 mod outage;
 mod outbox;
 mod postmortem;

@@ -69,6 +69,16 @@ impl Person {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.key)
     }
+
+    /// Who they are in `tracker`, where the config says: the assignee of the
+    /// issues their follow-ups become.
+    pub fn tracker_account(&self, tracker: Tracker) -> Option<&str> {
+        match tracker {
+            Tracker::GitHub => self.github.as_deref(),
+            Tracker::Jira => self.jira.as_deref(),
+            Tracker::Linear => self.linear.as_deref(),
+        }
+    }
 }
 
 /// `[[service]]`.

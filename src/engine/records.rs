@@ -133,11 +133,9 @@ fn file_issue(
         .owner
         .and_then(|owner| config.person_by_id(incident.platform, owner))
         .and_then(|key| config.person(key));
-    let assignee = match tracker {
-        Tracker::GitHub => person.and_then(|person| person.github.clone()),
-        Tracker::Jira => person.and_then(|person| person.jira.clone()),
-        Tracker::Linear => person.and_then(|person| person.linear.clone()),
-    };
+    let assignee = person
+        .and_then(|person| person.tracker_account(tracker))
+        .map(str::to_string);
     // A platform id means nothing in the tracker: only a known person is named.
     let owner_name = person.map(|person| person.display_name());
     let (title, body) = render::followup_issue(

@@ -3,8 +3,9 @@
 //!
 //! Owns: the platform-neutral [`Operation`]s, the [`ChatPlatform`] trait that each
 //! adapter implements, the [`Pager`] that pages go through, the [`IssueTracker`]
-//! that follow-ups are filed through, and why a delivery failed ([`DeliveryError`]). The loop that leases queued rows and delivers them
-//! is `workers::Dispatcher`.
+//! that follow-ups are filed through, and why a delivery failed
+//! ([`DeliveryError`]). The loop that leases queued rows and delivers them is
+//! `workers::Dispatcher`.
 //! Must not: decide what to say (the engine wrote that), hold platform types, or
 //! touch the store (it sits below it: the store keeps these values).
 //!

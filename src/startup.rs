@@ -215,6 +215,16 @@ impl ApplicationBuilder {
         } else {
             None
         };
+        if let (Some(github), Some(secret)) = (
+            &config.trackers().github,
+            &settings.trackers.github_webhook_secret,
+        ) {
+            platform_routes.push(web::github_hook::router(
+                engine.clone(),
+                secret.clone(),
+                github.repository.clone(),
+            ));
+        }
         // Given platforms last: the dispatcher keeps the last one per platform.
         platforms.extend(given_platforms);
         let dispatcher = Dispatcher::with_services(

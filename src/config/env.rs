@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Variables holding warroom's own credentials; actions may not pass them on.
-pub const SECRET_VARS: [&str; 11] = [
+pub const SECRET_VARS: [&str; 12] = [
     "DATABASE_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -21,6 +21,7 @@ pub const SECRET_VARS: [&str; 11] = [
     "PAGERDUTY_ROUTING_KEY",
     "WARROOM_API_TOKEN",
     "GITHUB_TOKEN",
+    "GITHUB_WEBHOOK_SECRET",
     "JIRA_API_TOKEN",
     "LINEAR_API_KEY",
 ];
@@ -121,6 +122,9 @@ pub struct TrackerSettings {
     pub github_token: Option<Secret>,
     /// `GITHUB_API_URL`: the REST base, without a trailing `/`.
     pub github_api_url: String,
+    /// `GITHUB_WEBHOOK_SECRET`: verifies GitHub's `issues` events; unset, the
+    /// webhook endpoint is off.
+    pub github_webhook_secret: Option<Secret>,
     /// `JIRA_EMAIL`: the Atlassian account the API token belongs to.
     pub jira_email: Option<String>,
     /// `JIRA_API_TOKEN`.
@@ -270,6 +274,7 @@ impl Settings {
             trackers: TrackerSettings {
                 github_token: secret("GITHUB_TOKEN"),
                 github_api_url,
+                github_webhook_secret: secret("GITHUB_WEBHOOK_SECRET"),
                 jira_email: get("JIRA_EMAIL"),
                 jira_api_token: secret("JIRA_API_TOKEN"),
                 linear_api_key: secret("LINEAR_API_KEY"),

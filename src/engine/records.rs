@@ -3,7 +3,7 @@
 use super::session::Session;
 use super::{Reply, Stop, refuse};
 use crate::command::{AddFollowUp, AddNote, CompleteFollowUp};
-use crate::domain::{EventKind, Incident, Role, Tracker, UserId};
+use crate::domain::{EventKind, Incident, IncidentId, Role, Tracker, UserId};
 use crate::outbox::{IssueDraft, Operation};
 use crate::render::{self, FollowUpIssue};
 use chrono::{NaiveDate, TimeZone};
@@ -199,4 +199,40 @@ pub(super) async fn complete_followup(
         "Follow-up #{number} of {} is done.",
         incident.id
     )))
+}
+
+impl super::Engine {
+    /// Marks follow-up `number` of `incident` done because its issue was closed
+    /// in `tracker`, as the `warroom` system actor, and tells the war room.
+    /// False when there is no such follow-up; one already done changes nothing,
+    /// so a webhook delivered twice is applied once.
+    pub async fn follow_up_closed(
+        &self,
+        incident: &IncidentId,
+        number: i64,
+        tracker: Tracker,
+    ) -> Result<bool, super::EngineError> {
+        let Some((mut session, incident)) = Session::as_system(&self.inner, incident).await? else {
+            return Ok(false);
+        };
+        let followups = session.tx.followups(&incident.id).await?;
+        let Some(followup) = followups.iter().find(|f| f.number == number) else {
+            return Ok(false);
+        };
+        if followup.done {
+            return Ok(true);
+        }
+        session.tx.complete_followup(&incident.id, number).await?;
+        let message = render::for_incident(&incident, render::followup_closed(number, tracker));
+        session
+            .record_and_post(
+                &incident,
+                EventKind::FollowUpDone,
+                format!("Follow-up #{number} done (its issue was closed in {tracker})"),
+                message,
+            )
+            .await?;
+        session.commit().await?;
+        Ok(true)
+    }
 }

@@ -71,6 +71,13 @@ pub fn followup_not_filed(number: i64, tracker: Tracker) -> Message {
     ))
 }
 
+/// What the room is told when the issue is closed in the tracker.
+pub fn followup_closed(number: i64, tracker: Tracker) -> Message {
+    Message::text(format!(
+        "Follow-up #{number} is done: its issue was closed in {tracker}."
+    ))
+}
+
 /// User text in Markdown that cannot mention anyone: `@` as an entity, which
 /// trackers show as `@` without resolving a user or team from it.
 fn quiet(text: &str) -> String {

@@ -8,9 +8,11 @@
 //! module reads the store, asks that module, and draws the result.
 //!
 //! Submodules: `status_page` (`/`, `/incidents/{id}`, `/feed.atom`), `api`
-//! (`/api/*`, behind the Bearer token) and `metrics` (`/metrics`).
+//! (`/api/*`, behind the Bearer token), `metrics` (`/metrics`) and `github_hook`
+//! (`/github/webhook`, closed issues back to their follow-ups).
 
 mod api;
+pub mod github_hook;
 mod metrics;
 mod status_page;
 

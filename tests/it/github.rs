@@ -134,6 +134,11 @@ impl Filing {
             .await;
     }
 
+    /// A URL of warroom's HTTP server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.serving.address)
+    }
+
     pub async fn stop(self) {
         self.serving.stop().await;
     }
@@ -390,4 +395,79 @@ async fn the_client_gives_up_on_an_issue_github_will_never_take() {
     }
     let filed = client.file(&draft("t", Some("bob-octo")), attempt).await;
     assert_eq!(filed.map(|link| link.url), Ok(FakeGitHub::html_url(1)));
+}
+
+const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
+
+/// `X-Hub-Signature-256` of `body` with `secret`, as GitHub signs a delivery.
+fn hub_signature(secret: &str, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, body.as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+#[tokio::test]
+async fn closing_the_issue_on_github_marks_the_follow_up_done_once_signed_deliveries_only() {
+    for backend in test_backends().await {
+        let name = backend.name;
+        let github = FakeGitHub::start().await;
+        let vars = [
+            ("GITHUB_API_URL", github.api_url()),
+            ("GITHUB_TOKEN", github_fake::TOKEN.to_string()),
+            ("GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
+        ];
+        let filing = Filing::start(&backend, github_config(), &vars).await;
+        filing.follow_up("Add a circuit breaker to checkout").await;
+        filing
+            .wait_for_room("the issue's link", &FakeGitHub::html_url(1))
+            .await;
+
+        let mut event = fixture("issues-closed.json");
+        event["issue"]["body"] = github.issues()[0].body.clone().into();
+        event["repository"]["full_name"] = github_fake::REPOSITORY.into();
+        let body = event.to_string();
+        let http = reqwest::Client::new();
+        let deliver = |kind: &str, signature: Option<String>| {
+            let mut request = http
+                .post(filing.url("/github/webhook"))
+                .header("X-GitHub-Event", kind)
+                .header("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+            if let Some(signature) = signature {
+                request = request.header("X-Hub-Signature-256", signature);
+            }
+            request.send()
+        };
+        let done = || async {
+            filing
+                .run(OPS, &format!("followups {}", filing.incident))
+                .await
+                .contains("[done]")
+        };
+
+        let unsigned = deliver("issues", None).await.expect("answers");
+        assert_eq!(unsigned.status(), 401, "[{name}]");
+        let forged = deliver("issues", Some(hub_signature("another secret", &body)))
+            .await
+            .expect("answers");
+        assert_eq!(forged.status(), 401, "[{name}]");
+        assert!(!done().await, "[{name}] nothing changed");
+
+        let signature = hub_signature(WEBHOOK_SECRET, &body);
+        for _ in 0..2 {
+            let delivered = deliver("issues", Some(signature.clone()))
+                .await
+                .expect("answers");
+            assert_eq!(delivered.status(), 204, "[{name}]");
+        }
+        assert!(done().await, "[{name}] the follow-up is done");
+        let told = "Follow-up #1 is done: its issue was closed in GitHub.";
+        filing.wait_for_room("the closing", told).await;
+        assert_eq!(filing.room_messages(told).len(), 1, "[{name}] told once");
+        let ping = deliver("ping", Some(signature)).await.expect("answers");
+        assert_eq!(ping.status(), 204, "[{name}]");
+        filing.stop().await;
+    }
 }

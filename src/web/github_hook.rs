@@ -2,7 +2,7 @@
 //! a follow-up was filed as marks the follow-up done.
 //!
 //! Owns: checking `X-Hub-Signature-256` (HMAC-SHA256 of the body with
-//! `GITHUB_WEBHOOK_SECRET`, compared in constant time) and reading the event.
+//! `GITHUB_WEBHOOK_SECRET`, compared in constant time, in its hex form) and reading the event.
 //! Anything unsigned or signed with another secret gets 401 and changes
 //! nothing. The follow-up is found by the marker warroom wrote into the issue's
 //! body, so only issues warroom filed, in the configured repository, count.
@@ -56,14 +56,12 @@ struct Repository {
 }
 
 async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let signature = headers
+    let given = headers
         .get("x-hub-signature-256")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("sha256="))
-        .and_then(|hex| decode_hex(hex.trim()));
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, hook.secret.expose().as_bytes());
-    let verified = signature.is_some_and(|tag| ring::hmac::verify(&key, &body, &tag).is_ok());
-    if !verified {
+        .map(|value| value.as_bytes().trim_ascii());
+    if !given.is_some_and(|given| {
+        same_in_constant_time(given, signature(&hook.secret, &body).as_bytes())
+    }) {
         return StatusCode::UNAUTHORIZED;
     }
     let event = headers
@@ -110,14 +108,23 @@ fn followup_of(body: &str) -> Option<(IncidentId, i64)> {
     Some((incident, number))
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
+/// `sha256=<hex>`: the `X-Hub-Signature-256` GitHub sends with `body`.
+fn signature(secret: &Secret, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let tag = ring::hmac::sign(&key, body);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// Compares the signatures as GitHub's documentation does, in their hex form,
+/// in time that does not depend on where they first differ.
+fn same_in_constant_time(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -131,7 +138,19 @@ mod tests {
         assert_eq!(incident.as_str(), "INC-20261123-001");
         assert_eq!(number, 3);
         assert_eq!(followup_of("no marker here"), None);
-        assert_eq!(decode_hex("0aff"), Some(vec![10, 255]));
-        assert_eq!(decode_hex("0g"), None);
+    }
+
+    #[test]
+    fn signatures_are_githubs_documented_example() {
+        // docs.github.com, "Validating webhook deliveries": secret and payload
+        // "It's a Secret to Everybody" / "Hello, World!".
+        let expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        let signed = signature(&Secret::new("It's a Secret to Everybody"), b"Hello, World!");
+        assert_eq!(signed, expected);
+        assert!(same_in_constant_time(
+            signed.as_bytes(),
+            expected.as_bytes()
+        ));
+        assert!(!same_in_constant_time(b"sha256=00", expected.as_bytes()));
     }
 }

@@ -102,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             due: None,
             done: n % 3 == 0,
             created_at: at(n as usize),
+            issue: None,
         })
         .collect();
     let updates: Vec<StatusUpdate> = (0..1_000)

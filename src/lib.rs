@@ -14,7 +14,8 @@
 //! - [`console`] does the same for a terminal (`warroom console`, `warroom simulate`);
 //! - [`web`] serves the HTTP endpoints; [`startup`] wires everything together.
 //!
-//! [`actions`] runs one recovery action (a program or an HTTP request).
+//! [`actions`] runs one recovery action (a program or an HTTP request);
+//! [`trackers`] files follow-ups in GitHub, Jira or Linear.
 //!
 //! [`domain`] holds the vocabulary every layer shares, [`config`] the team's process,
 //! [`render`] the platform-neutral messages, [`clock`] the time everyone reads,
@@ -36,5 +37,6 @@ pub mod slack;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod trackers;
 pub mod web;
 pub mod workers;

@@ -160,6 +160,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let path = config.unwrap_or_else(|| settings.config_path.clone());
             match Config::load(&path) {
                 Ok(config) => {
+                    if let Err(problems) = settings.tracker_problems(&config) {
+                        eprintln!("{problems}");
+                        return Ok(ExitCode::FAILURE);
+                    }
                     let warnings = lint(&config);
                     for warning in &warnings {
                         eprintln!("{warning}");

@@ -19,6 +19,7 @@ use crate::outbox::{ChatPlatform, Pager, PagerDuty, PagerSetupError};
 use crate::slack::{Slack, SlackError, SlackService};
 use crate::store::{Backend, Store, StoreError};
 use crate::telemetry;
+use crate::trackers::{self, TrackerSetupError};
 use crate::web::{self, WebState};
 use crate::workers::{
     ActionWorker, ActionWorkerSettings, Dispatcher, DispatcherSettings, Inbox, InboxWorker, Pruner,
@@ -46,6 +47,8 @@ pub enum StartupError {
     Discord(#[from] DiscordError),
     #[error("paging: {0}")]
     Pager(#[from] PagerSetupError),
+    #[error("trackers: {0}")]
+    Tracker(#[from] TrackerSetupError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -163,6 +166,7 @@ impl ApplicationBuilder {
             &slack_status,
             &discord_status,
             &settings.pagerduty_status(),
+            &settings.tracker_status(&config),
             &settings.api_status(),
             &settings.alerts_status(),
         ] {
@@ -186,9 +190,11 @@ impl ApplicationBuilder {
             }
             _ => None,
         };
+        let trackers = trackers::follow_up_trackers(&settings.trackers, &config)?;
         let wakeups = Wakeups::default();
         let mut engine_settings = EngineSettings::from_config(&config);
         engine_settings.paging = pager.is_some();
+        engine_settings.filing = trackers.first().map(|tracker| tracker.tracker());
         engine_settings.announce_channels.extend(announce_channels);
         let config = Arc::new(config);
         let engine = Engine::new(
@@ -212,12 +218,23 @@ impl ApplicationBuilder {
         } else {
             None
         };
+        if let (Some(github), Some(secret)) = (
+            &config.trackers().github,
+            &settings.trackers.github_webhook_secret,
+        ) {
+            platform_routes.push(web::github_hook::router(
+                engine.clone(),
+                secret.clone(),
+                github.repository.clone(),
+            ));
+        }
         // Given platforms last: the dispatcher keeps the last one per platform.
         platforms.extend(given_platforms);
-        let dispatcher = Dispatcher::with_pager(
+        let dispatcher = Dispatcher::with_services(
             store.clone(),
             platforms,
             pager,
+            trackers,
             clock.clone(),
             DispatcherSettings::default(),
             wakeups.outbox.clone(),

@@ -10,7 +10,7 @@ use super::Config;
 use super::duration::{DURATION_HINT, parse_duration};
 use super::model::{
     BotConfig, DiscordConfig, Escalation, Person, RetentionConfig, ServiceConfig, SeverityConfig,
-    SlackConfig, SlackMode, StatusPageConfig,
+    SlackConfig, SlackMode, StatusPageConfig, TrackersConfig,
 };
 use super::problem::{Problems, join};
 use super::raw::{
@@ -27,8 +27,9 @@ use toml::{Table, Value};
 
 mod actions;
 mod alert_routes;
+mod trackers;
 
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "bot",
     "severity",
     "people",
@@ -43,6 +44,7 @@ const SECTIONS: [&str; 14] = [
     "status_page",
     "retention",
     "alert_route",
+    "trackers",
 ];
 
 /// The shortest `retention.processed_requests`: Slack and Discord retry a
@@ -95,6 +97,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
     let runbooks = b.runbooks(section("runbooks"), &actions);
     let retention = section("retention").map_or_else(RetentionConfig::default, |v| b.retention(v));
     let alert_routes = b.alert_routes(section("alert_route"), slack.as_ref(), discord.as_ref());
+    let trackers = section("trackers").map_or_else(TrackersConfig::default, |v| b.trackers(v));
 
     Some(Config {
         bot: bot?,
@@ -111,6 +114,7 @@ pub(super) fn build(doc: Table, problems: &mut Problems) -> Option<Config> {
         status_page,
         retention,
         alert_routes,
+        trackers,
     })
 }
 
@@ -450,6 +454,28 @@ impl Builder<'_> {
             if raw.email.as_ref().is_some_and(|e| !e.contains('@')) {
                 self.problem(join(&path, "email"), "expected an email address");
             }
+            if let Some(login) = raw
+                .github
+                .as_ref()
+                .filter(|l| !trackers::is_github_login(l))
+            {
+                self.problem(
+                    join(&path, "github"),
+                    format!("`{login}` is not a GitHub login (letters, digits and single hyphens)"),
+                );
+            }
+            if raw.jira.as_ref().is_some_and(|id| !is_word(id, "-:")) {
+                self.problem(
+                    join(&path, "jira"),
+                    "expected an Atlassian account id, like 5b10ac8d82e05b22cc7d4ef5",
+                );
+            }
+            if raw.linear.as_ref().is_some_and(|id| !is_word(id, "-")) {
+                self.problem(
+                    join(&path, "linear"),
+                    "expected a Linear user id, like 2f0e5a4c-8d4b-4f3e-9c55-1b8c2a7d9e10",
+                );
+            }
             out.insert(
                 key.clone(),
                 Person {
@@ -458,6 +484,9 @@ impl Builder<'_> {
                     slack: raw.slack.map(UserId::new),
                     discord: raw.discord.map(UserId::new),
                     email: raw.email,
+                    github: raw.github,
+                    jira: raw.jira,
+                    linear: raw.linear,
                 },
             );
         }

@@ -5,12 +5,13 @@
 use super::Config;
 use super::model::SlackMode;
 use super::problem::{ConfigError, Problems};
+use crate::domain::Tracker;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Variables holding warroom's own credentials; actions may not pass them on.
-pub const SECRET_VARS: [&str; 11] = [
+pub const SECRET_VARS: [&str; 15] = [
     "DATABASE_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -22,6 +23,10 @@ pub const SECRET_VARS: [&str; 11] = [
     "WARROOM_ALERTS_TOKEN",
     "PAGERDUTY_WEBHOOK_SECRET",
     "WARROOM_API_PRIVATE_TOKEN",
+    "GITHUB_TOKEN",
+    "GITHUB_WEBHOOK_SECRET",
+    "JIRA_API_TOKEN",
+    "LINEAR_API_KEY",
 ];
 
 const DEFAULT_CONFIG: &str = "config/warroom.toml";
@@ -30,6 +35,8 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api/";
 const DEFAULT_DISCORD_API_URL: &str = "https://discord.com";
 const DEFAULT_PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+const DEFAULT_LINEAR_API_URL: &str = "https://api.linear.app/graphql";
 
 /// A credential. Shown as `[redacted]` by `Debug` and `Display`, so it cannot
 /// end up in a log line by accident; [`Secret::expose`] is the one way out.
@@ -90,6 +97,7 @@ pub struct Settings {
     /// `WARROOM_API_PRIVATE_TOKEN`: a Bearer token whose scope includes private
     /// incidents, which `WARROOM_API_TOKEN`'s never does.
     pub api_private_token: Option<Secret>,
+    pub trackers: TrackerSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +124,41 @@ pub struct DiscordSettings {
 pub struct PagerDutySettings {
     pub routing_key: Option<Secret>,
     pub events_url: String,
+}
+
+/// The credentials and API bases of the issue trackers; where to file is the
+/// config's `[trackers]`.
+#[derive(Debug, Clone)]
+pub struct TrackerSettings {
+    /// `GITHUB_TOKEN`.
+    pub github_token: Option<Secret>,
+    /// `GITHUB_API_URL`: the REST base, without a trailing `/`.
+    pub github_api_url: String,
+    /// `GITHUB_WEBHOOK_SECRET`: verifies GitHub's `issues` events; unset, the
+    /// webhook endpoint is off.
+    pub github_webhook_secret: Option<Secret>,
+    /// `JIRA_EMAIL`: the Atlassian account the API token belongs to.
+    pub jira_email: Option<String>,
+    /// `JIRA_API_TOKEN`.
+    pub jira_api_token: Option<Secret>,
+    /// `LINEAR_API_KEY`.
+    pub linear_api_key: Option<Secret>,
+    /// `LINEAR_API_URL`: the GraphQL endpoint.
+    pub linear_api_url: String,
+}
+
+impl TrackerSettings {
+    /// The variables a tracker needs, each with whether it is set.
+    fn needed(&self, tracker: Tracker) -> Vec<(&'static str, bool)> {
+        match tracker {
+            Tracker::GitHub => vec![("GITHUB_TOKEN", self.github_token.is_some())],
+            Tracker::Jira => vec![
+                ("JIRA_EMAIL", self.jira_email.is_some()),
+                ("JIRA_API_TOKEN", self.jira_api_token.is_some()),
+            ],
+            Tracker::Linear => vec![("LINEAR_API_KEY", self.linear_api_key.is_some())],
+        }
+    }
 }
 
 /// Whether an optional part of warroom runs, with the reason in words for the
@@ -193,6 +236,10 @@ impl Settings {
             .trim_end_matches('/')
             .to_string();
         let events_url = url("PAGERDUTY_EVENTS_URL", DEFAULT_PAGERDUTY_EVENTS_URL);
+        let github_api_url = url("GITHUB_API_URL", DEFAULT_GITHUB_API_URL)
+            .trim_end_matches('/')
+            .to_string();
+        let linear_api_url = url("LINEAR_API_URL", DEFAULT_LINEAR_API_URL);
 
         let application_id = get("DISCORD_APPLICATION_ID");
         if application_id
@@ -239,6 +286,15 @@ impl Settings {
             alerts_token: secret("WARROOM_ALERTS_TOKEN"),
             pagerduty_webhook_secret: secret("PAGERDUTY_WEBHOOK_SECRET"),
             api_private_token: secret("WARROOM_API_PRIVATE_TOKEN"),
+            trackers: TrackerSettings {
+                github_token: secret("GITHUB_TOKEN"),
+                github_api_url,
+                github_webhook_secret: secret("GITHUB_WEBHOOK_SECRET"),
+                jira_email: get("JIRA_EMAIL"),
+                jira_api_token: secret("JIRA_API_TOKEN"),
+                linear_api_key: secret("LINEAR_API_KEY"),
+                linear_api_url,
+            },
         };
         if problems.is_empty() {
             Ok(settings)
@@ -315,6 +371,43 @@ impl Settings {
             None => FeatureStatus::Disabled(
                 "alert webhooks disabled: WARROOM_ALERTS_TOKEN not set".to_string(),
             ),
+        }
+    }
+
+    /// Follow-ups are filed in the tracker `[trackers]` names when its
+    /// credentials are set; otherwise they stay in warroom alone.
+    pub fn tracker_status(&self, config: &Config) -> FeatureStatus {
+        let Some(tracker) = config.trackers().followups else {
+            return FeatureStatus::Disabled(
+                "Follow-ups stay in warroom: the config has no [trackers] section".to_string(),
+            );
+        };
+        match missing(&self.trackers.needed(tracker)).first() {
+            None => FeatureStatus::Enabled(format!("Follow-ups are filed in {tracker}")),
+            Some(reason) => FeatureStatus::Disabled(format!(
+                "Follow-ups stay in warroom ({tracker} is configured but {reason})"
+            )),
+        }
+    }
+
+    /// For `check-config`: every configured tracker whose credentials are
+    /// missing from the environment.
+    pub fn tracker_problems(&self, config: &Config) -> Result<(), ConfigError> {
+        let mut problems = Problems::default();
+        for tracker in config.trackers().configured() {
+            for (name, set) in self.trackers.needed(tracker) {
+                if !set {
+                    problems.push(
+                        name,
+                        format!("not set, and [trackers.{}] needs it", tracker.key()),
+                    );
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.into_error("environment", &Default::default()))
         }
     }
 
@@ -525,6 +618,84 @@ mod tests {
         assert_eq!(
             with_key.discord_status(&with_section).message(),
             "Discord enabled (gateway and HTTP interactions endpoint)"
+        );
+    }
+
+    #[test]
+    fn trackers_need_their_credentials_which_stay_secret() {
+        let github = config("[trackers.github]\nrepository = \"acme/ops\"\n");
+        let none = settings(&[]).unwrap();
+        assert_eq!(none.trackers.github_api_url, "https://api.github.com");
+        assert_eq!(
+            none.trackers.linear_api_url,
+            "https://api.linear.app/graphql"
+        );
+        assert_eq!(
+            none.tracker_status(&github).message(),
+            "Follow-ups stay in warroom (GitHub is configured but GITHUB_TOKEN not set)"
+        );
+        assert_eq!(
+            none.tracker_status(&config("")).message(),
+            "Follow-ups stay in warroom: the config has no [trackers] section"
+        );
+        let error = none.tracker_problems(&github).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment: 1 problem\nGITHUB_TOKEN: not set, and [trackers.github] needs it"
+        );
+        let all = config(
+            "[trackers]\nfollowups = \"github\"\n[trackers.github]\nrepository = \"acme/ops\"\n\
+             [trackers.jira]\nsite = \"https://acme.atlassian.net\"\nproject = \"OPS\"\n\
+             [trackers.linear]\nteam = \"t\"\n",
+        );
+        let paths: Vec<String> = none
+            .tracker_problems(&all)
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "GITHUB_TOKEN",
+                "JIRA_EMAIL",
+                "JIRA_API_TOKEN",
+                "LINEAR_API_KEY"
+            ]
+        );
+        let set = settings(&[
+            ("GITHUB_TOKEN", "github_pat_very-secret"),
+            ("GITHUB_API_URL", "http://127.0.0.1:4003/"),
+            ("JIRA_EMAIL", "ops@acme.test"),
+            ("JIRA_API_TOKEN", "jira-very-secret"),
+            ("LINEAR_API_KEY", "lin_api_very-secret"),
+        ])
+        .unwrap();
+        assert!(set.tracker_problems(&all).is_ok());
+        assert_eq!(
+            set.tracker_status(&github).message(),
+            "Follow-ups are filed in GitHub"
+        );
+        assert_eq!(set.trackers.github_api_url, "http://127.0.0.1:4003");
+        let jira =
+            config("[trackers.jira]\nsite = \"https://acme.atlassian.net\"\nproject = \"OPS\"\n");
+        assert_eq!(
+            set.tracker_status(&jira).message(),
+            "Follow-ups are filed in Jira"
+        );
+        assert_eq!(
+            set.tracker_status(&config("[trackers.linear]\nteam = \"t\"\n"))
+                .message(),
+            "Follow-ups are filed in Linear"
+        );
+        let shown = format!("{set:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(
+            settings(&[("GITHUB_API_URL", "api.github.com")])
+                .unwrap_err()
+                .to_string()
+                .contains("GITHUB_API_URL: expected an http:// or https:// URL")
         );
     }
 

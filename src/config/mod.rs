@@ -3,7 +3,7 @@
 //!
 //! Owns: parsing and validating the config file (severities, people, roles,
 //! escalation levels, services, phrases, actions, runbooks, platform sections,
-//! retention, alert routes)
+//! retention, alert routes, trackers)
 //! and the environment (addresses, API bases, secrets), reporting every problem
 //! in one [`ConfigError`], each located by its key path, so a single
 //! `warroom check-config` run lists all that needs fixing; and the process lint
@@ -25,14 +25,15 @@ mod tests;
 pub use duration::{DurationError, parse_duration};
 pub use env::{
     DatabaseKind, DiscordSettings, FeatureStatus, PagerDutySettings, SECRET_VARS, Secret, Settings,
-    SlackSettings,
+    SlackSettings, TrackerSettings,
 };
 pub use lint::{Warning, lint};
 pub use model::{
     ActionConfig, ActionKind, AlertMode, AlertRoute, BUILTIN_PLACEHOLDERS, BotConfig,
-    ComponentState, DiscordConfig, Escalation, HttpAction, PageAction, PageTarget, ParamSpec,
-    Person, ProgramAction, RetentionConfig, RunbookConfig, RunbookStep, ServiceConfig,
-    SeverityConfig, SlackConfig, SlackMode, StatusAction, StatusPageConfig,
+    ComponentState, DiscordConfig, Escalation, GitHubTracker, HttpAction, JiraTracker,
+    LinearTracker, PageAction, PageTarget, ParamSpec, Person, ProgramAction, RetentionConfig,
+    RunbookConfig, RunbookStep, ServiceConfig, SeverityConfig, SlackConfig, SlackMode,
+    StatusAction, StatusPageConfig, TrackersConfig,
 };
 pub use problem::{ConfigError, Problem};
 pub use template::render;
@@ -63,6 +64,7 @@ pub struct Config {
     retention: RetentionConfig,
     /// In the file's order: the first that matches takes the alert.
     alert_routes: Vec<AlertRoute>,
+    trackers: TrackersConfig,
 }
 
 impl Config {
@@ -228,6 +230,11 @@ impl Config {
     /// The first `[[alert_route]]` that takes an alert group with these labels.
     pub fn alert_route(&self, labels: &BTreeMap<String, String>) -> Option<&AlertRoute> {
         self.alert_routes.iter().find(|route| route.matches(labels))
+    }
+
+    /// Where follow-ups are filed; empty when `[trackers]` is left out.
+    pub fn trackers(&self) -> &TrackersConfig {
+        &self.trackers
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::template;
 pub use crate::domain::ComponentState;
-use crate::domain::{Platform, Role, Severity, UserId};
+use crate::domain::{Platform, Role, Severity, Tracker, UserId};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -59,12 +59,28 @@ pub struct Person {
     pub slack: Option<UserId>,
     pub discord: Option<UserId>,
     pub email: Option<String>,
+    /// Their GitHub login, for the issues their follow-ups become.
+    pub github: Option<String>,
+    /// Their Atlassian account id, for the Jira issues their follow-ups become.
+    pub jira: Option<String>,
+    /// Their Linear user id, for the Linear issues their follow-ups become.
+    pub linear: Option<String>,
 }
 
 impl Person {
     /// How to show the person: their name, or their key.
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.key)
+    }
+
+    /// Who they are in `tracker`, where the config says: the assignee of the
+    /// issues their follow-ups become.
+    pub fn tracker_account(&self, tracker: Tracker) -> Option<&str> {
+        match tracker {
+            Tracker::GitHub => self.github.as_deref(),
+            Tracker::Jira => self.jira.as_deref(),
+            Tracker::Linear => self.linear.as_deref(),
+        }
     }
 }
 
@@ -335,4 +351,57 @@ impl AlertMode {
             AlertMode::Propose => "propose",
         }
     }
+}
+
+/// `[trackers]`: the issue trackers follow-ups are filed in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackersConfig {
+    pub github: Option<GitHubTracker>,
+    pub jira: Option<JiraTracker>,
+    pub linear: Option<LinearTracker>,
+    /// Which configured tracker files follow-ups (`trackers.followups`, or the
+    /// only one configured); `None` keeps follow-ups in warroom alone.
+    pub followups: Option<Tracker>,
+}
+
+impl TrackersConfig {
+    /// The trackers that have a table, in the order check-config lists them.
+    pub fn configured(&self) -> Vec<Tracker> {
+        [
+            (Tracker::GitHub, self.github.is_some()),
+            (Tracker::Jira, self.jira.is_some()),
+            (Tracker::Linear, self.linear.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(tracker, configured)| configured.then_some(tracker))
+        .collect()
+    }
+}
+
+/// `[trackers.github]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubTracker {
+    /// `owner/name`, checked.
+    pub repository: String,
+    /// Put on every issue warroom files.
+    pub labels: Vec<String>,
+}
+
+/// `[trackers.jira]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraTracker {
+    /// `https://acme.atlassian.net`, without a trailing `/`: the base of every call
+    /// and of the links shown.
+    pub site: String,
+    /// The project key, e.g. `OPS`.
+    pub project: String,
+    /// e.g. `Task`.
+    pub issue_type: String,
+}
+
+/// `[trackers.linear]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinearTracker {
+    /// The team's id, as Linear's API takes it.
+    pub team: String,
 }

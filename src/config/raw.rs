@@ -49,13 +49,16 @@ pub(super) struct RawEscalation {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a table with slack, discord, email and name"
+    expecting = "a table with slack, discord, email, github, jira, linear and name"
 )]
 pub(super) struct RawPerson {
     pub name: Option<String>,
     pub slack: Option<String>,
     pub discord: Option<String>,
     pub email: Option<String>,
+    pub github: Option<String>,
+    pub jira: Option<String>,
+    pub linear: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,4 +190,41 @@ pub(super) struct RawAlertRoute {
     pub title: Option<String>,
     pub platform: String,
     pub mode: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table with github, jira, linear and followups"
+)]
+pub(super) struct RawTrackers {
+    pub followups: Option<String>,
+    pub github: Option<RawGitHub>,
+    pub jira: Option<RawJira>,
+    pub linear: Option<RawLinear>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table with repository and labels")]
+pub(super) struct RawGitHub {
+    pub repository: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table with site, project and issue_type"
+)]
+pub(super) struct RawJira {
+    pub site: String,
+    pub project: String,
+    pub issue_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table with team")]
+pub(super) struct RawLinear {
+    pub team: String,
 }

@@ -1122,3 +1122,77 @@ update_every = "fifteen minutes"
         "the stand-in for the missing key is not judged: {error}"
     );
 }
+
+#[test]
+fn trackers_are_optional_and_the_only_one_files_follow_ups() {
+    let config = Config::from_toml_str(BASE).unwrap();
+    assert_eq!(config.trackers(), &TrackersConfig::default());
+    let config = Config::from_toml_str(&with(
+        "[trackers.github]\nrepository = \"acme/ops-followups\"\nlabels = [\"incident\", \"follow-up\"]\n",
+    ))
+    .unwrap();
+    let trackers = config.trackers();
+    assert_eq!(trackers.followups, Some(crate::domain::Tracker::GitHub));
+    assert_eq!(
+        trackers.github,
+        Some(GitHubTracker {
+            repository: "acme/ops-followups".into(),
+            labels: vec!["incident".into(), "follow-up".into()],
+        })
+    );
+    let config = Config::from_toml_str(&with(
+        "[trackers]\nfollowups = \"jira\"\n[trackers.github]\nrepository = \"acme/ops\"\n\
+         [trackers.jira]\nsite = \"https://acme.atlassian.net/\"\nproject = \"OPS\"\n\
+         [trackers.linear]\nteam = \"9cfb482a-81e3-4154-b5b9-2c805e70a02d\"\n",
+    ))
+    .unwrap();
+    let trackers = config.trackers();
+    assert_eq!(trackers.followups, Some(crate::domain::Tracker::Jira));
+    assert_eq!(
+        trackers.jira,
+        Some(JiraTracker {
+            site: "https://acme.atlassian.net".into(),
+            project: "OPS".into(),
+            issue_type: "Task".into(),
+        })
+    );
+    assert!(trackers.linear.is_some());
+}
+
+#[test]
+fn trackers_report_what_is_wrong_with_them() {
+    assert_problems(
+        &with(
+            "[people.bob]\ngithub = \"-bob\"\njira = \"not an id\"\n\
+             [trackers.github]\nrepository = \"acme\"\nlabels = [\"\"]\n\
+             [trackers.jira]\nsite = \"acme.atlassian.net\"\nproject = \"ops\"\nissue_type = \" \"\n\
+             [trackers.linear]\nteam = \"\"\n",
+        ),
+        &[
+            ("people.bob.github", "not a GitHub login"),
+            ("people.bob.jira", "Atlassian account id"),
+            (
+                "trackers.github.repository",
+                "not a repository like `acme/ops`",
+            ),
+            ("trackers.github.labels[0]", "1 to 50 characters"),
+            ("trackers.jira.site", "https:// URL"),
+            ("trackers.jira.project", "not a project key"),
+            ("trackers.jira.issue_type", "must not be empty"),
+            ("trackers.linear.team", "must not be empty"),
+            ("trackers.followups", "several trackers are configured"),
+        ],
+    );
+    assert_problems(
+        &with("[trackers]\nfollowups = \"jira\"\n[trackers.github]\nrepository = \"a/b\"\n"),
+        &[("trackers.followups", "no [trackers.jira] table")],
+    );
+    assert_problems(
+        &with("[trackers]\nfollowups = \"gitlab\"\n[trackers.github]\nrepository = \"a/b\"\n"),
+        &[("trackers.followups", "unknown tracker `gitlab`")],
+    );
+    assert_problems(
+        &with("[trackers.github]\nrepository = \"a/b\"\ntoken = \"ghp_x\"\n"),
+        &[("trackers.github.token", "unknown key `token`")],
+    );
+}

@@ -1,4 +1,4 @@
-use super::UserId;
+use super::{IssueLink, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// An action item recorded during or after an incident.
@@ -10,4 +10,6 @@ pub struct FollowUp {
     pub due: Option<NaiveDate>,
     pub done: bool,
     pub created_at: DateTime<Utc>,
+    /// The tracker's issue it was filed as, once the tracker made it.
+    pub issue: Option<IssueLink>,
 }

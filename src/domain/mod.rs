@@ -1,5 +1,6 @@
 //! The vocabulary of an incident: ids, severities, roles, statuses, timeline events
-//! and follow-ups, with the rules that hold whatever platform or database is used.
+//! and follow-ups (and the trackers they are filed in), with the rules that hold
+//! whatever platform or database is used.
 //!
 //! Owns: validation on construction and the status state machine.
 //! Must not: speak Slack's or Discord's APIs, SQL or the clock (times are passed
@@ -23,6 +24,7 @@ mod stats;
 mod status;
 mod text;
 mod timeline;
+mod tracker;
 mod word;
 
 pub use action_run::{ActionRun, RunStatus, StepRef};
@@ -46,4 +48,5 @@ pub use stats::{
 pub use status::{Status, Transition, TransitionError, UnknownStatus};
 pub use text::{TextError, Title, UserText};
 pub use timeline::{EventKind, TimelineEvent};
+pub use tracker::{IssueLink, Tracker};
 pub use word::{UnknownWord, parse_word};

@@ -36,7 +36,7 @@ use crate::alerts::{AlertGroup, PagerDutyEvent};
 use crate::clock::SharedClock;
 use crate::command::Command;
 use crate::config::Config;
-use crate::domain::{Incident, IncidentId, Platform, UserId};
+use crate::domain::{Incident, IncidentId, Platform, Tracker, UserId};
 use crate::render::{Inline, Message};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{self, CommandOutcome};
@@ -155,6 +155,9 @@ pub struct EngineSettings {
     /// Whether pages can be sent (a PagerDuty routing key is configured). Off, the
     /// engine queues no pages and tells each incident's room so once.
     pub paging: bool,
+    /// The tracker follow-ups are filed in, when its client runs (`[trackers]`
+    /// and its credentials). Off, follow-ups stay in warroom alone.
+    pub filing: Option<Tracker>,
 }
 
 impl EngineSettings {
@@ -175,6 +178,7 @@ impl EngineSettings {
         Self {
             announce_channels,
             paging: false,
+            filing: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! dispatcher and takes back from it. Must not: read or write rows (the store does).
 
 use super::{MessageRef, Operation};
-use crate::domain::{IncidentId, Platform};
+use crate::domain::{IncidentId, IssueLink, Platform};
 use chrono::{DateTime, Utc};
 
 /// A queued operation as the dispatcher sees it.
@@ -37,5 +37,12 @@ pub enum Delivered {
     Message {
         handle: String,
         posted: MessageRef,
+    },
+    /// A follow-up was filed as this issue: it is kept on the follow-up, and
+    /// `announce` (its link, for the war room) is queued with it.
+    Issue {
+        followup: i64,
+        link: IssueLink,
+        announce: Operation,
     },
 }

@@ -1,10 +1,11 @@
-//! What the engine queues for delivery: chat operations and pages, and the
-//! contract of whoever delivers them.
+//! What the engine queues for delivery: chat operations, pages and issues to
+//! file, and the contract of whoever delivers them.
 //!
 //! Owns: the platform-neutral [`Operation`]s, the [`ChatPlatform`] trait that each
-//! adapter implements, the [`Pager`] that pages go through, and why a delivery
-//! failed ([`DeliveryError`]). The loop that leases queued rows and delivers them
-//! is `workers::Dispatcher`.
+//! adapter implements, the [`Pager`] that pages go through, the [`IssueTracker`]
+//! that follow-ups are filed through, and why a delivery failed
+//! ([`DeliveryError`]). The loop that leases queued rows and delivers them is
+//! `workers::Dispatcher`.
 //! Must not: decide what to say (the engine wrote that), hold platform types, or
 //! touch the store (it sits below it: the store keeps these values).
 //!
@@ -19,9 +20,11 @@ mod entry;
 mod pager;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod tracker;
 
 pub use entry::{Delivered, OutboxEntry};
 pub use pager::{EventAction, PageEvent, PageSeverity, Pager, PagerDuty, PagerSetupError};
+pub use tracker::{IssueDraft, IssueTracker};
 
 use crate::domain::{Platform, UserId};
 use crate::render::Message;
@@ -67,12 +70,33 @@ pub enum Operation {
         event: PageEvent,
         if_refused: Message,
     },
+    /// File a follow-up as an issue in the team's tracker. Once filed, the war
+    /// room is posted `if_filed` followed by the issue's link; if the tracker
+    /// refuses it for good, `if_refused` with the tracker's reason.
+    FileIssue {
+        /// Boxed: the largest operation by far, it would widen every other.
+        issue: Box<IssueDraft>,
+        if_filed: Message,
+        if_refused: Message,
+    },
 }
 
 impl Operation {
-    /// Pages go to the paging service, in a lane of their own (see the store).
+    /// Pages go to the paging service.
     pub fn is_page(&self) -> bool {
         matches!(self, Operation::Page { .. })
+    }
+
+    /// Pages and issues go to services other than the chat platform, each in a
+    /// lane of its own beside the incident's chat lane (see the store): a paging
+    /// service or tracker that is down must not hold up the war room, nor the
+    /// reverse. `None` for chat operations.
+    pub fn side_lane(&self) -> Option<&'static str> {
+        match self {
+            Operation::Page { .. } => Some("pager"),
+            Operation::FileIssue { .. } => Some("tracker"),
+            _ => None,
+        }
     }
 
     /// The name it is stored under.
@@ -86,6 +110,7 @@ impl Operation {
             Operation::Pin { .. } => "pin",
             Operation::Upload { .. } => "upload",
             Operation::Page { .. } => "page",
+            Operation::FileIssue { .. } => "file_issue",
         }
     }
 

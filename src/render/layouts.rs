@@ -305,6 +305,13 @@ pub fn followups(incident: &Incident, followups: &[FollowUp]) -> Message {
         if let Some(due) = item.due {
             line.push(Inline::Text(format!(", due {due}")));
         }
+        if let Some(issue) = &item.issue {
+            line.push(Inline::Text(" — ".into()));
+            line.push(Inline::Link {
+                label: issue.key.clone(),
+                url: issue.url.clone(),
+            });
+        }
         blocks.push(Block::Paragraph(line));
     }
     Message { blocks }

@@ -13,6 +13,7 @@
 
 mod cadence;
 mod checklist;
+mod issue;
 mod layouts;
 mod postmortem;
 mod runbook;
@@ -23,6 +24,9 @@ pub use cadence::{
     update_reminder,
 };
 pub use checklist::{ResolutionChecklist, resolution_checklist};
+pub use issue::{
+    FollowUpIssue, followup_closed, followup_filed, followup_issue, followup_not_filed,
+};
 pub use layouts::*;
 pub use postmortem::{PostmortemRecord, postmortem, postmortem_posted, postmortem_within};
 pub use runbook::{every_step_recovered, recovery_report, runbook_outcome, runbook_steps};

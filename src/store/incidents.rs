@@ -13,7 +13,8 @@ use super::rows::{
 };
 use super::{Backend, Store, StoreError, Tx};
 use crate::domain::{
-    EventKind, FollowUp, Incident, IncidentId, Platform, Role, Severity, TimelineEvent, UserId,
+    EventKind, FollowUp, Incident, IncidentId, IssueLink, Platform, Role, Severity, TimelineEvent,
+    UserId,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AnyConnection;
@@ -50,7 +51,7 @@ pub(super) const TIMELINE: IncidentRows<TimelineEvent> = IncidentRows {
 
 /// An incident's follow-ups, by number.
 pub(super) const FOLLOWUPS: IncidentRows<FollowUp> = IncidentRows {
-    select: "SELECT number, text, owner, due, done, created_at FROM followups",
+    select: "SELECT number, text, owner, due, done, created_at, issue_key, issue_url FROM followups",
     order: "number",
     decode: followup,
 };
@@ -398,5 +399,9 @@ fn followup(row: &AnyRow) -> Result<FollowUp, StoreError> {
         due: get_opt_date(row, "due")?,
         done: get_flag(row, "done")?,
         created_at: get_time(row, "created_at")?,
+        issue: match (row.try_get("issue_key")?, row.try_get("issue_url")?) {
+            (Some(key), Some(url)) => Some(IssueLink { key, url }),
+            _ => None,
+        },
     })
 }

@@ -104,11 +104,11 @@ impl Store {
             return Ok(false);
         }
         // Read in the same transaction, which now holds the row.
-        let incident: Option<String> =
-            sqlx::query_scalar("SELECT incident_id FROM outbox WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx.tx)
-                .await?;
+        let row = sqlx::query("SELECT incident_id, platform FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+        let incident: Option<String> = row.try_get("incident_id")?;
         match delivered {
             Delivered::Nothing => {}
             Delivered::Room(room) => {
@@ -137,6 +137,31 @@ impl Store {
                 .bind(posted.id)
                 .execute(&mut *tx.tx)
                 .await?;
+            }
+            Delivered::Issue {
+                followup,
+                link,
+                announce,
+            } => {
+                let incident: IncidentId = incident
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "outbox row {id} filed a follow-up but has no incident"
+                        ))
+                    })
+                    .and_then(|incident| super::rows::parse("outbox.incident_id", &incident))?;
+                sqlx::query(
+                    "UPDATE followups SET issue_key = $3, issue_url = $4 WHERE incident_id = $1 AND number = $2",
+                )
+                .bind(incident.as_str())
+                .bind(followup)
+                .bind(link.key)
+                .bind(link.url)
+                .execute(&mut *tx.tx)
+                .await?;
+                let platform: Platform = get_parsed(&row, "platform")?;
+                tx.enqueue(Some(&incident), platform, &announce, now)
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -318,13 +343,11 @@ impl Tx {
         now: DateTime<Utc>,
         notice_of: Option<i64>,
     ) -> Result<(), StoreError> {
-        // Pages travel in a lane of their own beside the incident's chat lane: a
-        // paging service that is down must not hold up the war room, nor the reverse.
-        let lane = match (incident, operation.is_page()) {
-            (Some(id), false) => id.as_str().to_string(),
-            (Some(id), true) => format!("{id}/pager"),
-            (None, false) => format!("{platform}:global"),
-            (None, true) => "pager:global".to_string(),
+        let lane = match (incident, operation.side_lane()) {
+            (Some(id), None) => id.as_str().to_string(),
+            (Some(id), Some(side)) => format!("{id}/{side}"),
+            (None, None) => format!("{platform}:global"),
+            (None, Some(side)) => format!("{side}:global"),
         };
         sqlx::query(
             "INSERT INTO outbox (lane, incident_id, platform, operation, format, created_at, next_attempt_at, attempts, notice_of) \

@@ -9,10 +9,12 @@
 //!
 //! Submodules: `status_page` (`/`, `/incidents/{id}`, `/feed.atom`), `api`
 //! (`/api/*`, behind the Bearer token), `hooks` (`/hooks/*`, alerts from
-//! monitoring, behind a Bearer token of their own, handed to the engine) and
-//! `metrics` (`/metrics`).
+//! monitoring, behind a Bearer token of their own, handed to the engine),
+//! `metrics` (`/metrics`) and `github_hook` (`/github/webhook`, closed issues
+//! back to their follow-ups).
 
 mod api;
+pub mod github_hook;
 pub mod hooks;
 mod metrics;
 mod status_page;

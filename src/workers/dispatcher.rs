@@ -16,8 +16,8 @@ use super::{Heartbeat, SHORT_LEASE, run_loop, unique_owner};
 use crate::clock::SharedClock;
 use crate::domain::{IncidentId, Platform};
 use crate::outbox::{
-    Attempt, ChatPlatform, Delivered, DeliveryError, Destination, MessageRef, Operation,
-    OutboxEntry, PageEvent, Pager, Post, Upload,
+    Attempt, ChatPlatform, Delivered, DeliveryError, Destination, IssueDraft, IssueTracker,
+    MessageRef, Operation, OutboxEntry, PageEvent, Pager, Post, Upload,
 };
 use crate::render::{Block, Inline, Message};
 use crate::store::{LeasedWork, Store, StoreError};
@@ -77,6 +77,8 @@ struct Inner {
     platforms: HashMap<Platform, Arc<dyn ChatPlatform>>,
     /// Where page rows go; `None` when paging is off.
     pager: Option<Arc<dyn Pager>>,
+    /// Where issues are filed: the trackers whose credentials are set.
+    trackers: Vec<Arc<dyn IssueTracker>>,
     clock: SharedClock,
     settings: DispatcherSettings,
     wakeup: Arc<Notify>,
@@ -92,14 +94,16 @@ impl Dispatcher {
         settings: DispatcherSettings,
         wakeup: Arc<Notify>,
     ) -> Self {
-        Self::with_pager(store, platforms, None, clock, settings, wakeup)
+        Self::with_services(store, platforms, None, Vec::new(), clock, settings, wakeup)
     }
 
-    /// Like [`Dispatcher::new`], delivering page rows through `pager`.
-    pub fn with_pager(
+    /// Like [`Dispatcher::new`], delivering page rows through `pager` and
+    /// filing issues through `trackers`.
+    pub fn with_services(
         store: Store,
         platforms: Vec<Arc<dyn ChatPlatform>>,
         pager: Option<Arc<dyn Pager>>,
+        trackers: Vec<Arc<dyn IssueTracker>>,
         clock: SharedClock,
         settings: DispatcherSettings,
         wakeup: Arc<Notify>,
@@ -113,6 +117,7 @@ impl Dispatcher {
                 store,
                 platforms,
                 pager,
+                trackers,
                 clock,
                 settings,
                 wakeup,
@@ -250,7 +255,8 @@ impl Inner {
                 telemetry::delivery(entry.platform, DeliveryResult::Failed);
                 tracing::warn!(id = entry.id, incident = ?entry.incident, kind, %error, "giving up on an operation");
                 let set_aside = match &entry.operation {
-                    Operation::Page { if_refused, .. } => {
+                    Operation::Page { if_refused, .. }
+                    | Operation::FileIssue { if_refused, .. } => {
                         let report = refusal_report(if_refused, &error);
                         store
                             .fail_outbox_reporting(&entry, owner, now, &error.to_string(), &report)
@@ -289,11 +295,15 @@ impl Inner {
         Ok(())
     }
 
-    /// Talks to the platform, or the pager for a page, including for operations
-    /// that cannot be delivered.
+    /// Talks to the platform, the pager for a page or the tracker for an issue,
+    /// including for operations that cannot be delivered.
     async fn attempt(&self, entry: &OutboxEntry) -> Result<Delivered, Undelivered> {
-        if let Operation::Page { event, .. } = &entry.operation {
-            return self.page(entry, event).await;
+        match &entry.operation {
+            Operation::Page { event, .. } => return self.page(entry, event).await,
+            Operation::FileIssue {
+                issue, if_filed, ..
+            } => return self.file_issue(entry, issue, if_filed).await,
+            _ => {}
         }
         let Some(platform) = self.platforms.get(&entry.platform) else {
             // Transient: a restart with the adapter configured should still deliver it.
@@ -374,8 +384,45 @@ impl Inner {
                     .await?;
                 Ok(Delivered::Nothing)
             }
-            Operation::Page { .. } => Err(permanent("a page is not a chat operation").into()),
+            Operation::Page { .. } | Operation::FileIssue { .. } => {
+                Err(permanent("pages and issues are not chat operations").into())
+            }
         }
+    }
+
+    /// Files an issue; the war room is then told its link (queued with the
+    /// outcome, see [`Delivered::Issue`]).
+    async fn file_issue(
+        &self,
+        entry: &OutboxEntry,
+        issue: &IssueDraft,
+        if_filed: &Message,
+    ) -> Result<Delivered, Undelivered> {
+        let Some(tracker) = self.trackers.iter().find(|t| t.tracker() == issue.tracker) else {
+            return Err(permanent(&format!(
+                "issues are not filed in {} by this process (its credentials are not set)",
+                issue.tracker
+            ))
+            .into());
+        };
+        let link = tracker.file(issue, Attempt::of(entry)).await?;
+        let mut announce = if_filed.clone();
+        if let Some(Block::Paragraph(line)) = announce.blocks.last_mut() {
+            line.push(Inline::Text(" ".into()));
+            line.push(Inline::Link {
+                label: link.key.clone(),
+                url: link.url.clone(),
+            });
+        }
+        Ok(Delivered::Issue {
+            followup: issue.followup,
+            link,
+            announce: Operation::Post {
+                to: Destination::Room,
+                message: announce,
+                handle: None,
+            },
+        })
     }
 
     /// Sends a page. A trigger gets the war room added to its details if the room

@@ -154,6 +154,25 @@ fn check_config_refuses_a_retention_window_it_cannot_read() {
     assert!(problems.contains("1 problem"), "{problems}");
 }
 
+#[test]
+fn check_config_names_the_token_a_configured_tracker_lacks() {
+    let tracker = "\n[trackers.github]\nrepository = \"acme/ops-followups\"\n";
+    let problems = check_broken_config(|shipped| format!("{shipped}{tracker}"));
+    assert!(
+        problems.contains("GITHUB_TOKEN: not set, and [trackers.github] needs it"),
+        "{problems}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("github.toml");
+    let shipped = std::fs::read_to_string(shipped_config()).unwrap();
+    std::fs::write(&path, format!("{shipped}{tracker}")).unwrap();
+    let out = run(warroom(dir.path())
+        .env("GITHUB_TOKEN", "github_pat_x")
+        .args(["check-config", "--strict", "--config"])
+        .arg(&path));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// A running `warroom serve`; killed when dropped.
 struct Served {
     child: Child,

@@ -73,6 +73,7 @@ fn op_name(op: &Operation) -> String {
         Operation::Pin { handle } => format!("pin:{handle}"),
         Operation::Upload { file, .. } => format!("upload:{}", file.filename),
         Operation::Page { event, .. } => format!("page:{}", event.action.as_str()),
+        Operation::FileIssue { issue, .. } => format!("file_issue:{}", issue.marker),
     }
 }
 

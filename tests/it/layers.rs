@@ -22,8 +22,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Platform-neutral messages: what warroom says, not how a platform shows it.
     ("messages", &["render"]),
     // Values the store keeps and the workers act on: queued chat operations and
-    // their delivery contract, reminders, and running one action.
-    ("work items", &["outbox", "schedule", "actions"]),
+    // their delivery contract, reminders, running one action, and filing an issue.
+    ("work items", &["outbox", "schedule", "actions", "trackers"]),
     // Persistence: every row, on SQLite or Postgres.
     ("persistence", &["store"]),
     // Deciding: what a command or a due row means, written in one transaction.

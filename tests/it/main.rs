@@ -5,13 +5,17 @@
 //! builder, as `warroom serve` does, by way of `common::app` (served on a port)
 //! or `common::harness` (workers driven pass by pass), from the config fragments
 //! in `common::harness`; a test file adds only what is particular to it. The
-//! Slack and Discord fakes speak the real wire formats on 127.0.0.1 and are
-//! reached through `SLACK_API_URL` and `DISCORD_API_URL`. `cli`,
-//! `console`, `simulate`, `action_crash`, `outage`, `db_faults` and `soak` run
+//! Slack, Discord, GitHub, Jira and Linear fakes speak the real wire formats on
+//! 127.0.0.1 and are reached through `SLACK_API_URL`, `DISCORD_API_URL`,
+//! `GITHUB_API_URL`, the `[trackers.jira] site` and `LINEAR_API_URL`.
+//! `cli`, `console`, `simulate`, `action_crash`, `outage`, `db_faults` and `soak` run
 //! the `warroom` binary itself.
 
 mod common;
 mod discord_fake;
+mod github_fake;
+mod jira_fake;
+mod linear_fake;
 mod slack_fake;
 
 mod action_commands;
@@ -29,7 +33,10 @@ mod console;
 mod db_faults;
 mod discord;
 mod engine;
+mod github;
+mod jira;
 mod layers;
+mod linear;
 mod outage;
 mod outbox;
 mod postmortem;

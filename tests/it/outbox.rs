@@ -657,6 +657,7 @@ fn every_kind_of_operation_stored_by_an_earlier_release_still_reads() {
     let mut every = [
         "create_room",
         "edit",
+        "file_issue",
         "invite",
         "page",
         "pin",

@@ -571,6 +571,7 @@ fn a_draft_too_long_outside_its_timeline_is_still_cut_to_the_limit() {
             due: None,
             done: false,
             created_at: declared,
+            issue: None,
         })
         .collect();
     let record = PostmortemRecord {

@@ -552,6 +552,8 @@ async fn wind_down(cluster: &mut Cluster, driver: &Driver, url: &str, seed: u64)
             cluster.write_history(driver.label, seed).display()
         );
         store.close().await;
+        // The SQLite lock goes with the last handle, not with the connections.
+        drop(store);
         cluster.start_again().await;
         for id in open {
             driver

@@ -1,6 +1,7 @@
 //! Output capture: keeps the first and last lines of what a run printed, within
 //! a byte budget, hashes all of it, and redacts known secret values.
 
+use crate::domain::hex;
 use ring::digest::{Context, SHA256};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -47,14 +48,7 @@ impl Capture {
 
     /// Hex SHA-256 of everything pushed.
     pub fn hash(&self) -> String {
-        let digest = self.hash.clone().finish();
-        digest
-            .as_ref()
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, byte| {
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            })
+        hex(self.hash.clone().finish().as_ref())
     }
 
     /// The first and last lines, with a marker for what was left out.

@@ -7,7 +7,7 @@
 use super::embeds::{self as markup, truncate};
 use super::rest::{Rest, RestError, text_field};
 use crate::config::Config;
-use crate::domain::{Platform, UserId, is_snowflake};
+use crate::domain::{Platform, UserId, hex, is_snowflake};
 use crate::outbox::{ChatPlatform, DeliveryError, MessageRef, Post, RoomSpec, Upload};
 use crate::render::Message;
 use reqwest::Method;
@@ -228,14 +228,9 @@ fn nonce(parts: &[&str]) -> String {
         hash.update(part.as_bytes());
         hash.update(&[0]);
     }
-    hash.finish()
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<String>()
-        .chars()
-        .take(NONCE_MAX)
-        .collect()
+    let mut nonce = hex(hash.finish().as_ref());
+    nonce.truncate(NONCE_MAX);
+    nonce
 }
 
 /// The room name within Discord's 100 characters, never empty.

@@ -11,6 +11,7 @@ mod action_run;
 mod alert_group;
 mod component;
 mod followup;
+mod hex;
 mod incident;
 mod incident_id;
 mod page;
@@ -33,6 +34,7 @@ pub use component::{
     ComponentSetting, ComponentState, SettingIncident, StatusUpdate, UnknownComponentState,
 };
 pub use followup::FollowUp;
+pub use hex::hex;
 pub use incident::{API_USER, Incident, PAGERDUTY_USER, is_service_actor};
 pub use incident_id::{IncidentId, InvalidIncidentId};
 pub use page::{Page, PageState};

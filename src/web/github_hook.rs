@@ -9,7 +9,7 @@
 //! Must not: decide what a closed issue means (the engine does).
 
 use crate::config::Secret;
-use crate::domain::{IncidentId, Tracker};
+use crate::domain::{IncidentId, Tracker, hex};
 use crate::engine::Engine;
 use axum::Router;
 use axum::body::Bytes;
@@ -112,8 +112,7 @@ fn followup_of(body: &str) -> Option<(IncidentId, i64)> {
 fn signature(secret: &Secret, body: &[u8]) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.expose().as_bytes());
     let tag = ring::hmac::sign(&key, body);
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!("sha256={}", hex(tag.as_ref()))
 }
 
 /// Compares the signatures as GitHub's documentation does, in their hex form,

@@ -13,6 +13,7 @@
 use super::api::{ApiError, authorize, same_secret, unavailable};
 use crate::alerts::{self, AlertGroup, MalformedAlert};
 use crate::config::Secret;
+use crate::domain::hex;
 use crate::engine::{AlertOutcome, Engine, PagerSync};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -146,11 +147,7 @@ async fn pagerduty(State(state): State<HookState>, headers: HeaderMap, body: Byt
 /// compared in constant time.
 fn signed_by(secret: &Secret, body: &[u8], signatures: &str) -> bool {
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
-    let expected: String = hmac::sign(&key, body)
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let expected = hex(hmac::sign(&key, body).as_ref());
     signatures
         .split(',')
         .filter_map(|signature| signature.trim().strip_prefix("v1="))
